@@ -1,0 +1,53 @@
+import type { PartitionSpec } from '../definitions/partitions';
+import type { ResolvedRetryPolicy } from '../definitions/retry';
+import type { Trigger } from '../definitions/triggers';
+
+/**
+ * The shape of a run: a series-parallel tree over task names. `sequence` runs its steps one after
+ * another, `parallel` runs its branches at once and waits for all of them.
+ */
+export type Flow =
+  | { readonly kind: 'task'; readonly task: string }
+  | { readonly kind: 'sequence'; readonly steps: readonly Flow[] }
+  | { readonly kind: 'parallel'; readonly branches: readonly Flow[] };
+
+/** A task with every default applied. */
+export interface CompiledTask {
+  readonly name: string;
+  /** Handler path as declared, relative to the pipeline's folder. */
+  readonly handler: string;
+  /** Direct dependencies. */
+  readonly after: readonly string[];
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly retry: ResolvedRetryPolicy;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** A schedule with its defaults applied. */
+export interface CompiledSchedule {
+  /** The five-field cron expression as declared. */
+  readonly cron: string;
+  readonly timezone: string;
+  /** The same schedule as an EventBridge Scheduler expression: `cron(0 2 * * ? *)`. */
+  readonly expression: string;
+}
+
+/** A validated pipeline, ready for the constructs and the local runtime. */
+export interface CompiledPipeline {
+  readonly name: string;
+  readonly description?: string;
+  readonly partitions?: PartitionSpec;
+  readonly schedule?: CompiledSchedule;
+  readonly triggers: readonly Trigger[];
+  readonly maxConcurrentRuns: number;
+  /** Tasks in a topological order. */
+  readonly tasks: readonly CompiledTask[];
+  /** How the tasks are arranged in the state machine. */
+  readonly flow: Flow;
+}
+
+/** Partition key of runs of an unpartitioned pipeline. */
+export const UNPARTITIONED_KEY = 'default';
+
+export const TASK_DEFAULTS = Object.freeze({ timeoutSeconds: 300, memoryMb: 512, maxConcurrentRuns: 10 });

@@ -1,0 +1,5 @@
+export * from './partitions';
+export * from './pipeline';
+export * from './retry';
+export * from './task';
+export * from './triggers';

@@ -1,0 +1,66 @@
+import type { PartitionSpec } from './partitions';
+import type { RetryPolicy } from './retry';
+import type { TaskDefinition } from './task';
+import type { Schedule, Trigger } from './triggers';
+
+/** Properties of a pipeline. */
+export interface PipelineProps {
+  /**
+   * Unique name: lowercase letters, digits and `-`, starting with a letter, at most 40 characters
+   * (it prefixes the names of the state machine and the Lambda functions).
+   */
+  readonly name: string;
+  /**
+   * Human-readable description, shown by `sluice list`.
+   *
+   * @default - none
+   */
+  readonly description?: string;
+  /**
+   * How the pipeline's data is partitioned. Every run processes one partition.
+   *
+   * @default - unpartitioned: every run uses the partition key `default`
+   */
+  readonly partitions?: PartitionSpec;
+  /**
+   * When to run on a clock.
+   *
+   * @default - no schedule
+   */
+  readonly schedule?: Schedule;
+  /**
+   * Events that start a run.
+   *
+   * @default - none
+   */
+  readonly triggers?: readonly Trigger[];
+  /**
+   * Retry policy of every task, unless the task overrides it.
+   *
+   * @default - 3 attempts, 5 s interval, backoff rate 2, no jitter
+   */
+  readonly retry?: RetryPolicy;
+  /**
+   * Runs of this pipeline that may be in progress at once; extra launches wait in the queue.
+   *
+   * @default 10
+   */
+  readonly maxConcurrentRuns?: number;
+  /** The tasks, by name. Names: letters, digits, `-` and `_`, at most 40 characters. */
+  readonly tasks: Readonly<Record<string, TaskDefinition>>;
+}
+
+/** A pipeline as declared: an immutable value. Compile it with `compilePipeline`. */
+export interface PipelineDefinition extends PipelineProps {
+  readonly kind: 'pipeline';
+}
+
+/** Declares a pipeline. Export it as the default export of `pipelines/<name>/pipeline.ts`. */
+export function pipeline(props: PipelineProps): PipelineDefinition {
+  return Object.freeze({
+    kind: 'pipeline',
+    ...props,
+    tasks: Object.freeze({ ...props.tasks }),
+    triggers: props.triggers ? Object.freeze([...props.triggers]) : undefined,
+  });
+}

@@ -1,0 +1,52 @@
+import type { RetryPolicy } from './retry';
+
+/** Properties of one task of a pipeline. */
+export interface TaskProps {
+  /**
+   * Path of the handler module, relative to the folder of the `pipeline.ts` that declares the
+   * task. The module must export `handler`: `export const handler = async (event) => result`.
+   */
+  readonly handler: string;
+  /**
+   * Names of the tasks that must succeed before this one starts. Their results are passed to
+   * this task's handler as `event.results`.
+   *
+   * @default - none: the task starts with the run
+   */
+  readonly after?: readonly string[];
+  /**
+   * Seconds one attempt may take before it fails with `States.Timeout`. Also the Lambda timeout.
+   * At most 900 (Lambda's limit).
+   *
+   * @default 300
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Memory of the task's Lambda function, in MB (128 to 10240).
+   *
+   * @default 512
+   */
+  readonly memoryMb?: number;
+  /**
+   * Retry policy of this task, merged field by field over the pipeline's.
+   *
+   * @default - the pipeline's policy
+   */
+  readonly retry?: RetryPolicy;
+  /**
+   * Extra environment variables of the task's Lambda function.
+   *
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** A task as declared: an immutable value. */
+export interface TaskDefinition extends TaskProps {
+  readonly kind: 'task';
+}
+
+/** Declares a task. */
+export function task(props: TaskProps): TaskDefinition {
+  return Object.freeze({ kind: 'task', ...props, after: props.after ? Object.freeze([...props.after]) : undefined });
+}
