@@ -34,11 +34,35 @@ export interface TaskProps {
    */
   readonly retry?: RetryPolicy;
   /**
+   * Logical buckets (names from the stage configuration) the task reads and writes. Its role gets
+   * exactly that access, and its handler finds the deployed names in the `SLUICE_BUCKETS`
+   * environment variable (JSON: logical name → bucket name).
+   *
+   * @default - no bucket access
+   */
+  readonly buckets?: TaskBuckets;
+  /**
    * Extra environment variables of the task's Lambda function.
    *
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** Bucket access of a task, by logical bucket name. */
+export interface TaskBuckets {
+  /**
+   * Buckets the task only reads.
+   *
+   * @default - none
+   */
+  readonly read?: readonly string[];
+  /**
+   * Buckets the task reads and writes.
+   *
+   * @default - none
+   */
+  readonly write?: readonly string[];
 }
 
 /** A task as declared: an immutable value. */

@@ -1,0 +1,137 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  type LaunchDeps,
+  type LauncherEnvironment,
+  type LaunchResult,
+  launchRun,
+  launchScheduled,
+  PartitionStore,
+  partitionFromS3Event,
+  readLauncherEnvironment,
+  type ScheduledLaunchResult,
+} from '../../runtime';
+
+/** Input of an EventBridge Scheduler invocation: `scheduledTime` is `<aws.scheduler.scheduled-time>`. */
+export interface ScheduleInvocation {
+  readonly source: 'schedule';
+  readonly scheduledTime: string;
+}
+
+/** A run of one partition asked for directly (`sluice run`, a backfill). */
+export interface DirectInvocation {
+  readonly source: 'manual' | 'backfill';
+  readonly partition: string;
+}
+
+/** Every event the launcher accepts: an SQS batch of S3 `Object Created` events, or an invocation. */
+export type LauncherEvent = SQSEvent | ScheduleInvocation | DirectInvocation;
+
+/** What the launcher's core needs, created once per container. */
+export interface LauncherHandlerDeps {
+  readonly env: Pick<LauncherEnvironment, 'config' | 'bucketNames' | 'stateMachineArn'>;
+  readonly store: LaunchDeps['store'];
+  readonly sfn: LaunchDeps['sfn'];
+  readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  readonly clock: () => Date;
+}
+
+/** Thrown for an invocation of a shape the launcher does not know. */
+export class UnsupportedLauncherEventError extends Error {
+  constructor(event: unknown) {
+    super(
+      `The launcher accepts an SQS batch, { source: 'schedule', scheduledTime } or { source: 'manual' | 'backfill', ` +
+        `partition }; got ${JSON.stringify(event)?.slice(0, 200)}`,
+    );
+    this.name = 'UnsupportedLauncherEventError';
+  }
+}
+
+/**
+ * The launcher's core. SQS records that can never start a run are reported as batch item failures
+ * (and logged) so that the queue moves them to its dead-letter queue after `maxReceiveCount`;
+ * records matching no trigger are dropped on purpose. Invocations throw on failure so that
+ * Scheduler (or the caller) retries.
+ */
+export function launcherHandler(deps: LauncherHandlerDeps) {
+  const { env, logger } = deps;
+  const launchDeps = (): LaunchDeps => ({
+    store: deps.store,
+    sfn: deps.sfn,
+    stateMachineArn: env.stateMachineArn,
+    now: deps.clock(),
+  });
+
+  /** Whether the record is done with; a thrown error is a failure the queue retries. */
+  async function onRecord(record: SQSRecord): Promise<boolean> {
+    try {
+      return await handleRecord(record);
+    } catch (error) {
+      logger.error('Launch failed; the record will be retried', { messageId: record.messageId, error: error as Error });
+      return false;
+    }
+  }
+
+  async function handleRecord(record: SQSRecord): Promise<boolean> {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch (error) {
+      logger.error('Malformed record: body is not JSON; left for the dead-letter queue', {
+        messageId: record.messageId,
+        reason: (error as Error).message,
+      });
+      return false;
+    }
+    const decision = partitionFromS3Event(env.config, env.bucketNames, body);
+    if (decision.kind === 'invalid') {
+      logger.error('Malformed record: it can never start a run; left for the dead-letter queue', {
+        messageId: record.messageId,
+        reason: decision.reason,
+      });
+      return false;
+    }
+    if (decision.kind === 'ignore') {
+      logger.info('Record ignored', { messageId: record.messageId, reason: decision.reason });
+      return true;
+    }
+    const result = await launchRun({ config: env.config, partition: decision.partition, trigger: 's3' }, launchDeps());
+    logger.info('Launch from S3 arrival', { messageId: record.messageId, object: decision.object, result });
+    return true;
+  }
+
+  return async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult> => {
+    if ('Records' in event && Array.isArray(event.Records)) {
+      const outcomes = await Promise.all(event.Records.map(onRecord));
+      return {
+        batchItemFailures: event.Records.flatMap((r, i) => (outcomes[i] ? [] : [{ itemIdentifier: r.messageId }])),
+      };
+    }
+    if ('source' in event && event.source === 'schedule' && typeof event.scheduledTime === 'string') {
+      const scheduledTime = new Date(event.scheduledTime);
+      if (Number.isNaN(scheduledTime.getTime())) throw new UnsupportedLauncherEventError(event);
+      const result = await launchScheduled(env.config, scheduledTime, launchDeps());
+      logger.info('Scheduled launch', { scheduledTime: event.scheduledTime, result });
+      return result;
+    }
+    if ('source' in event && (event.source === 'manual' || event.source === 'backfill') && typeof event.partition === 'string') {
+      const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source }, launchDeps());
+      logger.info('Direct launch', { result });
+      return result;
+    }
+    throw new UnsupportedLauncherEventError(event);
+  };
+}
+
+const environment = readLauncherEnvironment(process.env);
+const logger = new Logger({ serviceName: 'sluice-launcher', persistentKeys: { pipeline: environment.config.name } });
+
+export const handler = launcherHandler({
+  env: environment,
+  store: new PartitionStore(new DynamoDBClient({}), environment.tableName),
+  sfn: new SFNClient({}),
+  logger,
+  clock: () => new Date(),
+});

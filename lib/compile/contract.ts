@@ -1,0 +1,95 @@
+import type { PartitionSpec } from '../definitions/partitions';
+import type { CompiledPipeline } from './model';
+
+/**
+ * What the deployed pieces agree on: the partition table's schema, the state machine's input, the
+ * event a task handler receives and the configuration the launcher reads from its environment.
+ * Constructs write these; Lambda handlers, the CLI and the local runtime read them.
+ */
+
+/** Partition table: one item per (pipeline, partition). */
+export const PARTITION_TABLE = Object.freeze({
+  partitionKey: 'pipeline',
+  sortKey: 'partition',
+});
+
+/** Statuses of a partition. `MISSING` is never stored: it is the absence of an item. */
+export type PartitionStatus = 'MISSING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** Input of every execution of a pipeline's state machine. */
+export interface RunInput {
+  readonly pipeline: string;
+  readonly partition: string;
+  /** The execution name: deterministic from pipeline, partition and attempt. */
+  readonly runId: string;
+  /** 1 for the first run of a partition, incremented by every later run of it. */
+  readonly attempt: number;
+  /** What started the run: `schedule`, `s3`, `manual`, `backfill`. */
+  readonly trigger: string;
+}
+
+/** The event a task handler receives. */
+export interface TaskEvent extends RunInput {
+  readonly task: string;
+  /** Results of the tasks this one comes after, by task name. */
+  readonly results: Readonly<Record<string, unknown>>;
+}
+
+/** Environment variables of the launcher and run-monitor functions. */
+export const LAUNCHER_ENV = Object.freeze({
+  pipeline: 'SLUICE_PIPELINE',
+  tableName: 'SLUICE_TABLE_NAME',
+  stateMachineArn: 'SLUICE_STATE_MACHINE_ARN',
+  alertTopicArn: 'SLUICE_ALERT_TOPIC_ARN',
+});
+
+/** The part of a pipeline the launcher needs, as JSON (regular expressions as source + flags). */
+export interface LauncherConfig {
+  readonly name: string;
+  readonly partitions?: PartitionSpec;
+  readonly schedule?: { readonly cron: string; readonly timezone: string };
+  readonly triggers: readonly {
+    readonly kind: 's3Arrival';
+    readonly bucket: string;
+    readonly prefix?: string;
+    readonly suffix?: string;
+    readonly partitionFromKey?: { readonly source: string; readonly flags: string };
+  }[];
+}
+
+/** Serialises what the launcher needs of a compiled pipeline. */
+export function launcherConfig(pipeline: CompiledPipeline): LauncherConfig {
+  return {
+    name: pipeline.name,
+    partitions: pipeline.partitions,
+    schedule: pipeline.schedule ? { cron: pipeline.schedule.cron, timezone: pipeline.schedule.timezone } : undefined,
+    triggers: pipeline.triggers.map((t) => ({
+      kind: t.kind,
+      bucket: t.bucket,
+      prefix: t.prefix,
+      suffix: t.suffix,
+      partitionFromKey: t.partitionFromKey
+        ? { source: t.partitionFromKey.source, flags: t.partitionFromKey.flags }
+        : undefined,
+    })),
+  };
+}
+
+/**
+ * Step Functions execution names: 1 to 80 characters of `[A-Za-z0-9_-]`. Partition keys may hold
+ * other characters (`|`, `:`), so they are replaced, and a short hash of the exact key keeps two
+ * keys that differ only in replaced characters apart.
+ */
+export function executionName(partition: string, attempt: number): string {
+  const safe = partition.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60);
+  return `${safe}-${fnv1a(partition)}-a${attempt}`;
+}
+
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}

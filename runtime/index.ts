@@ -1,0 +1,4 @@
+export * from './environment';
+export * from './launch';
+export * from './partition-store';
+export * from './run-monitor';

@@ -1,0 +1,241 @@
+import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { LauncherConfig, RunInput } from '../lib/compile/contract';
+import { UNPARTITIONED_KEY } from '../lib/compile/model';
+import { parsePartitionKey, partitionKeyAt, partitionsForScheduledTime } from '../lib/compile/partition-keys';
+import type { ClaimResult, PartitionStore } from './partition-store';
+
+/** What started a run; recorded in the partition table and in the run's input. */
+export type RunTrigger = 'schedule' | 's3' | 'manual' | 'backfill';
+
+/** Logical bucket name (as in pipeline definitions) → deployed bucket name. */
+export type BucketNames = Readonly<Record<string, string>>;
+
+/** The object an `Object Created` event is about, its key URL-decoded. */
+export interface S3ObjectRef {
+  readonly bucket: string;
+  readonly key: string;
+  /** Orders events of one key: a larger sequencer is a later write. */
+  readonly sequencer?: string;
+}
+
+/**
+ * What an S3 `Object Created` event means for a pipeline. `ignore` is a normal outcome (the key
+ * matches no trigger); `invalid` is an event that can never start a run and must not be silently
+ * dropped (not an `Object Created` event, or a partition key that fails validation).
+ */
+export type S3EventDecision =
+  | { readonly kind: 'run'; readonly partition: string; readonly trigger: 's3'; readonly object: S3ObjectRef }
+  | { readonly kind: 'ignore'; readonly reason: string }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+/** Maps an EventBridge `Object Created` event (as parsed JSON, unvalidated) to the run it starts. */
+export function partitionFromS3Event(config: LauncherConfig, bucketNames: BucketNames, event: unknown): S3EventDecision {
+  const parsed = parseObjectCreated(event);
+  if (!parsed.ok) return { kind: 'invalid', reason: parsed.reason };
+  const { object, time } = parsed;
+  const where = `s3://${object.bucket}/${object.key}`;
+
+  const candidates = config.triggers.filter(
+    (t) =>
+      bucketNames[t.bucket] === object.bucket &&
+      object.key.startsWith(t.prefix ?? '') &&
+      object.key.endsWith(t.suffix ?? ''),
+  );
+  if (candidates.length === 0) {
+    return { kind: 'ignore', reason: `${where} matches no s3Arrival trigger (bucket, prefix, suffix) of pipeline "${config.name}"` };
+  }
+
+  for (const trigger of candidates) {
+    const spec = config.partitions;
+    if (!spec) return { kind: 'run', partition: UNPARTITIONED_KEY, trigger: 's3', object };
+
+    let partition: string;
+    if (trigger.partitionFromKey) {
+      const regex = new RegExp(trigger.partitionFromKey.source, trigger.partitionFromKey.flags);
+      const match = regex.exec(object.key);
+      if (!match) continue;
+      const captured = match.groups?.partition;
+      if (captured === undefined) {
+        return { kind: 'invalid', reason: `${where}: partitionFromKey /${regex.source}/ matched but captured no group "partition"` };
+      }
+      partition = captured;
+    } else if (spec.kind === 'static' || spec.kind === 'multi') {
+      return {
+        kind: 'invalid',
+        reason: `${where}: pipeline "${config.name}" has ${spec.kind} partitions, so its s3Arrival trigger needs partitionFromKey`,
+      };
+    } else {
+      partition = partitionKeyAt(spec, time);
+    }
+
+    const valid = parsePartitionKey(spec, partition);
+    if (!valid.ok) return { kind: 'invalid', reason: `${where}: partition "${partition}" is not valid: ${valid.reason}` };
+    return { kind: 'run', partition, trigger: 's3', object };
+  }
+  return {
+    kind: 'ignore',
+    reason: `${where} matches no partitionFromKey of the s3Arrival triggers of pipeline "${config.name}"`,
+  };
+}
+
+type ParsedObjectCreated =
+  | { readonly ok: true; readonly object: S3ObjectRef; readonly time: Date }
+  | { readonly ok: false; readonly reason: string };
+
+function parseObjectCreated(event: unknown): ParsedObjectCreated {
+  const fail = (reason: string): ParsedObjectCreated => ({ ok: false, reason });
+  if (!isRecord(event)) return fail('the event is not a JSON object');
+  if (event.source !== 'aws.s3' || event['detail-type'] !== 'Object Created') {
+    return fail(
+      `expected an EventBridge "Object Created" event from aws.s3, got detail-type ${JSON.stringify(event['detail-type'])} ` +
+        `from ${JSON.stringify(event.source)}`,
+    );
+  }
+  const detail = isRecord(event.detail) ? event.detail : {};
+  const bucket = isRecord(detail.bucket) ? detail.bucket.name : undefined;
+  const object = isRecord(detail.object) ? detail.object : {};
+  if (typeof bucket !== 'string' || typeof object.key !== 'string') {
+    return fail('the "Object Created" event has no detail.bucket.name or detail.object.key');
+  }
+  const time = typeof event.time === 'string' ? new Date(event.time) : undefined;
+  if (!time || Number.isNaN(time.getTime())) {
+    return fail(`the "Object Created" event has no valid time: ${JSON.stringify(event.time)}`);
+  }
+  let key: string;
+  try {
+    // S3 URL-encodes keys in events, with `+` for a space (form encoding).
+    key = decodeURIComponent(object.key.replace(/\+/g, ' '));
+  } catch {
+    return fail(`the object key ${JSON.stringify(object.key)} is not valid URL encoding`);
+  }
+  const sequencer = typeof object.sequencer === 'string' ? object.sequencer : undefined;
+  return { ok: true, object: { bucket, key, ...(sequencer !== undefined && { sequencer }) }, time };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The one Step Functions call the launcher makes; `SFNClient` satisfies it. */
+export interface StartExecutionClient {
+  send(command: StartExecutionCommand): Promise<StartExecutionCommandOutput>;
+}
+
+/** What launching needs from the outside world. */
+export interface LaunchDeps {
+  readonly store: Pick<PartitionStore, 'claim' | 'markFailed'>;
+  readonly sfn: StartExecutionClient;
+  /** The pipeline's state machine. */
+  readonly stateMachineArn: string;
+  readonly now: Date;
+}
+
+/** A run to launch. */
+export interface LaunchRequest {
+  readonly config: LauncherConfig;
+  readonly partition: string;
+  readonly trigger: RunTrigger;
+}
+
+/** Outcome of `launchRun`. */
+export type LaunchResult =
+  | {
+      readonly kind: 'started';
+      readonly partition: string;
+      readonly runId: string;
+      readonly attempt: number;
+      /** Absent when the execution already existed (a duplicate launch of the same attempt). */
+      readonly executionArn?: string;
+    }
+  | { readonly kind: 'skipped'; readonly partition: string; readonly reason: 'already running'; readonly runId: string };
+
+/** Thrown when a run is requested for a key that is not a partition of the pipeline. */
+export class InvalidPartitionError extends Error {
+  constructor(pipeline: string, partition: string, reason: string) {
+    super(`Partition "${partition}" is not a partition of pipeline "${pipeline}": ${reason}`);
+    this.name = 'InvalidPartitionError';
+  }
+}
+
+/**
+ * Claims the partition, then starts the execution named after the claimed attempt. The partition
+ * never stays RUNNING without an execution: when StartExecution fails it is marked FAILED.
+ */
+export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult> {
+  const { config, partition, trigger } = request;
+  assertPartition(config, partition);
+  const claim: ClaimResult = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
+  if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
+
+  const input: RunInput = { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger };
+  try {
+    const out = await deps.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: claim.runId, input: JSON.stringify(input) }),
+    );
+    return { kind: 'started', partition, runId: claim.runId, attempt: claim.attempt, executionArn: out.executionArn };
+  } catch (error) {
+    // The name is unique per claimed attempt, so an existing execution is this very run.
+    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
+      return { kind: 'started', partition, runId: claim.runId, attempt: claim.attempt };
+    }
+    await deps.store.markFailed(config.name, partition, claim.runId, {
+      error: error instanceof Error ? error.name : 'StartExecutionFailed',
+      cause: `StartExecution failed: ${error instanceof Error ? error.message : String(error)}`,
+      now: deps.now,
+    });
+    throw error;
+  }
+}
+
+function assertPartition(config: LauncherConfig, partition: string): void {
+  if (!config.partitions) {
+    if (partition !== UNPARTITIONED_KEY) {
+      throw new InvalidPartitionError(config.name, partition, `the pipeline is unpartitioned: its only key is "${UNPARTITIONED_KEY}"`);
+    }
+    return;
+  }
+  const valid = parsePartitionKey(config.partitions, partition);
+  if (!valid.ok) throw new InvalidPartitionError(config.name, partition, valid.reason);
+}
+
+/** Outcome of `launchScheduled`. */
+export type ScheduledLaunchResult =
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'launched'; readonly runs: readonly LaunchResult[] };
+
+/** Thrown when some partitions of a schedule tick could not be launched; the others were. */
+export class ScheduledLaunchError extends Error {
+  constructor(
+    pipeline: string,
+    public readonly failures: readonly { readonly partition: string; readonly error: unknown }[],
+  ) {
+    const list = failures
+      .map((f) => `"${f.partition}" (${f.error instanceof Error ? f.error.message : String(f.error)})`)
+      .join(', ');
+    super(`Pipeline "${pipeline}": ${failures.length} scheduled run(s) failed to launch: ${list}`, {
+      cause: failures[0]?.error,
+    });
+    this.name = 'ScheduledLaunchError';
+  }
+}
+
+/**
+ * Launches the partition(s) a schedule tick runs: the last complete time partition, combined
+ * with every static key for static and multi-dimensional pipelines.
+ */
+export async function launchScheduled(
+  config: LauncherConfig,
+  scheduledTime: Date,
+  deps: LaunchDeps,
+): Promise<ScheduledLaunchResult> {
+  const plan = partitionsForScheduledTime(config.partitions, scheduledTime);
+  if (plan.kind === 'skip') return plan;
+  const { partitions } = plan;
+  const settled = await Promise.allSettled(
+    partitions.map((partition) => launchRun({ config, partition, trigger: 'schedule' }, deps)),
+  );
+  const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ partition: partitions[i], error: s.reason }] : []));
+  if (failures.length > 0) throw new ScheduledLaunchError(config.name, failures);
+  return { kind: 'launched', runs: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])) };
+}

@@ -1,0 +1,244 @@
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { executionName, PARTITION_TABLE, type PartitionStatus } from '../lib/compile/contract';
+
+/**
+ * Attribute names of a partition item besides the key. The state machine writes `status`,
+ * `finishedAt`, `error` and `cause` with its direct DynamoDB integration, so these names are
+ * shared with the constructs.
+ */
+export const PARTITION_ATTRIBUTES = Object.freeze({
+  status: 'status',
+  attempt: 'attempt',
+  runId: 'runId',
+  trigger: 'trigger',
+  claimedAt: 'claimedAt',
+  finishedAt: 'finishedAt',
+  error: 'error',
+  cause: 'cause',
+});
+
+/** A stored partition: one that has been run at least once. */
+export interface PartitionRecord {
+  readonly pipeline: string;
+  readonly partition: string;
+  readonly status: Exclude<PartitionStatus, 'MISSING'>;
+  /** Number of the latest run of this partition, from 1. */
+  readonly attempt: number;
+  /** Execution name of the latest run. */
+  readonly runId: string;
+  /** What started the latest run. */
+  readonly trigger: string;
+  /** ISO-8601 instant the latest run was claimed. */
+  readonly claimedAt: string;
+  /** ISO-8601 instant the latest run ended, once it has. */
+  readonly finishedAt?: string;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/** Outcome of `PartitionStore.claim`. */
+export type ClaimResult =
+  | { readonly kind: 'claimed'; readonly attempt: number; readonly runId: string }
+  | { readonly kind: 'busy'; readonly runId: string };
+
+/** Thrown when a claim keeps losing races with concurrent writers. */
+export class PartitionClaimError extends Error {
+  constructor(pipeline: string, partition: string, tries: number) {
+    super(
+      `Could not claim partition "${partition}" of pipeline "${pipeline}": it changed under ${tries} consecutive ` +
+        'claims. Another launcher is writing it at the same time; retry the launch.',
+    );
+    this.name = 'PartitionClaimError';
+  }
+}
+
+const CLAIM_TRIES = 5;
+const A = PARTITION_ATTRIBUTES;
+
+/**
+ * The partition table (schema `PARTITION_TABLE`). Every write is a single-item conditional write:
+ * dynalite, the local stand-in, has no transactions and ignores
+ * `ReturnValuesOnConditionCheckFailure`.
+ */
+export class PartitionStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** The partition's item, or `undefined` when it was never run (status `MISSING`). */
+  async get(pipeline: string, partition: string): Promise<PartitionRecord | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: key(pipeline, partition), ConsistentRead: true }),
+    );
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  /** Stored partitions of a pipeline in key order, optionally within `from`..`to` (inclusive). */
+  async list(pipeline: string, range: { from?: string; to?: string } = {}): Promise<PartitionRecord[]> {
+    const names: Record<string, string> = { '#pk': PARTITION_TABLE.partitionKey };
+    const values: Record<string, AttributeValue> = { ':pk': { S: pipeline } };
+    let condition = '#pk = :pk';
+    if (range.from !== undefined || range.to !== undefined) names['#sk'] = PARTITION_TABLE.sortKey;
+    if (range.from !== undefined) values[':from'] = { S: range.from };
+    if (range.to !== undefined) values[':to'] = { S: range.to };
+    if (range.from !== undefined && range.to !== undefined) condition += ' AND #sk BETWEEN :from AND :to';
+    else if (range.from !== undefined) condition += ' AND #sk >= :from';
+    else if (range.to !== undefined) condition += ' AND #sk <= :to';
+
+    const records: PartitionRecord[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(toRecord(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
+  /**
+   * Marks the partition RUNNING under a new attempt, unless a run of it is already RUNNING.
+   * Read, then write conditioned on the attempt read, so two concurrent claims cannot both win.
+   */
+  async claim(pipeline: string, partition: string, options: { trigger: string; now: Date }): Promise<ClaimResult> {
+    for (let i = 0; i < CLAIM_TRIES; i++) {
+      const current = await this.get(pipeline, partition);
+      if (current?.status === 'RUNNING') return { kind: 'busy', runId: current.runId };
+      const attempt = (current?.attempt ?? 0) + 1;
+      const runId = executionName(partition, attempt);
+      // The attempt read stands for the whole item: whoever wrote it since then bumped it or set RUNNING.
+      const expected: { condition: string; names: Record<string, string>; values: Record<string, AttributeValue> } = current
+        ? { condition: '#attempt = :previous AND #status <> :running', names: {}, values: { ':previous': { N: String(current.attempt) } } }
+        : { condition: 'attribute_not_exists(#pk)', names: { '#pk': PARTITION_TABLE.partitionKey }, values: {} };
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: key(pipeline, partition),
+            UpdateExpression:
+              'SET #status = :running, #attempt = :attempt, #runId = :runId, #trigger = :trigger, #claimedAt = :now ' +
+              'REMOVE #finishedAt, #error, #cause',
+            ConditionExpression: expected.condition,
+            ExpressionAttributeNames: {
+              '#status': A.status,
+              '#attempt': A.attempt,
+              '#runId': A.runId,
+              '#trigger': A.trigger,
+              '#claimedAt': A.claimedAt,
+              '#finishedAt': A.finishedAt,
+              '#error': A.error,
+              '#cause': A.cause,
+              ...expected.names,
+            },
+            ExpressionAttributeValues: {
+              ...expected.values,
+              ':running': { S: 'RUNNING' },
+              ':attempt': { N: String(attempt) },
+              ':runId': { S: runId },
+              ':trigger': { S: options.trigger },
+              ':now': { S: options.now.toISOString() },
+            },
+          }),
+        );
+        return { kind: 'claimed', attempt, runId };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new PartitionClaimError(pipeline, partition, CLAIM_TRIES);
+  }
+
+  /**
+   * Marks the run FAILED, only if the partition is still RUNNING under this run id: a later run,
+   * or the state machine having recorded the outcome first, wins. Returns whether it wrote.
+   */
+  async markFailed(
+    pipeline: string,
+    partition: string,
+    runId: string,
+    failure: { error: string; cause?: string; now?: Date },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(pipeline, partition),
+          UpdateExpression: 'SET #status = :failed, #error = :error, #cause = :cause, #finishedAt = :now',
+          ConditionExpression: '#status = :running AND #runId = :runId',
+          ExpressionAttributeNames: {
+            '#status': A.status,
+            '#runId': A.runId,
+            '#error': A.error,
+            '#cause': A.cause,
+            '#finishedAt': A.finishedAt,
+          },
+          ExpressionAttributeValues: {
+            ':failed': { S: 'FAILED' },
+            ':running': { S: 'RUNNING' },
+            ':runId': { S: runId },
+            ':error': { S: failure.error },
+            ':cause': { S: failure.cause ?? '' },
+            ':now': { S: (failure.now ?? new Date()).toISOString() },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+function key(pipeline: string, partition: string): Record<string, AttributeValue> {
+  return { [PARTITION_TABLE.partitionKey]: { S: pipeline }, [PARTITION_TABLE.sortKey]: { S: partition } };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+const STATUSES: readonly string[] = ['RUNNING', 'SUCCEEDED', 'FAILED'];
+
+function toRecord(item: Record<string, AttributeValue>): PartitionRecord {
+  const text = (name: string): string | undefined => item[name]?.S;
+  const pipeline = text(PARTITION_TABLE.partitionKey) ?? '';
+  const partition = text(PARTITION_TABLE.sortKey) ?? '';
+  const status = text(A.status);
+  if (!status || !STATUSES.includes(status)) {
+    throw new Error(
+      `Partition "${partition}" of pipeline "${pipeline}" has status ${JSON.stringify(status)} in the partition ` +
+        `table; expected one of ${STATUSES.join(', ')}. Was the item written by something other than sluice?`,
+    );
+  }
+  const finishedAt = text(A.finishedAt);
+  const error = text(A.error);
+  const cause = text(A.cause);
+  return {
+    pipeline,
+    partition,
+    status: status as PartitionRecord['status'],
+    attempt: Number(item[A.attempt]?.N ?? 0),
+    runId: text(A.runId) ?? '',
+    trigger: text(A.trigger) ?? '',
+    claimedAt: text(A.claimedAt) ?? '',
+    ...(finishedAt !== undefined && { finishedAt }),
+    ...(error !== undefined && { error }),
+    ...(cause !== undefined && { cause }),
+  };
+}

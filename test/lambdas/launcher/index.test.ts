@@ -1,0 +1,176 @@
+import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { executionName, LAUNCHER_ENV, type LauncherConfig } from '../../../lib/compile/contract';
+import { PartitionStore, SLUICE_BUCKETS_ENV, type StartExecutionClient } from '../../../runtime';
+import { type LocalPartitionTable, startPartitionTable } from '../../runtime/local-dynamodb';
+
+const CONFIG: LauncherConfig = {
+  name: 'daily-sales',
+  partitions: { kind: 'daily', start: '2024-01-01' },
+  triggers: [
+    {
+      kind: 's3Arrival',
+      bucket: 'raw',
+      prefix: 'sales/',
+      partitionFromKey: { source: '^sales\\/(?<partition>\\d{4}-\\d{2}-\\d{2})\\/', flags: '' },
+    },
+  ],
+};
+const BUCKETS = { raw: 'prod-raw-1a2b' };
+const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales';
+
+function stubEnv(): void {
+  vi.stubEnv(LAUNCHER_ENV.pipeline, JSON.stringify(CONFIG));
+  vi.stubEnv(LAUNCHER_ENV.tableName, 'unused-at-import');
+  vi.stubEnv(LAUNCHER_ENV.stateMachineArn, STATE_MACHINE);
+  vi.stubEnv(SLUICE_BUCKETS_ENV, JSON.stringify(BUCKETS));
+}
+
+function record(messageId: string, body: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1704164645000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1704164645000',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:daily-sales-arrivals',
+    awsRegion: 'us-east-1',
+  };
+}
+
+function objectCreated(key: string): string {
+  return JSON.stringify({
+    version: '0',
+    id: 'e1',
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '123456789012',
+    time: '2024-01-02T03:04:05Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { version: '0', bucket: { name: 'prod-raw-1a2b' }, object: { key, size: 1, etag: 'e', sequencer: '01' } },
+  });
+}
+
+describe('launcher handler', () => {
+  let table: LocalPartitionTable;
+
+  beforeAll(async () => {
+    table = await startPartitionTable();
+  });
+  afterAll(() => table.close());
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  async function core() {
+    stubEnv();
+    const { launcherHandler } = await import('../../../lambdas/launcher/index');
+    const calls: StartExecutionCommand['input'][] = [];
+    const sfn: StartExecutionClient = {
+      send: async (command) => {
+        calls.push(command.input);
+        return { executionArn: `${STATE_MACHINE}:${command.input.name}`, startDate: new Date(), $metadata: {} };
+      },
+    };
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const store = new PartitionStore(table.client, table.tableName);
+    const handler = launcherHandler({
+      env: { config: CONFIG, bucketNames: BUCKETS, stateMachineArn: STATE_MACHINE },
+      store,
+      sfn,
+      logger,
+      clock: () => new Date('2024-01-02T03:05:00Z'),
+    });
+    return { handler, calls, logger, store };
+  }
+
+  it('reports exactly the malformed record of a batch as failed, launching the good one and ignoring the unmatched one', async () => {
+    // Given
+    const { handler, calls, logger, store } = await core();
+    const batch: SQSEvent = {
+      Records: [
+        record('good', objectCreated('sales/2024-01-01/a.csv')),
+        record('malformed', objectCreated('sales/2024-01-32/a.csv')),
+        record('unmatched', objectCreated('returns/2024-01-01/a.csv')),
+      ],
+    };
+
+    // When
+    const response = await handler(batch);
+
+    // Then
+    expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: 'malformed' }] });
+    expect(calls.map((c) => c.name)).toStrictEqual([executionName('2024-01-01', 1)]);
+    expect((await store.get('daily-sales', '2024-01-01'))?.status).toBe('RUNNING');
+    expect(logger.error).toHaveBeenCalledWith(
+      'Malformed record: it can never start a run; left for the dead-letter queue',
+      expect.objectContaining({ messageId: 'malformed', reason: expect.stringContaining('partition "2024-01-32" is not valid') }),
+    );
+    expect(logger.info).toHaveBeenCalledWith(
+      'Record ignored',
+      expect.objectContaining({ messageId: 'unmatched', reason: expect.stringContaining('matches no s3Arrival trigger') }),
+    );
+  });
+
+  it('reports a body that is not JSON as failed, with the reason logged', async () => {
+    const { handler, logger } = await core();
+
+    const response = await handler({ Records: [record('junk', '{not json')] });
+
+    expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: 'junk' }] });
+    expect(logger.error).toHaveBeenCalledWith(
+      'Malformed record: body is not JSON; left for the dead-letter queue',
+      expect.objectContaining({ messageId: 'junk', reason: expect.any(String) }),
+    );
+  });
+
+  it('launches the partition of a Scheduler invocation', async () => {
+    const { handler, calls } = await core();
+
+    const result = await handler({ source: 'schedule', scheduledTime: '2024-01-11T02:00:00Z' });
+
+    expect(result).toMatchObject({ kind: 'launched', runs: [{ kind: 'started', partition: '2024-01-10' }] });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('launches the partition of a manual invocation', async () => {
+    const { handler, calls } = await core();
+
+    const result = await handler({ source: 'manual', partition: '2024-01-12' });
+
+    expect(result).toMatchObject({ kind: 'started', partition: '2024-01-12', attempt: 1 });
+    expect(JSON.parse(calls[0]?.input ?? '{}')).toMatchObject({ trigger: 'manual' });
+  });
+
+  it('fails an invocation of unknown shape, naming the accepted shapes', async () => {
+    const { handler } = await core();
+
+    await expect(handler({ source: 'schedule', scheduledTime: 'yesterday' })).rejects.toThrow(
+      /^The launcher accepts an SQS batch, \{ source: 'schedule', scheduledTime \}/,
+    );
+  });
+
+  it('fails at cold start when its environment is incomplete', async () => {
+    // Given
+    stubEnv();
+    vi.stubEnv(LAUNCHER_ENV.stateMachineArn, '');
+
+    // When
+    const load = import('../../../lambdas/launcher/index');
+
+    // Then
+    await expect(load).rejects.toThrow(
+      'Environment variable SLUICE_STATE_MACHINE_ARN is not set. It is set by the sluice constructs: redeploy the stage.',
+    );
+  });
+});

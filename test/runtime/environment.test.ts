@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { LAUNCHER_ENV, type LauncherConfig } from '../../lib/compile/contract';
+import { readLauncherEnvironment, readRunMonitorEnvironment, SLUICE_BUCKETS_ENV } from '../../runtime/environment';
+
+const CONFIG: LauncherConfig = {
+  name: 'daily-sales',
+  partitions: { kind: 'daily', start: '2024-01-01' },
+  triggers: [{ kind: 's3Arrival', bucket: 'raw', partitionFromKey: { source: '(?<partition>.*)', flags: '' } }],
+};
+
+const ENV = {
+  [LAUNCHER_ENV.pipeline]: JSON.stringify(CONFIG),
+  [LAUNCHER_ENV.tableName]: 'partitions',
+  [LAUNCHER_ENV.stateMachineArn]: 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales',
+  [SLUICE_BUCKETS_ENV]: JSON.stringify({ raw: 'prod-raw-1a2b' }),
+};
+
+describe('readLauncherEnvironment', () => {
+  it('reads the configuration, bucket names, table and state machine', () => {
+    expect(readLauncherEnvironment(ENV)).toStrictEqual({
+      config: CONFIG,
+      bucketNames: { raw: 'prod-raw-1a2b' },
+      tableName: 'partitions',
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales',
+    });
+  });
+
+  it('fails when a trigger names a bucket missing from SLUICE_BUCKETS', () => {
+    expect(() => readLauncherEnvironment({ ...ENV, [SLUICE_BUCKETS_ENV]: '{}' })).toThrow(
+      'Environment variable SLUICE_BUCKETS has no deployed bucket for the logical bucket "raw" of pipeline "daily-sales". ' +
+        'It is set by the sluice constructs: redeploy the stage.',
+    );
+  });
+
+  it('fails when the configuration is not JSON', () => {
+    expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: '{' })).toThrow(
+      /^Environment variable SLUICE_PIPELINE is not valid JSON \(/,
+    );
+  });
+
+  it('fails when a partitionFromKey does not compile', () => {
+    const bad = { ...CONFIG, triggers: [{ kind: 's3Arrival', bucket: 'raw', partitionFromKey: { source: '(', flags: '' } }] };
+    expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(bad) })).toThrow(
+      /^Environment variable SLUICE_PIPELINE has an invalid partitionFromKey in trigger 1 \(/,
+    );
+  });
+
+  it('fails when the partition spec is invalid', () => {
+    const bad = { ...CONFIG, partitions: { kind: 'daily', start: '2024-01-01', timezone: 'Mars/Olympus' } };
+    expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(bad) })).toThrow(
+      /^Environment variable SLUICE_PIPELINE has an invalid partition spec: .*Mars\/Olympus/,
+    );
+  });
+});
+
+describe('readRunMonitorEnvironment', () => {
+  it('fails when the alert topic is not set', () => {
+    expect(() => readRunMonitorEnvironment({ [LAUNCHER_ENV.tableName]: 't', AWS_REGION: 'us-east-1' })).toThrow(
+      'Environment variable SLUICE_ALERT_TOPIC_ARN is not set. It is set by the sluice constructs: redeploy the stage.',
+    );
+  });
+});

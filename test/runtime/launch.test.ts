@@ -1,0 +1,301 @@
+import { ExecutionAlreadyExists, type StartExecutionCommand, type StartExecutionCommandInput } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executionName, type LauncherConfig } from '../../lib/compile/contract';
+import {
+  InvalidPartitionError,
+  type LaunchDeps,
+  launchRun,
+  launchScheduled,
+  partitionFromS3Event,
+  ScheduledLaunchError,
+  type StartExecutionClient,
+} from '../../runtime/launch';
+import { PartitionStore } from '../../runtime/partition-store';
+import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
+
+const BUCKETS = { raw: 'prod-raw-1a2b', landing: 'prod-landing-3c4d' };
+
+const SALES: LauncherConfig = {
+  name: 'daily-sales',
+  partitions: { kind: 'daily', start: '2024-01-01', timezone: 'America/New_York' },
+  triggers: [
+    {
+      kind: 's3Arrival',
+      bucket: 'raw',
+      prefix: 'sales/',
+      suffix: '.csv',
+      partitionFromKey: { source: '^sales\\/(?<partition>\\d{4}-\\d{2}-\\d{2})\\/', flags: '' },
+    },
+    { kind: 's3Arrival', bucket: 'landing', prefix: 'raw data/' },
+  ],
+};
+
+/** An EventBridge `Object Created` event as S3 sends it: the key URL-encoded. */
+function objectCreated(bucket: string, encodedKey: string, time = '2024-01-02T03:04:05Z'): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '17793124-05d4-b198-2fde-7ededc63b103',
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '123456789012',
+    time,
+    region: 'us-east-1',
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: bucket },
+      object: { key: encodedKey, size: 5, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '00617F08299329D189' },
+      'request-id': 'N4N7GDK58NMKJ12R',
+      requester: '123456789012',
+      reason: 'PutObject',
+    },
+  };
+}
+
+describe('partitionFromS3Event', () => {
+  it('URL-decodes the key, "+" meaning a space, before matching', () => {
+    // When
+    const decision = partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'sales/2024-01-01/a+b%3D.csv'));
+
+    // Then
+    expect(decision).toStrictEqual({
+      kind: 'run',
+      partition: '2024-01-01',
+      trigger: 's3',
+      object: { bucket: 'prod-raw-1a2b', key: 'sales/2024-01-01/a b=.csv', sequencer: '00617F08299329D189' },
+    });
+  });
+
+  it('matches a prefix holding a space only once the key is decoded', () => {
+    // Given an event at 03:04 UTC, still the 1st in New York
+    const event = objectCreated('prod-landing-3c4d', 'raw+data/file%201.json', '2024-01-02T03:04:05Z');
+
+    // When
+    const decision = partitionFromS3Event(SALES, BUCKETS, event);
+
+    // Then the partition is the one containing the event time, in the pipeline's zone
+    expect(decision).toMatchObject({ kind: 'run', partition: '2024-01-01', object: { key: 'raw data/file 1.json' } });
+  });
+
+  it('ignores keys outside the prefix or suffix', () => {
+    expect(partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'returns/2024-01-01/a.csv'))).toStrictEqual({
+      kind: 'ignore',
+      reason:
+        's3://prod-raw-1a2b/returns/2024-01-01/a.csv matches no s3Arrival trigger (bucket, prefix, suffix) of pipeline "daily-sales"',
+    });
+    expect(partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'sales/2024-01-01/a.json')).kind).toBe('ignore');
+  });
+
+  it('matches buckets by deployed name, not logical name', () => {
+    expect(partitionFromS3Event(SALES, BUCKETS, objectCreated('raw', 'sales/2024-01-01/a.csv')).kind).toBe('ignore');
+  });
+
+  it('ignores a key the partitionFromKey expression does not match', () => {
+    // When
+    const decision = partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'sales/latest/a.csv'));
+
+    // Then
+    expect(decision).toStrictEqual({
+      kind: 'ignore',
+      reason: 's3://prod-raw-1a2b/sales/latest/a.csv matches no partitionFromKey of the s3Arrival triggers of pipeline "daily-sales"',
+    });
+  });
+
+  it('fails a captured partition key that is not a partition of the pipeline', () => {
+    const impossible = partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'sales/2024-02-30/a.csv'));
+    const tooEarly = partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'sales/2023-12-31/a.csv'));
+
+    expect(impossible).toMatchObject({ kind: 'invalid' });
+    expect(impossible.kind === 'invalid' && impossible.reason).toMatch(/^s3:\/\/prod-raw-1a2b\/sales\/2024-02-30\/a\.csv: partition "2024-02-30" is not valid: /);
+    expect(tooEarly).toStrictEqual({
+      kind: 'invalid',
+      reason:
+        's3://prod-raw-1a2b/sales/2023-12-31/a.csv: partition "2023-12-31" is not valid: partition "2023-12-31" is before the first partition "2024-01-01"',
+    });
+  });
+
+  it('runs the partition "default" of an unpartitioned pipeline', () => {
+    const config: LauncherConfig = { name: 'plain', triggers: [{ kind: 's3Arrival', bucket: 'raw' }] };
+    expect(partitionFromS3Event(config, BUCKETS, objectCreated('prod-raw-1a2b', 'x'))).toMatchObject({ kind: 'run', partition: 'default' });
+  });
+
+  it('fails a static-partitioned pipeline whose trigger cannot name a partition', () => {
+    const config: LauncherConfig = {
+      name: 'regions',
+      partitions: { kind: 'static', keys: ['eu', 'us'] },
+      triggers: [{ kind: 's3Arrival', bucket: 'raw' }],
+    };
+    expect(partitionFromS3Event(config, BUCKETS, objectCreated('prod-raw-1a2b', 'eu/a.csv'))).toStrictEqual({
+      kind: 'invalid',
+      reason: 's3://prod-raw-1a2b/eu/a.csv: pipeline "regions" has static partitions, so its s3Arrival trigger needs partitionFromKey',
+    });
+  });
+
+  it('fails events that are not S3 Object Created events', () => {
+    const deleted = { ...objectCreated('prod-raw-1a2b', 'sales/2024-01-01/a.csv'), 'detail-type': 'Object Deleted' };
+    expect(partitionFromS3Event(SALES, BUCKETS, deleted)).toStrictEqual({
+      kind: 'invalid',
+      reason: 'expected an EventBridge "Object Created" event from aws.s3, got detail-type "Object Deleted" from "aws.s3"',
+    });
+    expect(partitionFromS3Event(SALES, BUCKETS, [1, 2])).toStrictEqual({ kind: 'invalid', reason: 'the event is not a JSON object' });
+    const noKey = objectCreated('prod-raw-1a2b', 'k');
+    (noKey.detail as { object: unknown }).object = {};
+    expect(partitionFromS3Event(SALES, BUCKETS, noKey)).toStrictEqual({
+      kind: 'invalid',
+      reason: 'the "Object Created" event has no detail.bucket.name or detail.object.key',
+    });
+  });
+
+  it('fails a key that is not valid URL encoding', () => {
+    expect(partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'sales/%E0%A4%A.csv'))).toStrictEqual({
+      kind: 'invalid',
+      reason: 'the object key "sales/%E0%A4%A.csv" is not valid URL encoding',
+    });
+  });
+});
+
+/** Records StartExecution calls and answers them with `answer`. */
+function sfnStub(answer: (input: StartExecutionCommandInput) => Promise<{ executionArn?: string }>) {
+  const calls: StartExecutionCommandInput[] = [];
+  const client: StartExecutionClient = {
+    send: async (command: StartExecutionCommand) => {
+      calls.push(command.input);
+      return { ...(await answer(command.input)), startDate: new Date(), $metadata: {} } as Awaited<
+        ReturnType<StartExecutionClient['send']>
+      >;
+    },
+  };
+  return { client, calls };
+}
+
+const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales';
+const NOW = new Date('2024-01-02T07:00:00Z');
+
+describe('launchRun and launchScheduled against dynalite', () => {
+  let table: LocalPartitionTable;
+  let store: PartitionStore;
+
+  beforeAll(async () => {
+    table = await startPartitionTable();
+    store = new PartitionStore(table.client, table.tableName);
+  });
+  afterAll(() => table.close());
+
+  const deps = (sfn: StartExecutionClient): LaunchDeps => ({ store, sfn, stateMachineArn: STATE_MACHINE, now: NOW });
+  const started = (input: StartExecutionCommandInput) => Promise.resolve({ executionArn: `${STATE_MACHINE}:${input.name}` });
+
+  it('claims the partition and starts an execution named after the attempt', async () => {
+    // Given
+    const sfn = sfnStub(started);
+
+    // When
+    const result = await launchRun({ config: SALES, partition: '2024-01-05', trigger: 's3' }, deps(sfn.client));
+
+    // Then
+    const runId = executionName('2024-01-05', 1);
+    expect(result).toStrictEqual({
+      kind: 'started',
+      partition: '2024-01-05',
+      runId,
+      attempt: 1,
+      executionArn: `${STATE_MACHINE}:${runId}`,
+    });
+    expect(sfn.calls).toStrictEqual([
+      {
+        stateMachineArn: STATE_MACHINE,
+        name: runId,
+        input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-05', runId, attempt: 1, trigger: 's3' }),
+      },
+    ]);
+    expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', runId, trigger: 's3' });
+  });
+
+  it('skips a partition that is already running, without calling StartExecution', async () => {
+    // Given
+    const sfn = sfnStub(started);
+    const first = await launchRun({ config: SALES, partition: '2024-01-06', trigger: 'schedule' }, deps(sfn.client));
+
+    // When
+    const second = await launchRun({ config: SALES, partition: '2024-01-06', trigger: 's3' }, deps(sfn.client));
+
+    // Then
+    expect(second).toStrictEqual({ kind: 'skipped', partition: '2024-01-06', reason: 'already running', runId: first.runId });
+    expect(sfn.calls).toHaveLength(1);
+  });
+
+  it('treats ExecutionAlreadyExists as the run already started', async () => {
+    // Given
+    const sfn = sfnStub(() => Promise.reject(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} })));
+
+    // When
+    const result = await launchRun({ config: SALES, partition: '2024-01-07', trigger: 's3' }, deps(sfn.client));
+
+    // Then
+    expect(result).toStrictEqual({ kind: 'started', partition: '2024-01-07', runId: executionName('2024-01-07', 1), attempt: 1 });
+    expect((await store.get('daily-sales', '2024-01-07'))?.status).toBe('RUNNING');
+  });
+
+  it('fails when StartExecution fails, marking the partition FAILED rather than leaving it RUNNING', async () => {
+    // Given
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    const sfn = sfnStub(() => Promise.reject(throttled));
+
+    // When
+    const launch = launchRun({ config: SALES, partition: '2024-01-08', trigger: 's3' }, deps(sfn.client));
+
+    // Then
+    await expect(launch).rejects.toThrow('Rate exceeded');
+    expect(await store.get('daily-sales', '2024-01-08')).toMatchObject({
+      status: 'FAILED',
+      error: 'ThrottlingException',
+      cause: 'StartExecution failed: Rate exceeded',
+    });
+  });
+
+  it('fails a partition key that is not a partition of the pipeline, claiming nothing', async () => {
+    const sfn = sfnStub(started);
+    const launch = launchRun({ config: SALES, partition: '2024-13-01', trigger: 'manual' }, deps(sfn.client));
+
+    await expect(launch).rejects.toThrow(InvalidPartitionError);
+    await expect(launch).rejects.toThrow(/^Partition "2024-13-01" is not a partition of pipeline "daily-sales": /);
+    expect(await store.get('daily-sales', '2024-13-01')).toBeUndefined();
+    expect(sfn.calls).toHaveLength(0);
+  });
+
+  it('launches the last complete partition of a schedule tick', async () => {
+    // Given 02:00 on Feb 2nd in New York
+    const sfn = sfnStub(started);
+
+    // When
+    const result = await launchScheduled(SALES, new Date('2024-02-02T07:00:00Z'), deps(sfn.client));
+
+    // Then
+    expect(result).toMatchObject({ kind: 'launched', runs: [{ kind: 'started', partition: '2024-02-01' }] });
+    expect(JSON.parse(sfn.calls[0]?.input ?? '{}')).toMatchObject({ partition: '2024-02-01', trigger: 'schedule' });
+  });
+
+  it('skips a schedule tick before the first partition', async () => {
+    const sfn = sfnStub(started);
+    const result = await launchScheduled(SALES, new Date('2024-01-01T07:00:00Z'), deps(sfn.client));
+
+    expect(result.kind).toBe('skip');
+    expect(sfn.calls).toHaveLength(0);
+  });
+
+  it('fails a schedule tick naming the static partitions that did not launch, after launching the others', async () => {
+    // Given
+    const regions: LauncherConfig = { name: 'regions', partitions: { kind: 'static', keys: ['eu', 'us'] }, triggers: [] };
+    const sfn = sfnStub((input) =>
+      input.name?.startsWith('us-') ? Promise.reject(new Error('Service unavailable')) : started(input),
+    );
+
+    // When
+    const launch = launchScheduled(regions, NOW, deps(sfn.client));
+
+    // Then
+    await expect(launch).rejects.toThrow(ScheduledLaunchError);
+    await expect(launch).rejects.toThrow('Pipeline "regions": 1 scheduled run(s) failed to launch: "us" (Service unavailable)');
+    expect((await store.get('regions', 'eu'))?.status).toBe('RUNNING');
+    expect((await store.get('regions', 'us'))?.status).toBe('FAILED');
+  });
+});

@@ -1,0 +1,47 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { PARTITION_TABLE } from '../../lib/compile/contract';
+
+/** A real dynalite on 127.0.0.1 with an empty partition table. */
+export interface LocalPartitionTable {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  close(): Promise<void>;
+}
+
+let tables = 0;
+
+export async function startPartitionTable(): Promise<LocalPartitionTable> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const tableName = `partitions-${++tables}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: PARTITION_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: PARTITION_TABLE.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: PARTITION_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: PARTITION_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  return {
+    client,
+    tableName,
+    close: async () => {
+      client.destroy();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executionName } from '../../lib/compile/contract';
+import { PartitionStore } from '../../runtime/partition-store';
+import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
+
+const NOW = new Date('2024-01-02T07:00:00Z');
+
+describe('PartitionStore against dynalite', () => {
+  let table: LocalPartitionTable;
+  let store: PartitionStore;
+
+  beforeAll(async () => {
+    table = await startPartitionTable();
+    store = new PartitionStore(table.client, table.tableName);
+  });
+  afterAll(() => table.close());
+
+  /** What the state machine does on success, with its direct DynamoDB integration. */
+  async function recordSucceeded(pipeline: string, partition: string): Promise<void> {
+    await table.client.send(
+      new UpdateItemCommand({
+        TableName: table.tableName,
+        Key: { pipeline: { S: pipeline }, partition: { S: partition } },
+        UpdateExpression: 'SET #s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
+      }),
+    );
+  }
+
+  it('returns undefined for a partition never run', async () => {
+    expect(await store.get('sales', '1999-01-01')).toBeUndefined();
+  });
+
+  it('claims a new partition as attempt 1, RUNNING', async () => {
+    // When
+    const claim = await store.claim('sales', '2024-01-01', { trigger: 'schedule', now: NOW });
+
+    // Then
+    expect(claim).toStrictEqual({ kind: 'claimed', attempt: 1, runId: executionName('2024-01-01', 1) });
+    expect(await store.get('sales', '2024-01-01')).toStrictEqual({
+      pipeline: 'sales',
+      partition: '2024-01-01',
+      status: 'RUNNING',
+      attempt: 1,
+      runId: executionName('2024-01-01', 1),
+      trigger: 'schedule',
+      claimedAt: NOW.toISOString(),
+    });
+  });
+
+  it('refuses to claim a RUNNING partition and names the running run', async () => {
+    // Given
+    const first = await store.claim('sales', '2024-01-03', { trigger: 's3', now: NOW });
+
+    // When
+    const second = await store.claim('sales', '2024-01-03', { trigger: 'manual', now: NOW });
+
+    // Then
+    expect(second).toStrictEqual({ kind: 'busy', runId: first.runId });
+    expect((await store.get('sales', '2024-01-03'))?.trigger).toBe('s3');
+  });
+
+  it('lets exactly one of many concurrent claims win', async () => {
+    // When
+    const claims = await Promise.all(
+      Array.from({ length: 8 }, () => store.claim('sales', '2024-01-04', { trigger: 's3', now: NOW })),
+    );
+
+    // Then
+    expect(claims.filter((c) => c.kind === 'claimed')).toHaveLength(1);
+    expect(claims.filter((c) => c.kind === 'busy')).toHaveLength(7);
+    expect((await store.get('sales', '2024-01-04'))?.attempt).toBe(1);
+  });
+
+  it('marks a run FAILED only while it is the RUNNING run', async () => {
+    // Given
+    const claim = await store.claim('sales', '2024-01-05', { trigger: 's3', now: NOW });
+
+    // When
+    const wrongRun = await store.markFailed('sales', '2024-01-05', 'someone-else-a1', { error: 'X' });
+    const rightRun = await store.markFailed('sales', '2024-01-05', claim.runId, { error: 'States.Timeout', cause: 'too slow', now: NOW });
+    const again = await store.markFailed('sales', '2024-01-05', claim.runId, { error: 'Other' });
+
+    // Then
+    expect([wrongRun, rightRun, again]).toStrictEqual([false, true, false]);
+    expect(await store.get('sales', '2024-01-05')).toMatchObject({
+      status: 'FAILED',
+      error: 'States.Timeout',
+      cause: 'too slow',
+      finishedAt: NOW.toISOString(),
+    });
+  });
+
+  it('does not overwrite an outcome the state machine recorded first', async () => {
+    // Given
+    const claim = await store.claim('sales', '2024-01-06', { trigger: 's3', now: NOW });
+    await recordSucceeded('sales', '2024-01-06');
+
+    // When
+    const marked = await store.markFailed('sales', '2024-01-06', claim.runId, { error: 'ExecutionAborted' });
+
+    // Then
+    expect(marked).toBe(false);
+    expect((await store.get('sales', '2024-01-06'))?.status).toBe('SUCCEEDED');
+  });
+
+  it('claims a finished partition again under the next attempt, clearing the last error', async () => {
+    // Given
+    const first = await store.claim('sales', '2024-01-07', { trigger: 's3', now: NOW });
+    await store.markFailed('sales', '2024-01-07', first.runId, { error: 'Boom', cause: 'bad row' });
+
+    // When
+    const second = await store.claim('sales', '2024-01-07', { trigger: 'manual', now: NOW });
+
+    // Then
+    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: executionName('2024-01-07', 2) });
+    const record = await store.get('sales', '2024-01-07');
+    expect(record).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 'manual' });
+    expect(record).not.toHaveProperty('error');
+    expect(record).not.toHaveProperty('cause');
+  });
+
+  it('lists the partitions of one pipeline within a range, in key order', async () => {
+    // Given
+    for (const p of ['2024-02-03', '2024-02-01', '2024-02-02', '2024-02-04']) {
+      await store.claim('orders', p, { trigger: 'backfill', now: NOW });
+    }
+    await store.claim('other', '2024-02-02', { trigger: 'backfill', now: NOW });
+
+    // When
+    const between = await store.list('orders', { from: '2024-02-02', to: '2024-02-03' });
+    const from = await store.list('orders', { from: '2024-02-03' });
+    const to = await store.list('orders', { to: '2024-02-01' });
+    const all = await store.list('orders');
+
+    // Then
+    expect(between.map((r) => r.partition)).toStrictEqual(['2024-02-02', '2024-02-03']);
+    expect(from.map((r) => r.partition)).toStrictEqual(['2024-02-03', '2024-02-04']);
+    expect(to.map((r) => r.partition)).toStrictEqual(['2024-02-01']);
+    expect(all.map((r) => r.partition)).toStrictEqual(['2024-02-01', '2024-02-02', '2024-02-03', '2024-02-04']);
+    expect(all.every((r) => r.pipeline === 'orders')).toBe(true);
+  });
+
+  it('lists past DynamoDB\'s 1 MB page, following LastEvaluatedKey', async () => {
+    // Given four items of ~350 KB: more than one page
+    const big = 'x'.repeat(350 * 1024);
+    for (const p of ['a', 'b', 'c', 'd']) {
+      const claim = await store.claim('wide', p, { trigger: 'manual', now: NOW });
+      await store.markFailed('wide', p, claim.runId, { error: 'Big', cause: big });
+    }
+
+    // When
+    const all = await store.list('wide');
+
+    // Then
+    expect(all.map((r) => r.partition)).toStrictEqual(['a', 'b', 'c', 'd']);
+  });
+});
