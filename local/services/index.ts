@@ -1,0 +1,4 @@
+export * from './dynamodb';
+export * from './event-pattern';
+export * from './s3';
+export * from './scheduler';

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { LocalScheduler, nextFireTime, type SchedulerClock } from '../../../local/services/scheduler';
+
+const NY = 'America/New_York';
+const at = (iso: string) => new Date(iso);
+
+/** Timers run only when the test advances time, in due order. */
+class FakeClock implements SchedulerClock {
+  private timers: { due: number; callback: () => void; id: number }[] = [];
+  private ids = 0;
+
+  constructor(private time: number) {}
+
+  now(): Date {
+    return new Date(this.time);
+  }
+
+  setTimer(callback: () => void, delayMs: number): () => void {
+    const id = ++this.ids;
+    this.timers.push({ due: this.time + delayMs, callback, id });
+    return () => {
+      this.timers = this.timers.filter((timer) => timer.id !== id);
+    };
+  }
+
+  /** Runs every timer due up to `iso`, then lets fired promises settle. */
+  async advanceTo(iso: string): Promise<void> {
+    const until = Date.parse(iso);
+    for (;;) {
+      const next = this.timers.filter((timer) => timer.due <= until).sort((a, b) => a.due - b.due)[0];
+      if (!next) break;
+      this.timers = this.timers.filter((timer) => timer !== next);
+      this.time = next.due;
+      next.callback();
+    }
+    this.time = until;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  get pending(): number {
+    return this.timers.length;
+  }
+}
+
+describe('nextFireTime', () => {
+  it.each([
+    ['daily at 02:00 local (EST, UTC-5)', 'cron(0 2 * * ? *)', '2024-01-01T12:00:00Z', '2024-01-02T07:00:00Z'],
+    ['daily at 02:00 local (EDT, UTC-4)', 'cron(0 2 * * ? *)', '2024-07-01T12:00:00Z', '2024-07-02T06:00:00Z'],
+    ['strictly after', 'cron(0 2 * * ? *)', '2024-01-02T07:00:00Z', '2024-01-03T07:00:00Z'],
+    ['day-of-week 2-6 is MON-FRI', 'cron(30 9 ? * 2-6 *)', '2024-01-05T15:00:00Z', '2024-01-08T14:30:00Z'],
+    ['day-of-week names', 'cron(30 9 ? * MON-FRI *)', '2024-01-05T15:00:00Z', '2024-01-08T14:30:00Z'],
+    ['day-of-week 1 is SUN', 'cron(0 0 ? * 1 *)', '2024-01-01T12:00:00Z', '2024-01-07T05:00:00Z'],
+    ['month names and day-of-month', 'cron(0 12 1 JUL ? *)', '2024-01-01T00:00:00Z', '2024-07-01T16:00:00Z'],
+    ['every 15 minutes', 'cron(0/15 * * * ? *)', '2024-01-01T12:07:00Z', '2024-01-01T12:15:00Z'],
+    ['start/step', 'cron(5/20 * * * ? *)', '2024-01-01T12:26:00Z', '2024-01-01T12:45:00Z'],
+    ['year field', 'cron(0 0 1 1 ? 2026)', '2024-01-01T00:00:00Z', '2026-01-01T05:00:00Z'],
+    ['spring-forward: 02:30 does not exist on Mar 10, skipped', 'cron(30 2 * * ? *)', '2024-03-09T08:00:00Z', '2024-03-11T06:30:00Z'],
+    ['fall-back: 01:30 occurs twice on Nov 3, first occurrence (EDT)', 'cron(30 1 * * ? *)', '2024-11-03T04:00:00Z', '2024-11-03T05:30:00Z'],
+    ['fall-back: not again at the second 01:30 (EST)', 'cron(30 1 * * ? *)', '2024-11-03T05:30:00Z', '2024-11-04T06:30:00Z'],
+    ['rate adds the period', 'rate(5 minutes)', '2024-01-01T00:00:00Z', '2024-01-01T00:05:00Z'],
+    ['rate(1 day)', 'rate(1 day)', '2024-03-09T12:00:00Z', '2024-03-10T12:00:00Z'],
+    ['at() in the zone', 'at(2024-07-04T09:00:00)', '2024-01-01T00:00:00Z', '2024-07-04T13:00:00Z'],
+  ])('%s', (_name, expression, after, expected) => {
+    expect(nextFireTime(expression, NY, at(after))?.toISOString()).toBe(at(expected).toISOString());
+  });
+
+  it('returns undefined for an at() that has passed', () => {
+    expect(nextFireTime('at(2024-07-04T09:00:00)', NY, at('2024-07-04T13:00:00Z'))).toBeUndefined();
+  });
+
+  it('returns undefined for an at() in a spring-forward gap', () => {
+    expect(nextFireTime('at(2024-03-10T02:30:00)', NY, at('2024-01-01T00:00:00Z'))).toBeUndefined();
+  });
+
+  it('returns undefined when the cron years are over', () => {
+    expect(nextFireTime('cron(0 0 1 1 ? 2023)', NY, at('2024-01-01T00:00:00Z'))).toBeUndefined();
+  });
+
+  it.each([
+    ['cron(0 2 * * *)', 'must have 6 fields (minutes hours day-of-month month day-of-week year), found 5.'],
+    ['cron(0 2 * * * *)', 'must have "?" in exactly one of day-of-month and day-of-week.'],
+    ['cron(0 2 ? * ? *)', 'must have "?" in exactly one of day-of-month and day-of-week.'],
+    ['cron(0 2 L * ? *)', 'uses "L" in the day-of-month field, which the local scheduler does not support'],
+    ['cron(0 2 ? * 6#3 *)', 'uses "#" in the day-of-week field, which the local scheduler does not support'],
+    ['cron(0 2 15W * ? *)', 'uses "W" in the day-of-month field'],
+    ['cron(61 2 * * ? *)', 'is not a valid cron expression'],
+    ['rate(1 minutes)', 'must use the singular unit for 1 and the plural otherwise'],
+    ['rate(5 minute)', 'must use the singular unit for 1 and the plural otherwise'],
+    ['rate(0 hours)', 'must be rate(value unit) with a positive whole value'],
+    ['rate(2 weeks)', 'must be rate(value unit)'],
+    ['at(2024-07-04 09:00)', 'must be at(yyyy-mm-ddThh:mm:ss).'],
+    ['every day', 'must be cron(...), rate(...) or at(...).'],
+  ])('fails on %s', (expression, message) => {
+    expect(() => nextFireTime(expression, NY, at('2024-01-01T00:00:00Z'))).toThrow(`Schedule expression "${expression}" ${message}`);
+  });
+
+  it('accepts JUL and WED, whose letters are not L or W operators', () => {
+    expect(nextFireTime('cron(0 12 ? JUL WED *)', NY, at('2024-01-01T00:00:00Z'))?.toISOString()).toBe('2024-07-03T16:00:00.000Z');
+  });
+
+  it('fails on an unknown time zone', () => {
+    expect(() => nextFireTime('rate(1 hour)', 'Mars/Olympus', at('2024-01-01T00:00:00Z'))).toThrow(
+      'Schedule expression "rate(1 hour)" has an invalid time zone "Mars/Olympus".',
+    );
+  });
+});
+
+describe('LocalScheduler', () => {
+  it('fires an hourly cron across the spring-forward change in New York, skipping the missing hour', async () => {
+    // Given an hourly schedule at minute 30, started on Mar 10 at 00:00 EST
+    const clock = new FakeClock(Date.parse('2024-03-10T05:00:00Z'));
+    const fired: string[] = [];
+    const scheduler = new LocalScheduler({ clock, onError: (error) => { throw error; } });
+    scheduler.add({ name: 'hourly', expression: 'cron(30 * * * ? *)', timezone: NY, fire: async (time) => void fired.push(time.toISOString()) });
+    scheduler.start();
+
+    // When time passes 04:00 EDT
+    await clock.advanceTo('2024-03-10T08:00:00Z');
+
+    // Then 00:30 and 01:30 EST ran, 02:30 does not exist, 03:30 EDT ran
+    expect(fired).toStrictEqual(['2024-03-10T05:30:00.000Z', '2024-03-10T06:30:00.000Z', '2024-03-10T07:30:00.000Z']);
+    await scheduler.stop();
+  });
+
+  it('fires a daily cron once on the fall-back day in New York', async () => {
+    // Given a daily schedule at 01:30, which occurs twice on Nov 3
+    const clock = new FakeClock(Date.parse('2024-11-02T12:00:00Z'));
+    const fired: string[] = [];
+    const scheduler = new LocalScheduler({ clock, onError: (error) => { throw error; } });
+    scheduler.add({ name: 'daily', expression: 'cron(30 1 * * ? *)', timezone: NY, fire: async (time) => void fired.push(time.toISOString()) });
+    scheduler.start();
+
+    // When two days pass
+    await clock.advanceTo('2024-11-04T12:00:00Z');
+
+    // Then it ran at 01:30 EDT on Nov 3 (not again at 01:30 EST) and at 01:30 EST on Nov 4
+    expect(fired).toStrictEqual(['2024-11-03T05:30:00.000Z', '2024-11-04T06:30:00.000Z']);
+    await scheduler.stop();
+  });
+
+  it('reports a failing fire through onError and keeps firing', async () => {
+    // Given a schedule whose fire rejects
+    const clock = new FakeClock(Date.parse('2024-01-01T00:00:00Z'));
+    const errors: string[] = [];
+    const scheduler = new LocalScheduler({
+      clock,
+      onError: (error, schedule, time) => errors.push(`${schedule.name} ${time.toISOString()} ${(error as Error).message}`),
+    });
+    scheduler.add({ name: 'flaky', expression: 'rate(1 hour)', timezone: 'UTC', fire: async () => { throw new Error('launcher down'); } });
+    scheduler.start();
+
+    // When two periods pass
+    await clock.advanceTo('2024-01-01T02:00:00Z');
+
+    // Then both failures were reported
+    expect(errors).toStrictEqual(['flaky 2024-01-01T01:00:00.000Z launcher down', 'flaky 2024-01-01T02:00:00.000Z launcher down']);
+    await scheduler.stop();
+  });
+
+  it('stops firing after stop()', async () => {
+    // Given a started schedule
+    const clock = new FakeClock(Date.parse('2024-01-01T00:00:00Z'));
+    const fired: Date[] = [];
+    const scheduler = new LocalScheduler({ clock, onError: (error) => { throw error; } });
+    scheduler.add({ name: 'r', expression: 'rate(1 minute)', timezone: 'UTC', fire: async (time) => void fired.push(time) });
+    scheduler.start();
+
+    // When it is stopped
+    await scheduler.stop();
+    await clock.advanceTo('2024-01-01T01:00:00Z');
+
+    // Then nothing fired and no timer is left
+    expect(fired).toStrictEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('waits in steps for a fire time beyond the longest timer', async () => {
+    // Given a one-off schedule a year away
+    const clock = new FakeClock(Date.parse('2024-01-01T00:00:00Z'));
+    const fired: string[] = [];
+    const scheduler = new LocalScheduler({ clock, onError: (error) => { throw error; } });
+    scheduler.add({ name: 'once', expression: 'at(2025-01-01T00:00:00)', timezone: 'UTC', fire: async (time) => void fired.push(time.toISOString()) });
+    scheduler.start();
+
+    // When the year passes
+    await clock.advanceTo('2025-06-01T00:00:00Z');
+
+    // Then it fired once, at its time
+    expect(fired).toStrictEqual(['2025-01-01T00:00:00.000Z']);
+    await scheduler.stop();
+  });
+
+  it('fails to add a schedule with an invalid expression or a duplicate name', () => {
+    const scheduler = new LocalScheduler({ onError: () => undefined });
+    const fire = async () => undefined;
+    scheduler.add({ name: 'a', expression: 'rate(1 hour)', timezone: 'UTC', fire });
+    expect(() => scheduler.add({ name: 'a', expression: 'rate(1 hour)', timezone: 'UTC', fire })).toThrow(
+      'Schedule "a" is already added to the local scheduler.',
+    );
+    expect(() => scheduler.add({ name: 'b', expression: 'cron(0 2 * * *)', timezone: 'UTC', fire })).toThrow('must have 6 fields');
+  });
+});
