@@ -2,3 +2,4 @@ export * from './dynamodb';
 export * from './event-pattern';
 export * from './s3';
 export * from './scheduler';
+export * from './stepfunctions-api';

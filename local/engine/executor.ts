@@ -1,0 +1,473 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  InvalidExecutionInput,
+  InvalidName,
+  StartExecutionCommand,
+  type StartExecutionCommandOutput,
+  StateMachineDoesNotExist,
+} from '@aws-sdk/client-sfn';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf, loadStage } from './assembly';
+import { type InvokeResult, LocalLambdaRuntime } from './lambda';
+import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
+import { DynamoDbTasks } from './private/dynamodb-task';
+import { PAYLOAD_LIMIT_BYTES, TaskFailure, TerminalTaskFailure, payloadSize } from './private/task-errors';
+
+/** Properties of a {@link LocalEngine}. */
+export interface LocalEngineProps {
+  /** The cloud assembly directory (`cdk.out`). */
+  readonly assemblyDir: string;
+  /** The stage to run, e.g. `local`. */
+  readonly stage: string;
+  /** Endpoint of the local DynamoDB, for `dynamodb:*` Tasks and the functions' SDK clients. */
+  readonly dynamoEndpoint: string;
+  /** Endpoint of the local S3, for the functions' SDK clients. @default - none */
+  readonly s3Endpoint?: string;
+  /** Local state directory (`SLUICE_HOME`); executions are kept under `executions/`. */
+  readonly home: string;
+  /**
+   * Fixed wait before every retry, in milliseconds, instead of the Retry's own interval, backoff
+   * and jitter. For tests and fast local iteration.
+   *
+   * @default - each Retry's IntervalSeconds, BackoffRate, MaxDelaySeconds and JitterStrategy
+   */
+  readonly retryIntervalMs?: number;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** One attempt of one Task state: a retried task has one per try. */
+export interface TaskAttempt {
+  readonly state: string;
+  /** 1 for the first try. */
+  readonly attempt: number;
+  /** Iteration index inside a Map state. */
+  readonly mapIndex?: number;
+  readonly startDate: string;
+  endDate?: string;
+  error?: string;
+  cause?: string;
+}
+
+/** What is kept of an execution, in memory and as JSON under `executions/`. */
+export interface ExecutionRecord {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  status: ExecutionStatus;
+  /** The input as the caller passed it (a JSON string). */
+  readonly input: string;
+  /** JSON string, when SUCCEEDED. */
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly startDate: string;
+  stopDate?: string;
+  readonly attempts: TaskAttempt[];
+}
+
+/** An execution as `waitForExecution` reports it, with the interpreter's event log. */
+export interface ExecutionResult extends ExecutionRecord {
+  readonly events: readonly unknown[];
+}
+
+type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+/** Step Functions' history limit; the interpreter logs fewer events per state than AWS does. */
+const HISTORY_EVENT_LIMIT = 25_000;
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+interface Running {
+  readonly record: ExecutionRecord;
+  readonly events: unknown[];
+  readonly done: Promise<void>;
+}
+
+/**
+ * Runs the state machines of one stage of `cdk.out` locally: the ASL the template holds, on
+ * aws-local-stepfunctions, with Lambda Tasks served by the functions' bundles in-process and
+ * DynamoDB Tasks by the local DynamoDB. Enforces what the interpreter does not (execution names,
+ * `ExecutionAlreadyExists`, the 256 KB payload limit, the history limit) and supplies the
+ * context object AWS supplies.
+ */
+export class LocalEngine {
+  /** The stage as loaded from `cdk.out`. */
+  readonly stage: LocalStage;
+  /** A Step Functions client for code that takes one (`launchRun(..., { sfn })`). */
+  readonly sfnClient: {
+    send(command: StartExecutionCommand): Promise<StartExecutionCommandOutput>;
+    send(command: DescribeExecutionCommand): Promise<DescribeExecutionCommandOutput>;
+  };
+
+  private readonly lambdas: LocalLambdaRuntime;
+  private readonly dynamodb: DynamoDbTasks;
+  private readonly executions = new Map<string, Running>();
+  private readonly prepared = new Map<string, { machine: StateMachine; plan: DefinitionPlan }>();
+  private readonly executionsDir: string;
+
+  constructor(private readonly props: LocalEngineProps) {
+    this.stage = loadStage(props.assemblyDir, props.stage);
+    this.lambdas = new LocalLambdaRuntime({ dynamodb: props.dynamoEndpoint, s3: props.s3Endpoint });
+    this.dynamodb = new DynamoDbTasks(props.dynamoEndpoint, this.stage.environment.region);
+    this.executionsDir = join(props.home, 'executions');
+    const send = async (command: StartExecutionCommand | DescribeExecutionCommand): Promise<unknown> => {
+      if (command instanceof StartExecutionCommand) {
+        const { stateMachineArn, name, input } = command.input;
+        const started = await this.startExecution({ stateMachineArn: stateMachineArn ?? '', name, input });
+        return { $metadata: {}, executionArn: started.executionArn, startDate: started.startDate };
+      }
+      if (command instanceof DescribeExecutionCommand) return this.describe(command.input.executionArn ?? '');
+      throw new Error(`The local Step Functions client supports StartExecution and DescribeExecution, not ${(command as object).constructor.name}`);
+    };
+    this.sfnClient = { send } as LocalEngine['sfnClient'];
+  }
+
+  /** Invokes a function of the stage in-process, as Lambda's Invoke would. */
+  invoke(functionNameOrArn: string, event: unknown): Promise<InvokeResult> {
+    return this.lambdas.invoke(this.functionOf(functionNameOrArn), event);
+  }
+
+  /**
+   * Starts an execution; it runs in the background. Fails, before anything runs, on a bad name
+   * (`InvalidName`), a name already used on this state machine (`ExecutionAlreadyExists`, except
+   * a running execution with the same input, which is returned as on AWS), bad input, or ASL the
+   * local runtime cannot execute (`UnsupportedStateError`, naming the states).
+   *
+   * @param name @default - a random UUID, as on AWS
+   */
+  async startExecution(request: { stateMachineArn: string; name?: string; input?: string }): Promise<{ executionArn: string; startDate: Date }> {
+    const stateMachine = this.stage.findStateMachine(request.stateMachineArn);
+    if (!stateMachine) {
+      throw new StateMachineDoesNotExist({ message: `State Machine Does Not Exist: '${request.stateMachineArn}'`, $metadata: {} });
+    }
+    const name = request.name ?? crypto.randomUUID();
+    if (!EXECUTION_NAME.test(name)) {
+      throw new InvalidName({ message: `Invalid Name: '${name}' (1 to 80 characters of A-Z, a-z, 0-9, _ and -)`, $metadata: {} });
+    }
+    const inputText = request.input ?? '{}';
+    let input: unknown;
+    try {
+      input = JSON.parse(inputText);
+    } catch (error) {
+      throw new InvalidExecutionInput({ message: `Invalid State Machine Execution Input: ${(error as Error).message}`, $metadata: {} });
+    }
+    if (Buffer.byteLength(inputText, 'utf8') > PAYLOAD_LIMIT_BYTES) {
+      throw new InvalidExecutionInput({ message: `Execution input exceeds the maximum of ${PAYLOAD_LIMIT_BYTES} bytes`, $metadata: {} });
+    }
+    const executionArn = stateMachine.arn.replace(':stateMachine:', ':execution:') + `:${name}`;
+    const existing = this.executions.get(executionArn)?.record ?? this.readRecord(stateMachine, name);
+    if (existing) {
+      if (existing.status === 'RUNNING' && existing.input === inputText && this.executions.has(executionArn)) {
+        return { executionArn, startDate: new Date(existing.startDate) };
+      }
+      throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${executionArn}'`, $metadata: {} });
+    }
+    const { machine, plan } = this.prepare(stateMachine);
+
+    const startDate = new Date();
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachineArn: stateMachine.arn,
+      name,
+      status: 'RUNNING',
+      input: inputText,
+      startDate: startDate.toISOString(),
+      attempts: [],
+    };
+    const events: unknown[] = [];
+    this.persist(stateMachine, record, 'wx');
+    const done = this.run(stateMachine, machine, plan, record, input, events);
+    this.executions.set(executionArn, { record, events, done });
+    return { executionArn, startDate };
+  }
+
+  /** Waits until the execution ends and returns it. */
+  async waitForExecution(executionArn: string): Promise<ExecutionResult> {
+    const running = this.executions.get(executionArn);
+    if (running) {
+      await running.done;
+      return { ...running.record, events: running.events };
+    }
+    const record = this.findRecord(executionArn);
+    if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
+    return { ...record, events: [] };
+  }
+
+  /** Executions of a state machine, this process's and those kept under `SLUICE_HOME`, newest first. */
+  listExecutions(stateMachineArn: string): ExecutionRecord[] {
+    const stateMachine = this.stage.findStateMachine(stateMachineArn);
+    if (!stateMachine) throw new StateMachineDoesNotExist({ message: `State Machine Does Not Exist: '${stateMachineArn}'`, $metadata: {} });
+    const byArn = new Map<string, ExecutionRecord>();
+    const dir = join(this.executionsDir, stateMachine.name);
+    if (existsSync(dir)) {
+      for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+        const record = this.readRecord(stateMachine, file.slice(0, -'.json'.length));
+        if (record) byArn.set(record.executionArn, record);
+      }
+    }
+    for (const { record } of this.executions.values()) {
+      if (record.stateMachineArn === stateMachine.arn) byArn.set(record.executionArn, record);
+    }
+    return [...byArn.values()].sort((a, b) => b.startDate.localeCompare(a.startDate));
+  }
+
+  /** Waits for every running execution, then releases the DynamoDB client. */
+  async close(): Promise<void> {
+    await Promise.all([...this.executions.values()].map((e) => e.done));
+    this.dynamodb.destroy();
+  }
+
+  private describe(executionArn: string): DescribeExecutionCommandOutput {
+    const record = this.executions.get(executionArn)?.record ?? this.findRecord(executionArn);
+    if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
+    return {
+      $metadata: {},
+      executionArn: record.executionArn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: new Date(record.startDate),
+      stopDate: record.stopDate ? new Date(record.stopDate) : undefined,
+      input: record.input,
+      output: record.output,
+      error: record.error,
+      cause: record.cause,
+    };
+  }
+
+  private functionOf(nameOrArn: string): LocalFunction {
+    const fn = this.stage.findFunction(nameOrArn);
+    if (!fn) throw new TaskFailure('Lambda.ResourceNotFoundException', `Function not found: ${nameOrArn} (not a function of stage "${this.stage.stage}")`);
+    return fn;
+  }
+
+  private prepare(stateMachine: LocalStateMachine): { machine: StateMachine; plan: DefinitionPlan } {
+    let prepared = this.prepared.get(stateMachine.arn);
+    if (!prepared) {
+      const plan = planDefinition(stateMachine.name, stateMachine.definition);
+      const machine = new StateMachine(stateMachine.definition as unknown as StateMachineDefinition);
+      prepared = { machine, plan };
+      this.prepared.set(stateMachine.arn, prepared);
+    }
+    return prepared;
+  }
+
+  private async run(
+    stateMachine: LocalStateMachine,
+    machine: StateMachine,
+    plan: DefinitionPlan,
+    record: ExecutionRecord,
+    input: unknown,
+    events: unknown[],
+  ): Promise<void> {
+    const handlers: TaskHandlers = {};
+    for (const [state, task] of plan.tasks) handlers[state] = (taskInput) => this.serveTask(task, taskInput) as Promise<never>;
+    const retryIntervalOverrides =
+      this.props.retryIntervalMs === undefined
+        ? undefined
+        : Object.fromEntries(plan.retryableStates.map((s) => [s, this.props.retryIntervalMs as number]));
+    const context: RunOptions['context'] = {
+      Execution: { Id: record.executionArn, Name: record.name, StartTime: record.startDate, RoleArn: '', RedriveCount: 0 },
+      StateMachine: { Id: stateMachine.arn, Name: stateMachine.name },
+      // The interpreter copies the context once per run; a getter keeps this field current.
+      State: {
+        get EnteredTime() {
+          return new Date().toISOString();
+        },
+      },
+    };
+    const execution = machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
+      context,
+    });
+
+    let forced: { error: string; cause: string } | undefined;
+    const force = (error: string, cause: string) => {
+      if (forced) return;
+      forced = { error, cause };
+      execution.abort();
+    };
+    const consumed = this.consumeEvents(execution.eventLogs, record, events, force);
+
+    try {
+      const output = await execution.result;
+      if (payloadSize(output) > PAYLOAD_LIMIT_BYTES) {
+        this.finish(record, 'FAILED', { error: 'States.DataLimitExceeded', cause: `The execution output exceeds ${PAYLOAD_LIMIT_BYTES} bytes` });
+      } else {
+        this.finish(record, 'SUCCEEDED', { output: JSON.stringify(output) });
+      }
+    } catch (error) {
+      if (error instanceof ExecutionError) {
+        const cause = error.cause as Error;
+        this.finish(record, 'FAILED', { error: cause.name, cause: cause.message });
+      } else if (error instanceof ExecutionTimeoutError) {
+        this.finish(record, 'TIMED_OUT', { error: 'States.Timeout', cause: 'The execution exceeded the TimeoutSeconds of the state machine' });
+      } else if (error instanceof ExecutionAbortedError && forced) {
+        this.finish(record, 'FAILED', forced);
+      } else if (error instanceof ExecutionAbortedError) {
+        this.finish(record, 'ABORTED', {});
+      } else {
+        this.finish(record, 'FAILED', { error: 'States.Runtime', cause: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    await consumed;
+    this.persist(stateMachine, record, 'w');
+  }
+
+  private finish(record: ExecutionRecord, status: ExecutionStatus, result: { output?: string; error?: string; cause?: string }): void {
+    Object.assign(record, { status, stopDate: new Date().toISOString() }, result);
+  }
+
+  /** Follows the interpreter's event log: task attempts, payload sizes, the history limit. */
+  private async consumeEvents(
+    log: AsyncGenerator<unknown>,
+    record: ExecutionRecord,
+    events: unknown[],
+    force: (error: string, cause: string) => void,
+  ): Promise<void> {
+    const open = new Map<string, TaskAttempt>();
+    for await (const raw of log) {
+      events.push(raw);
+      const event = raw as {
+        type: string;
+        timestamp: number;
+        index?: number;
+        state?: { name: string; type: string; input?: unknown; output?: unknown };
+        Error?: string;
+        Cause?: unknown;
+      };
+      if (events.length > HISTORY_EVENT_LIMIT) {
+        force('States.Runtime', `The execution reached the limit of ${HISTORY_EVENT_LIMIT} history events`);
+      }
+      const state = event.state;
+      if (!state) continue;
+      const size = payloadSize(event.type === 'StateExited' ? state.output : state.input);
+      if (size > PAYLOAD_LIMIT_BYTES) {
+        force('States.DataLimitExceeded', `The ${event.type === 'StateExited' ? 'output' : 'input'} of state "${state.name}" is ${size} bytes, over the limit of ${PAYLOAD_LIMIT_BYTES}`);
+      }
+      if (state.type !== 'Task') continue;
+      const key = `${state.name}#${event.index ?? ''}`;
+      const at = new Date(event.timestamp).toISOString();
+      const begin = (attempt: number) => {
+        const entry: TaskAttempt = { state: state.name, attempt, ...(event.index !== undefined && { mapIndex: event.index }), startDate: at };
+        record.attempts.push(entry);
+        open.set(key, entry);
+      };
+      switch (event.type) {
+        case 'StateEntered':
+          begin(1);
+          break;
+        case 'StateRetried':
+          begin((open.get(key)?.attempt ?? 0) + 1);
+          break;
+        case 'StateExited':
+        case 'StateFailed': {
+          const entry = open.get(key);
+          if (!entry) break;
+          entry.endDate = at;
+          if (event.type === 'StateFailed') {
+            entry.error = event.Error;
+            entry.cause = typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  private async serveTask(task: TaskPlan, input: unknown): Promise<unknown> {
+    let result: unknown;
+    if (task.kind === 'dynamodb') {
+      result = await this.dynamodb.run(task.action, input);
+    } else if (task.kind === 'lambda-arn') {
+      result = lambdaPayload(await this.lambdas.invoke(this.functionOf(task.functionArn), input));
+    } else {
+      const parameters = (input ?? {}) as { FunctionName?: string; Payload?: unknown; Qualifier?: string; InvocationType?: string };
+      const functionName = String(parameters.FunctionName);
+      const qualifier = parameters.Qualifier ?? /:function:[^:]+:([^:]+)$/.exec(functionName)?.[1];
+      if (qualifier !== undefined && qualifier !== '$LATEST') {
+        throw new TaskFailure('Lambda.ResourceNotFoundException', `Function version or alias ${qualifier} of ${functionNameOf(functionName)} does not exist locally: only $LATEST runs`);
+      }
+      if (parameters.InvocationType !== undefined && parameters.InvocationType !== 'RequestResponse') {
+        throw new TaskFailure('Lambda.InvalidParameterValueException', `InvocationType ${parameters.InvocationType} is not supported locally`);
+      }
+      const invoked = await this.lambdas.invoke(this.functionOf(functionName), 'Payload' in parameters ? parameters.Payload : {});
+      const payload = lambdaPayload(invoked);
+      const length = String(payloadSize(payload));
+      result = {
+        ExecutedVersion: '$LATEST',
+        Payload: payload,
+        SdkHttpMetadata: {
+          AllHttpHeaders: {
+            'X-Amz-Executed-Version': ['$LATEST'],
+            'x-amzn-RequestId': [invoked.requestId],
+            'Content-Length': [length],
+            'Content-Type': ['application/json'],
+          },
+          HttpHeaders: {
+            'X-Amz-Executed-Version': '$LATEST',
+            'x-amzn-RequestId': invoked.requestId,
+            'Content-Length': length,
+            'Content-Type': 'application/json',
+          },
+          HttpStatusCode: 200,
+        },
+        SdkResponseMetadata: { RequestId: invoked.requestId },
+        StatusCode: 200,
+      };
+    }
+    if (payloadSize(result) > PAYLOAD_LIMIT_BYTES) {
+      throw new TerminalTaskFailure('States.DataLimitExceeded', `The result of the task is ${payloadSize(result)} bytes, over the limit of ${PAYLOAD_LIMIT_BYTES}`);
+    }
+    return result;
+  }
+
+  private recordFile(stateMachine: LocalStateMachine, name: string): string {
+    return join(this.executionsDir, stateMachine.name, `${name}.json`);
+  }
+
+  private persist(stateMachine: LocalStateMachine, record: ExecutionRecord, flag: 'wx' | 'w'): void {
+    mkdirSync(join(this.executionsDir, stateMachine.name), { recursive: true });
+    try {
+      writeFileSync(this.recordFile(stateMachine, record.name), JSON.stringify(record, null, 2), { flag });
+    } catch (error) {
+      // Another process started this name first.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${record.executionArn}'`, $metadata: {} });
+      }
+      throw error;
+    }
+  }
+
+  private readRecord(stateMachine: LocalStateMachine, name: string): ExecutionRecord | undefined {
+    const file = this.recordFile(stateMachine, name);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ExecutionRecord) : undefined;
+  }
+
+  private findRecord(executionArn: string): ExecutionRecord | undefined {
+    const match = /:execution:([^:]+):([^:]+)$/.exec(executionArn);
+    const stateMachine = match ? this.stage.findStateMachine(match[1]) : undefined;
+    return stateMachine && match ? this.readRecord(stateMachine, match[2]) : undefined;
+  }
+}
+
+/** A Lambda error as Step Functions reports it: Error = errorType, Cause = the error as JSON. */
+function lambdaPayload(result: InvokeResult): unknown {
+  if (result.ok) return result.payload;
+  throw new TaskFailure(
+    result.errorType,
+    JSON.stringify({ errorType: result.errorType, errorMessage: result.errorMessage, trace: result.trace }),
+  );
+}

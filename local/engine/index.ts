@@ -1,0 +1,5 @@
+export * from './assembly';
+export * from './executor';
+export * from './lambda';
+export { IntrinsicError } from './private/intrinsics';
+export { UnsupportedStateError } from './private/asl';

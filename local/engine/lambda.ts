@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire, registerHooks } from 'node:module';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LocalFunction } from './assembly';
+import { withEnvironment } from './private/process-env';
+
+/** Endpoints of the local services, handed to every function through its environment. */
+export interface LocalEndpoints {
+  /** DynamoDB endpoint URL, e.g. `http://127.0.0.1:4567`. */
+  readonly dynamodb: string;
+  /** S3 endpoint URL. @default - none: the function's S3 calls go nowhere local */
+  readonly s3?: string;
+}
+
+/** Outcome of one invocation, in the shape Lambda's Invoke API reports it. */
+export type InvokeResult =
+  | { readonly ok: true; readonly requestId: string; readonly payload: unknown }
+  | {
+      readonly ok: false;
+      readonly requestId: string;
+      /** The thrown error's `name`, or `Sandbox.Timedout`. */
+      readonly errorType: string;
+      readonly errorMessage: string;
+      readonly trace: readonly string[];
+    };
+
+/** The `context` argument of a Node.js Lambda handler. */
+export interface LambdaContext {
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string;
+  readonly awsRequestId: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+  getRemainingTimeInMillis(): number;
+}
+
+type Handler = (event: unknown, context: LambdaContext) => unknown;
+
+/**
+ * Runs Lambda functions from their bundles in `cdk.out`, in this process: one module instance per
+ * function (module scope survives between invocations, as in a warm container), the function's
+ * environment plus what Lambda sets plus the local endpoints, a Lambda-like context, and the
+ * function's timeout (`Sandbox.Timedout`). A timed-out handler cannot be stopped in-process: its
+ * result is ignored.
+ */
+export class LocalLambdaRuntime {
+  private readonly modules = new Map<string, Promise<Handler>>();
+  private readonly environments = new Map<string, Record<string, string>>();
+
+  constructor(private readonly endpoints: LocalEndpoints) {}
+
+  async invoke(fn: LocalFunction, event: unknown): Promise<InvokeResult> {
+    const requestId = randomUUID();
+    const environment = this.environmentOf(fn);
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    const context: LambdaContext = {
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: String(fn.memoryMb),
+      awsRequestId: requestId,
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: `local/[$LATEST]${requestId.replace(/-/g, '')}`,
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<InvokeResult>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve({
+            ok: false,
+            requestId,
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+            trace: [],
+          }),
+        fn.timeoutSeconds * 1000,
+      );
+    });
+    const run = withEnvironment(environment, async (): Promise<InvokeResult> => {
+      try {
+        const handler = await this.handlerOf(fn);
+        // The payload crosses a JSON boundary on Lambda: no shared references, `undefined` → null.
+        const result = await handler(JSON.parse(JSON.stringify(event ?? null)), context);
+        return { ok: true, requestId, payload: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
+      } catch (error) {
+        return { ok: false, requestId, ...errorShape(error) };
+      }
+    });
+    try {
+      return await Promise.race([run, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private environmentOf(fn: LocalFunction): Record<string, string> {
+    let environment = this.environments.get(fn.arn);
+    if (!environment) {
+      const region = /^arn:aws:lambda:([^:]+):/.exec(fn.arn)?.[1] ?? 'us-east-1';
+      environment = {
+        ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+        LANG: 'en_US.UTF-8',
+        ...fn.environment,
+        AWS_REGION: region,
+        AWS_DEFAULT_REGION: region,
+        AWS_LAMBDA_FUNCTION_NAME: fn.name,
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+        AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+        LAMBDA_TASK_ROOT: dirname(fn.handlerFile),
+        _HANDLER: `${fn.handlerFile}.${fn.handlerExport}`,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_DYNAMODB: this.endpoints.dynamodb,
+        ...(this.endpoints.s3 ? { AWS_ENDPOINT_URL_S3: this.endpoints.s3 } : {}),
+        SLUICE_S3_FORCE_PATH_STYLE: 'true',
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      };
+      this.environments.set(fn.arn, environment);
+    }
+    return environment;
+  }
+
+  private handlerOf(fn: LocalFunction): Promise<Handler> {
+    let loaded = this.modules.get(fn.arn);
+    if (!loaded) {
+      loaded = loadHandler(fn);
+      // A module that failed to load is retried on the next invocation, as Lambda re-inits.
+      loaded.catch(() => this.modules.delete(fn.arn));
+      this.modules.set(fn.arn, loaded);
+    }
+    return loaded;
+  }
+}
+
+async function loadHandler(fn: LocalFunction): Promise<Handler> {
+  provideRuntimeModules();
+  let exports: Record<string, unknown>;
+  if (fn.handlerFile.endsWith('.mjs')) {
+    // The query makes a module instance of its own per function, even when two share a bundle.
+    const url = `${pathToFileURL(fn.handlerFile).href}?function=${encodeURIComponent(fn.arn)}`;
+    exports = (await import(/* @vite-ignore */ url)) as Record<string, unknown>;
+  } else {
+    const require = createRequire(fn.handlerFile);
+    const resolved = require.resolve(fn.handlerFile);
+    delete require.cache[resolved];
+    exports = require(resolved) as Record<string, unknown>;
+    delete require.cache[resolved];
+  }
+  const handler = exports[fn.handlerExport];
+  if (typeof handler !== 'function') {
+    throw Object.assign(new Error(`${fn.handlerFile} does not export a function "${fn.handlerExport}"`), {
+      name: 'Runtime.HandlerNotFound',
+    });
+  }
+  return handler as Handler;
+}
+
+let runtimeModulesProvided = false;
+
+/**
+ * The Lambda Node.js runtime provides the AWS SDK v3, so NodejsFunction leaves `@aws-sdk/*` out of
+ * bundles. A bundle in a `cdk.out` outside this project cannot resolve them from its own folder:
+ * resolve them from here instead, as the runtime would. Nothing else is provided.
+ */
+function provideRuntimeModules(): void {
+  if (runtimeModulesProvided) return;
+  runtimeModulesProvided = true;
+  const here = import.meta.url;
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      try {
+        return nextResolve(specifier, context);
+      } catch (error) {
+        if (!specifier.startsWith('@aws-sdk/') || !['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes(String((error as NodeJS.ErrnoException).code))) throw error;
+        return nextResolve(specifier, { ...context, parentURL: here });
+      }
+    },
+  });
+}
+
+function errorShape(error: unknown): { errorType: string; errorMessage: string; trace: string[] } {
+  if (error instanceof Error) {
+    return { errorType: error.name || 'Error', errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+  }
+  return { errorType: typeof error, errorMessage: String(error), trace: [] };
+}

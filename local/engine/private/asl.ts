@@ -1,0 +1,145 @@
+/**
+ * Reads an ASL definition before it runs: which local adapter serves each Task state, and what
+ * the interpreter cannot execute faithfully (each named by its state).
+ */
+
+/** How a Task state is served locally. */
+export type TaskPlan =
+  | { readonly kind: 'lambda-invoke'; readonly state: string }
+  | { readonly kind: 'lambda-arn'; readonly state: string; readonly functionArn: string }
+  | { readonly kind: 'dynamodb'; readonly state: string; readonly action: DynamoAction };
+
+export type DynamoAction = 'putItem' | 'getItem' | 'updateItem' | 'deleteItem';
+
+/** Thrown before a run starts when its definition holds something the local runtime cannot execute. */
+export class UnsupportedStateError extends Error {
+  constructor(
+    public readonly stateMachine: string,
+    public readonly problems: readonly string[],
+  ) {
+    super(`State machine ${stateMachine} cannot run locally:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'UnsupportedStateError';
+  }
+}
+
+/** The plan of a definition: one entry per Task state, every retryable state's name. */
+export interface DefinitionPlan {
+  readonly tasks: ReadonlyMap<string, TaskPlan>;
+  readonly retryableStates: readonly string[];
+}
+
+const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke$/;
+const DYNAMODB = /^arn:aws:states:::dynamodb:(putItem|getItem|updateItem|deleteItem)$/;
+const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+(:\$LATEST)?$/;
+const LAMBDA_INVOKE_PARAMETERS = new Set(['FunctionName', 'Payload', 'Qualifier', 'InvocationType']);
+
+/** Context object fields the local runtime supplies (see the executor). */
+const SUPPORTED_CONTEXT = [
+  /^\$\$$/,
+  /^\$\$\.Execution(\.(Id|Name|StartTime|Input|RoleArn|RedriveCount)(\..*)?)?$/,
+  /^\$\$\.StateMachine(\.(Id|Name))?$/,
+  /^\$\$\.State\.EnteredTime$/,
+  /^\$\$\.Map\.Item(\.(Index|Value)(\..*)?)?$/,
+];
+
+/**
+ * Walks every state, including Parallel branches and Map item processors, and returns the plan,
+ * or throws {@link UnsupportedStateError} listing every problem.
+ */
+export function planDefinition(stateMachine: string, definition: Record<string, unknown>): DefinitionPlan {
+  const problems: string[] = [];
+  const tasks = new Map<string, TaskPlan>();
+  const retryableStates: string[] = [];
+  const seen = new Set<string>();
+
+  if (definition.QueryLanguage === 'JSONata') problems.push('the definition uses QueryLanguage JSONata; only JSONPath runs locally');
+
+  const walk = (machine: Record<string, unknown>, path: string): void => {
+    const states = (machine.States ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [name, state] of Object.entries(states)) {
+      const where = `state "${name}"${path}`;
+      if (seen.has(name)) problems.push(`${where}: the name is used twice; Task overrides are keyed by state name`);
+      seen.add(name);
+      if (state.QueryLanguage === 'JSONata') problems.push(`${where}: QueryLanguage JSONata is not supported locally`);
+      for (const field of ['Assign', 'Arguments', 'Output', 'Credentials']) {
+        if (field in state) problems.push(`${where}: the ${field} field is not supported locally`);
+      }
+      for (const reference of contextReferences(state)) {
+        if (!SUPPORTED_CONTEXT.some((pattern) => pattern.test(reference))) {
+          problems.push(`${where}: the context object field ${reference} is not supplied locally`);
+        }
+      }
+      if (Array.isArray(state.Retry) && state.Retry.length > 0) retryableStates.push(name);
+      switch (state.Type) {
+        case 'Task':
+          planTask(name, state, where, tasks, problems);
+          break;
+        case 'Parallel':
+          ((state.Branches ?? []) as Record<string, unknown>[]).forEach((branch, i) => walk(branch, ` (branch ${i + 1} of "${name}")`));
+          break;
+        case 'Map': {
+          for (const field of ['ItemReader', 'ItemBatcher', 'ResultWriter', 'ToleratedFailurePercentage', 'ToleratedFailureCount']) {
+            if (field in state) problems.push(`${where}: the Map field ${field} (Distributed Map) is not supported locally`);
+          }
+          const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown> | undefined;
+          const mode = (processor?.ProcessorConfig as Record<string, unknown> | undefined)?.Mode;
+          if (mode === 'DISTRIBUTED') problems.push(`${where}: a DISTRIBUTED Map is not supported locally`);
+          if (processor) walk(processor, ` (item processor of "${name}")`);
+          break;
+        }
+      }
+    }
+  };
+  walk(definition, '');
+  if (problems.length > 0) throw new UnsupportedStateError(stateMachine, problems);
+  return { tasks, retryableStates };
+}
+
+function planTask(name: string, state: Record<string, unknown>, where: string, tasks: Map<string, TaskPlan>, problems: string[]): void {
+  const resource = String(state.Resource);
+  if ('HeartbeatSeconds' in state || 'HeartbeatSecondsPath' in state) {
+    problems.push(`${where}: HeartbeatSeconds needs task tokens, which are not supported locally`);
+  }
+  if (LAMBDA_INVOKE.test(resource)) {
+    const parameters = (state.Parameters ?? {}) as Record<string, unknown>;
+    const keys = Object.keys(parameters).map((k) => k.replace(/\.\$$/, ''));
+    const unknown = keys.filter((k) => !LAMBDA_INVOKE_PARAMETERS.has(k));
+    if (unknown.length > 0) problems.push(`${where}: lambda:invoke parameter(s) ${unknown.join(', ')} are not supported locally`);
+    if (!keys.includes('FunctionName')) problems.push(`${where}: lambda:invoke has no FunctionName parameter`);
+    tasks.set(name, { kind: 'lambda-invoke', state: name });
+    return;
+  }
+  const dynamo = DYNAMODB.exec(resource);
+  if (dynamo) {
+    tasks.set(name, { kind: 'dynamodb', state: name, action: dynamo[1] as DynamoAction });
+    return;
+  }
+  if (LAMBDA_ARN.test(resource)) {
+    tasks.set(name, { kind: 'lambda-arn', state: name, functionArn: resource.replace(/:\$LATEST$/, '') });
+    return;
+  }
+  const pattern = /\.(sync(:2)?|waitForTaskToken)$/.test(resource) ? ' (.sync and .waitForTaskToken integrations need AWS)' : '';
+  problems.push(
+    `${where}: resource ${resource} is not supported locally${pattern}; supported: arn:aws:states:::lambda:invoke, a Lambda function ARN, arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem`,
+  );
+}
+
+/** Every `$$…` path a state refers to, in payload templates, paths and intrinsic functions. */
+function contextReferences(state: Record<string, unknown>): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown, nested: boolean): void => {
+    if (typeof value === 'string') {
+      for (const match of value.matchAll(/\$\$(?:\.[A-Za-z0-9_]+|\[\d+\])*/g)) found.add(match[0].replace(/\[\d+\]/g, ''));
+    } else if (Array.isArray(value)) {
+      value.forEach((v) => visit(v, nested));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, v] of Object.entries(value)) {
+        // Nested state machines are checked as their own states.
+        if (!nested && (key === 'Branches' || key === 'ItemProcessor' || key === 'Iterator')) continue;
+        visit(v, true);
+      }
+    }
+  };
+  visit(state, false);
+  return [...found];
+}

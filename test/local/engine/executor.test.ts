@@ -1,0 +1,252 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalEngine, type LocalEngineProps } from '../../../local/engine';
+import { synthTestApp } from './fixtures/app';
+
+let outdir: string;
+let home: string;
+let server: Server;
+let dynamoEndpoint: string;
+let dynamo: DynamoDBClient;
+let engine: LocalEngine;
+let stateMachineArn: string;
+let tableName: string;
+const engines: LocalEngine[] = [];
+let runs = 0;
+
+function newEngine(props: Partial<LocalEngineProps> = {}): LocalEngine {
+  const created = new LocalEngine({ assemblyDir: outdir, stage: 'local', dynamoEndpoint, home, retryIntervalMs: 0, ...props });
+  engines.push(created);
+  return created;
+}
+
+/** The fixture state machine's input: the worker fails `failTimes` times with `errorName`. */
+function runInput(failTimes: number, errorName = 'TransientError', sleepMs = 0, resultBytes = 0) {
+  const runId = `run-${++runs}`;
+  return { runId, failTimes, errorName, sleepMs, resultBytes };
+}
+
+async function run(input: ReturnType<typeof runInput>, on = engine) {
+  const { executionArn } = await on.startExecution({ stateMachineArn, name: input.runId, input: JSON.stringify(input) });
+  return on.waitForExecution(executionArn);
+}
+
+/** Copies cdk.out and rewrites the Flow state machine's DefinitionString fragments. */
+function editedAssembly(edit: (fragment: string) => string): string {
+  const copy = mkdtempSync(join(tmpdir(), 'sluice-edited-'));
+  cpSync(outdir, copy, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(copy, 'assembly-local', 'manifest.json'), 'utf8'));
+  const templateFile = Object.values(manifest.artifacts as Record<string, { properties?: { templateFile?: string } }>)
+    .map((a) => a.properties?.templateFile)
+    .find((f) => f?.includes('Pipeline'));
+  const path = join(copy, 'assembly-local', String(templateFile));
+  const template = JSON.parse(readFileSync(path, 'utf8'));
+  for (const resource of Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>)) {
+    if (resource.Type !== 'AWS::StepFunctions::StateMachine') continue;
+    const join = resource.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] };
+    join['Fn::Join'][1] = join['Fn::Join'][1].map((part) => (typeof part === 'string' ? edit(part) : part));
+  }
+  writeFileSync(path, JSON.stringify(template));
+  return copy;
+}
+
+beforeAll(async () => {
+  outdir = mkdtempSync(join(tmpdir(), 'sluice-engine-'));
+  home = mkdtempSync(join(tmpdir(), 'sluice-home-'));
+  synthTestApp(outdir);
+  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  engine = newEngine();
+  const table = engine.stage.tables[0];
+  tableName = table.name;
+  dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  await dynamo.send(new CreateTableCommand(table.properties as never));
+  stateMachineArn = engine.stage.findStateMachine('engine-test-flow')?.arn ?? '';
+});
+
+afterAll(async () => {
+  await Promise.all(engines.map((e) => e.close()));
+  dynamo.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(outdir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('LocalEngine', () => {
+  it('runs the Parallel branches and the DynamoDB task and returns the output', async () => {
+    // Given a run whose worker succeeds at once
+    const input = runInput(0);
+
+    // When it runs
+    const result = await run(input);
+
+    // Then both bundles ran with their environment and the Lambda envelope, and the item was written
+    expect(result.status).toBe('SUCCEEDED');
+    const output = JSON.parse(result.output ?? 'null');
+    expect(output.results.greet).toMatchObject({
+      greeting: `hi ${input.runId}`,
+      functionName: engine.stage.functions.find((f) => f.logicalId.startsWith('Greet'))?.name,
+      tableName,
+      dynamoEndpoint,
+    });
+    expect(output.results.greet.remainingMs).toBeGreaterThan(4000);
+    expect(output.results.work).toStrictEqual({ value: { runId: input.runId, attempt: 1 }, status: 200, version: '$LATEST' });
+    expect(output).toMatchObject({
+      executionId: result.executionArn,
+      executionName: input.runId,
+      stateMachineName: 'engine-test-flow',
+    });
+    expect(result.executionArn).toBe(`arn:aws:states:us-east-1:000000000000:execution:engine-test-flow:${input.runId}`);
+    expect(output.record.Attributes).toStrictEqual({
+      runId: { S: input.runId },
+      greeting: { S: `hi ${input.runId}` },
+      execution: { S: result.executionArn },
+    });
+    expect(output.record.SdkHttpMetadata.HttpStatusCode).toBe(200);
+    const item = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: input.runId } } }));
+    expect(item.Item?.greeting).toStrictEqual({ S: `hi ${input.runId}` });
+    // The bundle's own SDK client (runtime-provided, endpoint from the environment) reached dynalite.
+    const greeted = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `greeted-${input.runId}` } } }));
+    expect(greeted.Item).toBeDefined();
+  });
+
+  it('retries a flaky task per its Retry and records every attempt', async () => {
+    // Given a worker that fails twice with the retried error name
+    const input = runInput(2);
+
+    // When it runs
+    const result = await run(input);
+
+    // Then the third attempt succeeds and the attempts show the two failures
+    expect(result.status).toBe('SUCCEEDED');
+    expect(JSON.parse(result.output ?? 'null').results.work.value).toStrictEqual({ runId: input.runId, attempt: 3 });
+    const work = result.attempts.filter((a) => a.state === 'Work');
+    expect(work.map((a) => [a.attempt, a.error])).toStrictEqual([
+      [1, 'TransientError'],
+      [2, 'TransientError'],
+      [3, undefined],
+    ]);
+    expect(JSON.parse(work[0].cause ?? '{}')).toMatchObject({ errorType: 'TransientError', errorMessage: `source for ${input.runId} unavailable (attempt 1)` });
+    expect(work.every((a) => a.endDate !== undefined)).toBe(true);
+    expect(result.attempts.filter((a) => a.state === 'Greet task')).toHaveLength(1);
+  });
+
+  it('fails the execution on a permanent failure with the Error and Cause AWS reports', async () => {
+    // Given a worker that always fails with an error no Retry or Catch names
+    const input = runInput(-1, 'Error');
+
+    // When it runs
+    const result = await run(input);
+
+    // Then the execution fails with the Lambda error's name and its JSON cause, after one attempt
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('Error');
+    const cause = JSON.parse(result.cause ?? '{}');
+    expect(cause).toMatchObject({ errorType: 'Error', errorMessage: `source for ${input.runId} unavailable (attempt 1)` });
+    expect(cause.trace[0]).toBe(`Error: source for ${input.runId} unavailable (attempt 1)`);
+    expect(result.attempts.filter((a) => a.state === 'Work')).toHaveLength(1);
+  });
+
+  it('fails a task that outlives its function timeout with Sandbox.Timedout', async () => {
+    const result = await run(runInput(0, 'Error', 1500));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('Sandbox.Timedout');
+    expect(JSON.parse(result.cause ?? '{}').errorMessage).toMatch(/Task timed out after 1\.00 seconds$/);
+  });
+
+  it('catches an error by its name and hands the Catch the error and cause', async () => {
+    // Given a worker failing with the error name the Catch matches
+    const input = runInput(-1, 'SourceUnavailableError');
+
+    // When it runs
+    const result = await run(input);
+
+    // Then the Recovered state received the AWS-shaped error and the run succeeded
+    expect(result.status).toBe('SUCCEEDED');
+    const recovered = JSON.parse(result.output ?? 'null').results.work.recovered;
+    expect(recovered.Error).toBe('SourceUnavailableError');
+    expect(JSON.parse(recovered.Cause)).toMatchObject({ errorType: 'SourceUnavailableError' });
+  });
+
+  it('runs the definition cdk.out holds: an edit to its ASL changes what runs', async () => {
+    // Given cdk.out whose Start state was edited after synth
+    const edited = editedAssembly((part) => part.replace('"runId.$":"$.runId"', '"runId.$":"$.runId","edited":"in cdk.out"'));
+    const editedEngine = newEngine({ assemblyDir: edited });
+
+    // When a run starts on it
+    const result = await run(runInput(0), editedEngine);
+
+    // Then the edit shows in the output
+    expect(JSON.parse(result.output ?? 'null').edited).toBe('in cdk.out');
+    rmSync(edited, { recursive: true, force: true });
+  });
+
+  it('fails to start a definition with an unsupported integration, naming the state', async () => {
+    // Given cdk.out where the Work task became a .sync integration
+    const edited = editedAssembly((part) => part.replace(':states:::lambda:invoke', ':states:::glue:startJobRun.sync'));
+    const editedEngine = newEngine({ assemblyDir: edited });
+
+    // When a run starts, then it is refused before anything runs
+    await expect(
+      editedEngine.startExecution({ stateMachineArn, name: 'unsupported', input: JSON.stringify(runInput(0)) }),
+    ).rejects.toThrow(/state "Work" \(branch 2 of "Fan out"\): resource arn:aws:states:::glue:startJobRun\.sync is not supported locally/);
+    rmSync(edited, { recursive: true, force: true });
+  });
+
+  it('fails to start a second execution with the same name: ExecutionAlreadyExists', async () => {
+    // Given a finished execution
+    const input = runInput(0);
+    await run(input);
+
+    // When the name is used again through the Step Functions client adapter
+    const again = engine.sfnClient.send(new StartExecutionCommand({ stateMachineArn, name: input.runId, input: JSON.stringify(input) }));
+
+    // Then it is refused as AWS refuses it
+    await expect(again).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    await expect(again).rejects.toThrow(`Execution Already Exists: 'arn:aws:states:us-east-1:000000000000:execution:engine-test-flow:${input.runId}'`);
+  });
+
+  it('remembers executions across engines through SLUICE_HOME', async () => {
+    // Given an execution run by one engine
+    const input = runInput(0);
+    await run(input);
+
+    // When another engine on the same home lists and reuses the name
+    const other = newEngine();
+
+    // Then it knows it
+    expect(other.listExecutions(stateMachineArn).find((e) => e.name === input.runId)?.status).toBe('SUCCEEDED');
+    await expect(other.startExecution({ stateMachineArn, name: input.runId, input: '{}' })).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+  });
+
+  it('fails to start an execution with an invalid name', async () => {
+    await expect(engine.startExecution({ stateMachineArn, name: 'bad name|x', input: '{}' })).rejects.toThrow(
+      "Invalid Name: 'bad name|x' (1 to 80 characters of A-Z, a-z, 0-9, _ and -)",
+    );
+  });
+
+  it('fails a task whose result is over 256 KB with States.DataLimitExceeded', async () => {
+    const result = await run(runInput(0, 'Error', 0, 300 * 1024));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('States.DataLimitExceeded');
+    expect(result.cause).toMatch(/over the limit of 262144/);
+  });
+
+  it('fails to start an execution whose input is over 256 KB', async () => {
+    const input = { ...runInput(0), pad: 'x'.repeat(300 * 1024) };
+
+    await expect(engine.startExecution({ stateMachineArn, name: input.runId, input: JSON.stringify(input) })).rejects.toThrow(
+      'Execution input exceeds the maximum of 262144 bytes',
+    );
+  });
+});
