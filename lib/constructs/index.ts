@@ -1,0 +1,7 @@
+export * from './failure-alerts';
+export * from './launcher';
+export * from './partition-table';
+export * from './pipeline-state-machine';
+export * from './run-monitor';
+export * from './s3-arrival-trigger';
+export * from './schedule-trigger';

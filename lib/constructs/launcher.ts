@@ -1,0 +1,63 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { LAUNCHER_ENV, launcherConfig } from '../compile/contract';
+import type { CompiledPipeline } from '../compile/model';
+import { SluiceFunction } from './private/node-function';
+
+/** Properties of a {@link Launcher}. */
+export interface LauncherProps {
+  /** The pipeline whose runs this launcher starts. */
+  readonly pipeline: CompiledPipeline;
+  /** The partition table, where the launcher claims a partition before starting its run. */
+  readonly table: dynamodb.ITable;
+  /** The pipeline's state machine. */
+  readonly stateMachine: sfn.IStateMachine;
+  /**
+   * How long the function's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The launcher's handler module. */
+export const LAUNCHER_ENTRY = fileURLToPath(new URL('../../lambdas/launcher/index.ts', import.meta.url));
+
+/**
+ * The one way a run of a pipeline starts: schedules, S3 arrivals, manual runs and backfills all
+ * invoke this function, which computes the partition, claims it in the table with a conditional
+ * write and starts the state machine with a deterministic execution name.
+ */
+export class Launcher extends Construct {
+  public readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: LauncherProps) {
+    super(scope, id);
+    this.function = new SluiceFunction(this, 'Launcher', {
+      entry: LAUNCHER_ENTRY,
+      description: `sluice ${props.pipeline.name}: launcher`,
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      environment: {
+        [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(props.pipeline)),
+        [LAUNCHER_ENV.tableName]: props.table.tableName,
+        [LAUNCHER_ENV.stateMachineArn]: props.stateMachine.stateMachineArn,
+      },
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    }).function;
+    props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    props.stateMachine.grantStartExecution(this.function);
+  }
+}

@@ -1,0 +1,37 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { PARTITION_TABLE } from '../compile/contract';
+
+/** Properties of a {@link PartitionTable}. */
+export interface PartitionTableProps {
+  /**
+   * What happens to the table, and the run history in it, when it leaves the stack.
+   * Use `RETAIN` wherever the history matters (production).
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The table of partition statuses: one item per (pipeline, partition), keyed as
+ * {@link PARTITION_TABLE} says. On-demand billing (idle costs nothing), point-in-time recovery,
+ * encrypted with an AWS managed key so that Step Functions' direct DynamoDB integration needs no
+ * key grant.
+ */
+export class PartitionTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: PartitionTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: PARTITION_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: PARTITION_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,312 @@
+import { CfnResource, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { PARTITION_TABLE } from '../compile/contract';
+import type { CompiledPipeline, CompiledTask } from '../compile/model';
+import { acknowledgeWildcards } from './private/acknowledge';
+import {
+  TASK_TIMEOUT_MARGIN_SECONDS,
+  flowToChain,
+  resultPathOf,
+  resultValuePathOf,
+  runFields,
+  worstCaseSeconds,
+} from './private/flow';
+import { SluiceFunction } from './private/node-function';
+
+/** Environment variable of a task function: JSON object, logical bucket name → bucket name. */
+export const TASK_BUCKETS_ENV = 'SLUICE_BUCKETS';
+
+/** Names of the states around the tasks. Task states are named after their task. */
+export const RUN_STATES = Object.freeze({
+  start: 'Start run',
+  markRunning: 'Mark running',
+  run: 'Run tasks',
+  markSucceeded: 'Mark succeeded',
+  succeeded: 'Succeeded',
+  markFailed: 'Mark failed',
+  failed: 'Failed',
+});
+
+/**
+ * Template metadata key on the state machine resource: `{ pipeline, tasks: { <state name>:
+ * <logical id of its function> } }`, so a local runtime finds each Task state's bundle in the
+ * template without re-reading the pipeline.
+ */
+export const STATE_MACHINE_METADATA_KEY = 'sluice:pipeline';
+
+/** Properties of a {@link PipelineStateMachine}. */
+export interface PipelineStateMachineProps {
+  /** The compiled pipeline. */
+  readonly pipeline: CompiledPipeline;
+  /** Absolute path of each task's handler file, by task name. */
+  readonly handlers: Readonly<Record<string, string>>;
+  /** The partition table the run's status is written to. */
+  readonly table: dynamodb.ITable;
+  /**
+   * Buckets by logical name: those the tasks declare in `buckets` must be here.
+   *
+   * @default - no buckets: a task that declares one fails synth
+   */
+  readonly buckets?: Readonly<Record<string, s3.IBucket>>;
+  /**
+   * How long the logs of the state machine and of the task functions are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log groups when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Thrown when a pipeline refers to something the construct was not given. */
+export class PipelineWiringError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PipelineWiringError';
+  }
+}
+
+/**
+ * A pipeline's Step Functions state machine (standard, JSONPath ASL) and one Lambda function per
+ * task.
+ *
+ * The run marks its partition RUNNING, runs the tasks in the order of the compiled flow (each
+ * `parallel` as a Parallel state), then marks it SUCCEEDED; any failure that survives its task's
+ * Retry marks the partition FAILED and fails the execution with the task's error and cause.
+ *
+ * Task results travel in the state: `$.results.<task>.value` holds a task's return value, and a
+ * task's handler receives the values of its direct dependencies as `event.results`. Step
+ * Functions limits a state's input and output to 256 KB, so tasks should return references
+ * (S3 keys), never the data itself.
+ *
+ * Only ASL that both AWS and the local runtime (aws-local-stepfunctions) execute is emitted: no
+ * JSONata, no variables, no `.sync` integrations, and an explicit `TimeoutSeconds` on every Task.
+ *
+ * @see https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html#service-limits-task-executions
+ */
+export class PipelineStateMachine extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  /** The task functions, by task name. */
+  public readonly functions: Readonly<Record<string, NodejsFunction>>;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
+    super(scope, id);
+    const { pipeline, table } = props;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const byName = new Map(pipeline.tasks.map((t) => [t.name, t]));
+
+    const functions: Record<string, NodejsFunction> = {};
+    const taskFunctions = new Construct(this, 'Tasks');
+    for (const task of pipeline.tasks) {
+      functions[task.name] = this.taskFunction(taskFunctions, task, props, logRetention, removalPolicy).function;
+    }
+    this.functions = Object.freeze(functions);
+
+    const key = {
+      [PARTITION_TABLE.partitionKey]: tasks.DynamoAttributeValue.fromString(pipeline.name),
+      [PARTITION_TABLE.sortKey]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.partition')),
+    };
+
+    const start = new sfn.Pass(this, RUN_STATES.start, {
+      comment: 'Normalises the run input into the state object the tasks share',
+      parameters: { ...runFields('$'), results: {} },
+    });
+    const markRunning = new tasks.DynamoUpdateItem(this, RUN_STATES.markRunning, {
+      table,
+      key,
+      updateExpression:
+        'SET #status = :status, #runId = :runId, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn REMOVE #error, #cause, #finishedAt',
+      expressionAttributeNames: names('status', 'runId', 'attempt', 'startedAt', 'executionArn', 'error', 'cause', 'finishedAt'),
+      expressionAttributeValues: {
+        ':status': tasks.DynamoAttributeValue.fromString('RUNNING'),
+        ':runId': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.runId')),
+        ':attempt': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.attempt'))),
+        ':startedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionStartTime),
+        ':executionArn': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
+    });
+
+    const run = new sfn.Parallel(this, RUN_STATES.run, {
+      comment: 'Wraps the tasks so that one Catch records any failure',
+      outputPath: '$[0]',
+    });
+    run.branch(flowToChain(this, pipeline.flow, (name) => this.taskState(name, byName, functions)));
+
+    const markSucceeded = new tasks.DynamoUpdateItem(this, RUN_STATES.markSucceeded, {
+      table,
+      key,
+      updateExpression: 'SET #status = :status, #finishedAt = :finishedAt',
+      expressionAttributeNames: names('status', 'finishedAt'),
+      expressionAttributeValues: {
+        ':status': tasks.DynamoAttributeValue.fromString('SUCCEEDED'),
+        ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
+    });
+    const markFailed = new tasks.DynamoUpdateItem(this, RUN_STATES.markFailed, {
+      table,
+      key,
+      updateExpression: 'SET #status = :status, #finishedAt = :finishedAt, #error = :error, #cause = :cause',
+      expressionAttributeNames: names('status', 'finishedAt', 'error', 'cause'),
+      expressionAttributeValues: {
+        ':status': tasks.DynamoAttributeValue.fromString('FAILED'),
+        ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),
+        ':error': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.failure.Error')),
+        ':cause': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.failure.Cause')),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
+    });
+    run.addCatch(
+      markFailed.next(new sfn.Fail(this, RUN_STATES.failed, { errorPath: '$.failure.Error', causePath: '$.failure.Cause' })),
+      { resultPath: '$.failure' },
+    );
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, removalPolicy });
+    const worstCase = worstCaseSeconds(pipeline.flow, byName) + 3 * DYNAMODB_TIMEOUT_SECONDS;
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        sfn.Chain.start(start).next(markRunning).next(run).next(markSucceeded).next(new sfn.Succeed(this, RUN_STATES.succeeded)),
+      ),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: pipeline.description ?? `sluice pipeline ${pipeline.name}`,
+      timeout: Duration.seconds(Math.min(worstCase + RUN_TIMEOUT_SLACK_SECONDS, MAX_STANDARD_EXECUTION_SECONDS)),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    Tags.of(this.stateMachine).add('sluice:pipeline', pipeline.name);
+
+    const stack = Stack.of(this);
+    (this.stateMachine.node.defaultChild as CfnResource).addMetadata(STATE_MACHINE_METADATA_KEY, {
+      pipeline: pipeline.name,
+      tasks: Object.fromEntries(
+        pipeline.tasks.map((t) => [t.name, stack.getLogicalId(functions[t.name].node.defaultChild as CfnResource)]),
+      ),
+    });
+
+    acknowledgeWildcards(this.stateMachine, [
+      {
+        actions: ['lambda:InvokeFunction'],
+        reason: "Step Functions' Lambda integration grants invoke on each task function and its versions (`:*`); no other function",
+      },
+      {
+        actions: ['logs:CreateLogDelivery', 'xray:PutTraceSegments'],
+        reason: 'CloudWatch Logs vended log delivery and X-Ray tracing support no resource-level permissions',
+      },
+    ]);
+  }
+
+  private taskFunction(
+    scope: Construct,
+    task: CompiledTask,
+    props: PipelineStateMachineProps,
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): SluiceFunction {
+    const entry = props.handlers[task.name];
+    if (!entry) {
+      throw new PipelineWiringError(
+        `pipeline "${props.pipeline.name}", task "${task.name}": no handler file was given. Fix: pass its absolute path in handlers["${task.name}"]`,
+      );
+    }
+    const bucketNames: Record<string, string> = {};
+    const access = [
+      ...task.buckets.read.map((name) => ({ name, write: false })),
+      ...task.buckets.write.map((name) => ({ name, write: true })),
+    ];
+    const buckets = access.map(({ name, write }) => {
+      const bucket = props.buckets?.[name];
+      if (!bucket) {
+        const known = Object.keys(props.buckets ?? {});
+        throw new PipelineWiringError(
+          `pipeline "${props.pipeline.name}", task "${task.name}": unknown bucket "${name}" (this stage has: ${known.join(', ') || 'none'}). Fix: use one of those logical names, or add "${name}" to the stage's buckets in config/stages.ts`,
+        );
+      }
+      bucketNames[name] = bucket.bucketName;
+      return { bucket, write };
+    });
+
+    const fn = new SluiceFunction(scope, task.name, {
+      entry,
+      description: `sluice ${props.pipeline.name}: task ${task.name}`,
+      timeout: Duration.seconds(task.timeoutSeconds),
+      memorySize: task.memoryMb,
+      environment: {
+        ...task.environment,
+        ...(access.length > 0 ? { [TASK_BUCKETS_ENV]: JSON.stringify(bucketNames) } : {}),
+      },
+      logRetention,
+      removalPolicy,
+    });
+    for (const { bucket, write } of buckets) {
+      if (write) bucket.grantReadWrite(fn.function);
+      else bucket.grantRead(fn.function);
+    }
+    if (buckets.length > 0) {
+      acknowledgeWildcards(fn.role, [
+        {
+          actions: ['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*'],
+          reason: `Task "${task.name}" declares these buckets in \`buckets\`; object access needs the bucket's \`/*\` and S3's read/write action groups`,
+        },
+      ]);
+    }
+    return fn;
+  }
+
+  private taskState(name: string, byName: ReadonlyMap<string, CompiledTask>, functions: Record<string, NodejsFunction>): sfn.TaskStateBase {
+    const task = byName.get(name);
+    if (!task) throw new PipelineWiringError(`The flow names task "${name}", which the pipeline does not declare`);
+    const state = new tasks.LambdaInvoke(this, name, {
+      lambdaFunction: functions[name],
+      payload: sfn.TaskInput.fromObject({
+        ...runFields('$'),
+        task: name,
+        results: Object.fromEntries(task.after.map((dep) => [dep, sfn.JsonPath.objectAt(resultValuePathOf(dep))])),
+      }),
+      resultSelector: { value: sfn.JsonPath.objectAt('$.Payload') },
+      resultPath: resultPathOf(name),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(task.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS)),
+      retryOnServiceExceptions: false,
+    });
+    const { retry } = task;
+    if (retry.nonRetryableErrors.length > 0) {
+      state.addRetry({ errors: [...retry.nonRetryableErrors], maxAttempts: 0 });
+    }
+    if (retry.attempts > 1) {
+      state.addRetry({
+        errors: retry.retryOn ? [...retry.retryOn] : [sfn.Errors.ALL],
+        maxAttempts: retry.attempts - 1,
+        interval: Duration.seconds(retry.intervalSeconds),
+        backoffRate: retry.backoffRate,
+        maxDelay: retry.maxDelaySeconds === undefined ? undefined : Duration.seconds(retry.maxDelaySeconds),
+        jitterStrategy: retry.jitter ? sfn.JitterType.FULL : undefined,
+      });
+    }
+    return state;
+  }
+}
+
+/** A DynamoDB UpdateItem answers in milliseconds; this only bounds a stuck call. */
+const DYNAMODB_TIMEOUT_SECONDS = 30;
+const RUN_TIMEOUT_SLACK_SECONDS = 300;
+/** Standard workflows run at most one year. */
+const MAX_STANDARD_EXECUTION_SECONDS = 365 * 24 * 3600;
+
+function names(...attributes: string[]): Record<string, string> {
+  return Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
+}

@@ -1,0 +1,48 @@
+import { Stage, type StageProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { LoadedPipeline } from '../loader';
+import { PipelineStack } from './pipeline-stack';
+import { PlatformStack } from './platform-stack';
+import { assertBucketsKnown, type StageConfig } from './stage-config';
+
+/** Properties of a {@link SluiceStage}. */
+export interface SluiceStageProps extends Omit<StageProps, 'env'> {
+  /** The stage's configuration; its account and region become the stage's environment. */
+  readonly config: StageConfig;
+  /** The pipelines to deploy. */
+  readonly pipelines: readonly LoadedPipeline[];
+}
+
+/**
+ * One environment: a platform stack and one stack per pipeline. Deploy it alone with
+ * `npx cdk deploy '<stage>/*'`.
+ */
+export class SluiceStage extends Stage {
+  public readonly platform: PlatformStack;
+  /** Pipeline stacks by pipeline name. */
+  public readonly pipelines: Readonly<Record<string, PipelineStack>>;
+
+  constructor(scope: Construct, id: string, props: SluiceStageProps) {
+    super(scope, id, { ...props, env: { account: props.config.account, region: props.config.region } });
+    assertBucketsKnown(
+      props.config,
+      props.pipelines.map((p) => p.compiled),
+    );
+    this.platform = new PlatformStack(this, 'Platform', {
+      config: props.config,
+      description: `sluice ${props.config.name}: partition table, alerts and buckets`,
+    });
+    const pipelines: Record<string, PipelineStack> = {};
+    for (const pipeline of props.pipelines) {
+      pipelines[pipeline.compiled.name] = new PipelineStack(this, `Pipeline-${pipeline.compiled.name}`, {
+        config: props.config,
+        pipeline,
+        table: this.platform.table.table,
+        alertTopic: this.platform.alertTopic,
+        buckets: this.platform.buckets,
+        description: `sluice ${props.config.name}: pipeline ${pipeline.compiled.name}`,
+      });
+    }
+    this.pipelines = Object.freeze(pipelines);
+  }
+}

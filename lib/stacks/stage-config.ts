@@ -1,0 +1,153 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { CompiledPipeline } from '../compile/model';
+
+/** A bucket the platform stack creates and owns. */
+export interface ManagedBucket {
+  readonly kind: 'managed';
+}
+
+/** A bucket that exists already; sluice only watches and reads or writes it. */
+export interface ImportedBucket {
+  readonly kind: 'imported';
+  /** Its name. It must send events to EventBridge if a pipeline has an S3 trigger on it. */
+  readonly bucketName: string;
+}
+
+/** Where a logical bucket comes from in a stage. A discriminated union: switch on `kind`. */
+export type BucketConfig = ManagedBucket | ImportedBucket;
+
+/** One deployment environment: an account and region, its buckets and its operational settings. */
+export interface StageConfig {
+  /** The stage's name, also its construct id: `cdk deploy '<name>/*'` deploys it. */
+  readonly name: string;
+  /** AWS account id, 12 digits. */
+  readonly account: string;
+  /** AWS region, e.g. `eu-west-1`. */
+  readonly region: string;
+  /**
+   * Buckets by the logical names pipelines use (`s3Arrival({ bucket: 'raw' })`,
+   * `task({ buckets: { read: ['raw'] } })`).
+   */
+  readonly buckets: Readonly<Record<string, BucketConfig>>;
+  /**
+   * Email addresses subscribed to the alert topic.
+   *
+   * @default - none
+   */
+  readonly alertEmails?: readonly string[];
+  /**
+   * What happens to stateful resources (partition table, managed buckets, log groups) when they
+   * leave the stack. `RETAIN` wherever the data matters.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Thrown when the stage configuration is invalid; lists every problem. */
+export class StageConfigError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(`Invalid stage configuration (config/stages.ts):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'StageConfigError';
+  }
+}
+
+/** Logical bucket names: they appear in construct ids and pipeline definitions. */
+const LOGICAL_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const STAGE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+/** S3 bucket naming rules (general purpose buckets). */
+const BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/**
+ * Checks every stage at once and returns them frozen, or throws a {@link StageConfigError}
+ * naming each problem.
+ */
+export function validateStages(stages: readonly StageConfig[]): readonly StageConfig[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const stage of stages) {
+    const where = `stage "${stage.name}"`;
+    if (!STAGE_NAME.test(stage.name)) problems.push(`${where}: invalid name; use letters, digits and "-", starting with a letter`);
+    if (seen.has(stage.name)) problems.push(`${where}: declared twice; give each stage a unique name`);
+    seen.add(stage.name);
+    if (!/^\d{12}$/.test(stage.account)) problems.push(`${where}: account "${stage.account}" is not a 12-digit AWS account id`);
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(stage.region)) problems.push(`${where}: region "${stage.region}" is not an AWS region such as eu-west-1`);
+    for (const [logical, bucket] of Object.entries(stage.buckets)) {
+      if (!LOGICAL_NAME.test(logical)) {
+        problems.push(`${where}: bucket "${logical}": logical names are lowercase letters, digits and "-", starting with a letter`);
+      }
+      if (bucket.kind === 'imported' && !BUCKET_NAME.test(bucket.bucketName)) {
+        problems.push(`${where}: bucket "${logical}": "${bucket.bucketName}" is not a valid S3 bucket name`);
+      }
+    }
+    for (const email of stage.alertEmails ?? []) {
+      if (!EMAIL.test(email)) problems.push(`${where}: alert email "${email}" is not an email address`);
+    }
+  }
+  if (problems.length > 0) throw new StageConfigError(problems);
+  return Object.freeze(stages.map((s) => Object.freeze({ ...s })));
+}
+
+/** The stages named in `SLUICE_STAGES` (comma-separated), or all of them when it is unset or empty. */
+export function selectStages(stages: readonly StageConfig[], selection: string | undefined): readonly StageConfig[] {
+  const wanted = (selection ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (wanted.length === 0) return stages;
+  const unknown = wanted.filter((name) => !stages.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    throw new StageConfigError([
+      `SLUICE_STAGES names unknown stage(s) ${unknown.map((u) => `"${u}"`).join(', ')}; known: ${stages.map((s) => s.name).join(', ')}`,
+    ]);
+  }
+  return stages.filter((s) => wanted.includes(s.name));
+}
+
+export const STAGE_DEFAULTS = Object.freeze({
+  removalPolicy: RemovalPolicy.RETAIN,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+});
+
+/** Thrown when pipelines name buckets the stage does not have. */
+export class UnknownBucketError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(`Unknown bucket(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'UnknownBucketError';
+  }
+}
+
+/**
+ * Checks that every logical bucket the pipelines name (triggers, task bucket access) exists in the
+ * stage, reporting all unknown ones at once.
+ *
+ * @throws UnknownBucketError naming each pipeline, the bucket and the fix
+ */
+export function assertBucketsKnown(stage: StageConfig, pipelines: readonly CompiledPipeline[]): void {
+  const known = Object.keys(stage.buckets);
+  const problems: string[] = [];
+  for (const pipeline of pipelines) {
+    const uses = [
+      ...pipeline.triggers.map((t) => ({ bucket: t.bucket, where: `pipeline "${pipeline.name}", s3Arrival trigger` })),
+      ...pipeline.tasks.flatMap((t) =>
+        [...t.buckets.read, ...t.buckets.write].map((bucket) => ({ bucket, where: `pipeline "${pipeline.name}", task "${t.name}"` })),
+      ),
+    ];
+    for (const { bucket, where } of uses) {
+      if (stage.buckets[bucket]) continue;
+      problems.push(
+        `${where}: bucket "${bucket}" is not configured in stage "${stage.name}" (it has: ${known.join(', ') || 'none'}). ` +
+          `Fix: use one of those logical names, or add "${bucket}" to the buckets of stage "${stage.name}" in config/stages.ts`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new UnknownBucketError(problems);
+}

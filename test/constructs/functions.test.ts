@@ -1,0 +1,110 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FailureAlerts, Launcher, PartitionTable, PipelineStateMachine, RunMonitor } from '../../lib/constructs';
+import { LAUNCHER_ENV, launcherConfig } from '../../lib/compile/contract';
+import type { LoadedPipeline } from '../../lib/loader';
+import { loadFixture, logicalIdOf, testStack } from './helpers';
+import type { IConstruct } from 'constructs';
+
+type Statement = { Action: string | string[]; Resource: unknown };
+
+function statementsOf(template: Template, role: IConstruct): Statement[] {
+  const id = logicalIdOf(role);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === id))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+describe('Launcher, RunMonitor and FailureAlerts', () => {
+  let fanout: LoadedPipeline;
+  let template: Template;
+  let stack: Stack;
+  let launcher: Launcher;
+  let monitor: RunMonitor;
+  let machine: PipelineStateMachine;
+
+  beforeAll(async () => {
+    fanout = await loadFixture('fanout');
+    ({ stack } = testStack());
+    const table = new PartitionTable(stack, 'Partitions').table;
+    machine = new PipelineStateMachine(stack, 'Run', { pipeline: fanout.compiled, handlers: fanout.handlers, table });
+    const alertTopic = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'Key') });
+    launcher = new Launcher(stack, 'Launch', { pipeline: fanout.compiled, table, stateMachine: machine.stateMachine });
+    monitor = new RunMonitor(stack, 'Monitor', { pipeline: fanout.compiled, table, alertTopic });
+    new FailureAlerts(stack, 'Failures', { stateMachine: machine.stateMachine, monitor: monitor.function });
+    template = Template.fromStack(stack);
+  });
+
+  it('configures the launcher with its pipeline, table and state machine', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Description: 'sluice fanout: launcher',
+      Environment: {
+        Variables: Match.objectLike({
+          [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(fanout.compiled)),
+          [LAUNCHER_ENV.tableName]: Match.anyValue(),
+          [LAUNCHER_ENV.stateMachineArn]: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('lets the launcher start only its own state machine and touch only partition items', () => {
+    const statements = statementsOf(template, launcher.function.role!);
+    const start = statements.filter((s) => [s.Action].flat().includes('states:StartExecution'));
+    expect(start.map((s) => s.Resource)).toStrictEqual([stack.resolve(machine.stateMachine.stateMachineArn)]);
+    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
+    expect(actions).toStrictEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'states:StartExecution',
+    ]);
+  });
+
+  it('lets the run monitor publish to the alert topic and update partitions', () => {
+    const actions = statementsOf(template, monitor.function.role!).flatMap((s) => [s.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'dynamodb:UpdateItem', 'kms:GenerateDataKey*', 'kms:Decrypt']));
+    expect(actions).not.toContain('states:StartExecution');
+  });
+
+  it('sends failed, timed-out and aborted executions of this state machine to the monitor, with a DLQ', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [stack.resolve(machine.stateMachine.stateMachineArn)] },
+      },
+      Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: { MaximumRetryAttempts: 8 } })],
+    });
+  });
+});
+
+describe('PartitionTable', () => {
+  it('is on demand, recoverable, encrypted and keyed by pipeline and partition', () => {
+    const { stack } = testStack();
+    new PartitionTable(stack, 'Partitions');
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        KeySchema: [
+          { AttributeName: 'pipeline', KeyType: 'HASH' },
+          { AttributeName: 'partition', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pipeline', AttributeType: 'S' },
+          { AttributeName: 'partition', AttributeType: 'S' },
+        ],
+      },
+    });
+  });
+});

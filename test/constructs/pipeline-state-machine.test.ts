@@ -1,0 +1,252 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import aslValidator from 'asl-validator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PipelineStateMachine, RUN_STATES, STATE_MACHINE_METADATA_KEY, TASK_BUCKETS_ENV } from '../../lib/constructs';
+import { compilePipeline, pipeline, task } from '../../lib';
+import type { LoadedPipeline } from '../../lib/loader';
+import { allStates, definitions, loadFixture, logicalIdOf, testStack, type Asl } from './helpers';
+
+describe('PipelineStateMachine', () => {
+  let fanout: LoadedPipeline;
+  let template: Template;
+  let asl: Asl;
+  let machine: PipelineStateMachine;
+
+  beforeAll(async () => {
+    // Given the fixture a → (b ∥ c) → d
+    fanout = await loadFixture('fanout');
+    const { stack, table } = testStack();
+    // When it is built into a stack
+    machine = new PipelineStateMachine(stack, 'Run', { pipeline: fanout.compiled, handlers: fanout.handlers, table });
+    template = Template.fromStack(stack);
+    [asl] = definitions(template);
+  });
+
+  it('creates one Node.js 24 function per task with its memory and timeout', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      MemorySize: 1024,
+      Timeout: 300,
+      Description: 'sluice fanout: task b',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 900, Description: 'sluice fanout: task d' });
+  });
+
+  it('gives every function a log group with a retention', () => {
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('wraps the flow in one Parallel that records any failure, between the status updates', () => {
+    expect(asl.StartAt).toBe(RUN_STATES.start);
+    expect(asl.States[RUN_STATES.start]).toMatchObject({ Type: 'Pass', Next: RUN_STATES.markRunning });
+    expect(asl.States[RUN_STATES.markRunning]).toMatchObject({ Type: 'Task', Next: RUN_STATES.run, ResultPath: null });
+    expect(asl.States[RUN_STATES.run]).toMatchObject({
+      Type: 'Parallel',
+      OutputPath: '$[0]',
+      Next: RUN_STATES.markSucceeded,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: RUN_STATES.markFailed }],
+    });
+    expect(asl.States[RUN_STATES.markFailed]).toMatchObject({ Next: RUN_STATES.failed });
+    expect(asl.States[RUN_STATES.failed]).toStrictEqual({ Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' });
+    expect(asl.States[RUN_STATES.markSucceeded]).toMatchObject({ Next: RUN_STATES.succeeded });
+  });
+
+  it('marks the partition RUNNING with the run id, attempt, start time and execution', () => {
+    const params = asl.States[RUN_STATES.markRunning].Parameters as Record<string, Record<string, unknown>>;
+    expect(params.Key).toStrictEqual({ pipeline: { S: 'fanout' }, partition: { 'S.$': '$.partition' } });
+    expect(params.ExpressionAttributeValues).toStrictEqual({
+      ':status': { S: 'RUNNING' },
+      ':runId': { 'S.$': '$.runId' },
+      ':attempt': { 'N.$': "States.Format('{}', $.attempt)" },
+      ':startedAt': { 'S.$': '$$.Execution.StartTime' },
+      ':executionArn': { 'S.$': '$$.Execution.Id' },
+    });
+  });
+
+  it('runs independent tasks in the branches of a Parallel', () => {
+    const run = asl.States[RUN_STATES.run].Branches![0];
+    expect(run.StartAt).toBe('a');
+    expect(run.States.a.Next).toBe('Parallel 1');
+    const parallel = run.States['Parallel 1'];
+    expect(parallel.Branches!.map((b) => Object.keys(b.States))).toStrictEqual([['b'], ['c']]);
+    expect(parallel.Next).toBe('d');
+  });
+
+  it('folds the branches of a Parallel back into one state object', () => {
+    const parallel = asl.States[RUN_STATES.run].Branches![0].States['Parallel 1'];
+    expect(parallel.ResultSelector).toStrictEqual({
+      'pipeline.$': '$[0].pipeline',
+      'partition.$': '$[0].partition',
+      'runId.$': '$[0].runId',
+      'attempt.$': '$[0].attempt',
+      'trigger.$': '$[0].trigger',
+      results: { 'a.$': '$[0].results.a', 'b.$': '$[0].results.b', 'c.$': '$[1].results.c' },
+    });
+  });
+
+  it('passes a task the results of its direct dependencies only', () => {
+    const d = allStates(asl).d;
+    expect(d.Parameters).toMatchObject({
+      Payload: {
+        'pipeline.$': '$.pipeline',
+        'partition.$': '$.partition',
+        'runId.$': '$.runId',
+        'attempt.$': '$.attempt',
+        'trigger.$': '$.trigger',
+        task: 'd',
+        results: { 'b.$': '$.results.b.value', 'c.$': '$.results.c.value' },
+      },
+    });
+    expect(d.ResultSelector).toStrictEqual({ 'value.$': '$.Payload' });
+    expect(d.ResultPath).toBe('$.results.d');
+  });
+
+  it('compiles each retry policy exactly: non-retryable errors first, then the retried ones', () => {
+    const states = allStates(asl);
+    const pipelineRetry = {
+      ErrorEquals: ['States.ALL'],
+      IntervalSeconds: 2,
+      MaxAttempts: 3,
+      BackoffRate: 3,
+      MaxDelaySeconds: 60,
+      JitterStrategy: 'FULL',
+    };
+    const never = { ErrorEquals: ['BadInput'], MaxAttempts: 0 };
+    expect(states.a.Retry).toStrictEqual([never, pipelineRetry]);
+    expect(states.b.Retry).toStrictEqual([never, { ...pipelineRetry, ErrorEquals: ['Throttled', 'States.Timeout'] }]);
+    expect(states.c.Retry).toStrictEqual([never]);
+    expect(states.d.Retry).toStrictEqual([never, pipelineRetry]);
+  });
+
+  it('sets TimeoutSeconds on every Task state, above the function timeout', () => {
+    const tasks = Object.entries(allStates(asl)).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBe(7);
+    for (const [, state] of tasks) expect(state.TimeoutSeconds).toEqual(expect.any(Number));
+    expect(allStates(asl).a.TimeoutSeconds).toBe(70);
+    expect(allStates(asl).d.TimeoutSeconds).toBe(910);
+  });
+
+  it('uses only ASL the local runtime executes', () => {
+    const text = JSON.stringify(asl);
+    expect(text).not.toMatch(/JSONata|"Assign"|ItemReader|\.sync|waitForTaskToken/);
+    expect(aslValidator(asl).errors).toStrictEqual([]);
+  });
+
+  it('is a standard state machine with logging of all events, tracing and a timeout', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+      Tags: [{ Key: 'sluice:pipeline', Value: 'fanout' }],
+    });
+    // 4 attempts of a (70 s) + 2+6+18 s, b likewise (310 s) + 26 s, d (910 s) + 26 s, 3 × 30 s DynamoDB, 300 s slack
+    const worst = 4 * 70 + 26 + 4 * 310 + 26 + 4 * 910 + 26 + 90 + 300;
+    expect(asl).toMatchObject({ TimeoutSeconds: worst });
+  });
+
+  it('records which function serves which task state in the template', () => {
+    const [resource] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    const functions = template.findResources('AWS::Lambda::Function');
+    const mapping = resource.Metadata[STATE_MACHINE_METADATA_KEY] as { pipeline: string; tasks: Record<string, string> };
+    expect(mapping.pipeline).toBe('fanout');
+    expect(Object.keys(mapping.tasks).sort()).toStrictEqual(['a', 'b', 'c', 'd']);
+    for (const [task, logicalId] of Object.entries(mapping.tasks)) {
+      expect(functions[logicalId].Properties.Description).toBe(`sluice fanout: task ${task}`);
+    }
+  });
+
+  it('lets the state machine invoke its own task functions and nothing else', () => {
+    const role = logicalIdOf(machine.stateMachine.role);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role),
+    );
+    const invoke = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+      .filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
+    const resources = invoke.flatMap((s) => [s.Resource].flat());
+    expect(resources).not.toContain('*');
+    const fnIds = Object.values(machine.functions).map((f) => logicalIdOf(f));
+    const invoked = new Set(resources.map((r) => JSON.stringify(r).match(/"Fn::GetAtt":\["([^"]+)"/)?.[1]));
+    expect([...invoked].sort()).toStrictEqual([...fnIds].sort());
+  });
+
+  it('gives a task function no permission beyond writing its own logs', () => {
+    for (const fn of Object.values(machine.functions)) {
+      const role = logicalIdOf(fn.role!);
+      const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]);
+      expect(statements.flatMap((s) => [s.Action].flat()).sort()).toStrictEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      const roleResource = template.findResources('AWS::IAM::Role')[role];
+      expect(roleResource.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('grants a task the buckets it declares and tells it their names', async () => {
+    // Given a task that reads "raw" and writes "curated"
+    const arrivals = await loadFixture('arrivals');
+    const { stack, table } = testStack();
+    const buckets = { raw: new s3.Bucket(stack, 'Raw'), curated: new s3.Bucket(stack, 'Curated') };
+    // When it is built
+    new PipelineStateMachine(stack, 'Run', { pipeline: arrivals.compiled, handlers: arrivals.handlers, table, buckets });
+    const t = Template.fromStack(stack);
+    // Then its function knows the bucket names and may read raw, write curated
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [TASK_BUCKETS_ENV]: Match.anyValue() }) },
+    });
+    const actions = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) => [s.Action].flat()),
+    );
+    expect(actions).toContain('s3:GetObject*');
+    expect(actions).toContain('s3:PutObject');
+  });
+
+  it('numbers nested Parallels uniquely and folds each level', () => {
+    // Given (x → (y ∥ z)) ∥ w, whose plan nests a Parallel in a Parallel branch
+    const nested = compilePipeline(
+      pipeline({
+        name: 'nested',
+        tasks: {
+          x: task({ handler: './handler.ts' }),
+          y: task({ handler: './handler.ts', after: ['x'] }),
+          z: task({ handler: './handler.ts', after: ['x'] }),
+          w: task({ handler: './handler.ts' }),
+        },
+      }),
+    );
+    const handlers = Object.fromEntries(nested.tasks.map((t) => [t.name, fanout.handlers.a]));
+    const { stack, table } = testStack();
+    // When it is built
+    new PipelineStateMachine(stack, 'Run', { pipeline: nested, handlers, table });
+    const [definition] = definitions(Template.fromStack(stack));
+    // Then both Parallels exist, the inner one folding x from its input and y, z from its branches
+    const states = allStates(definition);
+    expect(Object.keys(states).filter((n) => n.startsWith('Parallel')).sort()).toStrictEqual(['Parallel 1', 'Parallel 2']);
+    expect(states['Parallel 2'].ResultSelector).toMatchObject({
+      results: { 'x.$': '$[0].results.x', 'y.$': '$[0].results.y', 'z.$': '$[1].results.z' },
+    });
+    expect(states['Parallel 1'].ResultSelector).toMatchObject({
+      results: { 'x.$': '$[0].results.x', 'y.$': '$[0].results.y', 'z.$': '$[0].results.z', 'w.$': '$[1].results.w' },
+    });
+    expect(aslValidator(definition).errors).toStrictEqual([]);
+  });
+
+  it('fails when a task names a bucket it was not given, naming the pipeline, task and fix', async () => {
+    const arrivals = await loadFixture('arrivals');
+    const { stack, table } = testStack();
+    expect(
+      () => new PipelineStateMachine(stack, 'Run', { pipeline: arrivals.compiled, handlers: arrivals.handlers, table }),
+    ).toThrow(/pipeline "arrivals", task "copy": unknown bucket "raw" \(this stage has: none\)\. Fix: .*config\/stages\.ts/);
+  });
+
+  it('fails when a task has no handler file, naming it', () => {
+    const { stack, table } = testStack();
+    expect(() => new PipelineStateMachine(stack, 'Run', { pipeline: fanout.compiled, handlers: {}, table })).toThrow(
+      'pipeline "fanout", task "a": no handler file was given. Fix: pass its absolute path in handlers["a"]',
+    );
+  });
+});

@@ -1,0 +1,125 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import aslValidator from 'asl-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPipelines, type LoadedPipeline } from '../../lib/loader';
+import { createSluiceApp, type SluiceStage, type StageConfig } from '../../lib/stacks';
+import { definitions, FIXTURES_DIR } from '../constructs/helpers';
+
+const stage: StageConfig = {
+  name: 'ci',
+  account: '123456789012',
+  region: 'eu-west-1',
+  buckets: { raw: { kind: 'managed' }, curated: { kind: 'imported', bucketName: 'acme-curated-ci' } },
+  alertEmails: ['oncall@example.com'],
+  removalPolicy: RemovalPolicy.DESTROY,
+};
+
+interface Report {
+  pluginReports: {
+    pluginName: string;
+    violations: { ruleName: string; description: string; violatingConstructs: { constructPath: string }[] }[];
+  }[];
+}
+
+describe('createSluiceApp', () => {
+  let pipelines: LoadedPipeline[];
+  let outdir: string;
+  let built: SluiceStage;
+  let assembly: CloudAssembly | undefined;
+  let synthError: unknown;
+
+  beforeAll(async () => {
+    // Given the fixture pipelines and one stage, checked by cdk-nag's AWS Solutions rules
+    pipelines = await loadPipelines(FIXTURES_DIR);
+    outdir = mkdtempSync(join(tmpdir(), 'sluice-synth-'));
+    const { app, stages } = createSluiceApp({ stages: [stage], pipelines, outdir });
+    [built] = stages;
+    // When the app is synthesized
+    try {
+      assembly = app.synth();
+    } catch (error) {
+      synthError = error;
+    }
+  });
+
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('passes cdk-nag and CloudFormation validation with every finding acknowledged', () => {
+    const file = join(outdir, 'validation-report.json');
+    expect(existsSync(file)).toBe(true);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+    const open = report.pluginReports.flatMap((p) =>
+      p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${p.pluginName} ${v.ruleName} at ${c.constructPath}: ${v.description}`)),
+    );
+    expect(open, open.join('\n')).toStrictEqual([]);
+    expect(synthError).toBeUndefined();
+    expect(assembly).toBeDefined();
+  });
+
+  it('fails synth on an unacknowledged cdk-nag finding, reporting it', () => {
+    // Given an app with a queue that has no dead-letter queue
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-nag-'));
+    const { app } = createSluiceApp({ stages: [], pipelines: [], outdir: dir });
+    new sqs.Queue(new Stack(app, 'Extra'), 'Orphan', { enforceSSL: true });
+    // When it is synthesized, Then synth fails and the report names the rule and the construct
+    try {
+      expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
+      const report = readFileSync(join(dir, 'validation-report.json'), 'utf8');
+      expect(report).toContain('Extra/Orphan/Resource');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('builds a platform stack and one stack per pipeline, in the stage environment', () => {
+    expect(Object.keys(built.pipelines).sort()).toStrictEqual(['arrivals', 'fanout']);
+    expect(built.platform.account).toBe('123456789012');
+    expect(built.pipelines.fanout.region).toBe('eu-west-1');
+    expect(built.pipelines.fanout.stackName).toBe('ci-Pipeline-fanout');
+  });
+
+  it('creates managed buckets with EventBridge, no public access, TLS only, encryption and access logs', () => {
+    const platform = Template.fromStack(built.platform);
+    platform.resourceCountIs('AWS::S3::Bucket', 2);
+    platform.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
+    platform.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LoggingConfiguration: { LogFilePrefix: 'raw/' },
+    });
+    platform.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    platform.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.objectLike({ 'Fn::GetAtt': Match.anyValue() }) });
+    platform.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
+    });
+  });
+
+  it('emits state machines that asl-validator accepts', () => {
+    const asls = Object.values(built.pipelines).flatMap((stack) => definitions(Template.fromStack(stack)));
+    expect(asls).toHaveLength(2);
+    for (const asl of asls) expect(aslValidator(asl).errors).toStrictEqual([]);
+  });
+
+  it('fails synth on a bucket the stage does not configure, naming the pipeline and the fix', () => {
+    const { raw: _raw, ...withoutRaw } = stage.buckets;
+    expect(() => createSluiceApp({ stages: [{ ...stage, buckets: withoutRaw }], pipelines, complianceChecks: false })).toThrow(
+      /pipeline "arrivals", s3Arrival trigger: bucket "raw" is not configured in stage "ci" \(it has: curated\)\. Fix: .* config\/stages\.ts/,
+    );
+  });
+});

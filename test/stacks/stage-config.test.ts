@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { stages } from '../../config/stages';
+import { compilePipeline, pipeline, s3Arrival, task } from '../../lib';
+import { assertBucketsKnown, selectStages, validateStages, type StageConfig } from '../../lib/stacks/stage-config';
+
+const dev: StageConfig = { name: 'dev', account: '111111111111', region: 'eu-west-1', buckets: { raw: { kind: 'managed' } } };
+
+describe('validateStages', () => {
+  it('accepts the project configuration, with a local stage on the dummy account', () => {
+    expect(stages.map((s) => s.name)).toStrictEqual(['local', 'dev', 'test', 'prod']);
+    expect(stages[0]).toMatchObject({ account: '000000000000', region: 'us-east-1' });
+  });
+
+  it('fails listing every problem of every stage', () => {
+    expect(() =>
+      validateStages([
+        { ...dev, account: '42', buckets: { Raw: { kind: 'imported', bucketName: 'Not_A_Bucket' } } },
+        { ...dev, region: 'moon', alertEmails: ['nobody'] },
+      ]),
+    ).toThrow(
+      [
+        'Invalid stage configuration (config/stages.ts):',
+        '  - stage "dev": account "42" is not a 12-digit AWS account id',
+        '  - stage "dev": bucket "Raw": logical names are lowercase letters, digits and "-", starting with a letter',
+        '  - stage "dev": bucket "Raw": "Not_A_Bucket" is not a valid S3 bucket name',
+        '  - stage "dev": declared twice; give each stage a unique name',
+        '  - stage "dev": region "moon" is not an AWS region such as eu-west-1',
+        '  - stage "dev": alert email "nobody" is not an email address',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('selectStages', () => {
+  it('keeps the stages named in SLUICE_STAGES, or all when unset', () => {
+    expect(selectStages(stages, 'local, prod').map((s) => s.name)).toStrictEqual(['local', 'prod']);
+    expect(selectStages(stages, undefined)).toBe(stages);
+  });
+
+  it('fails on an unknown stage, listing the known ones', () => {
+    expect(() => selectStages(stages, 'local,staging')).toThrow(
+      'SLUICE_STAGES names unknown stage(s) "staging"; known: local, dev, test, prod',
+    );
+  });
+});
+
+describe('assertBucketsKnown', () => {
+  it('fails naming the pipeline, the unknown bucket and the fix', () => {
+    const compiled = compilePipeline(
+      pipeline({
+        name: 'orders',
+        triggers: [s3Arrival({ bucket: 'landing' })],
+        tasks: { load: task({ handler: './load.ts', buckets: { write: ['warehouse'] } }) },
+      }),
+    );
+    expect(() => assertBucketsKnown(dev, [compiled])).toThrow(
+      [
+        'Unknown bucket(s):',
+        '  - pipeline "orders", s3Arrival trigger: bucket "landing" is not configured in stage "dev" (it has: raw). Fix: use one of those logical names, or add "landing" to the buckets of stage "dev" in config/stages.ts',
+        '  - pipeline "orders", task "load": bucket "warehouse" is not configured in stage "dev" (it has: raw). Fix: use one of those logical names, or add "warehouse" to the buckets of stage "dev" in config/stages.ts',
+      ].join('\n'),
+    );
+  });
+});
