@@ -19,10 +19,19 @@ export interface SluiceAppProps extends AppProps {
   readonly complianceChecks?: boolean;
 }
 
+/**
+ * Feature flags the app is built with. They live here, not in cdk.json, so that an in-process
+ * synth (the local runtime, the tests) builds exactly what `cdk synth` builds.
+ */
+const FEATURE_FLAGS = {
+  // Server access logs delivered through a bucket policy rather than the legacy ACL.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+};
+
 /** The CDK app: one {@link SluiceStage} per stage. */
 export function createSluiceApp(props: SluiceAppProps): { app: App; stages: SluiceStage[] } {
   const { stages, pipelines, complianceChecks = true, ...appProps } = props;
-  const app = new App(appProps);
+  const app = new App({ ...appProps, context: { ...FEATURE_FLAGS, ...appProps.context } });
   const built = stages.map((config) => new SluiceStage(app, config.name, { config, pipelines }));
   if (complianceChecks) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stages: built };

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** Properties of {@link synthLocalStage}. */
+export interface SynthLocalProps {
+  /** The sluice project: its `bin/`, `lib/`, `lambdas/`, `runtime/` and `config/` make the app. */
+  readonly projectDir: string;
+  /** Where the pipelines are discovered. */
+  readonly pipelinesDir: string;
+  /** Local state directory; the assembly is written to `<home>/cdk.out`. */
+  readonly home: string;
+  /** The stage to synthesize. @default 'local' */
+  readonly stage?: string;
+}
+
+/** Outcome of {@link synthLocalStage}. */
+export interface SynthLocalResult {
+  /** The cloud assembly directory. */
+  readonly assemblyDir: string;
+  /** True when the sources had not changed since the last synth, so nothing was synthesized. */
+  readonly cached: boolean;
+  /** Content hash of every source the assembly was built from. */
+  readonly hash: string;
+}
+
+/** Folders of the project that shape the cloud assembly. */
+const APP_SOURCES = ['bin', 'lib', 'lambdas', 'runtime', 'config', 'package-lock.json'];
+const HASH_FILE = 'sluice-sources.sha256';
+const SKIPPED = new Set(['node_modules', 'cdk.out', '.sluice', '.git']);
+
+/**
+ * Synthesizes the CDK app's local stage into `<home>/cdk.out`, unless every source file is
+ * unchanged since the last synth (compared by content hash, so a second run starts at once).
+ * It is the same app `cdk synth` builds; only the stage and the output folder differ.
+ */
+export async function synthLocalStage(props: SynthLocalProps): Promise<SynthLocalResult> {
+  const stage = props.stage ?? 'local';
+  const assemblyDir = join(props.home, 'cdk.out');
+  const hash = sourceHash(props.projectDir, props.pipelinesDir, stage);
+  const hashFile = join(assemblyDir, HASH_FILE);
+  if (existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return { assemblyDir, cached: true, hash };
+
+  // Loaded only on a cache miss: importing aws-cdk-lib alone takes longer than a warm start.
+  const [{ stages }, { loadPipelines }, { createSluiceApp }, { selectStages }] = await Promise.all([
+    import('../config/stages'),
+    import('../lib/loader'),
+    import('../lib/stacks/app'),
+    import('../lib/stacks/stage-config'),
+  ]);
+  const pipelines = await loadPipelines(props.pipelinesDir);
+  const building = `${assemblyDir}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  const { app } = createSluiceApp({
+    stages: selectStages(stages, stage),
+    pipelines,
+    outdir: building,
+    // The compliance checks report on what deploys; they change nothing in the assembly.
+    complianceChecks: false,
+  });
+  app.synth();
+  writeFileSync(join(building, HASH_FILE), hash);
+  rmSync(assemblyDir, { recursive: true, force: true });
+  renameSync(building, assemblyDir);
+  return { assemblyDir, cached: false, hash };
+}
+
+/** SHA-256 over the path and content of every file the assembly depends on. */
+export function sourceHash(projectDir: string, pipelinesDir: string, stage: string): string {
+  const hash = createHash('sha256').update(`stage=${stage}\n`);
+  const add = (root: string, label: string) => {
+    for (const file of listFiles(root)) {
+      hash.update(`${label}/${relative(root, file)}\n`).update(readFileSync(file)).update('\n');
+    }
+  };
+  for (const source of APP_SOURCES) add(join(projectDir, source), source);
+  add(pipelinesDir, 'pipelines');
+  return hash.digest('hex');
+}
+
+function listFiles(path: string): string[] {
+  if (!existsSync(path)) return [];
+  if (statSync(path).isFile()) return [path];
+  return readdirSync(path, { withFileTypes: true })
+    .filter((entry) => !SKIPPED.has(entry.name))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((entry) => listFiles(join(path, entry.name)));
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stages } from '../../config/stages';
+import { loadPipelines } from '../../lib/loader';
+import { createSluiceApp, selectStages } from '../../lib/stacks';
+import { allStates, definitions, type AslState } from '../constructs/helpers';
+
+const EXAMPLES = fileURLToPath(new URL('../../pipelines', import.meta.url));
+
+describe('the example pipelines, synthesized for prod', () => {
+  let outdir: string;
+  const templates = new Map<string, Template>();
+
+  beforeAll(async () => {
+    // Given the examples of pipelines/ and the project's prod stage, checked by cdk-nag
+    outdir = mkdtempSync(join(tmpdir(), 'sluice-examples-'));
+    const { app, stages: built } = createSluiceApp({
+      stages: selectStages(stages, 'prod'),
+      pipelines: await loadPipelines(EXAMPLES),
+      outdir,
+    });
+    // When the app is synthesized (cdk-nag findings would throw here)
+    app.synth();
+    for (const [name, stack] of Object.entries(built[0].pipelines)) templates.set(name, Template.fromStack(stack));
+  });
+
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  const states = (pipeline: string): Record<string, AslState> => allStates(definitions(templates.get(pipeline)!)[0]);
+
+  it('compiles one Lambda Task per task, with the declared retry policy', () => {
+    const s = states('daily-sales');
+    const tasks = Object.entries(s).filter(([, state]) => state.Resource === 'arn:aws:states:::lambda:invoke');
+    expect(tasks.map(([name]) => name).sort()).toStrictEqual(['aggregate', 'extract', 'validate']);
+    expect(s.extract.Retry).toStrictEqual([
+      { ErrorEquals: ['DataQualityError'], MaxAttempts: 0 },
+      { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, MaxDelaySeconds: 30, JitterStrategy: 'FULL' },
+    ]);
+    expect((s.aggregate.Retry as { MaxAttempts: number }[])[1].MaxAttempts).toBe(4);
+    expect(states('hourly-ingest').fetch.Retry).toStrictEqual([
+      {
+        ErrorEquals: ['SourceUnavailableError'],
+        IntervalSeconds: 1,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+        MaxDelaySeconds: 10,
+        JitterStrategy: 'FULL',
+      },
+    ]);
+  });
+
+  it('runs the regional checks in parallel branches after gather, then publish', () => {
+    const s = states('regional-report');
+    const parallel = Object.values(s).find((state) => state.Type === 'Parallel' && state.Branches?.length === 2);
+    expect(parallel?.Branches?.map((b) => b.StartAt).sort()).toStrictEqual(['check-stock', 'summarise']);
+    expect(s.gather.Next).toBe(Object.entries(s).find(([, state]) => state === parallel)?.[0]);
+    expect(s.publish.End).toBe(true);
+  });
+
+  it('schedules daily-sales at 06:00 New York time', () => {
+    templates.get('daily-sales')!.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 6 * * ? *)',
+      ScheduleExpressionTimezone: 'America/New_York',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+    });
+  });
+
+  it('starts daily-sales on CSV files created under sales/ in the imported raw bucket', () => {
+    templates.get('daily-sales')!.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: ['acme-data-raw-prod'] }, object: { key: [{ wildcard: 'sales/*.csv' }] } },
+      },
+    });
+    templates.get('daily-sales')!.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() },
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it('gives regional-report no schedule and hourly-ingest no S3 rule', () => {
+    templates.get('regional-report')!.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    const rules = templates.get('hourly-ingest')!.findResources('AWS::Events::Rule');
+    expect(Object.values(rules).map((r) => r.Properties.EventPattern.source)).toStrictEqual([['aws.states']]);
+  });
+});
