@@ -1,13 +1,10 @@
-import { LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
+import { BUCKETS_ENV, LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
 import type { PartitionSpec } from '../lib/definitions/partitions';
 import { partitionSpecIssues } from '../lib/compile/partition-keys';
 import type { BucketNames } from './launch';
 
-/**
- * Environment variable holding the deployed bucket names as JSON: `{ "<logical>": "<physical>" }`.
- * Pipeline definitions name buckets logically; the stage decides which bucket that is.
- */
-export const SLUICE_BUCKETS_ENV = 'SLUICE_BUCKETS';
+/** Environment variable holding the deployed bucket names (see `BUCKETS_ENV`). */
+export const SLUICE_BUCKETS_ENV = BUCKETS_ENV;
 
 /** Thrown at cold start when a function's environment is missing or malformed. */
 export class EnvironmentError extends Error {

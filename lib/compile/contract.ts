@@ -43,6 +43,13 @@ export const LAUNCHER_ENV = Object.freeze({
   alertTopicArn: 'SLUICE_ALERT_TOPIC_ARN',
 });
 
+/**
+ * Environment variable of the launcher and of task functions holding deployed bucket names as
+ * JSON: `{ "<logical>": "<bucket name>" }`. Pipelines name buckets logically; stages decide which
+ * bucket that is.
+ */
+export const BUCKETS_ENV = 'SLUICE_BUCKETS';
+
 /** The part of a pipeline the launcher needs, as JSON (regular expressions as source + flags). */
 export interface LauncherConfig {
   readonly name: string;

@@ -2,10 +2,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { LAUNCHER_ENV, launcherConfig } from '../compile/contract';
+import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { SluiceFunction } from './private/node-function';
 
@@ -17,6 +18,13 @@ export interface LauncherProps {
   readonly table: dynamodb.ITable;
   /** The pipeline's state machine. */
   readonly stateMachine: sfn.IStateMachine;
+  /**
+   * Buckets by logical name: those the pipeline's S3 triggers name must be here, so that the
+   * launcher recognises their events.
+   *
+   * @default - none: a pipeline with S3 triggers fails synth
+   */
+  readonly buckets?: Readonly<Record<string, s3.IBucket>>;
   /**
    * How long the function's logs are kept.
    *
@@ -44,6 +52,17 @@ export class Launcher extends Construct {
 
   constructor(scope: Construct, id: string, props: LauncherProps) {
     super(scope, id);
+    const bucketNames: Record<string, string> = {};
+    for (const trigger of props.pipeline.triggers) {
+      const bucket = props.buckets?.[trigger.bucket];
+      if (!bucket) {
+        throw new Error(
+          `pipeline "${props.pipeline.name}": its s3Arrival trigger names unknown bucket "${trigger.bucket}" ` +
+            `(this stage has: ${Object.keys(props.buckets ?? {}).join(', ') || 'none'}). Fix: add it to the stage's buckets in config/stages.ts`,
+        );
+      }
+      bucketNames[trigger.bucket] = bucket.bucketName;
+    }
     this.function = new SluiceFunction(this, 'Launcher', {
       entry: LAUNCHER_ENTRY,
       description: `sluice ${props.pipeline.name}: launcher`,
@@ -53,6 +72,7 @@ export class Launcher extends Construct {
         [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(props.pipeline)),
         [LAUNCHER_ENV.tableName]: props.table.tableName,
         [LAUNCHER_ENV.stateMachineArn]: props.stateMachine.stateMachineArn,
+        [BUCKETS_ENV]: JSON.stringify(bucketNames),
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

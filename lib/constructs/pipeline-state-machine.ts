@@ -6,7 +6,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { PARTITION_TABLE } from '../compile/contract';
+import { BUCKETS_ENV, PARTITION_TABLE } from '../compile/contract';
 import type { CompiledPipeline, CompiledTask } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import {
@@ -19,8 +19,8 @@ import {
 } from './private/flow';
 import { SluiceFunction } from './private/node-function';
 
-/** Environment variable of a task function: JSON object, logical bucket name → bucket name. */
-export const TASK_BUCKETS_ENV = 'SLUICE_BUCKETS';
+/** Environment variable telling a task the names of the buckets it was granted. */
+export const TASK_BUCKETS_ENV = BUCKETS_ENV;
 
 /** Names of the states around the tasks. Task states are named after their task. */
 export const RUN_STATES = Object.freeze({

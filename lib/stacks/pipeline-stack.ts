@@ -54,6 +54,7 @@ export class PipelineStack extends Stack {
       pipeline: compiled,
       table: props.table,
       stateMachine: this.stateMachine.stateMachine,
+      buckets: props.buckets,
       logRetention,
       removalPolicy,
     });

@@ -151,6 +151,8 @@ export interface LocalStage {
   readonly environment: Environment;
   readonly stacks: readonly LocalStack[];
   readonly functions: readonly LocalFunction[];
+  /** Functions whose code cannot run locally (inline code, container images), with the reason. */
+  readonly unrunnableFunctions: readonly { readonly name: string; readonly arn: string; readonly reason: string }[];
   readonly stateMachines: readonly LocalStateMachine[];
   readonly rules: readonly LocalRule[];
   readonly schedules: readonly LocalSchedule[];
@@ -365,6 +367,7 @@ class StageLoader {
 
   private model(): LocalStage {
     const functions: LocalFunction[] = [];
+    const unrunnableFunctions: { name: string; arn: string; reason: string }[] = [];
     const stateMachines: LocalStateMachine[] = [];
     const rules: LocalRule[] = [];
     const schedules: LocalSchedule[] = [];
@@ -395,7 +398,14 @@ class StageLoader {
         };
         switch (resource.Type) {
           case 'AWS::Lambda::Function':
-            functions.push(this.lambda(stack, logicalId, resource, base(), prop, where));
+            // Deploy-time helpers (custom resource providers with inline code) never run locally;
+            // their functions are only an error if something invokes them.
+            try {
+              functions.push(this.lambda(stack, logicalId, resource, base(), prop, where));
+            } catch (error) {
+              if (!(error instanceof AssemblyError)) throw error;
+              unrunnableFunctions.push({ ...base(), reason: error.message });
+            }
             break;
           case 'AWS::StepFunctions::StateMachine':
             stateMachines.push({ ...base(), definition: parseDefinition(prop('DefinitionString') ?? prop('Definition'), where), metadata: resource.Metadata ?? {} });
@@ -491,6 +501,7 @@ class StageLoader {
       environment: this.stacks[0].environment,
       stacks,
       functions,
+      unrunnableFunctions,
       stateMachines,
       rules,
       schedules,

@@ -35,6 +35,12 @@ export interface LocalEngineProps {
   readonly dynamoEndpoint: string;
   /** Endpoint of the local S3, for the functions' SDK clients. @default - none */
   readonly s3Endpoint?: string;
+  /** Endpoint of the local Step Functions API, for the functions' SDK clients. @default - none */
+  readonly sfnEndpoint?: string;
+  /** Endpoint of the local SNS API, for the functions' SDK clients. @default - none */
+  readonly snsEndpoint?: string;
+  /** More environment for every function, set last. @default - none */
+  readonly functionEnvironment?: Readonly<Record<string, string>>;
   /** Local state directory (`SLUICE_HOME`); executions are kept under `executions/`. */
   readonly home: string;
   /**
@@ -116,10 +122,17 @@ export class LocalEngine {
   private readonly executions = new Map<string, Running>();
   private readonly prepared = new Map<string, { machine: StateMachine; plan: DefinitionPlan }>();
   private readonly executionsDir: string;
+  private readonly statusListeners = new Set<(event: ExecutionStatusChangeEvent) => void>();
 
   constructor(private readonly props: LocalEngineProps) {
     this.stage = loadStage(props.assemblyDir, props.stage);
-    this.lambdas = new LocalLambdaRuntime({ dynamodb: props.dynamoEndpoint, s3: props.s3Endpoint });
+    this.lambdas = new LocalLambdaRuntime({
+      dynamodb: props.dynamoEndpoint,
+      s3: props.s3Endpoint,
+      sfn: props.sfnEndpoint,
+      sns: props.snsEndpoint,
+      environment: props.functionEnvironment,
+    });
     this.dynamodb = new DynamoDbTasks(props.dynamoEndpoint, this.stage.environment.region);
     this.executionsDir = join(props.home, 'executions');
     const send = async (command: StartExecutionCommand | DescribeExecutionCommand): Promise<unknown> => {
@@ -132,6 +145,22 @@ export class LocalEngine {
       throw new Error(`The local Step Functions client supports StartExecution and DescribeExecution, not ${(command as object).constructor.name}`);
     };
     this.sfnClient = { send } as LocalEngine['sfnClient'];
+  }
+
+  /**
+   * Subscribes to EventBridge `Step Functions Execution Status Change` events, emitted as on AWS
+   * when an execution starts and when it ends. Returns the unsubscribe function.
+   */
+  onStatusChange(listener: (event: ExecutionStatusChangeEvent) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** The execution as Step Functions' DescribeExecution reports it. */
+  describeExecution(executionArn: string): ExecutionRecord {
+    const record = this.executions.get(executionArn)?.record ?? this.findRecord(executionArn);
+    if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
+    return record;
   }
 
   /** Invokes a function of the stage in-process, as Lambda's Invoke would. */
@@ -188,6 +217,7 @@ export class LocalEngine {
     };
     const events: unknown[] = [];
     this.persist(stateMachine, record, 'wx');
+    this.emitStatusChange(record);
     const done = this.run(stateMachine, machine, plan, record, input, events);
     this.executions.set(executionArn, { record, events, done });
     return { executionArn, startDate };
@@ -230,8 +260,7 @@ export class LocalEngine {
   }
 
   private describe(executionArn: string): DescribeExecutionCommandOutput {
-    const record = this.executions.get(executionArn)?.record ?? this.findRecord(executionArn);
-    if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
+    const record = this.describeExecution(executionArn);
     return {
       $metadata: {},
       executionArn: record.executionArn,
@@ -249,6 +278,9 @@ export class LocalEngine {
 
   private functionOf(nameOrArn: string): LocalFunction {
     const fn = this.stage.findFunction(nameOrArn);
+    const name = functionNameOf(nameOrArn);
+    const unrunnable = this.stage.unrunnableFunctions.find((f) => f.name === name);
+    if (!fn && unrunnable) throw new TaskFailure('Lambda.ResourceNotFoundException', unrunnable.reason);
     if (!fn) throw new TaskFailure('Lambda.ResourceNotFoundException', `Function not found: ${nameOrArn} (not a function of stage "${this.stage.stage}")`);
     return fn;
   }
@@ -324,6 +356,18 @@ export class LocalEngine {
     }
     await consumed;
     this.persist(stateMachine, record, 'w');
+    this.emitStatusChange(record);
+  }
+
+  private emitStatusChange(record: ExecutionRecord): void {
+    const event = statusChangeEvent(record, this.stage.environment);
+    for (const listener of this.statusListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        process.emitWarning(`A listener of execution status changes failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   private finish(record: ExecutionRecord, status: ExecutionStatus, result: { output?: string; error?: string; cause?: string }): void {
@@ -461,6 +505,55 @@ export class LocalEngine {
     const stateMachine = match ? this.stage.findStateMachine(match[1]) : undefined;
     return stateMachine && match ? this.readRecord(stateMachine, match[2]) : undefined;
   }
+}
+
+/** An EventBridge `Step Functions Execution Status Change` event. */
+export interface ExecutionStatusChangeEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': 'Step Functions Execution Status Change';
+  readonly source: 'aws.states';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: {
+    readonly executionArn: string;
+    readonly stateMachineArn: string;
+    readonly name: string;
+    readonly status: ExecutionStatus;
+    readonly startDate: number;
+    readonly stopDate: number | null;
+    readonly input: string;
+    readonly output: string | null;
+    readonly error: string | null;
+    readonly cause: string | null;
+  };
+}
+
+function statusChangeEvent(record: ExecutionRecord, environment: { account: string; region: string }): ExecutionStatusChangeEvent {
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: environment.account,
+    time: record.stopDate ?? record.startDate,
+    region: environment.region,
+    resources: [record.executionArn],
+    detail: {
+      executionArn: record.executionArn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: Date.parse(record.startDate),
+      stopDate: record.stopDate ? Date.parse(record.stopDate) : null,
+      input: record.input,
+      output: record.output ?? null,
+      error: record.error ?? null,
+      cause: record.cause ?? null,
+    },
+  };
 }
 
 /** A Lambda error as Step Functions reports it: Error = errorType, Cause = the error as JSON. */

@@ -11,6 +11,15 @@ export interface LocalEndpoints {
   readonly dynamodb: string;
   /** S3 endpoint URL. @default - none: the function's S3 calls go nowhere local */
   readonly s3?: string;
+  /** Step Functions API endpoint URL. @default - none: the function's Step Functions calls go nowhere local */
+  readonly sfn?: string;
+  /** SNS API endpoint URL. @default - none: the function's SNS calls go nowhere local */
+  readonly sns?: string;
+  /**
+   * More environment for every function, set last: e.g. the credentials the local S3 accepts.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 /** Outcome of one invocation, in the shape Lambda's Invoke API reports it. */
@@ -120,9 +129,12 @@ export class LocalLambdaRuntime {
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_ENDPOINT_URL_DYNAMODB: this.endpoints.dynamodb,
         ...(this.endpoints.s3 ? { AWS_ENDPOINT_URL_S3: this.endpoints.s3 } : {}),
+        ...(this.endpoints.sfn ? { AWS_ENDPOINT_URL_SFN: this.endpoints.sfn } : {}),
+        ...(this.endpoints.sns ? { AWS_ENDPOINT_URL_SNS: this.endpoints.sns } : {}),
         SLUICE_S3_FORCE_PATH_STYLE: 'true',
         AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
         AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        ...this.endpoints.environment,
       };
       this.environments.set(fn.arn, environment);
     }

@@ -3,3 +3,4 @@ export * from './event-pattern';
 export * from './s3';
 export * from './scheduler';
 export * from './stepfunctions-api';
+export * from './sns-api';

@@ -2,9 +2,10 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FailureAlerts, Launcher, PartitionTable, PipelineStateMachine, RunMonitor } from '../../lib/constructs';
-import { LAUNCHER_ENV, launcherConfig } from '../../lib/compile/contract';
+import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../../lib/compile/contract';
 import type { LoadedPipeline } from '../../lib/loader';
 import { loadFixture, logicalIdOf, testStack } from './helpers';
 import type { IConstruct } from 'constructs';
@@ -32,7 +33,8 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
     const table = new PartitionTable(stack, 'Partitions').table;
     machine = new PipelineStateMachine(stack, 'Run', { pipeline: fanout.compiled, handlers: fanout.handlers, table });
     const alertTopic = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'Key') });
-    launcher = new Launcher(stack, 'Launch', { pipeline: fanout.compiled, table, stateMachine: machine.stateMachine });
+    const raw = s3.Bucket.fromBucketName(stack, 'Raw', 'acme-raw');
+    launcher = new Launcher(stack, 'Launch', { pipeline: fanout.compiled, table, stateMachine: machine.stateMachine, buckets: { raw } });
     monitor = new RunMonitor(stack, 'Monitor', { pipeline: fanout.compiled, table, alertTopic });
     new FailureAlerts(stack, 'Failures', { stateMachine: machine.stateMachine, monitor: monitor.function });
     template = Template.fromStack(stack);
@@ -47,9 +49,18 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
           [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(fanout.compiled)),
           [LAUNCHER_ENV.tableName]: Match.anyValue(),
           [LAUNCHER_ENV.stateMachineArn]: Match.anyValue(),
+          [BUCKETS_ENV]: JSON.stringify({ raw: 'acme-raw' }),
         }),
       },
     });
+  });
+
+  it('fails when a trigger names a bucket the stage does not have, naming the pipeline and the fix', () => {
+    const { stack: other, table } = testStack();
+    const stateMachine = new PipelineStateMachine(other, 'Run', { pipeline: fanout.compiled, handlers: fanout.handlers, table }).stateMachine;
+    expect(() => new Launcher(other, 'Launch', { pipeline: fanout.compiled, table, stateMachine })).toThrow(
+      'pipeline "fanout": its s3Arrival trigger names unknown bucket "raw" (this stage has: none). Fix: add it to the stage\'s buckets in config/stages.ts',
+    );
   });
 
   it('lets the launcher start only its own state machine and touch only partition items', () => {

@@ -98,6 +98,12 @@ const TYPES: Readonly<Record<string, TypeSpec>> = {
     ref: 'name',
     arn: (n, e, p) => `arn:aws:scheduler:${e.region}:${e.account}:schedule/${typeof p.GroupName === 'string' ? p.GroupName : 'default'}/${n}`,
   },
+  'AWS::KMS::Key': {
+    maxLength: 256,
+    ref: 'name',
+    arn: (n, e) => `arn:aws:kms:${e.region}:${e.account}:key/${n}`,
+    attributes: { KeyId: (n) => n },
+  },
   'AWS::Scheduler::ScheduleGroup': {
     nameProperty: 'Name',
     maxLength: 64,

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { InvokeResult, LocalQueue, LocalRuleTarget, LocalStage } from './engine';
+import { matchesPattern } from './services';
+
+/** Something the router did, for the CLI to print. */
+export type RouterNotice =
+  | { readonly kind: 'delivered'; readonly rule: string; readonly target: string }
+  | { readonly kind: 'dead-lettered'; readonly source: string; readonly reason: string; readonly file: string }
+  | { readonly kind: 'error'; readonly message: string };
+
+/** Properties of an {@link EventRouter}. */
+export interface EventRouterProps {
+  readonly stage: LocalStage;
+  /** Invokes a function of the stage by ARN (Lambda's Invoke). */
+  readonly invoke: (functionArn: string, event: unknown) => Promise<InvokeResult>;
+  /** Dead-lettered messages are appended to `<deadLetterDir>/<queue or rule>.jsonl`. */
+  readonly deadLetterDir: string;
+  /**
+   * Delay before a failed message is received again, instead of the queue's visibility timeout
+   * (minutes on AWS; a local run should not wait that long).
+   *
+   * @default 100
+   */
+  readonly redeliveryDelayMs?: number;
+  readonly notify?: (notice: RouterNotice) => void;
+}
+
+interface Message {
+  readonly messageId: string;
+  readonly body: string;
+  readonly sentAt: number;
+  receiveCount: number;
+}
+
+/** Lambda's asynchronous invocation retries a failed event twice. */
+const ASYNC_INVOKE_ATTEMPTS = 3;
+
+/**
+ * The default event bus, the SQS queues and the event source mappings of a stage, in-process:
+ * events are matched against the rule patterns of the template and delivered to the rules'
+ * targets (queues and functions); queues feed their functions in batches, receive failed messages
+ * again, and move them to their dead-letter queue after `maxReceiveCount` receives, so a bad
+ * event is never dropped silently nor retried forever.
+ */
+export class EventRouter {
+  private readonly pending = new Set<Promise<void>>();
+  private readonly redeliveryDelayMs: number;
+
+  constructor(private readonly props: EventRouterProps) {
+    this.redeliveryDelayMs = props.redeliveryDelayMs ?? 100;
+  }
+
+  /** Puts an event on the default bus (PutEvents). */
+  publish(event: Record<string, unknown>): void {
+    for (const rule of this.props.stage.rules) {
+      if (!rule.enabled || !rule.eventPattern) continue;
+      let matches: boolean;
+      try {
+        matches = matchesPattern(rule.eventPattern, event);
+      } catch (error) {
+        this.notify({ kind: 'error', message: `Rule ${rule.name}: ${(error as Error).message}` });
+        continue;
+      }
+      if (!matches) continue;
+      for (const target of rule.targets) {
+        this.notify({ kind: 'delivered', rule: rule.name, target: target.arn });
+        this.track(this.deliver(rule.name, target, event));
+      }
+    }
+  }
+
+  /** Resolves once every event published so far has been fully handled, retries included. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => this.notify({ kind: 'error', message: String((error as Error)?.message ?? error) }));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  private async deliver(rule: string, target: LocalRuleTarget, event: Record<string, unknown>): Promise<void> {
+    if (target.inputPath !== undefined || target.inputTransformer !== undefined) {
+      throw new Error(`Rule ${rule}, target ${target.id}: InputPath and InputTransformer are not supported locally`);
+    }
+    const input = target.input !== undefined ? JSON.parse(target.input) : event;
+    const queue = this.props.stage.queues.find((q) => q.arn === target.arn);
+    if (queue) return this.enqueue(queue, JSON.stringify(input));
+    if (this.props.stage.findFunction(target.arn)) {
+      let last: InvokeResult | undefined;
+      for (let attempt = 1; attempt <= ASYNC_INVOKE_ATTEMPTS; attempt++) {
+        last = await this.props.invoke(target.arn, input);
+        if (last.ok) return;
+      }
+      const reason = last && !last.ok ? `${last.errorType}: ${last.errorMessage}` : 'unknown';
+      this.deadLetter(`rule-${rule}`, JSON.stringify(input), `function ${target.arn} failed ${ASYNC_INVOKE_ATTEMPTS} times: ${reason}`);
+      return;
+    }
+    throw new Error(`Rule ${rule}: its target ${target.arn} is neither a queue nor a function of the stage; the local runtime cannot deliver to it`);
+  }
+
+  private async enqueue(queue: LocalQueue, body: string): Promise<void> {
+    const message: Message = { messageId: randomUUID(), body, sentAt: Date.now(), receiveCount: 0 };
+    const mappings = this.props.stage.eventSourceMappings.filter((m) => m.enabled && m.eventSourceArn === queue.arn);
+    if (mappings.length === 0) {
+      this.deadLetter(queue.name, body, `queue ${queue.name} has no consumer in the stage`);
+      return;
+    }
+    for (;;) {
+      message.receiveCount++;
+      const failed = await this.receive(queue, mappings[0].functionName, mappings[0].reportBatchItemFailures, message);
+      if (!failed) return;
+      if (queue.deadLetter && message.receiveCount >= queue.deadLetter.maxReceiveCount) {
+        const dlq = this.props.stage.queues.find((q) => q.arn === queue.deadLetter!.targetArn);
+        this.deadLetter(dlq?.name ?? queue.deadLetter.targetArn, body, `received ${message.receiveCount} times from ${queue.name} without success: ${failed}`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.redeliveryDelayMs * message.receiveCount));
+    }
+  }
+
+  /** Delivers a batch of one message; returns why it failed, or undefined when it succeeded. */
+  private async receive(queue: LocalQueue, functionName: string, partialFailures: boolean, message: Message): Promise<string | undefined> {
+    const record: SQSRecord = {
+      messageId: message.messageId,
+      receiptHandle: randomUUID(),
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(message.receiveCount),
+        SentTimestamp: String(message.sentAt),
+        SenderId: 'events.amazonaws.com',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queue.arn,
+      awsRegion: this.props.stage.environment.region,
+    };
+    const event: SQSEvent = { Records: [record] };
+    const result = await this.props.invoke(functionName, event);
+    if (!result.ok) return `${result.errorType}: ${result.errorMessage}`;
+    const failures = partialFailures ? ((result.payload as { batchItemFailures?: { itemIdentifier: string }[] } | null)?.batchItemFailures ?? []) : [];
+    return failures.some((f) => f.itemIdentifier === message.messageId) ? 'reported as a batch item failure' : undefined;
+  }
+
+  private deadLetter(name: string, body: string, reason: string): void {
+    mkdirSync(this.props.deadLetterDir, { recursive: true });
+    const file = join(this.props.deadLetterDir, `${name}.jsonl`);
+    appendFileSync(file, `${JSON.stringify({ time: new Date().toISOString(), reason, body })}\n`);
+    this.notify({ kind: 'dead-lettered', source: name, reason, file });
+  }
+
+  private notify(notice: RouterNotice): void {
+    this.props.notify?.(notice);
+  }
+}

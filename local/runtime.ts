@@ -1,0 +1,319 @@
+import { join } from 'node:path';
+import { LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
+import { UNPARTITIONED_KEY } from '../lib/compile/model';
+import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
+import { type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEnvironment } from '../runtime';
+import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
+import { EventRouter, type RouterNotice } from './event-router';
+import {
+  ensureTable,
+  type LocalDynamo,
+  type LocalS3,
+  LocalScheduler,
+  type LocalSnsApi,
+  type LocalStepFunctionsApi,
+  type PublishedMessage,
+  startDynamo,
+  startS3,
+  startSnsApi,
+  startStepFunctionsApi,
+} from './services';
+import { synthLocalStage, type SynthLocalResult } from './synth';
+
+/** Properties of {@link LocalRuntime.start}. */
+export interface LocalRuntimeProps {
+  /** The sluice project (its CDK app). */
+  readonly projectDir: string;
+  /** Where pipelines are discovered. */
+  readonly pipelinesDir: string;
+  /** Local state: assembly, DynamoDB and S3 data, executions, dead letters, alerts. */
+  readonly home: string;
+  /** Fixed ports; 0 picks free ones. @default - free ports */
+  readonly ports?: { readonly s3?: number; readonly dynamodb?: number };
+  /**
+   * Fixed wait before every retry, instead of each Retry's interval and backoff.
+   * @default - the intervals of the state machine's Retry blocks
+   */
+  readonly retryIntervalMs?: number;
+  /** Receives what happens in the background (deliveries, dead letters, alerts). @default - nothing */
+  readonly notify?: (notice: RuntimeNotice) => void;
+}
+
+/** What the runtime reports as it works. */
+export type RuntimeNotice = RouterNotice | { readonly kind: 'alert'; readonly message: PublishedMessage } | { readonly kind: 'schedule'; readonly schedule: string; readonly scheduledTime: Date };
+
+/** A pipeline as deployed in the local stage. */
+export interface LocalPipeline {
+  readonly name: string;
+  readonly stateMachine: LocalStateMachine;
+  /** The launcher function: every run starts through it. */
+  readonly launcher: LocalFunction;
+  readonly config: LauncherConfig;
+  readonly tableName: string;
+}
+
+/** A partition with its status; `MISSING` when it never ran. */
+export interface PartitionView {
+  readonly partition: string;
+  readonly status: PartitionRecord['status'] | 'MISSING';
+  readonly record?: PartitionRecord;
+}
+
+/** Thrown when a command names a pipeline the stage does not have. */
+export class UnknownPipelineError extends Error {
+  constructor(name: string, known: readonly string[]) {
+    super(`Unknown pipeline "${name}". Pipelines: ${known.join(', ') || 'none'}`);
+    this.name = 'UnknownPipelineError';
+  }
+}
+
+/** Thrown when the launcher refuses a run (e.g. a key that is not a partition of the pipeline). */
+export class LaunchRejectedError extends Error {
+  constructor(
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LaunchRejectedError';
+  }
+}
+
+/**
+ * The embedded runtime: the local stage of the CDK app, synthesized (or taken from the cache) and
+ * served by local stand-ins. Runs start through the launcher's own bundle, executions run the ASL
+ * of `cdk.out`, S3 arrivals and schedules reach the launcher through the rules, queues and
+ * schedules of the template, and failed runs reach the run monitor's bundle, which alerts.
+ */
+export class LocalRuntime {
+  private triggersStarted = false;
+  private scheduler?: LocalScheduler;
+  private readonly running = new Set<string>();
+  private readonly stopped: Array<() => void> = [];
+
+  private constructor(
+    readonly synth: SynthLocalResult,
+    readonly engine: LocalEngine,
+    readonly pipelines: ReadonlyMap<string, LocalPipeline>,
+    private readonly services: { dynamo: LocalDynamo; s3: LocalS3; sfn: LocalStepFunctionsApi; sns: LocalSnsApi },
+    private readonly router: EventRouter,
+    private readonly props: LocalRuntimeProps,
+  ) {}
+
+  /** Synthesizes if sources changed, starts the local services and loads the stage. */
+  static async start(props: LocalRuntimeProps): Promise<LocalRuntime> {
+    const synth = await synthLocalStage({ projectDir: props.projectDir, pipelinesDir: props.pipelinesDir, home: props.home });
+    const started: Array<{ stop(): Promise<void> }> = [];
+    try {
+      const dynamo = await startDynamo({ dataDir: join(props.home, 'dynamodb'), port: props.ports?.dynamodb });
+      started.push(dynamo);
+      let engine: LocalEngine | undefined;
+      const sfn = await startStepFunctionsApi({
+        backend: {
+          startExecution: (request) => engine!.startExecution(request),
+          describeExecution: (arn) => engine!.describeExecution(arn),
+          listExecutions: (arn) => engine!.listExecutions(arn),
+        },
+      });
+      started.push(sfn);
+      const sns = await startSnsApi({ logFile: join(props.home, 'alerts.jsonl') });
+      started.push(sns);
+      // The stage is read twice (here for the bucket names, then by the engine); both are cheap.
+      const { loadStage } = await import('./engine');
+      const stage = loadStage(synth.assemblyDir, 'local');
+      const s3 = await startS3({ dataDir: join(props.home, 's3'), port: props.ports?.s3, buckets: stage.buckets.map((b) => b.name) });
+      started.push(s3);
+      engine = new LocalEngine({
+        assemblyDir: synth.assemblyDir,
+        stage: 'local',
+        dynamoEndpoint: dynamo.endpoint,
+        s3Endpoint: s3.endpoint,
+        sfnEndpoint: sfn.endpoint,
+        snsEndpoint: sns.endpoint,
+        functionEnvironment: s3.clientEnvironment,
+        home: props.home,
+        retryIntervalMs: props.retryIntervalMs,
+      });
+      const running = engine;
+      for (const table of running.stage.tables) {
+        const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
+        await ensureTable(dynamo.client(), {
+          tableName: table.name,
+          partitionKey: keys.find((k) => k.KeyType === 'HASH')!.AttributeName,
+          sortKey: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+        });
+      }
+      const router = new EventRouter({
+        stage: running.stage,
+        invoke: (arn, event) => running.invoke(arn, event),
+        deadLetterDir: join(props.home, 'dead-letters'),
+        notify: props.notify,
+      });
+      return new LocalRuntime(synth, running, pipelinesOf(running), { dynamo, s3, sfn, sns }, router, props);
+    } catch (error) {
+      await Promise.allSettled(started.map((s) => s.stop()));
+      throw error;
+    }
+  }
+
+  /** Endpoints of the local services, for SDK clients (`endpoint`) and `AWS_ENDPOINT_URL_*`. */
+  get endpoints(): { s3: string; dynamodb: string; stepFunctions: string; sns: string } {
+    return {
+      s3: this.services.s3.endpoint,
+      dynamodb: this.services.dynamo.endpoint,
+      stepFunctions: this.services.sfn.endpoint,
+      sns: this.services.sns.endpoint,
+    };
+  }
+
+  /** The local S3 (its client and object-created events). */
+  get s3(): LocalS3 {
+    return this.services.s3;
+  }
+
+  /** The pipeline with this name. */
+  pipeline(name: string): LocalPipeline {
+    const found = this.pipelines.get(name);
+    if (!found) throw new UnknownPipelineError(name, [...this.pipelines.keys()]);
+    return found;
+  }
+
+  /**
+   * The partition a run without `--partition` processes: the last complete time partition (as a
+   * schedule tick now would), or `default` for an unpartitioned pipeline. Static partitions have
+   * no such default.
+   */
+  defaultPartition(name: string, now: Date): string {
+    const { config } = this.pipeline(name);
+    const spec = config.partitions;
+    if (!spec) return UNPARTITIONED_KEY;
+    if (spec.kind === 'static' || spec.kind === 'multi') {
+      throw new LaunchRejectedError('MissingPartition', `Pipeline "${name}" has ${spec.kind} partitions: choose one with --partition`);
+    }
+    const plan = partitionForScheduledTime(spec, now);
+    if (plan.kind === 'skip') throw new LaunchRejectedError('MissingPartition', `Pipeline "${name}": ${plan.reason}; choose one with --partition`);
+    return plan.partition;
+  }
+
+  /** Starts one run of a partition through the launcher, as `sluice run` or a backfill would. */
+  async launch(name: string, partition: string, trigger: 'manual' | 'backfill' = 'manual'): Promise<LaunchResult> {
+    const pipeline = this.pipeline(name);
+    const result: InvokeResult = await this.engine.invoke(pipeline.launcher.arn, { source: trigger, partition });
+    if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
+    return result.payload as LaunchResult;
+  }
+
+  /** Starts a run and waits for it to end. */
+  async run(name: string, partition: string): Promise<{ launch: LaunchResult; execution?: ExecutionResult }> {
+    const launch = await this.launch(name, partition);
+    const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(name, launch.runId)) : undefined;
+    return { launch, execution: executionArn ? await this.engine.waitForExecution(executionArn) : undefined };
+  }
+
+  /** Partition statuses in key order, `MISSING` included, over a key range. */
+  async partitions(name: string, range: { from?: string; to?: string; now: Date }): Promise<PartitionView[]> {
+    const pipeline = this.pipeline(name);
+    const store = new PartitionStore(this.services.dynamo.client(), pipeline.tableName);
+    const records = new Map((await store.list(name, { from: range.from, to: range.to })).map((r) => [r.partition, r]));
+    const spec = pipeline.config.partitions;
+    const keys = spec ? listPartitions(spec, range) : [UNPARTITIONED_KEY];
+    const all = new Set([...keys, ...records.keys()]);
+    return [...all]
+      .sort()
+      .map((partition) => {
+        const record = records.get(partition);
+        return record ? { partition, status: record.status, record } : { partition, status: 'MISSING' as const };
+      });
+  }
+
+  /** Executions of a pipeline, newest first. */
+  runs(name: string): ExecutionRecord[] {
+    return this.engine.listExecutions(this.pipeline(name).stateMachine.arn);
+  }
+
+  /**
+   * Delivers S3 arrivals, schedule ticks and execution status changes to the rules, queues and
+   * schedules of the template, as EventBridge, SQS and Scheduler would.
+   */
+  startTriggers(): void {
+    if (this.triggersStarted) return;
+    this.triggersStarted = true;
+    const notify = this.props.notify ?? (() => {});
+    this.stopped.push(this.services.s3.onObjectCreated((event) => this.router.publish(event as unknown as Record<string, unknown>)));
+    this.stopped.push(
+      this.engine.onStatusChange((event) => {
+        if (event.detail.status === 'RUNNING') this.running.add(event.detail.executionArn);
+        else this.running.delete(event.detail.executionArn);
+        this.router.publish(event as unknown as Record<string, unknown>);
+      }),
+    );
+    this.stopped.push(this.services.sns.onPublish((message) => notify({ kind: 'alert', message })));
+
+    const scheduler = new LocalScheduler({
+      onError: (error, schedule) => notify({ kind: 'error', message: `Schedule ${schedule.name}: ${(error as Error).message}` }),
+    });
+    for (const schedule of this.engine.stage.schedules.filter((s) => s.enabled)) {
+      scheduler.add({
+        name: schedule.name,
+        expression: schedule.scheduleExpression,
+        timezone: schedule.timezone,
+        fire: async (scheduledTime) => {
+          notify({ kind: 'schedule', schedule: schedule.name, scheduledTime });
+          await this.fireSchedule(schedule.name, scheduledTime);
+        },
+      });
+    }
+    scheduler.start();
+    this.scheduler = scheduler;
+  }
+
+  /** Invokes a schedule's target as Scheduler would at `scheduledTime`. */
+  async fireSchedule(name: string, scheduledTime: Date): Promise<InvokeResult> {
+    const schedule = this.engine.stage.schedules.find((s) => s.name === name);
+    if (!schedule) throw new Error(`No schedule "${name}" in the local stage`);
+    const time = scheduledTime.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const input = JSON.parse((schedule.target.input ?? '{}').replaceAll('<aws.scheduler.scheduled-time>', time)) as unknown;
+    const result = await this.engine.invoke(schedule.target.arn, input);
+    if (!result.ok) throw new Error(`${result.errorType}: ${result.errorMessage}`);
+    return result;
+  }
+
+  /** Waits until every delivery and every execution started so far has ended. */
+  async settle(): Promise<void> {
+    for (;;) {
+      await this.router.settle();
+      const running = [...this.running];
+      if (running.length === 0) return;
+      await Promise.all(running.map((arn) => this.engine.waitForExecution(arn)));
+      // Let the status-change listeners of those executions run before looking again.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Stops triggers, waits for running work, then stops the services. */
+  async stop(): Promise<void> {
+    await this.scheduler?.stop();
+    if (this.triggersStarted) await this.settle();
+    for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
+    await this.engine.close();
+    await Promise.allSettled([this.services.s3.stop(), this.services.sfn.stop(), this.services.sns.stop()]);
+    await this.services.dynamo.stop();
+  }
+
+  private executionArnOf(name: string, runId: string): string {
+    return `${this.pipeline(name).stateMachine.arn.replace(':stateMachine:', ':execution:')}:${runId}`;
+  }
+}
+
+/** Pairs each pipeline's state machine (tagged by the constructs) with its launcher function. */
+function pipelinesOf(engine: LocalEngine): Map<string, LocalPipeline> {
+  const pipelines = new Map<string, LocalPipeline>();
+  for (const stateMachine of engine.stage.stateMachines) {
+    const name = (stateMachine.metadata['sluice:pipeline'] as { pipeline?: string } | undefined)?.pipeline;
+    if (!name) continue;
+    const launcher = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.stateMachineArn] === stateMachine.arn);
+    if (!launcher) throw new Error(`Pipeline "${name}" has no launcher function in the local stage`);
+    const environment = readLauncherEnvironment(launcher.environment);
+    pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName });
+  }
+  return pipelines;
+}
