@@ -35,6 +35,11 @@ export interface LocalRuntimeProps {
    * @default - the intervals of the state machine's Retry blocks
    */
   readonly retryIntervalMs?: number;
+  /**
+   * Log level of the functions' Powertools loggers (`DEBUG`, `INFO`, `WARN`, `ERROR`).
+   * @default 'WARN'
+   */
+  readonly functionLogLevel?: string;
   /** Receives what happens in the background (deliveries, dead letters, alerts). @default - nothing */
   readonly notify?: (notice: RuntimeNotice) => void;
 }
@@ -129,7 +134,11 @@ export class LocalRuntime {
         s3Endpoint: s3.endpoint,
         sfnEndpoint: sfn.endpoint,
         snsEndpoint: sns.endpoint,
-        functionEnvironment: s3.clientEnvironment,
+        functionEnvironment: {
+          ...s3.clientEnvironment,
+          // The launcher and run monitor log every launch at INFO; locally the CLI reports those.
+          POWERTOOLS_LOG_LEVEL: props.functionLogLevel ?? 'WARN',
+        },
         home: props.home,
         retryIntervalMs: props.retryIntervalMs,
       });
