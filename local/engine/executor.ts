@@ -82,6 +82,8 @@ export interface ExecutionRecord {
   readonly startDate: string;
   stopDate?: string;
   readonly attempts: TaskAttempt[];
+  /** The process running the execution: an execution cannot outlive it locally. */
+  readonly pid?: number;
 }
 
 /** An execution as `waitForExecution` reports it, with the interpreter's event log. */
@@ -214,6 +216,7 @@ export class LocalEngine {
       input: inputText,
       startDate: startDate.toISOString(),
       attempts: [],
+      pid: process.pid,
     };
     const events: unknown[] = [];
     this.persist(stateMachine, record, 'wx');
@@ -251,6 +254,28 @@ export class LocalEngine {
       if (record.stateMachineArn === stateMachine.arn) byArn.set(record.executionArn, record);
     }
     return [...byArn.values()].sort((a, b) => b.startDate.localeCompare(a.startDate));
+  }
+
+  /**
+   * Ends the executions left RUNNING by a process that is gone (a `sluice run` interrupted, a
+   * crash): on AWS they would go on, locally they cannot, so they are marked ABORTED and a status
+   * change is emitted for each. Returns them.
+   */
+  abortAbandoned(): ExecutionRecord[] {
+    const abandoned: ExecutionRecord[] = [];
+    for (const stateMachine of this.stage.stateMachines) {
+      for (const record of this.listExecutions(stateMachine.arn)) {
+        if (record.status !== 'RUNNING' || this.executions.has(record.executionArn) || (record.pid !== undefined && isAlive(record.pid))) continue;
+        this.finish(record, 'ABORTED', {
+          error: 'sluice.ProcessEnded',
+          cause: `The local process that ran this execution${record.pid === undefined ? '' : ` (pid ${record.pid})`} ended before it finished`,
+        });
+        this.persist(stateMachine, record, 'w');
+        this.emitStatusChange(record);
+        abandoned.push(record);
+      }
+    }
+    return abandoned;
   }
 
   /** Waits for every running execution, then releases the DynamoDB client. */
@@ -504,6 +529,16 @@ export class LocalEngine {
     const match = /:execution:([^:]+):([^:]+)$/.exec(executionArn);
     const stateMachine = match ? this.stage.findStateMachine(match[1]) : undefined;
     return stateMachine && match ? this.readRecord(stateMachine, match[2]) : undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -226,6 +227,31 @@ describe('LocalEngine', () => {
     // Then it knows it
     expect(other.listExecutions(stateMachineArn).find((e) => e.name === input.runId)?.status).toBe('SUCCEEDED');
     await expect(other.startExecution({ stateMachineArn, name: input.runId, input: '{}' })).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+  });
+
+  it('aborts the executions a process that is gone left RUNNING, and emits their status change', async () => {
+    // Given an execution record left RUNNING by a process that has ended
+    const input = runInput(0);
+    const { executionArn } = await engine.startExecution({ stateMachineArn, name: input.runId, input: JSON.stringify(input) });
+    await engine.waitForExecution(executionArn);
+    const stateMachine = engine.stage.findStateMachine(stateMachineArn)!;
+    const file = join(home, 'executions', stateMachine.name, `${input.runId}.json`);
+    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const record = { ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', stopDate: undefined, output: undefined, pid: Number(ended.stdout) };
+    writeFileSync(file, JSON.stringify(record));
+
+    // When another engine on the same home looks for abandoned executions
+    const other = newEngine();
+    const changes: string[] = [];
+    other.onStatusChange((event) => changes.push(`${event.detail.name} ${event.detail.status}`));
+    const aborted = other.abortAbandoned();
+
+    // Then that one is ABORTED, on disk too, and reported
+    expect(aborted.map((r) => r.name)).toStrictEqual([input.runId]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ status: 'ABORTED', error: 'sluice.ProcessEnded' });
+    expect(changes).toStrictEqual([`${input.runId} ABORTED`]);
+    // And executions of live processes are left alone
+    expect(newEngine().abortAbandoned()).toStrictEqual([]);
   });
 
   it('fails to start an execution with an invalid name', async () => {
