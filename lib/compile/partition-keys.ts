@@ -326,6 +326,11 @@ function multiSpecIssues(spec: MultiPartitions): string[] {
     issues.push(
       `multiPartitions() has ${timeDims.length} time dimensions (${timeDims.join(', ')}); keep one time dimension and make the others staticPartitions()`,
     );
+  } else if (timeDims.length === 1 && dims[0][0] !== timeDims[0]) {
+    // Keys join the dimensions in declaration order; only a leading time dimension sorts them in time order.
+    issues.push(
+      `the time dimension "${timeDims[0]}" of multiPartitions() is not the first; declare it first so that keys sort in time order`,
+    );
   }
   for (const [name, dim] of dims) {
     if (dim.kind === 'multi') {

@@ -357,6 +357,11 @@ describe('partitionSpecIssues', () => {
       ['multiPartitions() has 2 time dimensions (day, hour); keep one time dimension and make the others staticPartitions()'],
     ],
     [
+      'a time dimension after a static one',
+      multiPartitions({ region: staticPartitions(['eu', 'us']), date: daily({ start: '2024-01-01' }) }),
+      ['the time dimension "date" of multiPartitions() is not the first; declare it first so that keys sort in time order'],
+    ],
+    [
       'a nested multi and a bad dimension',
       multiPartitions({
         date: daily({ start: '2024-01-01', timezone: 'Nowhere' }),
