@@ -425,10 +425,10 @@ describe('listPartitions of static and multi partitions', () => {
   });
 
   it('lists the cartesian product, time dimension major, parts in dimension order', () => {
-    const m = multiPartitions({ region: regions, date: daily({ start: '2024-01-01', end: '2024-01-02' }), tier: staticPartitions(['a', 'b']) });
+    const m = multiPartitions({ date: daily({ start: '2024-01-01', end: '2024-01-02' }), region: regions, tier: staticPartitions(['a', 'b']) });
     expect(listPartitions(m, { now: FAR_FUTURE })).toStrictEqual([
-      'eu|2024-01-01|a', 'eu|2024-01-01|b', 'us|2024-01-01|a', 'us|2024-01-01|b', 'ap|2024-01-01|a', 'ap|2024-01-01|b',
-      'eu|2024-01-02|a', 'eu|2024-01-02|b', 'us|2024-01-02|a', 'us|2024-01-02|b', 'ap|2024-01-02|a', 'ap|2024-01-02|b',
+      '2024-01-01|eu|a', '2024-01-01|eu|b', '2024-01-01|us|a', '2024-01-01|us|b', '2024-01-01|ap|a', '2024-01-01|ap|b',
+      '2024-01-02|eu|a', '2024-01-02|eu|b', '2024-01-02|us|a', '2024-01-02|us|b', '2024-01-02|ap|a', '2024-01-02|ap|b',
     ]);
   });
 
