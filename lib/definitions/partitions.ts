@@ -34,7 +34,7 @@ export interface StaticPartitions {
 /** The cartesian product of named dimensions. Keys join the dimensions' keys with `|`. */
 export interface MultiPartitions {
   readonly kind: 'multi';
-  /** Dimensions in key order, e.g. `{ date: daily(...), region: staticPartitions([...]) }`. */
+  /** Dimensions in key order, the time dimension (at most one) first, e.g. `{ date: daily(...), region: staticPartitions([...]) }`. */
   readonly dimensions: Readonly<Record<string, TimePartitions | StaticPartitions>>;
 }
 
