@@ -83,7 +83,14 @@ function parseConfig(text: string): LauncherConfig {
   const name = LAUNCHER_ENV.pipeline;
   const value = parseJson(name, text);
   if (!isRecord(value) || typeof value.name !== 'string' || !Array.isArray(value.triggers)) {
-    throw new EnvironmentError(name, 'is not a launcher configuration: expected { name, triggers, partitions?, schedule? }');
+    throw new EnvironmentError(
+      name,
+      'is not a launcher configuration: expected { name, maxConcurrentRuns, triggers, partitions?, schedule? }',
+    );
+  }
+  const limit = value.maxConcurrentRuns;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
+    throw new EnvironmentError(name, `has maxConcurrentRuns ${JSON.stringify(limit)}; expected a whole number of at least 1`);
   }
   if (value.partitions !== undefined && !(isRecord(value.partitions) && PARTITION_KINDS.includes(String(value.partitions.kind)))) {
     throw new EnvironmentError(name, `has an unknown partition spec ${JSON.stringify(value.partitions)}`);

@@ -124,7 +124,7 @@ export interface StartExecutionClient {
 
 /** What launching needs from the outside world. */
 export interface LaunchDeps {
-  readonly store: Pick<PartitionStore, 'claim' | 'markFailed'>;
+  readonly store: Pick<PartitionStore, 'get' | 'countRunning' | 'claim' | 'markFailed'>;
   readonly sfn: StartExecutionClient;
   /** The pipeline's state machine. */
   readonly stateMachineArn: string;
@@ -148,7 +148,13 @@ export type LaunchResult =
       /** Absent when the execution already existed (a duplicate launch of the same attempt). */
       readonly executionArn?: string;
     }
-  | { readonly kind: 'skipped'; readonly partition: string; readonly reason: 'already running'; readonly runId: string };
+  | { readonly kind: 'skipped'; readonly partition: string; readonly reason: 'already running'; readonly runId: string }
+  | {
+      readonly kind: 'deferred';
+      readonly partition: string;
+      /** `pipeline "<name>" is at its limit of <maxConcurrentRuns> concurrent runs`. */
+      readonly reason: string;
+    };
 
 /** Thrown when a run is requested for a key that is not a partition of the pipeline. */
 export class InvalidPartitionError extends Error {
@@ -159,12 +165,27 @@ export class InvalidPartitionError extends Error {
 }
 
 /**
- * Claims the partition, then starts the execution named after the claimed attempt. The partition
- * never stays RUNNING without an execution: when StartExecution fails it is marked FAILED.
+ * Launches a run of one partition: unless the pipeline is at its limit of concurrent runs, claims
+ * the partition, then starts the execution named after the claimed attempt. The partition never
+ * stays RUNNING without an execution: when StartExecution fails it is marked FAILED.
+ *
+ * At the limit (`config.maxConcurrentRuns` partitions RUNNING), a partition that is itself
+ * RUNNING is `skipped` as ever, and any other launch is `deferred`: nothing is written, and the
+ * caller decides when to try again. The limit is best effort: the count reads an eventually
+ * consistent index and is not part of the claim's conditional write, so two launchers racing
+ * for the last slot may both pass it, and a claim made an instant earlier may not be counted.
  */
 export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult> {
-  const { config, partition, trigger } = request;
+  const { config, partition } = request;
   assertPartition(config, partition);
+  const running = await deps.store.countRunning(config.name);
+  if (running >= config.maxConcurrentRuns) return deferOrSkip(config, partition, deps);
+  return claimAndStart(request, deps);
+}
+
+/** Claims the partition and starts its execution, regardless of the limit. */
+async function claimAndStart(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult> {
+  const { config, partition, trigger } = request;
   const claim: ClaimResult = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
   if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
 
@@ -186,6 +207,18 @@ export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promi
     });
     throw error;
   }
+}
+
+/** At the limit: a duplicate launch of a running partition is skipped, any other waits. */
+async function deferOrSkip(config: LauncherConfig, partition: string, deps: LaunchDeps): Promise<LaunchResult> {
+  const current = await deps.store.get(config.name, partition);
+  if (current?.status === 'RUNNING') return { kind: 'skipped', partition, reason: 'already running', runId: current.runId };
+  return { kind: 'deferred', partition, reason: atLimit(config) };
+}
+
+function atLimit(config: LauncherConfig): string {
+  const limit = config.maxConcurrentRuns;
+  return `pipeline "${config.name}" is at its limit of ${limit} concurrent run${limit === 1 ? '' : 's'}`;
 }
 
 function assertPartition(config: LauncherConfig, partition: string): void {
@@ -221,8 +254,30 @@ export class ScheduledLaunchError extends Error {
 }
 
 /**
+ * Thrown when runs of a schedule tick were deferred at the pipeline's limit of concurrent runs
+ * (and none failed), so that the invocation is retried; `runs` holds every partition's outcome.
+ */
+export class LaunchDeferredError extends Error {
+  constructor(
+    config: LauncherConfig,
+    public readonly runs: readonly LaunchResult[],
+  ) {
+    const deferred = runs.flatMap((r) => (r.kind === 'deferred' ? [`"${r.partition}"`] : []));
+    super(
+      `Deferred the scheduled run(s) of ${deferred.join(', ')}: ${atLimit(config)}. The invocation is retried; ` +
+        'if runs wait often, raise maxConcurrentRuns or spread the schedule.',
+    );
+    this.name = 'LaunchDeferredError';
+  }
+}
+
+/**
  * Launches the partition(s) a schedule tick runs: the last complete time partition, combined
  * with every static key for static and multi-dimensional pipelines.
+ *
+ * The tick's partitions share the free slots under `maxConcurrentRuns`, counted once, in key
+ * order; the others are deferred and the tick throws `LaunchDeferredError` to be retried. A retry
+ * of a tick skips its partitions still running, but runs again those that already finished.
  */
 export async function launchScheduled(
   config: LauncherConfig,
@@ -232,10 +287,16 @@ export async function launchScheduled(
   const plan = partitionsForScheduledTime(config.partitions, scheduledTime);
   if (plan.kind === 'skip') return plan;
   const { partitions } = plan;
+  const free = config.maxConcurrentRuns - (await deps.store.countRunning(config.name));
   const settled = await Promise.allSettled(
-    partitions.map((partition) => launchRun({ config, partition, trigger: 'schedule' }, deps)),
+    partitions.map(async (partition, index) => {
+      assertPartition(config, partition);
+      return index < free ? claimAndStart({ config, partition, trigger: 'schedule' }, deps) : deferOrSkip(config, partition, deps);
+    }),
   );
   const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ partition: partitions[i], error: s.reason }] : []));
   if (failures.length > 0) throw new ScheduledLaunchError(config.name, failures);
-  return { kind: 'launched', runs: settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])) };
+  const runs = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (runs.some((r) => r.kind === 'deferred')) throw new LaunchDeferredError(config, runs);
+  return { kind: 'launched', runs };
 }

@@ -60,6 +60,7 @@ export class PartitionClaimError extends Error {
 
 const CLAIM_TRIES = 5;
 const A = PARTITION_ATTRIBUTES;
+const RUNNING_INDEX = PARTITION_TABLE.runningIndex;
 
 /**
  * The partition table (schema `PARTITION_TABLE`). Every write is a single-item conditional write:
@@ -112,8 +113,36 @@ export class PartitionStore {
   }
 
   /**
+   * How many partitions of the pipeline are RUNNING, from the sparse index
+   * `PARTITION_TABLE.runningIndex`. A global secondary index is eventually consistent (it
+   * usually trails a write by well under a second), so a claim made an instant ago may not be
+   * counted yet.
+   */
+  async countRunning(pipeline: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: RUNNING_INDEX.name,
+          KeyConditionExpression: '#running = :pipeline',
+          ExpressionAttributeNames: { '#running': RUNNING_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':pipeline': { S: pipeline } },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  /**
    * Marks the partition RUNNING under a new attempt, unless a run of it is already RUNNING.
    * Read, then write conditioned on the attempt read, so two concurrent claims cannot both win.
+   * The item joins the index of running partitions (`countRunning`).
    */
   async claim(pipeline: string, partition: string, options: { trigger: string; now: Date }): Promise<ClaimResult> {
     for (let i = 0; i < CLAIM_TRIES; i++) {
@@ -131,8 +160,8 @@ export class PartitionStore {
             TableName: this.tableName,
             Key: key(pipeline, partition),
             UpdateExpression:
-              'SET #status = :running, #attempt = :attempt, #runId = :runId, #trigger = :trigger, #claimedAt = :now ' +
-              'REMOVE #finishedAt, #error, #cause',
+              'SET #status = :running, #attempt = :attempt, #runId = :runId, #trigger = :trigger, #claimedAt = :now, ' +
+              '#runningPipeline = :pipeline REMOVE #finishedAt, #error, #cause',
             ConditionExpression: expected.condition,
             ExpressionAttributeNames: {
               '#status': A.status,
@@ -143,11 +172,13 @@ export class PartitionStore {
               '#finishedAt': A.finishedAt,
               '#error': A.error,
               '#cause': A.cause,
+              '#runningPipeline': RUNNING_INDEX.partitionKey,
               ...expected.names,
             },
             ExpressionAttributeValues: {
               ...expected.values,
               ':running': { S: 'RUNNING' },
+              ':pipeline': { S: pipeline },
               ':attempt': { N: String(attempt) },
               ':runId': { S: runId },
               ':trigger': { S: options.trigger },
@@ -165,7 +196,8 @@ export class PartitionStore {
 
   /**
    * Marks the run FAILED, only if the partition is still RUNNING under this run id: a later run,
-   * or the state machine having recorded the outcome first, wins. Returns whether it wrote.
+   * or the state machine having recorded the outcome first, wins. Returns whether it wrote. The
+   * item leaves the index of running partitions.
    */
   async markFailed(
     pipeline: string,
@@ -178,9 +210,10 @@ export class PartitionStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(pipeline, partition),
-          UpdateExpression: 'SET #status = :failed, #error = :error, #cause = :cause, #finishedAt = :now',
+          UpdateExpression: 'SET #status = :failed, #error = :error, #cause = :cause, #finishedAt = :now REMOVE #runningPipeline',
           ConditionExpression: '#status = :running AND #runId = :runId',
           ExpressionAttributeNames: {
+            '#runningPipeline': RUNNING_INDEX.partitionKey,
             '#status': A.status,
             '#runId': A.runId,
             '#error': A.error,

@@ -3,6 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
+  LaunchDeferredError,
   type LaunchDeps,
   type LauncherEnvironment,
   type LaunchResult,
@@ -53,7 +54,15 @@ export class UnsupportedLauncherEventError extends Error {
  * The launcher's core. SQS records that can never start a run are reported as batch item failures
  * (and logged) so that the queue moves them to its dead-letter queue after `maxReceiveCount`;
  * records matching no trigger are dropped on purpose. Invocations throw on failure so that
- * Scheduler (or the caller) retries.
+ * they are retried.
+ *
+ * A launch deferred at the pipeline's `maxConcurrentRuns` waits where it came from: an SQS record
+ * is reported as a batch item failure, so the queue delivers it again after its visibility
+ * timeout (a congestion that outlasts `maxReceiveCount` receives moves it to the dead-letter
+ * queue, from where it can be redriven: nothing is lost); a schedule tick throws
+ * `LaunchDeferredError`, so that its asynchronous invocation is retried and, once retries are
+ * exhausted, kept by the function's on-failure destination; a manual or backfill launch
+ * returns the `deferred` result to its caller.
  */
 export function launcherHandler(deps: LauncherHandlerDeps) {
   const { env, logger } = deps;
@@ -98,6 +107,14 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
       return true;
     }
     const result = await launchRun({ config: env.config, partition: decision.partition, trigger: 's3' }, launchDeps());
+    if (result.kind === 'deferred') {
+      logger.info('Launch from S3 arrival deferred; the queue delivers the record again after its visibility timeout', {
+        messageId: record.messageId,
+        object: decision.object,
+        result,
+      });
+      return false;
+    }
     logger.info('Launch from S3 arrival', { messageId: record.messageId, object: decision.object, result });
     return true;
   }
@@ -112,9 +129,16 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
     if ('source' in event && event.source === 'schedule' && typeof event.scheduledTime === 'string') {
       const scheduledTime = new Date(event.scheduledTime);
       if (Number.isNaN(scheduledTime.getTime())) throw new UnsupportedLauncherEventError(event);
-      const result = await launchScheduled(env.config, scheduledTime, launchDeps());
-      logger.info('Scheduled launch', { scheduledTime: event.scheduledTime, result });
-      return result;
+      try {
+        const result = await launchScheduled(env.config, scheduledTime, launchDeps());
+        logger.info('Scheduled launch', { scheduledTime: event.scheduledTime, result });
+        return result;
+      } catch (error) {
+        if (error instanceof LaunchDeferredError) {
+          logger.info('Scheduled launch deferred; the invocation is retried', { scheduledTime: event.scheduledTime, runs: error.runs });
+        }
+        throw error;
+      }
     }
     if ('source' in event && (event.source === 'manual' || event.source === 'backfill') && typeof event.partition === 'string') {
       const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source }, launchDeps());

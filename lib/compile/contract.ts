@@ -7,10 +7,21 @@ import type { CompiledPipeline } from './model';
  * Constructs write these; Lambda handlers, the CLI and the local runtime read them.
  */
 
-/** Partition table: one item per (pipeline, partition). */
+/**
+ * Partition table: one item per (pipeline, partition), and a sparse global secondary index of
+ * the RUNNING partitions. An item carries `runningPipeline` (the pipeline's name) exactly while
+ * its status is RUNNING: the launcher's claim and the state machine's "Mark running" set it, and
+ * every write that ends a run removes it, so counting a pipeline's runs in progress reads only
+ * those items.
+ */
 export const PARTITION_TABLE = Object.freeze({
   partitionKey: 'pipeline',
   sortKey: 'partition',
+  runningIndex: Object.freeze({
+    name: 'running',
+    partitionKey: 'runningPipeline',
+    sortKey: 'partition',
+  }),
 });
 
 /** Statuses of a partition. `MISSING` is never stored: it is the absence of an item. */
@@ -53,6 +64,11 @@ export const BUCKETS_ENV = 'SLUICE_BUCKETS';
 /** The part of a pipeline the launcher needs, as JSON (regular expressions as source + flags). */
 export interface LauncherConfig {
   readonly name: string;
+  /**
+   * Runs of the pipeline that may be in progress at once: a launch finding this many RUNNING
+   * partitions is deferred (see `launchRun`).
+   */
+  readonly maxConcurrentRuns: number;
   readonly partitions?: PartitionSpec;
   readonly schedule?: { readonly cron: string; readonly timezone: string };
   readonly triggers: readonly {
@@ -68,6 +84,7 @@ export interface LauncherConfig {
 export function launcherConfig(pipeline: CompiledPipeline): LauncherConfig {
   return {
     name: pipeline.name,
+    maxConcurrentRuns: pipeline.maxConcurrentRuns,
     partitions: pipeline.partitions,
     schedule: pipeline.schedule ? { cron: pipeline.schedule.cron, timezone: pipeline.schedule.timezone } : undefined,
     triggers: pipeline.triggers.map((t) => ({

@@ -1,14 +1,18 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../compile/contract';
+import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig, PARTITION_TABLE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { SluiceFunction } from './private/node-function';
+import { deadLetterQueue } from './private/queues';
 
 /** Properties of a {@link Launcher}. */
 export interface LauncherProps {
@@ -46,9 +50,18 @@ export const LAUNCHER_ENTRY = fileURLToPath(new URL('../../lambdas/launcher/inde
  * The one way a run of a pipeline starts: schedules, S3 arrivals, manual runs and backfills all
  * invoke this function, which computes the partition, claims it in the table with a conditional
  * write and starts the state machine with a deterministic execution name.
+ *
+ * Before claiming, it counts the pipeline's RUNNING partitions in the table's index of running
+ * partitions, and defers the launch at the pipeline's `maxConcurrentRuns`. Schedules invoke it
+ * asynchronously: an invocation that fails (a deferred tick included) is retried twice by Lambda,
+ * then kept in {@link failedInvocations} for inspection and redrive.
+ *
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
  */
 export class Launcher extends Construct {
   public readonly function: NodejsFunction;
+  /** Asynchronous invocations (schedule ticks) that still failed after Lambda's retries. */
+  public readonly failedInvocations: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: LauncherProps) {
     super(scope, id);
@@ -78,6 +91,17 @@ export class Launcher extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).function;
     props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${props.table.tableArn}/index/${PARTITION_TABLE.runningIndex.name}`],
+    });
     props.stateMachine.grantStartExecution(this.function);
+    this.failedInvocations = deadLetterQueue(this, 'FailedInvocations', "the launcher's asynchronous invocations");
+    this.function.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.failedInvocations),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
   }
 }

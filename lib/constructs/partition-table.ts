@@ -16,9 +16,10 @@ export interface PartitionTableProps {
 
 /**
  * The table of partition statuses: one item per (pipeline, partition), keyed as
- * {@link PARTITION_TABLE} says. On-demand billing (idle costs nothing), point-in-time recovery,
- * encrypted with an AWS managed key so that Step Functions' direct DynamoDB integration needs no
- * key grant.
+ * {@link PARTITION_TABLE} says, with the sparse global secondary index of RUNNING partitions
+ * that the launcher counts to enforce `maxConcurrentRuns` (keys only: a count needs nothing
+ * more). On-demand billing (idle costs nothing), point-in-time recovery, encrypted with an AWS
+ * managed key so that Step Functions' direct DynamoDB integration needs no key grant.
  */
 export class PartitionTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -33,5 +34,25 @@ export class PartitionTable extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // Declared on the CloudFormation resource rather than with `addGlobalSecondaryIndex`: once the
+    // L2 table knows of an index, each of its grants also covers `<table>/index/*`, a wildcard no
+    // grantee needs. The one reader of the index is granted it by name (see `Launcher`).
+    const index = PARTITION_TABLE.runningIndex;
+    const cfn = this.table.node.defaultChild as dynamodb.CfnTable;
+    cfn.attributeDefinitions = [
+      { attributeName: PARTITION_TABLE.partitionKey, attributeType: 'S' },
+      { attributeName: PARTITION_TABLE.sortKey, attributeType: 'S' },
+      { attributeName: index.partitionKey, attributeType: 'S' },
+    ];
+    cfn.globalSecondaryIndexes = [
+      {
+        indexName: index.name,
+        keySchema: [
+          { attributeName: index.partitionKey, keyType: 'HASH' },
+          { attributeName: index.sortKey, keyType: 'RANGE' },
+        ],
+        projection: { projectionType: 'KEYS_ONLY' },
+      },
+    ];
   }
 }

@@ -123,14 +123,20 @@ export class PipelineStateMachine extends Construct {
       comment: 'Normalises the run input into the state object the tasks share',
       parameters: { ...runFields('$'), results: {} },
     });
+    // While a partition is RUNNING its item carries the pipeline's name in the key attribute of the
+    // sparse index of running partitions, which the launcher counts; every state that ends a run
+    // removes it.
+    const running = PARTITION_TABLE.runningIndex.partitionKey;
     const markRunning = new tasks.DynamoUpdateItem(this, RUN_STATES.markRunning, {
       table,
       key,
       updateExpression:
-        'SET #status = :status, #runId = :runId, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn REMOVE #error, #cause, #finishedAt',
-      expressionAttributeNames: names('status', 'runId', 'attempt', 'startedAt', 'executionArn', 'error', 'cause', 'finishedAt'),
+        `SET #status = :status, #runId = :runId, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, #${running} = :pipeline ` +
+        'REMOVE #error, #cause, #finishedAt',
+      expressionAttributeNames: names('status', 'runId', 'attempt', 'startedAt', 'executionArn', running, 'error', 'cause', 'finishedAt'),
       expressionAttributeValues: {
         ':status': tasks.DynamoAttributeValue.fromString('RUNNING'),
+        ':pipeline': tasks.DynamoAttributeValue.fromString(pipeline.name),
         ':runId': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.runId')),
         ':attempt': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.attempt'))),
         ':startedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionStartTime),
@@ -149,8 +155,8 @@ export class PipelineStateMachine extends Construct {
     const markSucceeded = new tasks.DynamoUpdateItem(this, RUN_STATES.markSucceeded, {
       table,
       key,
-      updateExpression: 'SET #status = :status, #finishedAt = :finishedAt',
-      expressionAttributeNames: names('status', 'finishedAt'),
+      updateExpression: `SET #status = :status, #finishedAt = :finishedAt REMOVE #${running}`,
+      expressionAttributeNames: names('status', 'finishedAt', running),
       expressionAttributeValues: {
         ':status': tasks.DynamoAttributeValue.fromString('SUCCEEDED'),
         ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),
@@ -161,8 +167,8 @@ export class PipelineStateMachine extends Construct {
     const markFailed = new tasks.DynamoUpdateItem(this, RUN_STATES.markFailed, {
       table,
       key,
-      updateExpression: 'SET #status = :status, #finishedAt = :finishedAt, #error = :error, #cause = :cause',
-      expressionAttributeNames: names('status', 'finishedAt', 'error', 'cause'),
+      updateExpression: `SET #status = :status, #finishedAt = :finishedAt, #error = :error, #cause = :cause REMOVE #${running}`,
+      expressionAttributeNames: names('status', 'finishedAt', 'error', 'cause', running),
       expressionAttributeValues: {
         ':status': tasks.DynamoAttributeValue.fromString('FAILED'),
         ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),

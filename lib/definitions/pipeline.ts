@@ -41,7 +41,11 @@ export interface PipelineProps {
    */
   readonly retry?: RetryPolicy;
   /**
-   * Runs of this pipeline that may be in progress at once; extra launches wait in the queue.
+   * Runs of this pipeline that may be in progress at once (Airflow's `max_active_runs`). A launch
+   * finding this many partitions RUNNING is deferred: an S3 arrival stays in its queue and is
+   * delivered again later (after `maxReceiveCount` deliveries it moves to the dead-letter queue,
+   * from where it can be redriven), a schedule tick is retried, and `sluice run` or a backfill is
+   * told `deferred`. Best effort: launches racing for the last slot may both start.
    *
    * @default 10
    */

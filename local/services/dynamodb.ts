@@ -1,9 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import {
+  type AttributeValue,
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  ScanCommand,
   ResourceInUseException,
   ResourceNotFoundException,
   waitUntilTableExists,
@@ -63,19 +67,45 @@ export interface TableKeys {
    * @default - no sort key
    */
   readonly sortKey?: string;
+  /**
+   * Global secondary indexes with string keys, keys-only projection.
+   * @default - none
+   */
+  readonly indexes?: readonly { readonly name: string; readonly partitionKey: string; readonly sortKey?: string }[];
 }
 
-/** Creates the table (on-demand billing) unless it exists, then waits until it is ACTIVE. */
+/**
+ * Creates the table (on-demand billing) unless it exists, then waits until it is ACTIVE. A table
+ * kept from an earlier version that lacks one of `indexes` is rebuilt with its items: dynalite's
+ * UpdateTable cannot add a global secondary index.
+ */
 export async function ensureTable(client: DynamoDBClient, keys: TableKeys): Promise<void> {
-  const names = keys.sortKey ? [keys.partitionKey, keys.sortKey] : [keys.partitionKey];
-  if (!(await tableExists(client, keys.tableName))) {
+  const existing = await describe(client, keys.tableName);
+  const missing = (keys.indexes ?? []).filter((i) => !existing?.GlobalSecondaryIndexes?.some((g) => g.IndexName === i.name));
+  let items: Record<string, AttributeValue>[] = [];
+  if (existing && missing.length > 0) {
+    items = await scanAll(client, keys.tableName);
+    await client.send(new DeleteTableCommand({ TableName: keys.tableName }));
+  }
+  if (!existing || missing.length > 0) {
+    const schema = (names: (string | undefined)[]) =>
+      names.flatMap((name, index) => (name ? [{ AttributeName: name, KeyType: index === 0 ? ('HASH' as const) : ('RANGE' as const) }] : []));
+    const attributes = [...new Set([keys.partitionKey, keys.sortKey, ...(keys.indexes ?? []).flatMap((i) => [i.partitionKey, i.sortKey])])]
+      .filter((name): name is string => name !== undefined);
     try {
       await client.send(
         new CreateTableCommand({
           TableName: keys.tableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: names.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-          KeySchema: names.map((name, index) => ({ AttributeName: name, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
+          AttributeDefinitions: attributes.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+          KeySchema: schema([keys.partitionKey, keys.sortKey]),
+          ...(keys.indexes?.length && {
+            GlobalSecondaryIndexes: keys.indexes.map((i) => ({
+              IndexName: i.name,
+              KeySchema: schema([i.partitionKey, i.sortKey]),
+              Projection: { ProjectionType: 'KEYS_ONLY' as const },
+            })),
+          }),
         }),
       );
     } catch (error) {
@@ -84,14 +114,28 @@ export async function ensureTable(client: DynamoDBClient, keys: TableKeys): Prom
     }
   }
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: keys.tableName });
+  for (let i = 0; i < items.length; i += 25) {
+    const batch = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    await client.send(new BatchWriteItemCommand({ RequestItems: { [keys.tableName]: batch } }));
+  }
 }
 
-async function tableExists(client: DynamoDBClient, tableName: string): Promise<boolean> {
+async function scanAll(client: DynamoDBClient, tableName: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+async function describe(client: DynamoDBClient, tableName: string) {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return true;
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) return false;
+    if (error instanceof ResourceNotFoundException) return undefined;
     throw error;
   }
 }

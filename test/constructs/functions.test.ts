@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -26,11 +27,12 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
   let launcher: Launcher;
   let monitor: RunMonitor;
   let machine: PipelineStateMachine;
+  let table: dynamodb.Table;
 
   beforeAll(async () => {
     fanout = await loadFixture('fanout');
     ({ stack } = testStack());
-    const table = new PartitionTable(stack, 'Partitions').table;
+    table = new PartitionTable(stack, 'Partitions').table;
     machine = new PipelineStateMachine(stack, 'Run', { pipeline: fanout.compiled, handlers: fanout.handlers, table });
     const alertTopic = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'Key') });
     const raw = s3.Bucket.fromBucketName(stack, 'Raw', 'acme-raw');
@@ -63,19 +65,35 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
     );
   });
 
-  it('lets the launcher start only its own state machine and touch only partition items', () => {
+  it('lets the launcher start only its own state machine, touch only partition items and query only the running index', () => {
     const statements = statementsOf(template, launcher.function.role!);
-    const start = statements.filter((s) => [s.Action].flat().includes('states:StartExecution'));
-    expect(start.map((s) => s.Resource)).toStrictEqual([stack.resolve(machine.stateMachine.stateMachineArn)]);
+    const on = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
+    expect(on('states:StartExecution')).toStrictEqual([stack.resolve(machine.stateMachine.stateMachineArn)]);
+    expect(on('dynamodb:GetItem')).toStrictEqual([[stack.resolve(table.tableArn)]]);
+    expect(on('dynamodb:Query')).toStrictEqual([{ 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/running']] }]);
+    expect(on('sqs:SendMessage')).toStrictEqual([stack.resolve(launcher.failedInvocations.queueArn)]);
     const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions).toStrictEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
       'states:StartExecution',
     ]);
+  });
+
+  it('keeps asynchronous invocations that fail after two retries in a queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: stack.resolve(launcher.function.functionName),
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+      DestinationConfig: { OnFailure: { Destination: stack.resolve(launcher.failedInvocations.queueArn) } },
+    });
   });
 
   it('lets the run monitor publish to the alert topic and update partitions', () => {
@@ -114,8 +132,27 @@ describe('PartitionTable', () => {
         AttributeDefinitions: [
           { AttributeName: 'pipeline', AttributeType: 'S' },
           { AttributeName: 'partition', AttributeType: 'S' },
+          { AttributeName: 'runningPipeline', AttributeType: 'S' },
         ],
       },
+    });
+  });
+
+  it('indexes the RUNNING partitions of each pipeline in a sparse, keys-only index', () => {
+    const { stack } = testStack();
+    new PartitionTable(stack, 'Partitions');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'running',
+          KeySchema: [
+            { AttributeName: 'runningPipeline', KeyType: 'HASH' },
+            { AttributeName: 'partition', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
     });
   });
 });

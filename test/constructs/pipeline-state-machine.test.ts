@@ -4,6 +4,7 @@ import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineStateMachine, RUN_STATES, STATE_MACHINE_METADATA_KEY, TASK_BUCKETS_ENV } from '../../lib/constructs';
 import { compilePipeline, pipeline, task } from '../../lib';
+import { PARTITION_TABLE } from '../../lib/compile/contract';
 import type { LoadedPipeline } from '../../lib/loader';
 import { allStates, definitions, loadFixture, logicalIdOf, testStack, type Asl } from './helpers';
 
@@ -55,16 +56,34 @@ describe('PipelineStateMachine', () => {
     expect(asl.States[RUN_STATES.markSucceeded]).toMatchObject({ Next: RUN_STATES.succeeded });
   });
 
-  it('marks the partition RUNNING with the run id, attempt, start time and execution', () => {
+  it('marks the partition RUNNING with the run id, attempt, start time and execution, in the index of running partitions', () => {
     const params = asl.States[RUN_STATES.markRunning].Parameters as Record<string, Record<string, unknown>>;
     expect(params.Key).toStrictEqual({ pipeline: { S: 'fanout' }, partition: { 'S.$': '$.partition' } });
+    expect(params.UpdateExpression).toBe(
+      'SET #status = :status, #runId = :runId, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, ' +
+        '#runningPipeline = :pipeline REMOVE #error, #cause, #finishedAt',
+    );
+    expect(params.ExpressionAttributeNames).toMatchObject({ '#runningPipeline': 'runningPipeline' });
     expect(params.ExpressionAttributeValues).toStrictEqual({
       ':status': { S: 'RUNNING' },
+      ':pipeline': { S: 'fanout' },
       ':runId': { 'S.$': '$.runId' },
       ':attempt': { 'N.$': "States.Format('{}', $.attempt)" },
       ':startedAt': { 'S.$': '$$.Execution.StartTime' },
       ':executionArn': { 'S.$': '$$.Execution.Id' },
     });
+  });
+
+  it('takes the partition out of the index of running partitions when the run succeeds or fails', () => {
+    const succeeded = asl.States[RUN_STATES.markSucceeded].Parameters as Record<string, unknown>;
+    const failed = asl.States[RUN_STATES.markFailed].Parameters as Record<string, unknown>;
+    expect(succeeded.UpdateExpression).toBe('SET #status = :status, #finishedAt = :finishedAt REMOVE #runningPipeline');
+    expect(failed.UpdateExpression).toBe(
+      'SET #status = :status, #finishedAt = :finishedAt, #error = :error, #cause = :cause REMOVE #runningPipeline',
+    );
+    for (const params of [succeeded, failed]) {
+      expect(params.ExpressionAttributeNames).toMatchObject({ '#runningPipeline': PARTITION_TABLE.runningIndex.partitionKey });
+    }
   });
 
   it('runs independent tasks in the branches of a Parallel', () => {

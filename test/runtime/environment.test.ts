@@ -4,6 +4,7 @@ import { readLauncherEnvironment, readRunMonitorEnvironment, SLUICE_BUCKETS_ENV 
 
 const CONFIG: LauncherConfig = {
   name: 'daily-sales',
+  maxConcurrentRuns: 10,
   partitions: { kind: 'daily', start: '2024-01-01' },
   triggers: [{ kind: 's3Arrival', bucket: 'raw', partitionFromKey: { source: '(?<partition>.*)', flags: '' } }],
 };
@@ -43,6 +44,17 @@ describe('readLauncherEnvironment', () => {
     expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(bad) })).toThrow(
       /^Environment variable SLUICE_PIPELINE has an invalid partitionFromKey in trigger 1 \(/,
     );
+  });
+
+  it('fails when maxConcurrentRuns is missing or not a whole number of at least 1', () => {
+    const { maxConcurrentRuns: _, ...missing } = CONFIG;
+    expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(missing) })).toThrow(
+      'Environment variable SLUICE_PIPELINE has maxConcurrentRuns undefined; expected a whole number of at least 1. ' +
+        'It is set by the sluice constructs: redeploy the stage.',
+    );
+    expect(() =>
+      readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify({ ...CONFIG, maxConcurrentRuns: 0 }) }),
+    ).toThrow('Environment variable SLUICE_PIPELINE has maxConcurrentRuns 0; expected a whole number of at least 1.');
   });
 
   it('fails when the partition spec is invalid', () => {

@@ -7,6 +7,7 @@ import {
   launchRun,
   launchScheduled,
   partitionFromS3Event,
+  LaunchDeferredError,
   ScheduledLaunchError,
   type StartExecutionClient,
 } from '../../runtime/launch';
@@ -17,6 +18,7 @@ const BUCKETS = { raw: 'prod-raw-1a2b', landing: 'prod-landing-3c4d' };
 
 const SALES: LauncherConfig = {
   name: 'daily-sales',
+  maxConcurrentRuns: 10,
   partitions: { kind: 'daily', start: '2024-01-01', timezone: 'America/New_York' },
   triggers: [
     {
@@ -115,13 +117,14 @@ describe('partitionFromS3Event', () => {
   });
 
   it('runs the partition "default" of an unpartitioned pipeline', () => {
-    const config: LauncherConfig = { name: 'plain', triggers: [{ kind: 's3Arrival', bucket: 'raw' }] };
+    const config: LauncherConfig = { name: 'plain', maxConcurrentRuns: 10, triggers: [{ kind: 's3Arrival', bucket: 'raw' }] };
     expect(partitionFromS3Event(config, BUCKETS, objectCreated('prod-raw-1a2b', 'x'))).toMatchObject({ kind: 'run', partition: 'default' });
   });
 
   it('fails a static-partitioned pipeline whose trigger cannot name a partition', () => {
     const config: LauncherConfig = {
       name: 'regions',
+      maxConcurrentRuns: 10,
       partitions: { kind: 'static', keys: ['eu', 'us'] },
       triggers: [{ kind: 's3Arrival', bucket: 'raw' }],
     };
@@ -219,7 +222,13 @@ describe('launchRun and launchScheduled against dynalite', () => {
     const second = await launchRun({ config: SALES, partition: '2024-01-06', trigger: 's3' }, deps(sfn.client));
 
     // Then
-    expect(second).toStrictEqual({ kind: 'skipped', partition: '2024-01-06', reason: 'already running', runId: first.runId });
+    expect(first.kind).toBe('started');
+    expect(second).toStrictEqual({
+      kind: 'skipped',
+      partition: '2024-01-06',
+      reason: 'already running',
+      runId: first.kind === 'started' ? first.runId : undefined,
+    });
     expect(sfn.calls).toHaveLength(1);
   });
 
@@ -262,6 +271,62 @@ describe('launchRun and launchScheduled against dynalite', () => {
     expect(sfn.calls).toHaveLength(0);
   });
 
+  it('defers a launch while the pipeline is at its limit, writing nothing, and launches once a run ends', async () => {
+    // Given one run in progress of a pipeline allowed one
+    const sfn = sfnStub(started);
+    const single: LauncherConfig = { ...SALES, name: 'single', maxConcurrentRuns: 1 };
+    const first = await launchRun({ config: single, partition: '2024-03-01', trigger: 'schedule' }, deps(sfn.client));
+
+    // When
+    const deferred = await launchRun({ config: single, partition: '2024-03-02', trigger: 's3' }, deps(sfn.client));
+    const duplicate = await launchRun({ config: single, partition: '2024-03-01', trigger: 's3' }, deps(sfn.client));
+    if (first.kind !== 'started') throw new Error(`expected the first launch to start, got ${first.kind}`);
+    await store.markFailed('single', '2024-03-01', first.runId, { error: 'Boom' });
+    const after = await launchRun({ config: single, partition: '2024-03-02', trigger: 's3' }, deps(sfn.client));
+
+    // Then
+    expect(deferred).toStrictEqual({
+      kind: 'deferred',
+      partition: '2024-03-02',
+      reason: 'pipeline "single" is at its limit of 1 concurrent run',
+    });
+    expect(duplicate).toStrictEqual({ kind: 'skipped', partition: '2024-03-01', reason: 'already running', runId: first.runId });
+    expect(after).toMatchObject({ kind: 'started', partition: '2024-03-02', attempt: 1 });
+    expect(sfn.calls.map((c) => JSON.parse(c.input ?? '{}').partition)).toStrictEqual(['2024-03-01', '2024-03-02']);
+  });
+
+  it('fails a schedule tick with LaunchDeferredError, launching only as many partitions as there are free slots', async () => {
+    // Given a static pipeline allowed two runs, one of them in progress
+    const sfn = sfnStub(started);
+    const regions: LauncherConfig = {
+      name: 'slots',
+      maxConcurrentRuns: 2,
+      partitions: { kind: 'static', keys: ['ap', 'eu', 'us'] },
+      triggers: [],
+    };
+    await launchRun({ config: regions, partition: 'us', trigger: 'manual' }, deps(sfn.client));
+
+    // When
+    const tick = launchScheduled(regions, NOW, deps(sfn.client));
+
+    // Then the first key takes the free slot, "us" is still running, "eu" waits
+    const error = await tick.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LaunchDeferredError);
+    expect((error as Error).message).toBe(
+      'Deferred the scheduled run(s) of "eu": pipeline "slots" is at its limit of 2 concurrent runs. The invocation is ' +
+        'retried; if runs wait often, raise maxConcurrentRuns or spread the schedule.',
+    );
+    expect((error as LaunchDeferredError).runs.map((r) => [r.partition, r.kind])).toStrictEqual([
+      ['ap', 'started'],
+      ['eu', 'deferred'],
+      ['us', 'skipped'],
+    ]);
+    expect(await store.get('slots', 'eu')).toBeUndefined();
+  });
+
   it('launches the last complete partition of a schedule tick', async () => {
     // Given 02:00 on Feb 2nd in New York
     const sfn = sfnStub(started);
@@ -284,7 +349,12 @@ describe('launchRun and launchScheduled against dynalite', () => {
 
   it('fails a schedule tick naming the static partitions that did not launch, after launching the others', async () => {
     // Given
-    const regions: LauncherConfig = { name: 'regions', partitions: { kind: 'static', keys: ['eu', 'us'] }, triggers: [] };
+    const regions: LauncherConfig = {
+      name: 'regions',
+      maxConcurrentRuns: 10,
+      partitions: { kind: 'static', keys: ['eu', 'us'] },
+      triggers: [],
+    };
     const sfn = sfnStub((input) =>
       input.name?.startsWith('us-') ? Promise.reject(new Error('Service unavailable')) : started(input),
     );

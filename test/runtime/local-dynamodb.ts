@@ -3,13 +3,14 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { PARTITION_TABLE } from '../../lib/compile/contract';
 
-/** A real dynalite on 127.0.0.1 with an empty partition table. */
+/** A real dynalite on 127.0.0.1 with an empty partition table, its index of running partitions included. */
 export interface LocalPartitionTable {
   readonly client: DynamoDBClient;
   readonly tableName: string;
   close(): Promise<void>;
 }
 
+const RUNNING_INDEX = PARTITION_TABLE.runningIndex;
 let tables = 0;
 
 export async function startPartitionTable(): Promise<LocalPartitionTable> {
@@ -29,10 +30,21 @@ export async function startPartitionTable(): Promise<LocalPartitionTable> {
       AttributeDefinitions: [
         { AttributeName: PARTITION_TABLE.partitionKey, AttributeType: 'S' },
         { AttributeName: PARTITION_TABLE.sortKey, AttributeType: 'S' },
+        { AttributeName: RUNNING_INDEX.partitionKey, AttributeType: 'S' },
       ],
       KeySchema: [
         { AttributeName: PARTITION_TABLE.partitionKey, KeyType: 'HASH' },
         { AttributeName: PARTITION_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: RUNNING_INDEX.name,
+          KeySchema: [
+            { AttributeName: RUNNING_INDEX.partitionKey, KeyType: 'HASH' },
+            { AttributeName: RUNNING_INDEX.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
       ],
     }),
   );

@@ -16,14 +16,14 @@ describe('PartitionStore against dynalite', () => {
   });
   afterAll(() => table.close());
 
-  /** What the state machine does on success, with its direct DynamoDB integration. */
+  /** What the state machine's "Mark succeeded" does, with its direct DynamoDB integration. */
   async function recordSucceeded(pipeline: string, partition: string): Promise<void> {
     await table.client.send(
       new UpdateItemCommand({
         TableName: table.tableName,
         Key: { pipeline: { S: pipeline }, partition: { S: partition } },
-        UpdateExpression: 'SET #s = :s',
-        ExpressionAttributeNames: { '#s': 'status' },
+        UpdateExpression: 'SET #s = :s REMOVE #runningPipeline',
+        ExpressionAttributeNames: { '#s': 'status', '#runningPipeline': 'runningPipeline' },
         ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
       }),
     );
@@ -120,6 +120,29 @@ describe('PartitionStore against dynalite', () => {
     expect(record).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 'manual' });
     expect(record).not.toHaveProperty('error');
     expect(record).not.toHaveProperty('cause');
+  });
+
+  it('counts the RUNNING partitions of one pipeline as runs are claimed and end', async () => {
+    // Given
+    const counts: number[] = [await store.countRunning('busy')];
+    const a = await store.claim('busy', '2024-04-01', { trigger: 'schedule', now: NOW });
+    counts.push(await store.countRunning('busy'));
+    const b = await store.claim('busy', '2024-04-02', { trigger: 'schedule', now: NOW });
+    await store.claim('busy', '2024-04-02', { trigger: 's3', now: NOW });
+    await store.claim('idle', '2024-04-01', { trigger: 'schedule', now: NOW });
+    counts.push(await store.countRunning('busy'));
+
+    // When the state machine records one success and the run monitor one failure
+    await recordSucceeded('busy', '2024-04-01');
+    counts.push(await store.countRunning('busy'));
+    if (b.kind !== 'claimed') throw new Error('expected the claim of 2024-04-02 to win');
+    await store.markFailed('busy', '2024-04-02', b.runId, { error: 'ExecutionAborted' });
+    counts.push(await store.countRunning('busy'));
+
+    // Then
+    expect(a.kind).toBe('claimed');
+    expect(counts).toStrictEqual([0, 1, 2, 1, 0]);
+    expect(await store.countRunning('idle')).toBe(1);
   });
 
   it('lists the partitions of one pipeline within a range, in key order', async () => {

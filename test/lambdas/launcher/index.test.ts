@@ -7,6 +7,7 @@ import { type LocalPartitionTable, startPartitionTable } from '../../runtime/loc
 
 const CONFIG: LauncherConfig = {
   name: 'daily-sales',
+  maxConcurrentRuns: 10,
   partitions: { kind: 'daily', start: '2024-01-01' },
   triggers: [
     {
@@ -72,7 +73,7 @@ describe('launcher handler', () => {
     vi.resetModules();
   });
 
-  async function core() {
+  async function core(config: LauncherConfig = CONFIG) {
     stubEnv();
     const { launcherHandler } = await import('../../../lambdas/launcher/index');
     const calls: StartExecutionCommand['input'][] = [];
@@ -85,7 +86,7 @@ describe('launcher handler', () => {
     const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const store = new PartitionStore(table.client, table.tableName);
     const handler = launcherHandler({
-      env: { config: CONFIG, bucketNames: BUCKETS, stateMachineArn: STATE_MACHINE },
+      env: { config, bucketNames: BUCKETS, stateMachineArn: STATE_MACHINE },
       store,
       sfn,
       logger,
@@ -150,6 +151,53 @@ describe('launcher handler', () => {
 
     expect(result).toMatchObject({ kind: 'started', partition: '2024-01-12', attempt: 1 });
     expect(JSON.parse(calls[0]?.input ?? '{}')).toMatchObject({ trigger: 'manual' });
+  });
+
+  describe('at the limit of concurrent runs', () => {
+    const SINGLE: LauncherConfig = { ...CONFIG, name: 'single-run', maxConcurrentRuns: 1 };
+    const REASON = 'pipeline "single-run" is at its limit of 1 concurrent run';
+
+    it('reports a deferred S3 arrival as a batch item failure for the queue to deliver again, logged at INFO', async () => {
+      // Given
+      const { handler, calls, logger, store } = await core(SINGLE);
+      await handler({ source: 'manual', partition: '2024-02-01' });
+
+      // When
+      const response = await handler({ Records: [record('waits', objectCreated('sales/2024-02-02/a.csv'))] });
+
+      // Then
+      expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: 'waits' }] });
+      expect(calls).toHaveLength(1);
+      expect(await store.get('single-run', '2024-02-02')).toBeUndefined();
+      expect(logger.info).toHaveBeenCalledWith(
+        'Launch from S3 arrival deferred; the queue delivers the record again after its visibility timeout',
+        expect.objectContaining({ messageId: 'waits', result: { kind: 'deferred', partition: '2024-02-02', reason: REASON } }),
+      );
+      expect(logger.error).not.toHaveBeenCalled();
+    });
+
+    it('fails a deferred schedule tick with LaunchDeferredError so that it is retried', async () => {
+      const { handler, logger } = await core(SINGLE);
+
+      const tick = handler({ source: 'schedule', scheduledTime: '2024-02-04T02:00:00Z' });
+
+      // The handler module is imported afresh per test, so its error class is not the one imported here.
+      await expect(tick).rejects.toMatchObject({ name: 'LaunchDeferredError' });
+      await expect(tick).rejects.toThrow(`Deferred the scheduled run(s) of "2024-02-03": ${REASON}.`);
+      expect(logger.info).toHaveBeenCalledWith(
+        'Scheduled launch deferred; the invocation is retried',
+        expect.objectContaining({ runs: [{ kind: 'deferred', partition: '2024-02-03', reason: REASON }] }),
+      );
+    });
+
+    it('returns a deferred manual launch to its caller', async () => {
+      const { handler, calls } = await core(SINGLE);
+
+      const result = await handler({ source: 'backfill', partition: '2024-02-05' });
+
+      expect(result).toStrictEqual({ kind: 'deferred', partition: '2024-02-05', reason: REASON });
+      expect(calls).toHaveLength(0);
+    });
   });
 
   it('fails an invocation of unknown shape, naming the accepted shapes', async () => {
