@@ -1,4 +1,8 @@
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
@@ -18,6 +22,7 @@ import {
   startSnsApi,
   startStepFunctionsApi,
 } from './services';
+import { LOCAL_REGION, localCredentials } from './services/private/loopback';
 import { synthLocalStage, type SynthLocalResult } from './synth';
 
 /** Properties of {@link LocalRuntime.start}. */
@@ -42,6 +47,124 @@ export interface LocalRuntimeProps {
   readonly functionLogLevel?: string;
   /** Receives what happens in the background (deliveries, dead letters, alerts). @default - nothing */
   readonly notify?: (notice: RuntimeNotice) => void;
+  /**
+   * How the DynamoDB and S3 of `home` are shared between processes: dynalite's store can be open
+   * in one process only. `attach` uses those a live `sluice dev` announced in `<home>/dev.json`
+   * (a stale file is ignored) and starts its own only when there is none; `announce` starts its
+   * own and announces them there for others to attach to, failing with
+   * {@link DevAlreadyRunningError} when a live process already did. Either way the runtime runs
+   * its own engine, Step Functions and SNS endpoints.
+   *
+   * @default 'attach'
+   */
+  readonly sharing?: 'attach' | 'announce';
+}
+
+/** The file in `SLUICE_HOME` where `sluice dev` announces its services. */
+export const DEV_FILE = 'dev.json';
+
+/** What `sluice dev` writes to {@link DEV_FILE}. */
+export interface DevAnnouncement {
+  /** The announcing process; the file is stale once it is gone. */
+  readonly pid: number;
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string };
+  /** Environment of SDK clients of the S3 endpoint (see `LocalS3.clientEnvironment`). */
+  readonly s3ClientEnvironment: Readonly<Record<string, string>>;
+}
+
+/** Thrown when a runtime would announce its services on a home a live process already serves. */
+export class DevAlreadyRunningError extends Error {
+  constructor(
+    readonly home: string,
+    readonly pid: number,
+  ) {
+    super(`sluice dev already runs on ${home} (pid ${pid}); stop it first, or give this one another SLUICE_HOME`);
+    this.name = 'DevAlreadyRunningError';
+  }
+}
+
+/**
+ * The live `sluice dev` of `home`, if any: its announcement, when the process exists and its
+ * DynamoDB endpoint accepts connections (a pid can be reused after a crash).
+ */
+export async function findLiveDev(home: string): Promise<DevAnnouncement | undefined> {
+  const file = join(home, DEV_FILE);
+  if (!existsSync(file)) return undefined;
+  let announced: DevAnnouncement;
+  try {
+    announced = JSON.parse(readFileSync(file, 'utf8')) as DevAnnouncement;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(announced.pid) || announced.pid === process.pid || !processExists(announced.pid)) return undefined;
+  return (await accepts(announced.endpoints?.dynamodb)) ? announced : undefined;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function accepts(endpoint: string | undefined): Promise<boolean> {
+  if (!endpoint) return Promise.resolve(false);
+  const { hostname, port } = new URL(endpoint);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The DynamoDB of another process: stopping it only closes this process's client. */
+function attachedDynamo(endpoint: string): LocalDynamo {
+  let client: DynamoDBClient | undefined;
+  return {
+    endpoint,
+    client: () => (client ??= new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials() })),
+    stop: async () => {
+      client?.destroy();
+      client = undefined;
+    },
+  };
+}
+
+/** The S3 of another process; its object-created events reach that process, not this one. */
+function attachedS3(dev: DevAnnouncement): LocalS3 {
+  let client: S3Client | undefined;
+  const endpoint = dev.endpoints.s3;
+  return {
+    endpoint,
+    clientEnvironment: dev.s3ClientEnvironment,
+    client: () =>
+      (client ??= new S3Client({
+        endpoint,
+        region: LOCAL_REGION,
+        credentials: localCredentials(),
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      })),
+    onObjectCreated: () => {
+      throw new Error(`Object Created events of ${endpoint} are delivered in the sluice dev process (pid ${dev.pid})`);
+    },
+    stop: async () => {
+      client?.destroy();
+      client = undefined;
+    },
+  };
 }
 
 /** What the runtime reports as it works. */
@@ -102,14 +225,19 @@ export class LocalRuntime {
     private readonly services: { dynamo: LocalDynamo; s3: LocalS3; sfn: LocalStepFunctionsApi; sns: LocalSnsApi },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
+    /** The pid of the `sluice dev` whose DynamoDB and S3 this runtime uses, if it attached to one. */
+    readonly attachedTo?: number,
   ) {}
 
   /** Synthesizes if sources changed, starts the local services and loads the stage. */
   static async start(props: LocalRuntimeProps): Promise<LocalRuntime> {
     const synth = await synthLocalStage({ projectDir: props.projectDir, pipelinesDir: props.pipelinesDir, home: props.home });
     const started: Array<{ stop(): Promise<void> }> = [];
+    const announce = props.sharing === 'announce';
+    const dev = await findLiveDev(props.home);
+    if (dev && announce) throw new DevAlreadyRunningError(props.home, dev.pid);
     try {
-      const dynamo = await startDynamo({ dataDir: join(props.home, 'dynamodb'), port: props.ports?.dynamodb });
+      const dynamo = dev ? attachedDynamo(dev.endpoints.dynamodb) : await startDynamo({ dataDir: join(props.home, 'dynamodb'), port: props.ports?.dynamodb });
       started.push(dynamo);
       let engine: LocalEngine | undefined;
       const sfn = await startStepFunctionsApi({
@@ -125,7 +253,9 @@ export class LocalRuntime {
       // The stage is read twice (here for the bucket names, then by the engine); both are cheap.
       const { loadStage } = await import('./engine');
       const stage = loadStage(synth.assemblyDir, 'local');
-      const s3 = await startS3({ dataDir: join(props.home, 's3'), port: props.ports?.s3, buckets: stage.buckets.map((b) => b.name) });
+      const s3 = dev
+        ? attachedS3(dev)
+        : await startS3({ dataDir: join(props.home, 's3'), port: props.ports?.s3, buckets: stage.buckets.map((b) => b.name) });
       started.push(s3);
       engine = new LocalEngine({
         assemblyDir: synth.assemblyDir,
@@ -145,10 +275,16 @@ export class LocalRuntime {
       const running = engine;
       for (const table of running.stage.tables) {
         const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
+        const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: typeof keys }[] | undefined) ?? [];
         await ensureTable(dynamo.client(), {
           tableName: table.name,
           partitionKey: keys.find((k) => k.KeyType === 'HASH')!.AttributeName,
           sortKey: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+          indexes: indexes.map((index) => ({
+            name: index.IndexName,
+            partitionKey: index.KeySchema.find((k) => k.KeyType === 'HASH')!.AttributeName,
+            sortKey: index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+          })),
         });
       }
       const router = new EventRouter({
@@ -157,7 +293,18 @@ export class LocalRuntime {
         deadLetterDir: join(props.home, 'dead-letters'),
         notify: props.notify,
       });
-      return new LocalRuntime(synth, running, pipelinesOf(running), { dynamo, s3, sfn, sns }, router, props);
+      if (announce) {
+        const announcement: DevAnnouncement = {
+          pid: process.pid,
+          endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint },
+          s3ClientEnvironment: s3.clientEnvironment,
+        };
+        // Renamed into place so that a reader never sees half a file.
+        const partial = join(props.home, `${DEV_FILE}.${process.pid}`);
+        writeFileSync(partial, JSON.stringify(announcement, null, 2));
+        renameSync(partial, join(props.home, DEV_FILE));
+      }
+      return new LocalRuntime(synth, running, pipelinesOf(running), { dynamo, s3, sfn, sns }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       throw error;
@@ -244,6 +391,9 @@ export class LocalRuntime {
    * schedules of the template, as EventBridge, SQS and Scheduler would.
    */
   startTriggers(): void {
+    if (this.attachedTo !== undefined) {
+      throw new Error(`Triggers of ${this.props.home} run in the sluice dev process (pid ${this.attachedTo}) this runtime attached to`);
+    }
     if (this.triggersStarted) return;
     this.triggersStarted = true;
     const notify = this.props.notify ?? (() => {});
@@ -306,6 +456,17 @@ export class LocalRuntime {
     await this.engine.close();
     await Promise.allSettled([this.services.s3.stop(), this.services.sfn.stop(), this.services.sns.stop()]);
     await this.services.dynamo.stop();
+    if (this.props.sharing === 'announce') this.withdrawAnnouncement();
+  }
+
+  /** Removes `dev.json` if it is still this process's announcement. */
+  private withdrawAnnouncement(): void {
+    const file = join(this.props.home, DEV_FILE);
+    try {
+      if ((JSON.parse(readFileSync(file, 'utf8')) as DevAnnouncement).pid === process.pid) rmSync(file, { force: true });
+    } catch {
+      // Already gone, or replaced by a file that is not ours.
+    }
   }
 
   private executionArnOf(name: string, runId: string): string {

@@ -1,0 +1,102 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type CliContext, type GlobalOptions, resolveContext } from './context';
+import { EXIT, exitCodeOf } from './errors';
+import { type CliIo, processIo } from './io';
+
+const HELP_FOOTER = `
+Environment:
+  SLUICE_HOME                local state: synthesized assembly, DynamoDB and S3 data, executions (default: ./.sluice)
+  SLUICE_PIPELINES           where pipelines are discovered, DIR/*/pipeline.ts (default: ./pipelines)
+  SLUICE_RETRY_INTERVAL_MS   a fixed wait before every task retry, instead of the retry policy's backoff (tests, quick iteration)
+
+Exit codes: 0 success; 1 a run or validation failed; 2 bad usage or input.
+While \`sluice dev\` runs, other commands on the same SLUICE_HOME use its DynamoDB and S3.`;
+
+/**
+ * Runs the `sluice` command line (arguments without `node` and the script) and returns its exit
+ * code. Every failure is reported on `io.err`, never thrown.
+ */
+export async function runCli(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('sluice')
+    .description('Run sluice pipelines locally: the same cdk.out that deploys, on embedded stand-ins of AWS')
+    .option('--pipelines <dir>', 'where pipelines are discovered (default: $SLUICE_PIPELINES or ./pipelines)')
+    .option('--json', 'print machine-readable JSON')
+    .option('--verbose', "print the functions' logs on stderr instead of $SLUICE_HOME/functions.log")
+    .showHelpAfterError('(run sluice --help for usage)')
+    .addHelpText('after', HELP_FOOTER)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (text, write) => write(text) });
+
+  const context = (command: Command): CliContext => resolveContext(command.optsWithGlobals<GlobalOptions>(), io);
+  const action =
+    <A extends unknown[]>(handler: (context: CliContext, ...args: A) => Promise<number>) =>
+    async (...args: unknown[]) => {
+      const command = args.at(-1) as Command;
+      code = await handler(context(command), ...(args.slice(0, -1) as A));
+    };
+
+  program
+    .command('list')
+    .description('pipelines with their partitions, schedule and triggers (reads definitions only: fast)')
+    .action(action(async (ctx) => (await import('./commands/list')).list(ctx)));
+
+  program
+    .command('validate')
+    .description('load and compile every pipeline; exit 1 listing every problem')
+    .action(action(async (ctx) => (await import('./commands/validate')).validate(ctx)));
+
+  program
+    .command('run')
+    .description('run one partition now through the launcher, wait, and print every task attempt')
+    .argument('<pipeline>', 'pipeline name')
+    .option('--partition <key>', 'partition key (default: the last complete time partition; required for static partitions)')
+    .action(action(async (ctx, name: string, options: { partition?: string }) => (await import('./commands/run')).run(ctx, name, options)));
+
+  program
+    .command('status')
+    .description('partition statuses: MISSING, RUNNING, SUCCEEDED, FAILED')
+    .argument('<pipeline>', 'pipeline name')
+    .option('--from <key>', 'first partition (default: the last 10 time partitions; every static key)')
+    .option('--to <key>', 'last partition (default: the last complete one)')
+    .action(action(async (ctx, name: string, options: { from?: string; to?: string }) => (await import('./commands/status')).status(ctx, name, options)));
+
+  program
+    .command('runs')
+    .description('recent runs, newest first, with status, duration and error')
+    .argument('<pipeline>', 'pipeline name')
+    .addOption(new Option('--limit <n>', 'how many runs').default(20).argParser(positiveInteger))
+    .action(action(async (ctx, name: string, options: { limit: number }) => (await import('./commands/runs')).runs(ctx, name, options)));
+
+  program
+    .command('dev')
+    .description('serve S3 and DynamoDB on loopback with the triggers and schedules of every pipeline, until Ctrl+C')
+    .option('--port <n>', 'S3 on port N and DynamoDB on N+1 (default: free ports)')
+    .action(action(async (ctx, options: { port?: string }) => (await import('./commands/dev')).dev(ctx, options)));
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version were printed on request: that is a success.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const exit = exitCodeOf(error);
+    io.err(`${describeError(error, exit)}\n`);
+    return exit;
+  }
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
+}
+
+function describeError(error: unknown, exit: number): string {
+  if (!(error instanceof Error)) return `error: ${String(error)}`;
+  // Validation messages already list every problem; usage errors say what to change.
+  if (exit === EXIT.usage || error.name === 'PipelineValidationError') return `error: ${error.message}`;
+  return `error: ${error.name}: ${error.message}${process.env.SLUICE_DEBUG ? `\n${error.stack ?? ''}` : ''}`;
+}

@@ -1,0 +1,127 @@
+import type { ExecutionRecord, TaskAttempt } from '../../engine';
+import type { LocalPipeline } from '../../runtime';
+import { type CliContext, withRuntime } from '../context';
+import { EXIT } from '../errors';
+import { causeMessage, duration, elapsed, errorLine, status, table } from '../format';
+
+/** Options of `sluice run`. */
+export interface RunOptions {
+  /** @default - the last complete time partition (`default` for an unpartitioned pipeline) */
+  readonly partition?: string;
+}
+
+/** One try of one task, as `sluice run --json` reports it. */
+export interface AttemptView {
+  readonly task: string;
+  readonly attempt: number;
+  readonly mapIndex?: number;
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  readonly startDate: string;
+  readonly endDate?: string;
+  readonly durationMs?: number;
+  readonly error?: string;
+  readonly errorMessage?: string;
+}
+
+/** `sluice run`: one run now through the launcher; waits and prints every task attempt. */
+export async function run(context: CliContext, name: string, options: RunOptions): Promise<number> {
+  return withRuntime(context, async (runtime) => {
+    const pipeline = runtime.pipeline(name);
+    const partition = options.partition ?? runtime.defaultPartition(name, new Date());
+    const { launch, execution } = await runtime.run(name, partition);
+    if (launch.kind !== 'started') {
+      const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;
+      if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, partition, status: launch.kind.toUpperCase(), reason })}\n`);
+      else context.io.err(`${name}: partition "${partition}" was not started: ${reason}\n`);
+      return EXIT.failed;
+    }
+    if (!execution) throw new Error(`Run ${launch.runId} of ${name} started, but its execution cannot be found`);
+    const view = runView(pipeline, execution, launch.attempt);
+    if (context.json) context.io.out(`${JSON.stringify(view, null, 2)}\n`);
+    else printRun(context, view);
+    return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  });
+}
+
+/** What `sluice run --json` prints. */
+export interface RunView {
+  readonly pipeline: string;
+  readonly partition: string;
+  readonly runId: string;
+  /** Run number of this partition: 1 for its first run. */
+  readonly attempt: number;
+  readonly status: ExecutionRecord['status'];
+  readonly executionArn: string;
+  readonly startDate: string;
+  readonly stopDate?: string;
+  readonly durationMs?: number;
+  readonly error?: string;
+  readonly errorMessage?: string;
+  readonly cause?: string;
+  readonly output?: unknown;
+  readonly attempts: readonly AttemptView[];
+}
+
+function runView(pipeline: LocalPipeline, execution: ExecutionRecord, attempt: number): RunView {
+  const input = JSON.parse(execution.input) as { partition: string };
+  const tasks = taskStates(pipeline);
+  return {
+    pipeline: pipeline.name,
+    partition: input.partition,
+    runId: execution.name,
+    attempt,
+    status: execution.status,
+    executionArn: execution.executionArn,
+    startDate: execution.startDate,
+    stopDate: execution.stopDate,
+    durationMs: elapsed(execution.startDate, execution.stopDate),
+    error: execution.error,
+    errorMessage: causeMessage(execution.cause),
+    cause: execution.cause,
+    output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown),
+    // The states around the tasks (marking the partition) are the platform's, not the user's.
+    attempts: execution.attempts.filter((a) => tasks.has(a.state)).map(attemptView),
+  };
+}
+
+/** Names of the Task states that run the pipeline's tasks, from the state machine's metadata. */
+export function taskStates(pipeline: LocalPipeline): Set<string> {
+  const metadata = pipeline.stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined;
+  return new Set(Object.keys(metadata?.tasks ?? {}));
+}
+
+function attemptView(attempt: TaskAttempt): AttemptView {
+  return {
+    task: attempt.state,
+    attempt: attempt.attempt,
+    ...(attempt.mapIndex !== undefined && { mapIndex: attempt.mapIndex }),
+    status: attempt.error !== undefined ? 'FAILED' : attempt.endDate ? 'SUCCEEDED' : 'RUNNING',
+    startDate: attempt.startDate,
+    endDate: attempt.endDate,
+    durationMs: elapsed(attempt.startDate, attempt.endDate),
+    error: attempt.error,
+    errorMessage: causeMessage(attempt.cause),
+  };
+}
+
+function printRun(context: CliContext, view: RunView): void {
+  const { io } = context;
+  io.out(`${view.pipeline}  partition ${view.partition}  run ${view.runId} (run ${view.attempt} of this partition)\n\n`);
+  if (view.attempts.length > 0) {
+    io.out(
+      table(
+        ['TASK', 'ATTEMPT', 'STATUS', 'DURATION', 'ERROR'],
+        view.attempts.map((a) => [
+          a.mapIndex === undefined ? a.task : `${a.task}[${a.mapIndex}]`,
+          `attempt ${a.attempt}`,
+          status(a.status, io.color),
+          duration(a.durationMs),
+          a.error ? errorLine(a.error, a.errorMessage) : '',
+        ]),
+      ),
+    );
+    io.out('\n');
+  }
+  io.out(`${status(view.status, io.color)} in ${duration(view.durationMs)}  (${view.pipeline}, partition ${view.partition}, run ${view.runId})\n`);
+  if (view.status !== 'SUCCEEDED') io.out(`Error: ${errorLine(view.error, view.errorMessage)}\n`);
+}

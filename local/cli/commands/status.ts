@@ -1,0 +1,77 @@
+import { parsePartitionKey, partitionForScheduledTime, partitionKeyAt, partitionStart } from '../../../lib/compile/partition-keys';
+import type { PartitionSpec, TimePartitions } from '../../../lib/definitions/partitions';
+import { type CliContext, withRuntime } from '../context';
+import { EXIT } from '../errors';
+import { causeMessage, errorLine, instant, status as colored, table } from '../format';
+
+/** Options of `sluice status`. */
+export interface StatusOptions {
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** How many time partitions `sluice status` shows without `--from`/`--to`. */
+export const DEFAULT_STATUS_COUNT = 10;
+
+/** `sluice status`: partition statuses over a range, `MISSING` included. */
+export async function status(context: CliContext, name: string, options: StatusOptions): Promise<number> {
+  return withRuntime(context, async (runtime) => {
+    const now = new Date();
+    const spec = runtime.pipeline(name).config.partitions;
+    const range = options.from !== undefined || options.to !== undefined ? { from: options.from, to: options.to } : defaultRange(spec, now);
+    const views = await runtime.partitions(name, { ...range, now });
+    const partitions = views.map(({ partition, status, record }) => ({
+      partition,
+      status,
+      attempt: record?.attempt,
+      runId: record?.runId,
+      trigger: record?.trigger,
+      claimedAt: record?.claimedAt,
+      finishedAt: record?.finishedAt,
+      error: record?.error,
+      errorMessage: causeMessage(record?.cause),
+    }));
+    if (context.json) {
+      context.io.out(`${JSON.stringify({ pipeline: name, partitions }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    if (partitions.length === 0) {
+      context.io.out(`${name} has no partitions in this range yet\n`);
+      return EXIT.ok;
+    }
+    context.io.out(
+      table(
+        ['PARTITION', 'STATUS', 'RUN', 'RUN ID', 'TRIGGER', 'FINISHED', 'ERROR'],
+        partitions.map((p) => [
+          p.partition,
+          colored(p.status, context.io.color),
+          p.attempt === undefined ? '' : String(p.attempt),
+          p.runId ?? '',
+          p.trigger ?? '',
+          instant(p.finishedAt),
+          p.error ? errorLine(p.error, p.errorMessage) : '',
+        ]),
+      ),
+    );
+    return EXIT.ok;
+  });
+}
+
+/**
+ * The last {@link DEFAULT_STATUS_COUNT} complete time partitions (of the time dimension of
+ * multi-partitions); every key of static partitions.
+ */
+function defaultRange(spec: PartitionSpec | undefined, now: Date): { from?: string; to?: string } {
+  const time = spec?.kind === 'multi' ? Object.values(spec.dimensions).find((d): d is TimePartitions => d.kind !== 'static') : spec;
+  if (!time || time.kind === 'static') return {};
+  const last = partitionForScheduledTime(time, now);
+  // Nothing complete yet: the runtime lists nothing either.
+  if (last.kind === 'skip') return {};
+  let from = last.partition;
+  for (let i = 1; i < DEFAULT_STATUS_COUNT; i++) {
+    const previous = partitionKeyAt(time, new Date(partitionStart(time, from).getTime() - 1));
+    if (!parsePartitionKey(time, previous).ok) break;
+    from = previous;
+  }
+  return { from, to: last.partition };
+}

@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LocalRuntime, LocalRuntimeProps } from '../runtime';
+import { UsageError } from './errors';
+import { captureFunctionOutput, type CliIo } from './io';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  readonly pipelines?: string;
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+}
+
+/** What a command runs against, resolved once from options and environment. */
+export interface CliContext {
+  readonly io: CliIo;
+  /** The sluice project (its CDK app), found from this file, not from the working folder. */
+  readonly projectDir: string;
+  /** `--pipelines`, else `$SLUICE_PIPELINES`, else `./pipelines`. */
+  readonly pipelinesDir: string;
+  /** `$SLUICE_HOME`, else `./.sluice`. */
+  readonly home: string;
+  readonly json: boolean;
+  /** Function logs to stderr instead of `<home>/functions.log`. */
+  readonly verbose: boolean;
+  /** `$SLUICE_RETRY_INTERVAL_MS`: a fixed wait before every retry, for tests and quick iteration. */
+  readonly retryIntervalMs?: number;
+}
+
+/** File that receives what task handlers print, unless `--verbose`. */
+export const FUNCTION_LOG = 'functions.log';
+
+const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+export function resolveContext(options: GlobalOptions, io: CliIo, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliContext {
+  if (!existsSync(join(PROJECT_DIR, 'package.json'))) throw new Error(`The sluice project is not at ${PROJECT_DIR}: reinstall it`);
+  return {
+    io,
+    projectDir: PROJECT_DIR,
+    pipelinesDir: resolve(cwd, options.pipelines ?? env.SLUICE_PIPELINES ?? 'pipelines'),
+    home: resolve(cwd, env.SLUICE_HOME ?? '.sluice'),
+    json: options.json === true,
+    verbose: options.verbose === true,
+    retryIntervalMs: retryInterval(env.SLUICE_RETRY_INTERVAL_MS),
+  };
+}
+
+function retryInterval(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`SLUICE_RETRY_INTERVAL_MS must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
+  return ms;
+}
+
+/**
+ * Starts the local runtime (attached to a live `sluice dev` on the same home, if any), runs `use`,
+ * and stops the runtime whatever happens. Handlers' output goes to the function log meanwhile.
+ */
+export async function withRuntime<T>(
+  context: CliContext,
+  use: (runtime: LocalRuntime) => Promise<T>,
+  props: Pick<LocalRuntimeProps, 'sharing' | 'ports' | 'notify'> = {},
+): Promise<T> {
+  const restore = captureFunctionOutput({ logFile: join(context.home, FUNCTION_LOG), verbose: context.verbose });
+  try {
+    const { LocalRuntime } = await import('../runtime');
+    const runtime = await LocalRuntime.start({
+      projectDir: context.projectDir,
+      pipelinesDir: context.pipelinesDir,
+      home: context.home,
+      retryIntervalMs: context.retryIntervalMs,
+      ...props,
+    });
+    if (!runtime.synth.cached) context.io.err(`Synthesized the local stage into ${runtime.synth.assemblyDir} (sources changed)\n`);
+    if (runtime.attachedTo !== undefined) {
+      context.io.err(`Using the DynamoDB and S3 of sluice dev (pid ${runtime.attachedTo}) on ${context.home}\n`);
+    }
+    try {
+      return await use(runtime);
+    } finally {
+      await runtime.stop();
+    }
+  } finally {
+    restore();
+  }
+}

@@ -1,0 +1,3 @@
+export { runCli } from './cli';
+export { EXIT, UsageError } from './errors';
+export type { CliIo } from './io';

@@ -1,0 +1,21 @@
+/**
+ * The `sluice` command (bin/sluice.js loads it through tsx). Checks the Node.js version before
+ * loading anything that needs a newer one.
+ */
+const MINIMUM_NODE_MAJOR = 22;
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < MINIMUM_NODE_MAJOR) {
+  process.stderr.write(
+    `sluice needs Node.js ${MINIMUM_NODE_MAJOR} or later (the local Step Functions interpreter uses Promise.withResolvers); ` +
+      `this is ${process.version}. Run it as \`npx sluice\`, which uses the project's Node.js 24.\n`,
+  );
+  process.exit(2);
+}
+
+export {};
+
+const { runCli } = await import('./cli');
+const code = await runCli(process.argv.slice(2));
+// Handlers may leave timers or sockets open, as they may in a Lambda container: do not wait for them.
+process.exit(code);

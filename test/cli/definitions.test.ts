@@ -1,0 +1,83 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokenFixtures, cliEnv, json, sluice } from './sluice';
+
+/** Commands that read the definitions only (no synth, no services), and usage errors. */
+describe('sluice list, validate and usage errors', () => {
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sluice-cli-definitions-'));
+    env = cliEnv(home);
+  });
+  afterAll(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('lists every pipeline with its partitions, schedule and triggers', async () => {
+    // When
+    const result = await sluice(['list'], env);
+    const listed = await sluice(['list', '--json'], env);
+
+    // Then
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^PIPELINE\s+PARTITIONS\s+SCHEDULE\s+TRIGGERS\s+TASKS$/m);
+    expect(result.stdout).toMatch(/^drops\s+daily from 2024-01-01 \(UTC\)\s+s3:\/\/raw\/drops\/\*\.csv\s+count$/m);
+    expect(result.stdout).toMatch(/^malformed-feed\s+static: eu, us\s+load$/m);
+    expect(listed.code).toBe(0);
+    const pipelines = json<{ name: string; triggers: { pattern: string }[]; tasks: string[] }[]>(listed);
+    expect(pipelines.map((p) => p.name)).toStrictEqual(['drops', 'flaky-source', 'malformed-feed', 'orders']);
+    expect(pipelines.find((p) => p.name === 'drops')?.triggers.map((t) => t.pattern)).toStrictEqual(['s3://raw/drops/*.csv']);
+    expect(pipelines.find((p) => p.name === 'orders')?.tasks).toStrictEqual(['extract', 'summarise']);
+  });
+
+  it('validates good pipelines with exit 0', async () => {
+    // When
+    const result = await sluice(['validate'], env);
+
+    // Then
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('OK: 4 pipelines valid');
+  });
+
+  it('fails validate on a broken pipeline with exit 1 and every problem named', async () => {
+    // When
+    const result = await sluice(['validate', '--pipelines', brokenFixtures], env);
+    const asJson = await sluice(['--json', 'validate', '--pipelines', brokenFixtures], env);
+
+    // Then
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('2 problems');
+    expect(result.stdout).toContain('pipeline "cyclic", task "first": dependency cycle: first → second → first');
+    expect(result.stdout).toContain('pipeline "cyclic", task "second": handler file ./second.ts does not exist');
+    expect(asJson.code).toBe(1);
+    expect(json<{ ok: boolean; issues: { task: string }[] }>(asJson)).toMatchObject({ ok: false, issues: [{ task: 'first' }, { task: 'second' }] });
+  });
+
+  it.each([
+    { problem: 'an unknown command', args: ['frobnicate'], message: "unknown command 'frobnicate'" },
+    { problem: 'an unknown option', args: ['list', '--bogus'], message: "unknown option '--bogus'" },
+    { problem: 'a missing argument', args: ['run'], message: "missing required argument 'pipeline'" },
+    { problem: 'a bad --limit', args: ['runs', 'orders', '--limit', '0'], message: 'expected a whole number of at least 1' },
+    { problem: 'a bad --port', args: ['dev', '--port', 'http'], message: '--port must be a whole number from 1 to 65534' },
+  ])('fails with exit 2 on $problem', async ({ args, message }) => {
+    // When
+    const result = await sluice(args, env);
+
+    // Then
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('fails with exit 2 on a bad SLUICE_RETRY_INTERVAL_MS', async () => {
+    // When
+    const result = await sluice(['list'], { ...env, SLUICE_RETRY_INTERVAL_MS: 'soon' });
+
+    // Then
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SLUICE_RETRY_INTERVAL_MS must be a whole number of milliseconds, not "soon"');
+  });
+});

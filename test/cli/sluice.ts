@@ -1,0 +1,45 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The project root: the CLI is spawned from here, as `npx sluice` runs it. */
+export const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+export const fixtures = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
+export const brokenFixtures = fileURLToPath(new URL('./fixtures/broken', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Environment of a CLI process: its own home, the fixture pipelines, fast retries, no colour. */
+export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, SLUICE_HOME: home, SLUICE_PIPELINES: fixtures, SLUICE_RETRY_INTERVAL_MS: '50', NO_COLOR: '1', ...extra };
+}
+
+/** Starts `bin/sluice.js` with `args` as a user would (through the project's Node.js). */
+export function spawnSluice(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['bin/sluice.js', ...args], { cwd: projectDir, env });
+}
+
+/** Runs `sluice <args>` to completion. */
+export function sluice(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = spawnSluice(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Parses the JSON a `--json` command printed, naming the command when it is not JSON. */
+export function json<T>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`expected JSON on stdout (exit ${result.code}), got:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  }
+}
