@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
+import { LAUNCHER_ENV, type LauncherConfig, type RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
 import { type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEnvironment } from '../runtime';
@@ -304,7 +304,9 @@ export class LocalRuntime {
         writeFileSync(partial, JSON.stringify(announcement, null, 2));
         renameSync(partial, join(props.home, DEV_FILE));
       }
-      return new LocalRuntime(synth, running, pipelinesOf(running), { dynamo, s3, sfn, sns }, router, props, dev?.pid);
+      const pipelines = pipelinesOf(running);
+      await failAbandonedRuns(running, pipelines, dynamo);
+      return new LocalRuntime(synth, running, pipelines, { dynamo, s3, sfn, sns }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       throw error;
@@ -369,16 +371,22 @@ export class LocalRuntime {
   async partitions(name: string, range: { from?: string; to?: string; now: Date }): Promise<PartitionView[]> {
     const pipeline = this.pipeline(name);
     const store = new PartitionStore(this.services.dynamo.client(), pipeline.tableName);
-    const records = new Map((await store.list(name, { from: range.from, to: range.to })).map((r) => [r.partition, r]));
     const spec = pipeline.config.partitions;
     const keys = spec ? listPartitions(spec, range) : [UNPARTITIONED_KEY];
-    const all = new Set([...keys, ...records.keys()]);
-    return [...all]
-      .sort()
-      .map((partition) => {
-        const record = records.get(partition);
-        return record ? { partition, status: record.status, record } : { partition, status: 'MISSING' as const };
-      });
+    // Time keys sort in time order, so the range is a key range; static and multi keys are not
+    // (static keys keep their declared order), so their records are read whole and matched.
+    const timeOrdered = spec !== undefined && spec.kind !== 'static' && spec.kind !== 'multi';
+    const records = await store.list(name, timeOrdered ? { from: range.from, to: range.to } : {});
+    const byKey = new Map(records.map((r) => [r.partition, r]));
+    const view = (partition: string): PartitionView => {
+      const record = byKey.get(partition);
+      return record ? { partition, status: record.status, record } : { partition, status: 'MISSING' };
+    };
+    const listed = new Set(keys);
+    // A time partition run before it was complete (a manual run of today) is past the default range.
+    const unlisted = timeOrdered ? records.map((r) => r.partition).filter((k) => !listed.has(k)) : [];
+    const partitions = timeOrdered ? [...keys, ...unlisted].sort() : keys;
+    return partitions.map(view);
   }
 
   /** Executions of a pipeline, newest first. */
@@ -471,6 +479,37 @@ export class LocalRuntime {
 
   private executionArnOf(name: string, runId: string): string {
     return `${this.pipeline(name).stateMachine.arn.replace(':stateMachine:', ':execution:')}:${runId}`;
+  }
+}
+
+/** How long a claimed partition may wait for its execution to start before it counts as lost. */
+const LAUNCH_GRACE_MS = 30_000;
+
+/**
+ * A crash must not leave a partition RUNNING forever: executions whose process ended are aborted
+ * and their partitions marked FAILED, as the run monitor would on AWS; so are partitions claimed
+ * by a launch that was interrupted before its execution started.
+ */
+async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo): Promise<void> {
+  for (const record of engine.abortAbandoned()) {
+    const pipeline = [...pipelines.values()].find((p) => p.stateMachine.arn === record.stateMachineArn);
+    const input = JSON.parse(record.input) as Partial<RunInput>;
+    if (!pipeline || !input.partition || !input.runId) continue;
+    await new PartitionStore(dynamo.client(), pipeline.tableName).markFailed(pipeline.name, input.partition, input.runId, {
+      error: record.error ?? 'sluice.ProcessEnded',
+      cause: record.cause,
+    });
+  }
+  for (const pipeline of pipelines.values()) {
+    const store = new PartitionStore(dynamo.client(), pipeline.tableName);
+    const started = new Set(engine.listExecutions(pipeline.stateMachine.arn).map((e) => e.name));
+    for (const claimed of await store.listRunning(pipeline.name)) {
+      if (started.has(claimed.runId) || Date.now() - Date.parse(claimed.claimedAt) < LAUNCH_GRACE_MS) continue;
+      await store.markFailed(pipeline.name, claimed.partition, claimed.runId, {
+        error: 'sluice.LaunchInterrupted',
+        cause: `The partition was claimed at ${claimed.claimedAt} but its execution ${claimed.runId} never started: the launch was interrupted`,
+      });
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
+  type QueryCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { executionName, PARTITION_TABLE, type PartitionStatus } from '../lib/compile/contract';
@@ -120,6 +121,25 @@ export class PartitionStore {
    */
   async countRunning(pipeline: string): Promise<number> {
     let count = 0;
+    await this.queryRunning(pipeline, 'COUNT', (page) => (count += page.Count ?? 0));
+    return count;
+  }
+
+  /** The partitions of a pipeline that are RUNNING, read through the index of running partitions. */
+  async listRunning(pipeline: string): Promise<PartitionRecord[]> {
+    const partitions: string[] = [];
+    await this.queryRunning(pipeline, 'ALL_PROJECTED_ATTRIBUTES', (page) =>
+      partitions.push(...(page.Items ?? []).map((item) => String(item[PARTITION_TABLE.sortKey]?.S))),
+    );
+    const records = await Promise.all(partitions.map((partition) => this.get(pipeline, partition)));
+    return records.filter((r): r is PartitionRecord => r?.status === 'RUNNING');
+  }
+
+  private async queryRunning(
+    pipeline: string,
+    select: 'COUNT' | 'ALL_PROJECTED_ATTRIBUTES',
+    onPage: (page: QueryCommandOutput) => void,
+  ): Promise<void> {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
@@ -129,14 +149,13 @@ export class PartitionStore {
           KeyConditionExpression: '#running = :pipeline',
           ExpressionAttributeNames: { '#running': RUNNING_INDEX.partitionKey },
           ExpressionAttributeValues: { ':pipeline': { S: pipeline } },
-          Select: 'COUNT',
+          Select: select,
           ExclusiveStartKey: startKey,
         }),
       );
-      count += page.Count ?? 0;
+      onPage(page);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return count;
   }
 
   /**

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PartitionStore } from '../../runtime';
 import { type CliResult, cliEnv, json, sluice, spawnSluice } from './sluice';
 
 interface RunJson {
@@ -202,6 +203,47 @@ describe('sluice run, status, runs and dev', () => {
     expect(table.stdout).toMatch(/^eu\s+FAILED\s+1\s+\S+\s+manual\s+\S+ \S+Z\s+MalformedFeedError: feed of region eu has no header row$/m);
     const runs = json<RunsJson>(await sluice(['runs', 'malformed-feed', '--json'], env));
     expect(runs.runs[0]).toMatchObject({ partition: 'eu', status: 'FAILED', trigger: 'manual' });
+  });
+
+  it('never leaves a partition RUNNING when the process running it is killed', async () => {
+    // Given a run in progress
+    const running = spawnSluice(['run', 'slow-export', '--partition', '2024-01-03'], env);
+    const exited = new Promise((resolve) => running.once('close', resolve));
+    const deadline = Date.now() + 60_000;
+    let status: string | undefined;
+    while (status !== 'RUNNING' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = json<RunsJson>(await sluice(['runs', 'slow-export', '--json'], env)).runs.find((r) => r.partition === '2024-01-03')?.status;
+    }
+    expect(status).toBe('RUNNING');
+
+    // When its process dies without a chance to clean up
+    running.kill('SIGKILL');
+    await exited;
+
+    // Then the next command fails the run and the partition, saying why
+    const after = json<StatusJson>(await sluice(['status', 'slow-export', '--from', '2024-01-03', '--to', '2024-01-03', '--json'], env));
+    expect(after.partitions).toMatchObject([{ partition: '2024-01-03', status: 'FAILED', error: 'sluice.ProcessEnded' }]);
+    const runs = json<RunsJson>(await sluice(['runs', 'slow-export', '--json'], env));
+    expect(runs.runs[0]).toMatchObject({ partition: '2024-01-03', status: 'ABORTED' });
+  });
+
+  it('fails a partition whose launch was interrupted between the claim and the execution', async () => {
+    // Given a partition claimed a minute ago by a launcher that never started its execution
+    const dynamodb = new DynamoDBClient({ endpoint: dev.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const [table] = (await dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
+      const claim = await new PartitionStore(dynamodb, String(table)).claim('slow-export', '2024-01-04', { trigger: 'manual', now: new Date(Date.now() - 60_000) });
+      expect(claim.kind).toBe('claimed');
+    } finally {
+      dynamodb.destroy();
+    }
+
+    // When the next command starts
+    const after = json<StatusJson>(await sluice(['status', 'slow-export', '--from', '2024-01-04', '--to', '2024-01-04', '--json'], env));
+
+    // Then the partition is FAILED, saying why
+    expect(after.partitions).toMatchObject([{ partition: '2024-01-04', status: 'FAILED', error: 'sluice.LaunchInterrupted' }]);
   });
 
   it('retries a transient failure per the retry policy, then succeeds', async () => {

@@ -145,6 +145,24 @@ describe('PartitionStore against dynalite', () => {
     expect(await store.countRunning('idle')).toBe(1);
   });
 
+  it('lists the RUNNING partitions of one pipeline, and only those', async () => {
+    // Given two running partitions, one ended and one of another pipeline
+    await store.claim('listed', '2024-05-01', { trigger: 'manual', now: NOW });
+    await store.claim('listed', '2024-05-02', { trigger: 'manual', now: NOW });
+    await store.claim('listed', '2024-05-03', { trigger: 'manual', now: NOW });
+    await recordSucceeded('listed', '2024-05-02');
+    await store.claim('unlisted', '2024-05-01', { trigger: 'manual', now: NOW });
+
+    // When
+    const running = await store.listRunning('listed');
+
+    // Then
+    expect(running.map((r) => [r.partition, r.status])).toStrictEqual([
+      ['2024-05-01', 'RUNNING'],
+      ['2024-05-03', 'RUNNING'],
+    ]);
+  });
+
   it('lists the partitions of one pipeline within a range, in key order', async () => {
     // Given
     for (const p of ['2024-02-03', '2024-02-01', '2024-02-02', '2024-02-04']) {
