@@ -510,7 +510,7 @@ export class LocalEngine {
   private persist(stateMachine: LocalStateMachine, record: ExecutionRecord, flag: 'wx' | 'w'): void {
     mkdirSync(join(this.executionsDir, stateMachine.name), { recursive: true });
     try {
-      writeFileSync(this.recordFile(stateMachine, record.name), JSON.stringify(record, null, 2), { flag });
+      writeFileSync(this.recordFile(stateMachine, record.name), JSON.stringify(record), { flag });
     } catch (error) {
       // Another process started this name first.
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
