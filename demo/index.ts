@@ -95,7 +95,7 @@ async function main(): Promise<number> {
 
     say();
     say(failures === 0 ? 'All partitions SUCCEEDED.' : `${failures} partition(s) did not succeed.`);
-    say(`Try: npx sluice status daily-sales --from 2024-03-01 --to 2024-03-02   (SLUICE_HOME=${home})`);
+    say(`Try: SLUICE_HOME=${relative(process.cwd(), home) || '.'} npx sluice status daily-sales --from 2024-03-01 --to 2024-03-02`);
     return failures === 0 ? 0 : 1;
   } finally {
     await runtime.stop();
