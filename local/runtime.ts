@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { LAUNCHER_ENV, type LauncherConfig, type RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
@@ -10,6 +10,7 @@ import { type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEn
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
 import {
+  dynamoClientFor,
   ensureTable,
   type LocalDynamo,
   type LocalS3,
@@ -17,12 +18,13 @@ import {
   type LocalSnsApi,
   type LocalStepFunctionsApi,
   type PublishedMessage,
+  s3ClientFor,
   startDynamo,
   startS3,
   startSnsApi,
   startStepFunctionsApi,
 } from './services';
-import { LOCAL_REGION, localCredentials } from './services/private/loopback';
+import { processExists } from './process';
 import { synthLocalStage, type SynthLocalResult } from './synth';
 
 /** Properties of {@link LocalRuntime.start}. */
@@ -100,15 +102,6 @@ export async function findLiveDev(home: string): Promise<DevAnnouncement | undef
   return (await accepts(announced.endpoints?.dynamodb)) ? announced : undefined;
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function accepts(endpoint: string | undefined): Promise<boolean> {
   if (!endpoint) return Promise.resolve(false);
@@ -133,7 +126,7 @@ function attachedDynamo(endpoint: string): LocalDynamo {
   let client: DynamoDBClient | undefined;
   return {
     endpoint,
-    client: () => (client ??= new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials() })),
+    client: () => (client ??= dynamoClientFor(endpoint)),
     stop: async () => {
       client?.destroy();
       client = undefined;
@@ -148,15 +141,7 @@ function attachedS3(dev: DevAnnouncement): LocalS3 {
   return {
     endpoint,
     clientEnvironment: dev.s3ClientEnvironment,
-    client: () =>
-      (client ??= new S3Client({
-        endpoint,
-        region: LOCAL_REGION,
-        credentials: localCredentials(),
-        forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      })),
+    client: () => (client ??= s3ClientFor(endpoint)),
     onObjectCreated: () => {
       throw new Error(`Object Created events of ${endpoint} are delivered in the sluice dev process (pid ${dev.pid})`);
     },

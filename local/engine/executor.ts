@@ -22,6 +22,7 @@ import {
 import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf, loadStage } from './assembly';
 import { type InvokeResult, LocalLambdaRuntime } from './lambda';
 import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
+import { processExists } from '../process';
 import { DynamoDbTasks } from './private/dynamodb-task';
 import { PAYLOAD_LIMIT_BYTES, TaskFailure, TerminalTaskFailure, payloadSize } from './private/task-errors';
 
@@ -265,7 +266,7 @@ export class LocalEngine {
     const abandoned: ExecutionRecord[] = [];
     for (const stateMachine of this.stage.stateMachines) {
       for (const record of this.listExecutions(stateMachine.arn)) {
-        if (record.status !== 'RUNNING' || this.executions.has(record.executionArn) || (record.pid !== undefined && isAlive(record.pid))) continue;
+        if (record.status !== 'RUNNING' || this.executions.has(record.executionArn) || (record.pid !== undefined && processExists(record.pid))) continue;
         this.finish(record, 'ABORTED', {
           error: 'sluice.ProcessEnded',
           cause: `The local process that ran this execution${record.pid === undefined ? '' : ` (pid ${record.pid})`} ended before it finished`,
@@ -532,15 +533,6 @@ export class LocalEngine {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** An EventBridge `Step Functions Execution Status Change` event. */
 export interface ExecutionStatusChangeEvent {

@@ -48,13 +48,18 @@ export async function startDynamo(options: StartDynamoOptions): Promise<LocalDyn
   let client: DynamoDBClient | undefined;
   return {
     endpoint,
-    client: () => (client ??= new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials() })),
+    client: () => (client ??= dynamoClientFor(endpoint)),
     stop: async () => {
       client?.destroy();
       client = undefined;
       await closeServer(server);
     },
   };
+}
+
+/** A client of a local DynamoDB endpoint (dynalite accepts any credentials). */
+export function dynamoClientFor(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: localCredentials() });
 }
 
 /** The key schema of a table with string keys. */

@@ -151,15 +151,7 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     }),
-    client: () =>
-      (client ??= new S3Client({
-        endpoint,
-        region: LOCAL_REGION,
-        credentials: localCredentials(),
-        forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      })),
+    client: () => (client ??= s3ClientFor(endpoint)),
     onObjectCreated: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -183,6 +175,21 @@ function deliver(listeners: ReadonlySet<(event: ObjectCreatedEvent) => void>, ev
       process.emitWarning(`An Object Created listener failed for s3://${event.detail.bucket.name}/${event.detail.object.key}: ${String(error)}`);
     }
   }
+}
+
+/**
+ * A client of a local S3 endpoint: path-style addressing, the endpoint's key pair, and checksums
+ * only where required (s3rver would store aws-chunked bodies undecoded).
+ */
+export function s3ClientFor(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials(),
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from './private/loopback';
 import { dirname } from 'node:path';
 
 /** A message published to a topic. */
@@ -66,10 +67,7 @@ export async function startSnsApi(props: { logFile: string; port?: number }): Pr
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(props.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  await listen(server, props.port ?? 0);
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -77,10 +75,9 @@ export async function startSnsApi(props: { logFile: string; port?: number }): Pr
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    stop: () => {
+      server.closeAllConnections();
+      return closeServer(server);
+    },
   };
 }

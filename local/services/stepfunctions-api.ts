@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from './private/loopback';
 
 /** An execution as the Step Functions API describes it. */
 export interface ApiExecution {
@@ -115,17 +116,13 @@ export async function startStepFunctionsApi(props: { backend: StepFunctionsBacke
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(props.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  await listen(server, props.port ?? 0);
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    stop: () => {
+      server.closeAllConnections();
+      return closeServer(server);
+    },
   };
 }
