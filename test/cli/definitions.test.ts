@@ -29,7 +29,7 @@ describe('sluice list, validate and usage errors', () => {
     expect(result.stdout).toMatch(/^malformed-feed\s+static: eu, us\s+load$/m);
     expect(listed.code).toBe(0);
     const pipelines = json<{ name: string; triggers: { pattern: string }[]; tasks: string[] }[]>(listed);
-    expect(pipelines.map((p) => p.name)).toStrictEqual(['drops', 'flaky-source', 'malformed-feed', 'orders']);
+    expect(pipelines.map((p) => p.name)).toStrictEqual(['drops', 'flaky-source', 'malformed-feed', 'orders', 'slow-export']);
     expect(pipelines.find((p) => p.name === 'drops')?.triggers.map((t) => t.pattern)).toStrictEqual(['s3://raw/drops/*.csv']);
     expect(pipelines.find((p) => p.name === 'orders')?.tasks).toStrictEqual(['extract', 'summarise']);
   });
@@ -40,7 +40,7 @@ describe('sluice list, validate and usage errors', () => {
 
     // Then
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('OK: 4 pipelines valid');
+    expect(result.stdout).toContain('OK: 5 pipelines valid');
   });
 
   it('fails validate on a broken pipeline with exit 1 and every problem named', async () => {
