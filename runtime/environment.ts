@@ -44,17 +44,26 @@ export function readLauncherEnvironment(env: Readonly<Record<string, string | un
 
 /** What the run-monitor function reads from its environment. */
 export interface RunMonitorEnvironment {
+  /** The pipeline, to launch the reruns S3 arrivals request as the launcher would. */
+  readonly config: LauncherConfig;
   readonly tableName: string;
   readonly alertTopicArn: string;
+  /** The monitored state machine, where reruns start (`LAUNCHER_ENV.rerunStateMachineArn`). */
+  readonly stateMachineArn: string;
   /** For console links; Lambda sets `AWS_REGION`. */
   readonly region: string;
 }
 
-/** Reads and validates the run monitor's environment. */
+/**
+ * Reads and validates the run monitor's environment. The monitor starts runs with the launcher's
+ * configuration but never matches S3 events, so it needs no bucket names.
+ */
 export function readRunMonitorEnvironment(env: Readonly<Record<string, string | undefined>>): RunMonitorEnvironment {
   return {
+    config: parseConfig(required(env, LAUNCHER_ENV.pipeline)),
     tableName: required(env, LAUNCHER_ENV.tableName),
     alertTopicArn: required(env, LAUNCHER_ENV.alertTopicArn),
+    stateMachineArn: required(env, LAUNCHER_ENV.rerunStateMachineArn),
     region: required(env, 'AWS_REGION'),
   };
 }

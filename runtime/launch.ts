@@ -124,7 +124,7 @@ export interface StartExecutionClient {
 
 /** What launching needs from the outside world. */
 export interface LaunchDeps {
-  readonly store: Pick<PartitionStore, 'get' | 'countRunning' | 'claim' | 'markFailed'>;
+  readonly store: Pick<PartitionStore, 'get' | 'countRunning' | 'claim' | 'markFailed' | 'requestRerun'>;
   readonly sfn: StartExecutionClient;
   /** The pipeline's state machine. */
   readonly stateMachineArn: string;
@@ -138,7 +138,7 @@ export interface LaunchRequest {
   readonly trigger: RunTrigger;
 }
 
-/** Outcome of `launchRun`. */
+/** Outcome of `launchRun` for a manual, scheduled or backfill launch. */
 export type LaunchResult =
   | {
       readonly kind: 'started';
@@ -156,6 +156,41 @@ export type LaunchResult =
       readonly reason: string;
     };
 
+/**
+ * Outcome of `launchRun` for an S3 arrival: never `skipped`, since an arrival finding its
+ * partition RUNNING asks for a rerun instead.
+ */
+export type ArrivalLaunchResult =
+  | Exclude<LaunchResult, { readonly kind: 'skipped' }>
+  | {
+      /**
+       * The partition was RUNNING: that run is flagged (`rerunRequested`), and the run monitor
+       * launches the next attempt once it ends, so the new data is processed.
+       */
+      readonly kind: 'rerun-requested';
+      readonly partition: string;
+      /** The run in progress, which the rerun follows. */
+      readonly runId: string;
+    };
+
+type Started = Extract<LaunchResult, { readonly kind: 'started' }>;
+type Skipped = Extract<LaunchResult, { readonly kind: 'skipped' }>;
+type Deferred = Extract<LaunchResult, { readonly kind: 'deferred' }>;
+type RerunRequested = Extract<ArrivalLaunchResult, { readonly kind: 'rerun-requested' }>;
+
+/**
+ * What a launch finding run `runId` of its partition RUNNING amounts to; `undefined` when that
+ * run has ended in the meantime, so the launch should look again.
+ */
+type OnBusy<R> = (request: LaunchRequest, runId: string, deps: LaunchDeps) => Promise<R | undefined>;
+
+/** Manual, scheduled and backfill launches: the run in progress does the work asked for. */
+const skip: OnBusy<Skipped> = async ({ partition }, runId) => ({ kind: 'skipped', partition, reason: 'already running', runId });
+
+/** S3 arrivals: the run in progress may have listed its inputs before this object landed. */
+const requestRerun: OnBusy<RerunRequested> = async ({ config, partition }, runId, deps) =>
+  (await deps.store.requestRerun(config.name, partition, runId)) ? { kind: 'rerun-requested', partition, runId } : undefined;
+
 /** Thrown when a run is requested for a key that is not a partition of the pipeline. */
 export class InvalidPartitionError extends Error {
   constructor(pipeline: string, partition: string, reason: string) {
@@ -164,31 +199,69 @@ export class InvalidPartitionError extends Error {
   }
 }
 
+/** Thrown when an S3 arrival can neither claim its partition nor flag the run in progress. */
+export class RerunRequestError extends Error {
+  constructor(pipeline: string, partition: string, tries: number) {
+    super(
+      `Could not launch partition "${partition}" of pipeline "${pipeline}" nor request a rerun of it: its run ended or ` +
+        `changed under ${tries} consecutive tries. Another launcher is writing it at the same time; retry the launch.`,
+    );
+    this.name = 'RerunRequestError';
+  }
+}
+
+/**
+ * How many times an S3 arrival finding its partition RUNNING tries to flag that run before giving
+ * up: each failed try means the run ended in between, so the next claim normally wins.
+ */
+const RERUN_TRIES = 3;
+
 /**
  * Launches a run of one partition: unless the pipeline is at its limit of concurrent runs, claims
  * the partition, then starts the execution named after the claimed attempt. The partition never
  * stays RUNNING without an execution: when StartExecution fails it is marked FAILED.
  *
+ * A partition already RUNNING is `skipped` when the launch is manual, scheduled or a backfill
+ * (that run does the work asked for). An S3 arrival instead requests a rerun of it
+ * (`rerun-requested`): the running run may have listed its inputs before this object landed, so
+ * the run monitor starts the next attempt once the run ends. Should the run end between the claim
+ * and the request, the launch claims again, up to `RERUN_TRIES` times.
+ *
  * At the limit (`config.maxConcurrentRuns` partitions RUNNING), a partition that is itself
- * RUNNING is `skipped` as ever, and any other launch is `deferred`: nothing is written, and the
+ * RUNNING is handled as above, and any other launch is `deferred`: nothing is written, and the
  * caller decides when to try again. The limit is best effort: the count reads an eventually
  * consistent index and is not part of the claim's conditional write, so two launchers racing
  * for the last slot may both pass it, and a claim made an instant earlier may not be counted.
  */
-export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult> {
+export function launchRun(request: LaunchRequest & { readonly trigger: 's3' }, deps: LaunchDeps): Promise<ArrivalLaunchResult>;
+export function launchRun(
+  request: LaunchRequest & { readonly trigger: Exclude<RunTrigger, 's3'> },
+  deps: LaunchDeps,
+): Promise<LaunchResult>;
+export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult | ArrivalLaunchResult> {
   const { config, partition } = request;
   assertPartition(config, partition);
+  const onBusy: OnBusy<Skipped | RerunRequested> = request.trigger === 's3' ? requestRerun : skip;
   const running = await deps.store.countRunning(config.name);
-  if (running >= config.maxConcurrentRuns) return deferOrSkip(config, partition, deps);
-  return claimAndStart(request, deps);
+  if (running >= config.maxConcurrentRuns) return deferOrBusy(request, deps, onBusy);
+  return claimAndStart(request, deps, onBusy);
 }
 
 /** Claims the partition and starts its execution, regardless of the limit. */
-async function claimAndStart(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult> {
+async function claimAndStart<R>(request: LaunchRequest, deps: LaunchDeps, onBusy: OnBusy<R>): Promise<Started | R> {
   const { config, partition, trigger } = request;
-  const claim: ClaimResult = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
-  if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
+  for (let i = 0; i < RERUN_TRIES; i++) {
+    const claim: ClaimResult = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
+    if (claim.kind === 'claimed') return start(request, claim, deps);
+    const busy = await onBusy(request, claim.runId, deps);
+    if (busy) return busy;
+  }
+  throw new RerunRequestError(config.name, partition, RERUN_TRIES);
+}
 
+/** Starts the execution of a claimed attempt. */
+async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind: 'claimed' }>, deps: LaunchDeps): Promise<Started> {
+  const { config, partition, trigger } = request;
   const input: RunInput = { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger };
   try {
     const out = await deps.sfn.send(
@@ -209,11 +282,16 @@ async function claimAndStart(request: LaunchRequest, deps: LaunchDeps): Promise<
   }
 }
 
-/** At the limit: a duplicate launch of a running partition is skipped, any other waits. */
-async function deferOrSkip(config: LauncherConfig, partition: string, deps: LaunchDeps): Promise<LaunchResult> {
-  const current = await deps.store.get(config.name, partition);
-  if (current?.status === 'RUNNING') return { kind: 'skipped', partition, reason: 'already running', runId: current.runId };
-  return { kind: 'deferred', partition, reason: atLimit(config) };
+/** At the limit: a launch of a running partition is handled by `onBusy`, any other waits. */
+async function deferOrBusy<R>(request: LaunchRequest, deps: LaunchDeps, onBusy: OnBusy<R>): Promise<Deferred | R> {
+  const { config, partition } = request;
+  for (let i = 0; i < RERUN_TRIES; i++) {
+    const current = await deps.store.get(config.name, partition);
+    if (current?.status !== 'RUNNING') return { kind: 'deferred', partition, reason: atLimit(config) };
+    const busy = await onBusy(request, current.runId, deps);
+    if (busy) return busy;
+  }
+  throw new RerunRequestError(config.name, partition, RERUN_TRIES);
 }
 
 function atLimit(config: LauncherConfig): string {
@@ -291,7 +369,8 @@ export async function launchScheduled(
   const settled = await Promise.allSettled(
     partitions.map(async (partition, index) => {
       assertPartition(config, partition);
-      return index < free ? claimAndStart({ config, partition, trigger: 'schedule' }, deps) : deferOrSkip(config, partition, deps);
+      const request: LaunchRequest = { config, partition, trigger: 'schedule' };
+      return index < free ? claimAndStart(request, deps, skip) : deferOrBusy(request, deps, skip);
     }),
   );
   const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ partition: partitions[i], error: s.reason }] : []));

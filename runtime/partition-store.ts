@@ -11,7 +11,8 @@ import { executionName, PARTITION_TABLE, type PartitionStatus } from '../lib/com
 /**
  * Attribute names of a partition item besides the key. The state machine writes `status`,
  * `finishedAt`, `error` and `cause` with its direct DynamoDB integration, so these names are
- * shared with the constructs.
+ * shared with the constructs. `rerunRequested` (a boolean, present only when true) marks a
+ * RUNNING run that must be followed by another: data arrived while it ran (`requestRerun`).
  */
 export const PARTITION_ATTRIBUTES = Object.freeze({
   status: 'status',
@@ -22,6 +23,7 @@ export const PARTITION_ATTRIBUTES = Object.freeze({
   finishedAt: 'finishedAt',
   error: 'error',
   cause: 'cause',
+  rerunRequested: 'rerunRequested',
 });
 
 /** A stored partition: one that has been run at least once. */
@@ -41,6 +43,11 @@ export interface PartitionRecord {
   readonly finishedAt?: string;
   readonly error?: string;
   readonly cause?: string;
+  /**
+   * Present while data that arrived during the latest run waits for the run after it: the run
+   * monitor starts that run once the latest one ends (`PartitionStore.requestRerun`).
+   */
+  readonly rerunRequested?: true;
 }
 
 /** Outcome of `PartitionStore.claim`. */
@@ -161,7 +168,8 @@ export class PartitionStore {
   /**
    * Marks the partition RUNNING under a new attempt, unless a run of it is already RUNNING.
    * Read, then write conditioned on the attempt read, so two concurrent claims cannot both win.
-   * The item joins the index of running partitions (`countRunning`).
+   * The item joins the index of running partitions (`countRunning`). A rerun requested of the
+   * previous run is cleared: this run is that rerun.
    */
   async claim(pipeline: string, partition: string, options: { trigger: string; now: Date }): Promise<ClaimResult> {
     for (let i = 0; i < CLAIM_TRIES; i++) {
@@ -180,7 +188,7 @@ export class PartitionStore {
             Key: key(pipeline, partition),
             UpdateExpression:
               'SET #status = :running, #attempt = :attempt, #runId = :runId, #trigger = :trigger, #claimedAt = :now, ' +
-              '#runningPipeline = :pipeline REMOVE #finishedAt, #error, #cause',
+              '#runningPipeline = :pipeline REMOVE #finishedAt, #error, #cause, #rerunRequested',
             ConditionExpression: expected.condition,
             ExpressionAttributeNames: {
               '#status': A.status,
@@ -191,6 +199,7 @@ export class PartitionStore {
               '#finishedAt': A.finishedAt,
               '#error': A.error,
               '#cause': A.cause,
+              '#rerunRequested': A.rerunRequested,
               '#runningPipeline': RUNNING_INDEX.partitionKey,
               ...expected.names,
             },
@@ -211,6 +220,31 @@ export class PartitionStore {
       }
     }
     throw new PartitionClaimError(pipeline, partition, CLAIM_TRIES);
+  }
+
+  /**
+   * Asks for another run of the partition once its run `runId` ends, only if that run is still
+   * RUNNING: the run monitor starts the rerun when the run ends (see `handleStatusChange`).
+   * Returns whether it wrote; `false` means the run has ended (or another took its place), and
+   * the caller should claim the partition instead. Requesting twice is the same as once.
+   */
+  async requestRerun(pipeline: string, partition: string, runId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(pipeline, partition),
+          UpdateExpression: 'SET #rerunRequested = :true',
+          ConditionExpression: '#status = :running AND #runId = :runId',
+          ExpressionAttributeNames: { '#rerunRequested': A.rerunRequested, '#status': A.status, '#runId': A.runId },
+          ExpressionAttributeValues: { ':true': { BOOL: true }, ':running': { S: 'RUNNING' }, ':runId': { S: runId } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /**
@@ -292,5 +326,6 @@ function toRecord(item: Record<string, AttributeValue>): PartitionRecord {
     ...(finishedAt !== undefined && { finishedAt }),
     ...(error !== undefined && { error }),
     ...(cause !== undefined && { cause }),
+    ...(item[A.rerunRequested]?.BOOL === true && { rerunRequested: true as const }),
   };
 }

@@ -1,6 +1,6 @@
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
-import type { RunInput } from '../lib/compile/contract';
-import type { PartitionStore } from './partition-store';
+import type { LauncherConfig, RunInput } from '../lib/compile/contract';
+import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
 
 /** Detail of an EventBridge `Step Functions Execution Status Change` event. */
 export interface ExecutionStatusChangeDetail {
@@ -128,28 +128,79 @@ export interface PublishClient {
 
 /** What the run monitor needs from the outside world. */
 export interface RunMonitorDeps {
-  readonly store: Pick<PartitionStore, 'markFailed'>;
+  /** Marks failed runs, reads requested reruns and launches them. */
+  readonly store: LaunchDeps['store'];
   readonly sns: PublishClient;
   readonly topicArn: string;
   readonly region: string;
+  /** The monitored pipeline, as the launcher has it: reruns are launched with it. */
+  readonly config: LauncherConfig;
+  /** Starts reruns. */
+  readonly sfn: StartExecutionClient;
+  /** The monitored state machine, where reruns start. */
+  readonly stateMachineArn: string;
+  readonly clock: () => Date;
 }
+
+/**
+ * The launch of a rerun: `started`, or `rerun-requested` when another run of the partition started
+ * in the meantime (the request then passes to that run). A deferred rerun throws instead.
+ */
+export type RerunLaunch = Exclude<ArrivalLaunchResult, { readonly kind: 'deferred' }>;
 
 /** Outcome of `handleStatusChange`. */
 export type StatusChangeResult =
   | { readonly kind: 'ignored'; readonly reason: string }
-  | { readonly kind: 'alerted'; readonly markedFailed: boolean; readonly run?: RunInput };
+  | {
+      readonly kind: 'alerted';
+      readonly markedFailed: boolean;
+      readonly run?: RunInput;
+      /** The launch of the rerun an S3 arrival requested while the run was in progress, if any. */
+      readonly rerun?: RerunLaunch;
+    }
+  | {
+      readonly kind: 'succeeded';
+      readonly run: RunInput;
+      /** The launch of the rerun an S3 arrival requested while the run was in progress, if any. */
+      readonly rerun?: RerunLaunch;
+    };
+
+/** Thrown when a requested rerun waits at the pipeline's limit of concurrent runs, so that the event is retried. */
+export class RerunDeferredError extends Error {
+  constructor(run: RunInput, reason: string) {
+    super(
+      `The rerun of partition "${run.partition}" of pipeline "${run.pipeline}" requested during run ${run.runId} is deferred: ` +
+        `${reason}. The event is retried; the request stays on the partition until a run of it starts.`,
+    );
+    this.name = 'RerunDeferredError';
+  }
+}
 
 /**
- * Records the failure of a run and alerts about it. TIMED_OUT and ABORTED executions bypass the
- * state machine's Catch, so without this their partition would stay RUNNING forever. The write
- * comes first because it is idempotent: when publishing fails, the redelivered event repeats both.
+ * Handles the end of a run. A failed, timed-out or aborted run is marked FAILED and alerted about:
+ * TIMED_OUT and ABORTED executions bypass the state machine's Catch, so without this their
+ * partition would stay RUNNING forever. The write comes first because it is idempotent: when
+ * publishing fails, the redelivered event repeats both.
+ *
+ * Then, whatever the status, when an S3 arrival requested a rerun while the run was in progress
+ * (`rerunRequested` on the partition, still naming this run), the next attempt is launched as
+ * the launcher launches an arrival. A failed run is rerun too: the data that arrived since may be
+ * what it lacked, and the rerun is the only run that will ever see it. A rerun deferred at the
+ * pipeline's `maxConcurrentRuns` throws `RerunDeferredError` so that the event is retried (which
+ * repeats the alert of a failed run); the request stays on the partition until then.
  */
 export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps: RunMonitorDeps): Promise<StatusChangeResult> {
   const d = event.detail;
-  if (!FAILED_EXECUTION_STATUSES.includes(d.status)) {
-    return { kind: 'ignored', reason: `status ${d.status} is not a failure` };
+  const failed = FAILED_EXECUTION_STATUSES.includes(d.status);
+  if (!failed && d.status !== 'SUCCEEDED') {
+    return { kind: 'ignored', reason: `status ${d.status} is not the end of a run` };
   }
   const run = runInputOf(d);
+  if (!failed) {
+    if (!run) return { kind: 'ignored', reason: `execution ${d.name} was not started by the sluice launcher` };
+    const rerun = await rerunIfRequested(run, deps);
+    return { kind: 'succeeded', run, ...(rerun && { rerun }) };
+  }
   const markedFailed = run
     ? await deps.store.markFailed(run.pipeline, run.partition, run.runId, {
         error: d.error ?? `Execution${d.status === 'TIMED_OUT' ? 'TimedOut' : d.status === 'ABORTED' ? 'Aborted' : 'Failed'}`,
@@ -159,5 +210,22 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
     : false;
   const alert = formatAlert(event, deps.region);
   await deps.sns.send(new PublishCommand({ TopicArn: deps.topicArn, Subject: alert.subject, Message: alert.message }));
-  return { kind: 'alerted', markedFailed, ...(run && { run }) };
+  const rerun = run && (await rerunIfRequested(run, deps));
+  return { kind: 'alerted', markedFailed, ...(run && { run }), ...(rerun && { rerun }) };
+}
+
+/**
+ * Launches the rerun requested of `run`, if the partition still asks for one after this very run
+ * (a redelivered event finds the flag gone, cleared by the rerun's claim).
+ */
+async function rerunIfRequested(run: RunInput, deps: RunMonitorDeps): Promise<RerunLaunch | undefined> {
+  if (run.pipeline !== deps.config.name) return undefined;
+  const current = await deps.store.get(run.pipeline, run.partition);
+  if (!current?.rerunRequested || current.runId !== run.runId) return undefined;
+  const rerun = await launchRun(
+    { config: deps.config, partition: run.partition, trigger: 's3' },
+    { store: deps.store, sfn: deps.sfn, stateMachineArn: deps.stateMachineArn, now: deps.clock() },
+  );
+  if (rerun.kind === 'deferred') throw new RerunDeferredError(run, rerun.reason);
+  return rerun;
 }

@@ -54,7 +54,8 @@ export class UnsupportedLauncherEventError extends Error {
  * The launcher's core. SQS records that can never start a run are reported as batch item failures
  * (and logged) so that the queue moves them to its dead-letter queue after `maxReceiveCount`;
  * records matching no trigger are dropped on purpose. Invocations throw on failure so that
- * they are retried.
+ * they are retried. An arrival for a partition whose run is in progress is done with once a
+ * rerun of that run is requested: the run monitor launches it when the run ends.
  *
  * A launch deferred at the pipeline's `maxConcurrentRuns` waits where it came from: an SQS record
  * is reported as a batch item failure, so the queue delivers it again after its visibility

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
@@ -10,7 +11,11 @@ import {
   type StatusChangeResult,
 } from '../../runtime';
 
-/** The run monitor's core: records the failed run, alerts, and logs what it did. */
+/**
+ * The run monitor's core: records a failed run and alerts, starts the rerun an S3 arrival
+ * requested during the run, and logs what it did. An error (a rerun deferred at the pipeline's
+ * limit included) fails the invocation, so that it is retried.
+ */
 export function runMonitorHandler(deps: RunMonitorDeps & { readonly logger: Pick<Logger, 'info'> }) {
   return async (event: ExecutionStatusChangeEvent): Promise<StatusChangeResult> => {
     const result = await handleStatusChange(event, deps);
@@ -26,5 +31,9 @@ export const handler = runMonitorHandler({
   sns: new SNSClient({}),
   topicArn: environment.alertTopicArn,
   region: environment.region,
-  logger: new Logger({ serviceName: 'sluice-run-monitor' }),
+  config: environment.config,
+  sfn: new SFNClient({}),
+  stateMachineArn: environment.stateMachineArn,
+  clock: () => new Date(),
+  logger: new Logger({ serviceName: 'sluice-run-monitor', persistentKeys: { pipeline: environment.config.name } }),
 });

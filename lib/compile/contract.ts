@@ -12,7 +12,9 @@ import type { CompiledPipeline } from './model';
  * the RUNNING partitions. An item carries `runningPipeline` (the pipeline's name) exactly while
  * its status is RUNNING: the launcher's claim and the state machine's "Mark running" set it, and
  * every write that ends a run removes it, so counting a pipeline's runs in progress reads only
- * those items.
+ * those items. An item may also carry `rerunRequested` (see `PARTITION_ATTRIBUTES` in the
+ * runtime): an S3 arrival found its run in progress, and the run monitor starts the next attempt
+ * when that run ends.
  */
 export const PARTITION_TABLE = Object.freeze({
   partitionKey: 'pipeline',
@@ -52,6 +54,12 @@ export const LAUNCHER_ENV = Object.freeze({
   tableName: 'SLUICE_TABLE_NAME',
   stateMachineArn: 'SLUICE_STATE_MACHINE_ARN',
   alertTopicArn: 'SLUICE_ALERT_TOPIC_ARN',
+  /**
+   * The run monitor's state machine, where it starts requested reruns. Named apart from
+   * `stateMachineArn` because the launcher is the one function of a pipeline carrying that: the
+   * local runtime finds a pipeline's launcher by it.
+   */
+  rerunStateMachineArn: 'SLUICE_RERUN_STATE_MACHINE_ARN',
 });
 
 /**

@@ -8,17 +8,27 @@ import { deadLetterQueue } from './private/queues';
 /** Execution statuses that raise an alert. */
 export const ALERT_STATUSES = Object.freeze(['FAILED', 'TIMED_OUT', 'ABORTED']);
 
+/**
+ * Execution statuses sent to the run monitor: the alerting ones, and SUCCEEDED, after which the
+ * monitor starts a rerun an S3 arrival requested during the run.
+ */
+export const MONITORED_STATUSES = Object.freeze([...ALERT_STATUSES, 'SUCCEEDED']);
+
 /** Properties of {@link FailureAlerts}. */
 export interface FailureAlertsProps {
-  /** The state machine whose failed executions are reported. */
+  /** The state machine whose ended executions are followed. */
   readonly stateMachine: sfn.IStateMachine;
-  /** The function that turns each event into an alert (a {@link RunMonitor}'s). */
+  /**
+   * The function that turns failures into alerts and starts requested reruns (a
+   * {@link RunMonitor}'s).
+   */
   readonly monitor: lambda.IFunction;
 }
 
 /**
- * Sends every failed, timed-out or aborted execution of a state machine to the run monitor.
- * Events the monitor cannot take land in a dead-letter queue rather than vanish.
+ * Sends every ended execution of a state machine to the run monitor: failed, timed-out and
+ * aborted ones, which it alerts about, and succeeded ones, which it only checks for a requested
+ * rerun. Events the monitor cannot take land in a dead-letter queue rather than vanish.
  *
  * @see https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
  */
@@ -28,11 +38,11 @@ export class FailureAlerts extends Construct {
   constructor(scope: Construct, id: string, props: FailureAlertsProps) {
     super(scope, id);
     this.rule = new events.Rule(this, 'Rule', {
-      description: 'Failed, timed-out and aborted runs',
+      description: 'Ended runs: failed, timed-out and aborted ones alert; any may start a requested rerun',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: { status: [...ALERT_STATUSES], stateMachineArn: [props.stateMachine.stateMachineArn] },
+        detail: { status: [...MONITORED_STATUSES], stateMachineArn: [props.stateMachine.stateMachineArn] },
       },
     });
     this.rule.addTarget(

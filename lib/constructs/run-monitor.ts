@@ -1,20 +1,33 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { LAUNCHER_ENV, launcherConfig } from '../compile/contract';
+import { LAUNCHER_ENV, launcherConfig, PARTITION_TABLE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import { SluiceFunction } from './private/node-function';
+import { deadLetterQueue } from './private/queues';
 
 /** Properties of a {@link RunMonitor}. */
 export interface RunMonitorProps {
-  /** The pipeline whose failed runs this monitor reports. */
+  /** The pipeline whose runs this monitor follows. */
   readonly pipeline: CompiledPipeline;
-  /** The partition table: a partition still RUNNING after its run failed is marked FAILED. */
+  /**
+   * The pipeline's state machine, where the monitor starts the reruns S3 arrivals request while
+   * a run is in progress. The monitor refers to it, never the other way round.
+   */
+  readonly stateMachine: sfn.IStateMachine;
+  /**
+   * The partition table: a partition still RUNNING after its run failed is marked FAILED, and a
+   * rerun claims its partition as the launcher does.
+   */
   readonly table: dynamodb.ITable;
   /** Where alerts are published. */
   readonly alertTopic: sns.ITopic;
@@ -36,12 +49,22 @@ export interface RunMonitorProps {
 export const RUN_MONITOR_ENTRY = fileURLToPath(new URL('../../lambdas/run-monitor/index.ts', import.meta.url));
 
 /**
- * Turns a failed, timed-out or aborted execution into one readable alert (pipeline, partition,
- * error, console link) and makes sure its partition does not stay RUNNING: a run aborted or
- * timed out by Step Functions never reaches the state machine's own "Mark failed" state.
+ * Follows the end of every run. Turns a failed, timed-out or aborted execution into one readable
+ * alert (pipeline, partition, error, console link) and makes sure its partition does not stay
+ * RUNNING: a run aborted or timed out by Step Functions never reaches the state machine's own
+ * "Mark failed" state. Then, succeeded or not, starts the rerun an S3 arrival requested while the
+ * run was in progress, through the same launch logic (claim, deterministic execution name) as
+ * the launcher.
+ *
+ * An invocation that fails (a rerun deferred at the pipeline's `maxConcurrentRuns` included) is
+ * retried twice by Lambda, then kept in {@link failedInvocations} for inspection and redrive.
+ *
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
  */
 export class RunMonitor extends Construct {
   public readonly function: NodejsFunction;
+  /** Status-change events the monitor still failed to handle after Lambda's retries. */
+  public readonly failedInvocations: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: RunMonitorProps) {
     super(scope, id);
@@ -54,12 +77,25 @@ export class RunMonitor extends Construct {
         [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(props.pipeline)),
         [LAUNCHER_ENV.tableName]: props.table.tableName,
         [LAUNCHER_ENV.alertTopicArn]: props.alertTopic.topicArn,
+        [LAUNCHER_ENV.rerunStateMachineArn]: props.stateMachine.stateMachineArn,
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).function;
-    props.table.grant(this.function, 'dynamodb:UpdateItem');
+    props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${props.table.tableArn}/index/${PARTITION_TABLE.runningIndex.name}`],
+    });
+    props.stateMachine.grantStartExecution(this.function);
     props.alertTopic.grantPublish(this.function);
+    this.failedInvocations = deadLetterQueue(this, 'FailedInvocations', "the run monitor's asynchronous invocations");
+    this.function.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.failedInvocations),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
     acknowledgeWildcards(this, [
       {
         actions: ['kms:GenerateDataKey*'],

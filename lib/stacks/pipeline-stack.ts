@@ -74,6 +74,7 @@ export class PipelineStack extends Stack {
     });
     const monitor = new RunMonitor(this, 'Monitor', {
       pipeline: compiled,
+      stateMachine: this.stateMachine.stateMachine,
       table: props.table,
       alertTopic: props.alertTopic,
       logRetention,

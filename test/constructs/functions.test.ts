@@ -37,7 +37,7 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
     const alertTopic = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'Key') });
     const raw = s3.Bucket.fromBucketName(stack, 'Raw', 'acme-raw');
     launcher = new Launcher(stack, 'Launch', { pipeline: fanout.compiled, table, stateMachine: machine.stateMachine, buckets: { raw } });
-    monitor = new RunMonitor(stack, 'Monitor', { pipeline: fanout.compiled, table, alertTopic });
+    monitor = new RunMonitor(stack, 'Monitor', { pipeline: fanout.compiled, stateMachine: machine.stateMachine, table, alertTopic });
     new FailureAlerts(stack, 'Failures', { stateMachine: machine.stateMachine, monitor: monitor.function });
     template = Template.fromStack(stack);
   });
@@ -96,18 +96,54 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
     });
   });
 
-  it('lets the run monitor publish to the alert topic and update partitions', () => {
-    const actions = statementsOf(template, monitor.function.role!).flatMap((s) => [s.Action].flat());
-    expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'dynamodb:UpdateItem', 'kms:GenerateDataKey*', 'kms:Decrypt']));
-    expect(actions).not.toContain('states:StartExecution');
+  it('configures the run monitor with its pipeline, table, alert topic and state machine, and no bucket names', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'sluice fanout: run monitor',
+      Environment: {
+        Variables: {
+          [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(fanout.compiled)),
+          [LAUNCHER_ENV.tableName]: stack.resolve(table.tableName),
+          [LAUNCHER_ENV.alertTopicArn]: Match.anyValue(),
+          [LAUNCHER_ENV.rerunStateMachineArn]: stack.resolve(machine.stateMachine.stateMachineArn),
+          [LAUNCHER_ENV.stateMachineArn]: Match.absent(),
+          [BUCKETS_ENV]: Match.absent(),
+        },
+      },
+    });
   });
 
-  it('sends failed, timed-out and aborted executions of this state machine to the monitor, with a DLQ', () => {
+  it('lets the run monitor alert, update partitions, start only its own state machine and query only the running index', () => {
+    const statements = statementsOf(template, monitor.function.role!);
+    const on = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
+    expect(on('states:StartExecution')).toStrictEqual([stack.resolve(machine.stateMachine.stateMachineArn)]);
+    expect(on('dynamodb:GetItem')).toStrictEqual([[stack.resolve(table.tableArn)]]);
+    expect(on('dynamodb:UpdateItem')).toStrictEqual([[stack.resolve(table.tableArn)]]);
+    expect(on('dynamodb:Query')).toStrictEqual([{ 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/running']] }]);
+    expect(on('sqs:SendMessage')).toStrictEqual([stack.resolve(monitor.failedInvocations.queueArn)]);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey*', 'kms:Decrypt']));
+    expect(actions).not.toContain('dynamodb:PutItem');
+    expect(actions).not.toContain('dynamodb:Scan');
+  });
+
+  it('keeps run-monitor invocations that fail after two retries in a queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: stack.resolve(monitor.function.functionName),
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+      DestinationConfig: { OnFailure: { Destination: stack.resolve(monitor.failedInvocations.queueArn) } },
+    });
+  });
+
+  it('sends ended executions of this state machine to the monitor, succeeded ones included, with a DLQ', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
-        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [stack.resolve(machine.stateMachine.stateMachineArn)] },
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED', 'SUCCEEDED'],
+          stateMachineArn: [stack.resolve(machine.stateMachine.stateMachineArn)],
+        },
       },
       Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: { MaximumRetryAttempts: 8 } })],
     });

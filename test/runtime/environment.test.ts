@@ -66,9 +66,34 @@ describe('readLauncherEnvironment', () => {
 });
 
 describe('readRunMonitorEnvironment', () => {
+  const MONITOR_ENV = {
+    [LAUNCHER_ENV.pipeline]: JSON.stringify(CONFIG),
+    [LAUNCHER_ENV.tableName]: 'partitions',
+    [LAUNCHER_ENV.alertTopicArn]: 'arn:aws:sns:us-east-1:123456789012:alerts',
+    [LAUNCHER_ENV.rerunStateMachineArn]: 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales',
+    AWS_REGION: 'us-east-1',
+  };
+
+  it('reads the configuration, table, alert topic, state machine and region, without bucket names', () => {
+    expect(readRunMonitorEnvironment(MONITOR_ENV)).toStrictEqual({
+      config: CONFIG,
+      tableName: 'partitions',
+      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales',
+      region: 'us-east-1',
+    });
+  });
+
   it('fails when the alert topic is not set', () => {
-    expect(() => readRunMonitorEnvironment({ [LAUNCHER_ENV.tableName]: 't', AWS_REGION: 'us-east-1' })).toThrow(
+    const { [LAUNCHER_ENV.alertTopicArn]: _, ...env } = MONITOR_ENV;
+    expect(() => readRunMonitorEnvironment(env)).toThrow(
       'Environment variable SLUICE_ALERT_TOPIC_ARN is not set. It is set by the sluice constructs: redeploy the stage.',
+    );
+  });
+
+  it('fails when the configuration is not a launcher configuration', () => {
+    expect(() => readRunMonitorEnvironment({ ...MONITOR_ENV, [LAUNCHER_ENV.pipeline]: '{}' })).toThrow(
+      'Environment variable SLUICE_PIPELINE is not a launcher configuration: expected { name, maxConcurrentRuns, triggers, partitions?, schedule? }.',
     );
   });
 });

@@ -8,6 +8,7 @@ import {
   launchScheduled,
   partitionFromS3Event,
   LaunchDeferredError,
+  RerunRequestError,
   ScheduledLaunchError,
   type StartExecutionClient,
 } from '../../runtime/launch';
@@ -213,13 +214,13 @@ describe('launchRun and launchScheduled against dynalite', () => {
     expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', runId, trigger: 's3' });
   });
 
-  it('skips a partition that is already running, without calling StartExecution', async () => {
+  it('skips a manual launch of a partition that is already running, without calling StartExecution', async () => {
     // Given
     const sfn = sfnStub(started);
     const first = await launchRun({ config: SALES, partition: '2024-01-06', trigger: 'schedule' }, deps(sfn.client));
 
     // When
-    const second = await launchRun({ config: SALES, partition: '2024-01-06', trigger: 's3' }, deps(sfn.client));
+    const second = await launchRun({ config: SALES, partition: '2024-01-06', trigger: 'manual' }, deps(sfn.client));
 
     // Then
     expect(first.kind).toBe('started');
@@ -230,6 +231,75 @@ describe('launchRun and launchScheduled against dynalite', () => {
       runId: first.kind === 'started' ? first.runId : undefined,
     });
     expect(sfn.calls).toHaveLength(1);
+  });
+
+  it('requests a rerun of the running run when an S3 arrival finds its partition RUNNING', async () => {
+    // Given
+    const sfn = sfnStub(started);
+    const first = await launchRun({ config: SALES, partition: '2024-01-09', trigger: 's3' }, deps(sfn.client));
+    if (first.kind !== 'started') throw new Error(`expected the first launch to start, got ${first.kind}`);
+
+    // When
+    const second = await launchRun({ config: SALES, partition: '2024-01-09', trigger: 's3' }, deps(sfn.client));
+
+    // Then
+    expect(second).toStrictEqual({ kind: 'rerun-requested', partition: '2024-01-09', runId: first.runId });
+    expect(sfn.calls).toHaveLength(1);
+    expect(await store.get('daily-sales', '2024-01-09')).toMatchObject({ status: 'RUNNING', runId: first.runId, rerunRequested: true });
+  });
+
+  it('claims the next attempt when the running run ends between the claim and the rerun request', async () => {
+    // Given a run in progress that ends just as the arrival flags it
+    const sfn = sfnStub(started);
+    const first = await launchRun({ config: SALES, partition: '2024-01-10', trigger: 's3' }, deps(sfn.client));
+    if (first.kind !== 'started') throw new Error(`expected the first launch to start, got ${first.kind}`);
+    const racing: LaunchDeps['store'] = {
+      get: (...args) => store.get(...args),
+      countRunning: (...args) => store.countRunning(...args),
+      claim: (...args) => store.claim(...args),
+      markFailed: (...args) => store.markFailed(...args),
+      requestRerun: async (...args) => {
+        await store.markFailed('daily-sales', '2024-01-10', first.runId, { error: 'Boom' });
+        return store.requestRerun(...args);
+      },
+    };
+
+    // When
+    const second = await launchRun(
+      { config: SALES, partition: '2024-01-10', trigger: 's3' },
+      { ...deps(sfn.client), store: racing },
+    );
+
+    // Then
+    const runId = executionName('2024-01-10', 2);
+    expect(second).toStrictEqual({ kind: 'started', partition: '2024-01-10', runId, attempt: 2, executionArn: `${STATE_MACHINE}:${runId}` });
+    expect(await store.get('daily-sales', '2024-01-10')).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 's3' });
+    expect(await store.get('daily-sales', '2024-01-10')).not.toHaveProperty('rerunRequested');
+  });
+
+  it('fails with RerunRequestError when the partition keeps changing under an S3 arrival', async () => {
+    // Given a partition forever busy under a new run, each ending before it can be flagged
+    const sfn = sfnStub(started);
+    let claims = 0;
+    const churning: LaunchDeps['store'] = {
+      get: (...args) => store.get(...args),
+      countRunning: async () => 0,
+      claim: async () => ({ kind: 'busy', runId: `churn-a${++claims}` }),
+      markFailed: (...args) => store.markFailed(...args),
+      requestRerun: async () => false,
+    };
+
+    // When
+    const launch = launchRun({ config: SALES, partition: '2024-01-11', trigger: 's3' }, { ...deps(sfn.client), store: churning });
+
+    // Then
+    await expect(launch).rejects.toThrow(RerunRequestError);
+    await expect(launch).rejects.toThrow(
+      'Could not launch partition "2024-01-11" of pipeline "daily-sales" nor request a rerun of it: its run ended or ' +
+        'changed under 3 consecutive tries. Another launcher is writing it at the same time; retry the launch.',
+    );
+    expect(claims).toBe(3);
+    expect(sfn.calls).toHaveLength(0);
   });
 
   it('treats ExecutionAlreadyExists as the run already started', async () => {
@@ -279,7 +349,8 @@ describe('launchRun and launchScheduled against dynalite', () => {
 
     // When
     const deferred = await launchRun({ config: single, partition: '2024-03-02', trigger: 's3' }, deps(sfn.client));
-    const duplicate = await launchRun({ config: single, partition: '2024-03-01', trigger: 's3' }, deps(sfn.client));
+    const duplicate = await launchRun({ config: single, partition: '2024-03-01', trigger: 'manual' }, deps(sfn.client));
+    const arrival = await launchRun({ config: single, partition: '2024-03-01', trigger: 's3' }, deps(sfn.client));
     if (first.kind !== 'started') throw new Error(`expected the first launch to start, got ${first.kind}`);
     await store.markFailed('single', '2024-03-01', first.runId, { error: 'Boom' });
     const after = await launchRun({ config: single, partition: '2024-03-02', trigger: 's3' }, deps(sfn.client));
@@ -291,6 +362,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       reason: 'pipeline "single" is at its limit of 1 concurrent run',
     });
     expect(duplicate).toStrictEqual({ kind: 'skipped', partition: '2024-03-01', reason: 'already running', runId: first.runId });
+    expect(arrival).toStrictEqual({ kind: 'rerun-requested', partition: '2024-03-01', runId: first.runId });
     expect(after).toMatchObject({ kind: 'started', partition: '2024-03-02', attempt: 1 });
     expect(sfn.calls.map((c) => JSON.parse(c.input ?? '{}').partition)).toStrictEqual(['2024-03-01', '2024-03-02']);
   });

@@ -74,6 +74,43 @@ describe('PartitionStore against dynalite', () => {
     expect((await store.get('sales', '2024-01-04'))?.attempt).toBe(1);
   });
 
+  it('requests a rerun of the RUNNING run only, and only while it runs', async () => {
+    // Given
+    const claim = await store.claim('sales', '2024-01-10', { trigger: 's3', now: NOW });
+    if (claim.kind !== 'claimed') throw new Error('expected the claim of 2024-01-10 to win');
+
+    // When
+    const otherRun = await store.requestRerun('sales', '2024-01-10', 'someone-else-a1');
+    const flaggedAfterOther = (await store.get('sales', '2024-01-10'))?.rerunRequested;
+    const thisRun = await store.requestRerun('sales', '2024-01-10', claim.runId);
+    const twice = await store.requestRerun('sales', '2024-01-10', claim.runId);
+    const flagged = await store.get('sales', '2024-01-10');
+    await recordSucceeded('sales', '2024-01-10');
+    const afterEnd = await store.requestRerun('sales', '2024-01-10', claim.runId);
+    const never = await store.requestRerun('sales', '1999-01-01', executionName('1999-01-01', 1));
+
+    // Then
+    expect([otherRun, thisRun, twice, afterEnd, never]).toStrictEqual([false, true, true, false, false]);
+    expect(flaggedAfterOther).toBeUndefined();
+    expect(flagged).toMatchObject({ status: 'RUNNING', runId: claim.runId, rerunRequested: true });
+    expect(await store.get('sales', '1999-01-01')).toBeUndefined();
+  });
+
+  it('clears a requested rerun when it claims the next attempt', async () => {
+    // Given a run flagged for a rerun, which then succeeds
+    const first = await store.claim('sales', '2024-01-11', { trigger: 's3', now: NOW });
+    await store.requestRerun('sales', '2024-01-11', first.runId);
+    await recordSucceeded('sales', '2024-01-11');
+    expect((await store.get('sales', '2024-01-11'))?.rerunRequested).toBe(true);
+
+    // When
+    const second = await store.claim('sales', '2024-01-11', { trigger: 's3', now: NOW });
+
+    // Then
+    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: executionName('2024-01-11', 2) });
+    expect(await store.get('sales', '2024-01-11')).not.toHaveProperty('rerunRequested');
+  });
+
   it('marks a run FAILED only while it is the RUNNING run', async () => {
     // Given
     const claim = await store.claim('sales', '2024-01-05', { trigger: 's3', now: NOW });

@@ -1,8 +1,18 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunInput } from '../../lib/compile/contract';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { executionName, type LauncherConfig, type RunInput } from '../../lib/compile/contract';
+import type { StartExecutionClient } from '../../runtime/launch';
 import { PartitionStore } from '../../runtime/partition-store';
-import { type ExecutionStatusChangeEvent, formatAlert, handleStatusChange, type PublishClient } from '../../runtime/run-monitor';
+import {
+  type ExecutionStatusChangeEvent,
+  formatAlert,
+  handleStatusChange,
+  type PublishClient,
+  RerunDeferredError,
+  type RunMonitorDeps,
+} from '../../runtime/run-monitor';
 import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:2024-01-01-1x2y3z-a1';
@@ -83,35 +93,79 @@ describe('formatAlert', () => {
   });
 });
 
+const CONFIG: LauncherConfig = {
+  name: 'daily-sales',
+  maxConcurrentRuns: 10,
+  partitions: { kind: 'daily', start: '2024-01-01', timezone: 'UTC' },
+  triggers: [{ kind: 's3Arrival', bucket: 'raw', prefix: 'sales/' }],
+};
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:daily-sales';
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:alerts';
+const NOW = new Date('2024-01-02T07:00:00Z');
+
 describe('handleStatusChange against dynalite', () => {
   let table: LocalPartitionTable;
   let store: PartitionStore;
-  const published: PublishCommand['input'][] = [];
+  /** Every SNS and Step Functions call, in order. */
+  const calls: ({ sns: PublishCommand['input'] } | { sfn: StartExecutionCommand['input'] })[] = [];
   const sns: PublishClient = {
     send: async (command) => {
-      published.push(command.input);
+      calls.push({ sns: command.input });
       return { MessageId: 'm1', $metadata: {} };
     },
   };
+  const sfn: StartExecutionClient = {
+    send: async (command) => {
+      calls.push({ sfn: command.input });
+      return { executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${command.input.name}`, startDate: NOW, $metadata: {} };
+    },
+  };
+  const deps = (config: LauncherConfig = CONFIG): RunMonitorDeps => ({
+    store,
+    sns,
+    topicArn: TOPIC,
+    region: 'eu-west-1',
+    config,
+    sfn,
+    stateMachineArn: STATE_MACHINE,
+    clock: () => NOW,
+  });
 
   beforeAll(async () => {
     table = await startPartitionTable();
     store = new PartitionStore(table.client, table.tableName);
   });
   afterAll(() => table.close());
+  beforeEach(() => {
+    calls.length = 0;
+  });
+
+  /** A run of the partition claimed by the launcher, as its execution's input. */
+  async function claimed(partition: string, trigger = 's3', pipeline = 'daily-sales'): Promise<RunInput> {
+    const claim = await store.claim(pipeline, partition, { trigger, now: NOW });
+    if (claim.kind !== 'claimed') throw new Error(`expected the claim of ${partition} to win`);
+    return { pipeline, partition, runId: claim.runId, attempt: claim.attempt, trigger };
+  }
+
+  /** What the state machine's "Mark succeeded" does, with its direct DynamoDB integration. */
+  async function recordSucceeded(partition: string, pipeline = 'daily-sales'): Promise<void> {
+    await table.client.send(
+      new UpdateItemCommand({
+        TableName: table.tableName,
+        Key: { pipeline: { S: pipeline }, partition: { S: partition } },
+        UpdateExpression: 'SET #s = :s REMOVE #runningPipeline',
+        ExpressionAttributeNames: { '#s': 'status', '#runningPipeline': 'runningPipeline' },
+        ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
+      }),
+    );
+  }
 
   it('marks a timed-out run FAILED and publishes its alert', async () => {
     // Given a run that skipped the state machine's Catch
-    const claim = await store.claim('daily-sales', '2024-01-01', { trigger: 'schedule', now: new Date('2024-01-02T07:00:00Z') });
-    const run = { ...RUN, runId: claim.kind === 'claimed' ? claim.runId : '' };
+    const run = await claimed('2024-01-01', 'schedule');
 
     // When
-    const result = await handleStatusChange(statusChange('TIMED_OUT', run), {
-      store,
-      sns,
-      topicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts',
-      region: 'eu-west-1',
-    });
+    const result = await handleStatusChange(statusChange('TIMED_OUT', run), deps());
 
     // Then
     expect(result).toStrictEqual({ kind: 'alerted', markedFailed: true, run });
@@ -121,20 +175,124 @@ describe('handleStatusChange against dynalite', () => {
       cause: 'The execution ended with status TIMED_OUT',
       finishedAt: '2024-01-02T07:05:00.000Z',
     });
-    expect(published).toStrictEqual([
+    expect(calls).toStrictEqual([
       {
-        TopicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts',
-        Subject: 'sluice: TIMED_OUT daily-sales partition 2024-01-01',
-        Message: formatAlert(statusChange('TIMED_OUT', run), 'eu-west-1').message,
+        sns: {
+          TopicArn: TOPIC,
+          Subject: 'sluice: TIMED_OUT daily-sales partition 2024-01-01',
+          Message: formatAlert(statusChange('TIMED_OUT', run), 'eu-west-1').message,
+        },
       },
     ]);
   });
 
-  it('ignores a status that is not a failure', async () => {
-    published.length = 0;
-    const result = await handleStatusChange(statusChange('SUCCEEDED', RUN), { store, sns, topicArn: 't', region: 'eu-west-1' });
+  it('starts the next attempt when a rerun was requested of a run that succeeded', async () => {
+    // Given a run flagged by an S3 arrival, which then succeeds
+    const run = await claimed('2024-01-02');
+    await store.requestRerun('daily-sales', '2024-01-02', run.runId);
+    await recordSucceeded('2024-01-02');
 
-    expect(result).toStrictEqual({ kind: 'ignored', reason: 'status SUCCEEDED is not a failure' });
-    expect(published).toHaveLength(0);
+    // When
+    const result = await handleStatusChange(statusChange('SUCCEEDED', run), deps());
+
+    // Then
+    const runId = executionName('2024-01-02', 2);
+    expect(result).toStrictEqual({
+      kind: 'succeeded',
+      run,
+      rerun: {
+        kind: 'started',
+        partition: '2024-01-02',
+        runId,
+        attempt: 2,
+        executionArn: `arn:aws:states:eu-west-1:123456789012:execution:daily-sales:${runId}`,
+      },
+    });
+    expect(calls).toStrictEqual([
+      {
+        sfn: {
+          stateMachineArn: STATE_MACHINE,
+          name: runId,
+          input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-02', runId, attempt: 2, trigger: 's3' }),
+        },
+      },
+    ]);
+    const record = await store.get('daily-sales', '2024-01-02');
+    expect(record).toMatchObject({ status: 'RUNNING', attempt: 2, runId, trigger: 's3' });
+    expect(record).not.toHaveProperty('rerunRequested');
+  });
+
+  it('does nothing more for a run that succeeded without a rerun requested, nor for a redelivered event', async () => {
+    // Given
+    const plain = await claimed('2024-01-03');
+    await recordSucceeded('2024-01-03');
+    const rerun = await claimed('2024-01-04');
+    await store.requestRerun('daily-sales', '2024-01-04', rerun.runId);
+    await recordSucceeded('2024-01-04');
+    await handleStatusChange(statusChange('SUCCEEDED', rerun), deps());
+    calls.length = 0;
+
+    // When
+    const first = await handleStatusChange(statusChange('SUCCEEDED', plain), deps());
+    const redelivered = await handleStatusChange(statusChange('SUCCEEDED', rerun), deps());
+
+    // Then
+    expect(first).toStrictEqual({ kind: 'succeeded', run: plain });
+    expect(redelivered).toStrictEqual({ kind: 'succeeded', run: rerun });
+    expect(calls).toHaveLength(0);
+    expect(await store.get('daily-sales', '2024-01-03')).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
+    expect(await store.get('daily-sales', '2024-01-04')).toMatchObject({ status: 'RUNNING', attempt: 2 });
+  });
+
+  it('alerts about a failed run first, then starts the rerun requested of it', async () => {
+    // Given a flagged run that the state machine's Catch recorded as FAILED
+    const run = await claimed('2024-01-05');
+    await store.requestRerun('daily-sales', '2024-01-05', run.runId);
+    await store.markFailed('daily-sales', '2024-01-05', run.runId, { error: 'TypeError', cause: 'bad row' });
+
+    // When
+    const result = await handleStatusChange(statusChange('FAILED', run, { error: 'TypeError', cause: 'bad row' }), deps());
+
+    // Then
+    expect(result).toMatchObject({ kind: 'alerted', markedFailed: false, run, rerun: { kind: 'started', attempt: 2 } });
+    expect(calls.map((c) => Object.keys(c)[0])).toStrictEqual(['sns', 'sfn']);
+    expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 's3' });
+  });
+
+  it('fails with RerunDeferredError when the rerun waits at the limit, keeping the request for the retry', async () => {
+    // Given a pipeline allowed one run, taken by another partition, and a flagged run that succeeded
+    const single: LauncherConfig = { ...CONFIG, name: 'single', maxConcurrentRuns: 1 };
+    const run = await claimed('2024-01-06', 's3', 'single');
+    await store.requestRerun('single', '2024-01-06', run.runId);
+    await recordSucceeded('2024-01-06', 'single');
+    const other = await claimed('2024-01-07', 's3', 'single');
+
+    // When
+    const handled = handleStatusChange(statusChange('SUCCEEDED', run), deps(single));
+
+    // Then
+    await expect(handled).rejects.toThrow(RerunDeferredError);
+    await expect(handled).rejects.toThrow(
+      `The rerun of partition "2024-01-06" of pipeline "single" requested during run ${run.runId} is deferred: ` +
+        'pipeline "single" is at its limit of 1 concurrent run. The event is retried; the request stays on the ' +
+        'partition until a run of it starts.',
+    );
+    expect(await store.get('single', '2024-01-06')).toMatchObject({ status: 'SUCCEEDED', rerunRequested: true });
+
+    // When the other run ends and the event is retried
+    await recordSucceeded(other.partition, 'single');
+    const retried = await handleStatusChange(statusChange('SUCCEEDED', run), deps(single));
+
+    // Then
+    expect(retried).toMatchObject({ kind: 'succeeded', rerun: { kind: 'started', partition: '2024-01-06', attempt: 2 } });
+  });
+
+  it('ignores a status that does not end a run, and a success of an execution the launcher did not start', async () => {
+    const running = await handleStatusChange(statusChange('RUNNING', RUN), deps());
+    const foreign = await handleStatusChange(statusChange('SUCCEEDED', undefined), deps());
+
+    expect(running).toStrictEqual({ kind: 'ignored', reason: 'status RUNNING is not the end of a run' });
+    expect(foreign).toStrictEqual({ kind: 'ignored', reason: 'execution console-run was not started by the sluice launcher' });
+    expect(calls).toHaveLength(0);
   });
 });

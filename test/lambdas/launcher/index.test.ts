@@ -135,6 +135,25 @@ describe('launcher handler', () => {
     );
   });
 
+  it('completes an S3 arrival for a RUNNING partition by requesting a rerun of its run', async () => {
+    // Given the first file of the day is being processed
+    const { handler, calls, logger, store } = await core();
+    await handler({ Records: [record('first', objectCreated('sales/2024-01-20/store-1.csv'))] });
+
+    // When the second lands
+    const response = await handler({ Records: [record('second', objectCreated('sales/2024-01-20/store-2.csv'))] });
+
+    // Then
+    const runId = executionName('2024-01-20', 1);
+    expect(response).toStrictEqual({ batchItemFailures: [] });
+    expect(calls.map((c) => c.name)).toStrictEqual([runId]);
+    expect(await store.get('daily-sales', '2024-01-20')).toMatchObject({ status: 'RUNNING', runId, rerunRequested: true });
+    expect(logger.info).toHaveBeenCalledWith(
+      'Launch from S3 arrival',
+      expect.objectContaining({ messageId: 'second', result: { kind: 'rerun-requested', partition: '2024-01-20', runId } }),
+    );
+  });
+
   it('launches the partition of a Scheduler invocation', async () => {
     const { handler, calls } = await core();
 

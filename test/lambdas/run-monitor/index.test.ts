@@ -1,5 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LAUNCHER_ENV } from '../../../lib/compile/contract';
+import { LAUNCHER_ENV, type LauncherConfig } from '../../../lib/compile/contract';
+
+const CONFIG: LauncherConfig = { name: 'daily-sales', maxConcurrentRuns: 10, triggers: [] };
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:daily-sales';
+
+function stubEnv(overrides: Record<string, string> = {}): void {
+  const env: Record<string, string> = {
+    [LAUNCHER_ENV.pipeline]: JSON.stringify(CONFIG),
+    [LAUNCHER_ENV.tableName]: 'partitions',
+    [LAUNCHER_ENV.alertTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+    [LAUNCHER_ENV.rerunStateMachineArn]: STATE_MACHINE,
+    AWS_REGION: 'eu-west-1',
+    ...overrides,
+  };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+}
 
 describe('run-monitor handler', () => {
   afterEach(() => {
@@ -9,16 +24,18 @@ describe('run-monitor handler', () => {
 
   it('logs what it did with the event', async () => {
     // Given
-    vi.stubEnv(LAUNCHER_ENV.tableName, 'partitions');
-    vi.stubEnv(LAUNCHER_ENV.alertTopicArn, 'arn:aws:sns:eu-west-1:123456789012:alerts');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    stubEnv();
     const { runMonitorHandler } = await import('../../../lambdas/run-monitor/index');
     const logger = { info: vi.fn() };
     const handler = runMonitorHandler({
-      store: { markFailed: vi.fn() },
+      store: { markFailed: vi.fn(), get: vi.fn(), countRunning: vi.fn(), claim: vi.fn(), requestRerun: vi.fn() },
       sns: { send: vi.fn() },
       topicArn: 't',
       region: 'eu-west-1',
+      config: CONFIG,
+      sfn: { send: vi.fn() },
+      stateMachineArn: STATE_MACHINE,
+      clock: () => new Date(),
       logger,
     });
 
@@ -30,17 +47,23 @@ describe('run-monitor handler', () => {
     });
 
     // Then
-    expect(result).toStrictEqual({ kind: 'ignored', reason: 'status RUNNING is not a failure' });
+    expect(result).toStrictEqual({ kind: 'ignored', reason: 'status RUNNING is not the end of a run' });
     expect(logger.info).toHaveBeenCalledWith('Execution status change handled', { executionArn: 'arn:x', result });
   });
 
   it('fails at cold start without its alert topic', async () => {
-    vi.stubEnv(LAUNCHER_ENV.tableName, 'partitions');
-    vi.stubEnv(LAUNCHER_ENV.alertTopicArn, '');
-    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    stubEnv({ [LAUNCHER_ENV.alertTopicArn]: '' });
 
     await expect(import('../../../lambdas/run-monitor/index')).rejects.toThrow(
       'Environment variable SLUICE_ALERT_TOPIC_ARN is not set.',
+    );
+  });
+
+  it('fails at cold start without the state machine it starts reruns in', async () => {
+    stubEnv({ [LAUNCHER_ENV.rerunStateMachineArn]: '' });
+
+    await expect(import('../../../lambdas/run-monitor/index')).rejects.toThrow(
+      'Environment variable SLUICE_RERUN_STATE_MACHINE_ARN is not set.',
     );
   });
 });

@@ -1,0 +1,60 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalRuntime } from '../../local/runtime';
+import { readLauncherEnvironment } from '../../runtime';
+
+const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+const pipelinesDir = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
+
+/**
+ * "Nothing is lost", through the local runtime: the deployed launcher and run-monitor bundles,
+ * the template's rules and queues, real dynalite and the local S3.
+ */
+describe('an S3 arrival while its partition runs', () => {
+  let home: string;
+  let runtime: LocalRuntime;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'sluice-local-rerun-'));
+    runtime = await LocalRuntime.start({ projectDir, pipelinesDir, home, retryIntervalMs: 50 });
+    runtime.startTriggers();
+  }, 120_000);
+  afterAll(async () => {
+    await runtime?.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('is processed by a rerun once the run in progress ends', async () => {
+    // Given the first store's file of the day is being processed
+    const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
+    const s3 = runtime.s3.client();
+    const status = async () => (await runtime.partitions('late-drops', { from: '2024-03-01', to: '2024-03-01', now: new Date() }))[0];
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-03-01/store-1.csv', Body: 'sku,qty\na,1\n' }));
+    await expect.poll(async () => (await status())?.status, { timeout: 10_000, interval: 50 }).toBe('RUNNING');
+
+    // When the second store's file lands while it runs
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-03-01/store-2.csv', Body: 'sku,qty\nb,2\n' }));
+    await expect.poll(async () => (await status())?.record, { timeout: 5_000, interval: 50 }).toMatchObject({
+      status: 'RUNNING',
+      attempt: 1,
+      rerunRequested: true,
+    });
+    await runtime.settle();
+
+    // Then a second run, started after the first ended, saw both files
+    expect((await status())?.record).toMatchObject({ status: 'SUCCEEDED', attempt: 2, trigger: 's3' });
+    expect((await status())?.record).not.toHaveProperty('rerunRequested');
+    const [second, first, ...others] = runtime.runs('late-drops');
+    expect(others).toStrictEqual([]);
+    expect([first?.status, second?.status]).toStrictEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(JSON.parse(second?.input ?? '{}')).toMatchObject({ partition: '2024-03-01', attempt: 2, trigger: 's3' });
+    expect(Date.parse(second!.startDate)).toBeGreaterThanOrEqual(Date.parse(first!.stopDate!));
+    expect(JSON.parse(second?.output ?? '{}').results.count).toStrictEqual({
+      value: { files: ['drops/2024-03-01/store-1.csv', 'drops/2024-03-01/store-2.csv'] },
+    });
+  }, 60_000);
+});
