@@ -212,7 +212,19 @@ export class LocalRuntime {
     private readonly props: LocalRuntimeProps,
     /** The pid of the `sluice dev` whose DynamoDB and S3 this runtime uses, if it attached to one. */
     readonly attachedTo?: number,
-  ) {}
+  ) {
+    // Ended runs reach the run monitor through the rules of the template wherever they ran, so a
+    // `sluice run` alerts and starts requested reruns as a triggered run does.
+    this.stopped.push(
+      engine.onStatusChange((event) => {
+        if (event.detail.status === 'RUNNING') this.running.add(event.detail.executionArn);
+        else this.running.delete(event.detail.executionArn);
+        router.publish(event as unknown as Record<string, unknown>);
+      }),
+    );
+    const notify = props.notify;
+    if (notify) this.stopped.push(services.sns.onPublish((message) => notify({ kind: 'alert', message })));
+  }
 
   /** Synthesizes if sources changed, starts the local services and loads the stage. */
   static async start(props: LocalRuntimeProps): Promise<LocalRuntime> {
@@ -391,14 +403,6 @@ export class LocalRuntime {
     this.triggersStarted = true;
     const notify = this.props.notify ?? (() => {});
     this.stopped.push(this.services.s3.onObjectCreated((event) => this.router.publish(event as unknown as Record<string, unknown>)));
-    this.stopped.push(
-      this.engine.onStatusChange((event) => {
-        if (event.detail.status === 'RUNNING') this.running.add(event.detail.executionArn);
-        else this.running.delete(event.detail.executionArn);
-        this.router.publish(event as unknown as Record<string, unknown>);
-      }),
-    );
-    this.stopped.push(this.services.sns.onPublish((message) => notify({ kind: 'alert', message })));
 
     const scheduler = new LocalScheduler({
       onError: (error, schedule) => notify({ kind: 'error', message: `Schedule ${schedule.name}: ${(error as Error).message}` }),
@@ -444,7 +448,7 @@ export class LocalRuntime {
   /** Stops triggers, waits for running work, then stops the services. */
   async stop(): Promise<void> {
     await this.scheduler?.stop();
-    if (this.triggersStarted) await this.settle();
+    await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
     await Promise.allSettled([this.services.s3.stop(), this.services.sfn.stop(), this.services.sns.stop()]);

@@ -203,6 +203,15 @@ describe('sluice run, status, runs and dev', () => {
     expect(table.stdout).toMatch(/^eu\s+FAILED\s+1\s+\S+\s+manual\s+\S+ \S+Z\s+MalformedFeedError: feed of region eu has no header row$/m);
     const runs = json<RunsJson>(await sluice(['runs', 'malformed-feed', '--json'], env));
     expect(runs.runs[0]).toMatchObject({ partition: 'eu', status: 'FAILED', trigger: 'manual' });
+    // And the run monitor's bundle published one alert for it
+    const alerts = readFileSync(join(home, 'alerts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { subject: string; message: string })
+      .filter((a) => a.message.includes('malformed-feed'));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].subject).toMatch(/^sluice: FAILED /);
+    expect(alerts[0].message).toContain('MalformedFeedError');
   });
 
   it('never leaves a partition RUNNING when the process running it is killed', async () => {
