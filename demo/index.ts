@@ -83,7 +83,8 @@ async function main(): Promise<number> {
         say(
           `  ${pipeline.padEnd(16)} ${view.partition.padEnd(14)} ${view.status.padEnd(10)} ` +
             `${view.record ? `trigger ${view.record.trigger}, attempt ${view.record.attempt}` : ''}` +
-            `${retries ? `, ${retries} task retries` : ''}${view.record?.error ? `, ${view.record.error}` : ''}`,
+            `${retries ? `, ${retries} task retries` : ''}${view.record?.error ? `, ${view.record.error}` : ''}` +
+            `${view.record && view.record.attempt > 1 && view.record.trigger === 's3' ? ' (run again for a file that arrived later)' : ''}`,
         );
       }
     }
