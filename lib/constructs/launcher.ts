@@ -1,7 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -9,10 +7,10 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig, PARTITION_TABLE } from '../compile/contract';
+import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { SluiceFunction } from './private/node-function';
-import { deadLetterQueue } from './private/queues';
+import { grantLaunch, retainFailedInvocations } from './private/launching';
 
 /** Properties of a {@link Launcher}. */
 export interface LauncherProps {
@@ -90,18 +88,7 @@ export class Launcher extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).function;
-    props.table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    iam.Grant.addToPrincipal({
-      grantee: this.function,
-      actions: ['dynamodb:Query'],
-      resourceArns: [`${props.table.tableArn}/index/${PARTITION_TABLE.runningIndex.name}`],
-    });
-    props.stateMachine.grantStartExecution(this.function);
-    this.failedInvocations = deadLetterQueue(this, 'FailedInvocations', "the launcher's asynchronous invocations");
-    this.function.configureAsyncInvoke({
-      onFailure: new destinations.SqsDestination(this.failedInvocations),
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-    });
+    grantLaunch(this.function, props.table, props.stateMachine);
+    this.failedInvocations = retainFailedInvocations(this, this.function, "the launcher's asynchronous invocations");
   }
 }

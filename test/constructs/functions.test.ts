@@ -75,7 +75,6 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
     const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions).toStrictEqual([
       'dynamodb:GetItem',
-      'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
       'logs:CreateLogStream',
