@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ const pipelinesDir = fileURLToPath(new URL('./fixtures/pipelines', import.meta.u
  * "Nothing is lost", through the local runtime: the deployed launcher and run-monitor bundles,
  * the template's rules and queues, real dynalite and the local S3.
  */
-describe('an S3 arrival while its partition runs', () => {
+describe('S3 arrivals through the local runtime', () => {
   let home: string;
   let runtime: LocalRuntime;
 
@@ -28,7 +28,7 @@ describe('an S3 arrival while its partition runs', () => {
     await rm(home, { recursive: true, force: true });
   });
 
-  it('is processed by a rerun once the run in progress ends', async () => {
+  it('processes an arrival during a run by a rerun once the run in progress ends', async () => {
     // Given the first store's file of the day is being processed
     const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
     const s3 = runtime.s3.client();
@@ -56,5 +56,28 @@ describe('an S3 arrival while its partition runs', () => {
     expect(JSON.parse(second?.output ?? '{}').results.count).toStrictEqual({
       value: { files: ['drops/2024-03-01/store-1.csv', 'drops/2024-03-01/store-2.csv'] },
     });
+  }, 60_000);
+
+  it('moves an event that can never start a run to the dead-letter queue after maxReceiveCount receives', async () => {
+    // Given a key that matches the rule but names no valid partition (month 13)
+    const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
+    const before = runtime.runs('late-drops').length;
+
+    // When it arrives
+    await runtime.s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-13-45/store-1.csv', Body: 'sku,qty\n' }));
+    await runtime.settle();
+
+    // Then no run started, and the event sits in the queue's dead-letter queue, received 3 times
+    expect(runtime.runs('late-drops')).toHaveLength(before);
+    const queue = runtime.engine.stage.queues.find((q) => q.deadLetter && q.name.includes('late-drops'))!;
+    const deadLetterQueue = runtime.engine.stage.queues.find((q) => q.arn === queue.deadLetter!.targetArn)!;
+    const letters = (await readFile(join(home, 'dead-letters', `${deadLetterQueue.name}.jsonl`), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { reason: string; body: string });
+    expect(letters).toHaveLength(1);
+    expect(queue.deadLetter!.maxReceiveCount).toBe(3);
+    expect(letters[0].reason).toMatch(/^received 3 times from .* without success: reported as a batch item failure$/);
+    expect(JSON.parse(letters[0].body)).toMatchObject({ 'detail-type': 'Object Created', detail: { object: { key: 'drops/2024-13-45/store-1.csv' } } });
   }, 60_000);
 });
