@@ -1,4 +1,4 @@
-export * from './failure-alerts';
+export * from './run-end-rule';
 export * from './launcher';
 export * from './partition-table';
 export * from './pipeline-state-machine';

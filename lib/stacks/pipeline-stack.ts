@@ -3,7 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { FailureAlerts } from '../constructs/failure-alerts';
+import { RunEndRule } from '../constructs/run-end-rule';
 import { Launcher } from '../constructs/launcher';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine';
 import { RunMonitor } from '../constructs/run-monitor';
@@ -80,6 +80,6 @@ export class PipelineStack extends Stack {
       logRetention,
       removalPolicy,
     });
-    new FailureAlerts(this, 'Alerts', { stateMachine: this.stateMachine.stateMachine, monitor: monitor.function });
+    new RunEndRule(this, 'Alerts', { stateMachine: this.stateMachine.stateMachine, monitor: monitor.function });
   }
 }

@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FailureAlerts, Launcher, PartitionTable, PipelineStateMachine, RunMonitor } from '../../lib/constructs';
+import { RunEndRule, Launcher, PartitionTable, PipelineStateMachine, RunMonitor } from '../../lib/constructs';
 import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../../lib/compile/contract';
 import type { LoadedPipeline } from '../../lib/loader';
 import { loadFixture, logicalIdOf, testStack } from './helpers';
@@ -20,7 +20,7 @@ function statementsOf(template: Template, role: IConstruct): Statement[] {
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
 
-describe('Launcher, RunMonitor and FailureAlerts', () => {
+describe('Launcher, RunMonitor and RunEndRule', () => {
   let fanout: LoadedPipeline;
   let template: Template;
   let stack: Stack;
@@ -38,7 +38,7 @@ describe('Launcher, RunMonitor and FailureAlerts', () => {
     const raw = s3.Bucket.fromBucketName(stack, 'Raw', 'acme-raw');
     launcher = new Launcher(stack, 'Launch', { pipeline: fanout.compiled, table, stateMachine: machine.stateMachine, buckets: { raw } });
     monitor = new RunMonitor(stack, 'Monitor', { pipeline: fanout.compiled, stateMachine: machine.stateMachine, table, alertTopic });
-    new FailureAlerts(stack, 'Failures', { stateMachine: machine.stateMachine, monitor: monitor.function });
+    new RunEndRule(stack, 'Failures', { stateMachine: machine.stateMachine, monitor: monitor.function });
     template = Template.fromStack(stack);
   });
 

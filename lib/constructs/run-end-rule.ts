@@ -14,8 +14,8 @@ export const ALERT_STATUSES = Object.freeze(['FAILED', 'TIMED_OUT', 'ABORTED']);
  */
 export const MONITORED_STATUSES = Object.freeze([...ALERT_STATUSES, 'SUCCEEDED']);
 
-/** Properties of {@link FailureAlerts}. */
-export interface FailureAlertsProps {
+/** Properties of {@link RunEndRule}. */
+export interface RunEndRuleProps {
   /** The state machine whose ended executions are followed. */
   readonly stateMachine: sfn.IStateMachine;
   /**
@@ -32,10 +32,10 @@ export interface FailureAlertsProps {
  *
  * @see https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
  */
-export class FailureAlerts extends Construct {
+export class RunEndRule extends Construct {
   public readonly rule: events.Rule;
 
-  constructor(scope: Construct, id: string, props: FailureAlertsProps) {
+  constructor(scope: Construct, id: string, props: RunEndRuleProps) {
     super(scope, id);
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Ended runs: failed, timed-out and aborted ones alert; any may start a requested rerun',
@@ -47,7 +47,7 @@ export class FailureAlerts extends Construct {
     });
     this.rule.addTarget(
       new targets.LambdaFunction(props.monitor, {
-        deadLetterQueue: deadLetterQueue(this, 'DeadLetters', 'the failure-alert rule target (the run monitor)'),
+        deadLetterQueue: deadLetterQueue(this, 'DeadLetters', 'the rule sending ended runs to the run monitor'),
         retryAttempts: 8,
       }),
     );
