@@ -471,13 +471,13 @@ export class LocalRuntime {
   }
 }
 
-/** How long a claimed partition may wait for its execution to start before it counts as lost. */
-const LAUNCH_GRACE_MS = 30_000;
-
 /**
- * A crash must not leave a partition RUNNING forever: executions whose process ended are aborted
- * and their partitions marked FAILED, as the run monitor would on AWS; so are partitions claimed
- * by a launch that was interrupted before its execution started.
+ * A crash must not leave a partition RUNNING forever. Executions whose process ended cannot go on
+ * locally as they would on AWS: they are aborted and their partitions marked FAILED. Then each
+ * pipeline's run monitor reconciles its RUNNING partitions, through its own bundle and its
+ * schedule's input, as its reconciliation schedule does every 10 minutes on AWS and in
+ * `sluice dev`: partitions claimed by a launch interrupted before its execution started are
+ * marked FAILED (`sluice.LaunchInterrupted`, after a 5-minute grace) and alerted about.
  */
 async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo): Promise<void> {
   for (const record of engine.abortAbandoned()) {
@@ -490,14 +490,13 @@ async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<str
     });
   }
   for (const pipeline of pipelines.values()) {
-    const store = new PartitionStore(dynamo.client(), pipeline.tableName);
-    const started = new Set(engine.listExecutions(pipeline.stateMachine.arn).map((e) => e.name));
-    for (const claimed of await store.listRunning(pipeline.name)) {
-      if (started.has(claimed.runId) || Date.now() - Date.parse(claimed.claimedAt) < LAUNCH_GRACE_MS) continue;
-      await store.markFailed(pipeline.name, claimed.partition, claimed.runId, {
-        error: 'sluice.LaunchInterrupted',
-        cause: `The partition was claimed at ${claimed.claimedAt} but its execution ${claimed.runId} never started: the launch was interrupted`,
-      });
+    const monitor = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === pipeline.stateMachine.arn);
+    const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
+    for (const schedule of reconciliations) {
+      const result = await engine.invoke(schedule.target.arn, JSON.parse(schedule.target.input ?? '{}') as unknown);
+      if (!result.ok) {
+        throw new Error(`Reconciling the partitions of pipeline "${pipeline.name}" failed: ${result.errorType}: ${result.errorMessage}`);
+      }
     }
   }
 }

@@ -2,3 +2,4 @@ export * from './environment';
 export * from './launch';
 export * from './partition-store';
 export * from './run-monitor';
+export * from './reconcile';

@@ -258,29 +258,59 @@ export class PartitionStore {
     runId: string,
     failure: { error: string; cause?: string; now?: Date },
   ): Promise<boolean> {
+    return this.end(pipeline, partition, runId, failure.now, {
+      status: 'FAILED',
+      error: failure.error,
+      cause: failure.cause ?? '',
+    });
+  }
+
+  /**
+   * Marks the run SUCCEEDED, only if the partition is still RUNNING under this run id, as the
+   * state machine's "Mark succeeded" would have: for a run whose execution is known to have
+   * succeeded (`reconcilePartitions`). Returns whether it wrote. The item leaves the index of
+   * running partitions.
+   */
+  async markSucceeded(pipeline: string, partition: string, runId: string, options: { now?: Date } = {}): Promise<boolean> {
+    return this.end(pipeline, partition, runId, options.now, { status: 'SUCCEEDED' });
+  }
+
+  private async end(
+    pipeline: string,
+    partition: string,
+    runId: string,
+    now: Date | undefined,
+    set: { status: 'SUCCEEDED' | 'FAILED'; error?: string; cause?: string },
+  ): Promise<boolean> {
+    const names: Record<string, string> = {
+      '#runningPipeline': RUNNING_INDEX.partitionKey,
+      '#status': A.status,
+      '#runId': A.runId,
+      '#finishedAt': A.finishedAt,
+    };
+    const values: Record<string, AttributeValue> = {
+      ':ended': { S: set.status },
+      ':running': { S: 'RUNNING' },
+      ':runId': { S: runId },
+      ':now': { S: (now ?? new Date()).toISOString() },
+    };
+    let assignments = '#status = :ended, #finishedAt = :now';
+    if (set.error !== undefined) {
+      names['#error'] = A.error;
+      names['#cause'] = A.cause;
+      values[':error'] = { S: set.error };
+      values[':cause'] = { S: set.cause ?? '' };
+      assignments += ', #error = :error, #cause = :cause';
+    }
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(pipeline, partition),
-          UpdateExpression: 'SET #status = :failed, #error = :error, #cause = :cause, #finishedAt = :now REMOVE #runningPipeline',
+          UpdateExpression: `SET ${assignments} REMOVE #runningPipeline`,
           ConditionExpression: '#status = :running AND #runId = :runId',
-          ExpressionAttributeNames: {
-            '#runningPipeline': RUNNING_INDEX.partitionKey,
-            '#status': A.status,
-            '#runId': A.runId,
-            '#error': A.error,
-            '#cause': A.cause,
-            '#finishedAt': A.finishedAt,
-          },
-          ExpressionAttributeValues: {
-            ':failed': { S: 'FAILED' },
-            ':running': { S: 'RUNNING' },
-            ':runId': { S: runId },
-            ':error': { S: failure.error },
-            ':cause': { S: failure.cause ?? '' },
-            ':now': { S: (failure.now ?? new Date()).toISOString() },
-          },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return true;

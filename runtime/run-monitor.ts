@@ -1,6 +1,7 @@
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
 import type { LauncherConfig, RunInput } from '../lib/compile/contract';
 import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
+import type { PartitionRecord } from './partition-store';
 
 /** Detail of an EventBridge `Step Functions Execution Status Change` event. */
 export interface ExecutionStatusChangeDetail {
@@ -72,7 +73,7 @@ export function formatAlert(event: ExecutionStatusChangeEvent, region: string): 
   const what = run ? `${run.pipeline} partition ${run.partition}` : `execution ${d.name}`;
   const subject = truncate(toSubjectText(`sluice: ${d.status} ${what}`), SUBJECT_MAX);
 
-  const rows: [string, string | undefined][] = [
+  const rows: AlertRow[] = [
     ['Pipeline', run?.pipeline ?? '(unknown: the execution was not started by the sluice launcher)'],
     ['Partition', run?.partition],
     ['Run id', run?.runId ?? d.name],
@@ -84,15 +85,37 @@ export function formatAlert(event: ExecutionStatusChangeEvent, region: string): 
     ['Error', d.error ?? undefined],
     ['Cause', d.cause ? truncate(readableCause(d.cause), CAUSE_MAX) : undefined],
   ];
+  const headline = `A run ${d.status === 'FAILED' ? 'failed' : d.status === 'TIMED_OUT' ? 'timed out' : 'was aborted'}: ${what}.`;
+  return { subject, message: renderMessage(headline, rows, `Execution: ${executionConsoleUrl(region, d.executionArn)}`) };
+}
+
+/**
+ * Renders a run whose launch was interrupted between its claim and StartExecution, so that no
+ * execution exists to link to, in the shape of `formatAlert`.
+ */
+export function formatLaunchInterruptedAlert(record: PartitionRecord, failure: { error: string; cause: string }): Alert {
+  const what = `${record.pipeline} partition ${record.partition}`;
+  const subject = truncate(toSubjectText(`sluice: LAUNCH INTERRUPTED ${what}`), SUBJECT_MAX);
+  const rows: AlertRow[] = [
+    ['Pipeline', record.pipeline],
+    ['Partition', record.partition],
+    ['Run id', record.runId],
+    ['Attempt', String(record.attempt)],
+    ['Trigger', record.trigger],
+    ['Status', 'FAILED'],
+    ['Claimed', record.claimedAt],
+    ['Error', failure.error],
+    ['Cause', truncate(failure.cause, CAUSE_MAX)],
+  ];
+  const footer = 'No execution was started: launch the partition again once the launcher is fixed (its logs tell why it stopped).';
+  return { subject, message: renderMessage(`A run's launch was interrupted: ${what}.`, rows, footer) };
+}
+
+type AlertRow = [label: string, value: string | undefined];
+
+function renderMessage(headline: string, rows: readonly AlertRow[], footer: string): string {
   const lines = rows.filter((r): r is [string, string] => r[1] !== undefined).map(([k, v]) => `${`${k}:`.padEnd(11)}${v}`);
-  const message = [
-    `A run ${d.status === 'FAILED' ? 'failed' : d.status === 'TIMED_OUT' ? 'timed out' : 'was aborted'}: ${what}.`,
-    '',
-    ...lines,
-    '',
-    `Execution: ${executionConsoleUrl(region, d.executionArn)}`,
-  ].join('\n');
-  return { subject, message };
+  return [headline, '', ...lines, '', footer].join('\n');
 }
 
 /** A Lambda error's cause is a JSON string; its type and message are what a reader needs first. */
@@ -216,9 +239,10 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
 
 /**
  * Launches the rerun requested of `run`, if the partition still asks for one after this very run
- * (a redelivered event finds the flag gone, cleared by the rerun's claim).
+ * (a redelivered event finds the flag gone, cleared by the rerun's claim). Throws
+ * `RerunDeferredError` when the rerun waits at the pipeline's limit.
  */
-async function rerunIfRequested(run: RunInput, deps: RunMonitorDeps): Promise<RerunLaunch | undefined> {
+export async function rerunIfRequested(run: RunInput, deps: RunMonitorDeps): Promise<RerunLaunch | undefined> {
   if (run.pipeline !== deps.config.name) return undefined;
   const current = await deps.store.get(run.pipeline, run.partition);
   if (!current?.rerunRequested || current.runId !== run.runId) return undefined;

@@ -1,7 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -12,6 +15,7 @@ import type { CompiledPipeline } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import { SluiceFunction } from './private/node-function';
 import { grantLaunch, retainFailedInvocations } from './private/launching';
+import { deadLetterQueue } from './private/queues';
 
 /** Properties of a {@link RunMonitor}. */
 export interface RunMonitorProps {
@@ -43,6 +47,15 @@ export interface RunMonitorProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The run monitor's input on every reconciliation (see `reconcilePartitions` in runtime/reconcile.ts). */
+export const RECONCILE_INPUT = Object.freeze({ source: 'reconcile' });
+
+/**
+ * How often the monitor reconciles the pipeline's RUNNING partitions with their executions:
+ * twice the reconciliation's 5-minute grace, so a lost run is recovered within 15 minutes.
+ */
+export const RECONCILE_RATE = Duration.minutes(10);
+
 /** The run monitor's handler module. */
 export const RUN_MONITOR_ENTRY = fileURLToPath(new URL('../../lambdas/run-monitor/index.ts', import.meta.url));
 
@@ -54,15 +67,23 @@ export const RUN_MONITOR_ENTRY = fileURLToPath(new URL('../../lambdas/run-monito
  * run was in progress, through the same launch logic (claim, deterministic execution name) as
  * the launcher.
  *
+ * Status-change events are best effort, and a launcher may stop between its claim and
+ * StartExecution, so every {@link RECONCILE_RATE} an EventBridge Scheduler schedule also invokes
+ * the monitor with {@link RECONCILE_INPUT}: it describes the execution of every RUNNING partition
+ * and recovers those whose execution never started or ended unheard of.
+ *
  * An invocation that fails (a rerun deferred at the pipeline's `maxConcurrentRuns` included) is
  * retried twice by Lambda, then kept in {@link failedInvocations} for inspection and redrive.
  *
  * @see https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+ * @see https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based
  */
 export class RunMonitor extends Construct {
   public readonly function: NodejsFunction;
-  /** Status-change events the monitor still failed to handle after Lambda's retries. */
+  /** Status-change events and reconciliations the monitor still failed to handle after Lambda's retries. */
   public readonly failedInvocations: sqs.Queue;
+  /** Invokes the monitor's reconciliation. */
+  public readonly reconcileSchedule: scheduler.Schedule;
 
   constructor(scope: Construct, id: string, props: RunMonitorProps) {
     super(scope, id);
@@ -81,13 +102,59 @@ export class RunMonitor extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).function;
     grantLaunch(this.function, props.table, props.stateMachine);
+    // Only the executions of its own state machine: `grantRead` would add ListExecutions and
+    // other reads the reconciliation does not need.
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['states:DescribeExecution'],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: 'states',
+          resource: 'execution',
+          resourceName: `${Stack.of(this).splitArn(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
     props.alertTopic.grantPublish(this.function);
     this.failedInvocations = retainFailedInvocations(this, this.function, "the run monitor's asynchronous invocations");
+    this.reconcileSchedule = this.scheduleReconciliation(props.pipeline.name);
     acknowledgeWildcards(this, [
       {
         actions: ['kms:GenerateDataKey*'],
         reason: "Publishing to the encrypted alert topic needs data keys (every GenerateDataKey variant) from that topic's key only",
       },
+      {
+        actions: ['states:DescribeExecution'],
+        reason: "Reconciliation describes the execution of each RUNNING partition; execution names are only known at run time, so the grant covers every execution of this pipeline's state machine and no other",
+      },
+      {
+        actions: ['lambda:InvokeFunction'],
+        reason: "EventBridge Scheduler's Lambda target grants invoke on the run monitor and its versions (`:*`); no other function",
+      },
     ]);
+  }
+
+  /** Invokes the monitor's reconciliation on a fixed rate, exactly on time, with retries and a DLQ. */
+  private scheduleReconciliation(pipeline: string): scheduler.Schedule {
+    // An own role, rather than the target's stack-wide default, can invoke the monitor only, and
+    // only schedules of this account can assume it.
+    const role = new iam.Role(this, 'ReconcileRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    });
+    return new scheduler.Schedule(this, 'Reconcile', {
+      schedule: scheduler.ScheduleExpression.rate(RECONCILE_RATE),
+      description: `sluice ${pipeline}: reconcile RUNNING partitions with their executions`,
+      timeWindow: scheduler.TimeWindow.off(),
+      target: new targets.LambdaInvoke(this.function, {
+        role,
+        input: scheduler.ScheduleTargetInput.fromObject(RECONCILE_INPUT),
+        deadLetterQueue: deadLetterQueue(this, 'ReconcileDeadLetters', 'the reconciliation schedule target (the run monitor)'),
+        retryAttempts: 5,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
   }
 }

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RunEndRule, Launcher, PartitionTable, PipelineStateMachine, RunMonitor } from '../../lib/constructs';
+import { RECONCILE_INPUT } from '../../lib/constructs/run-monitor';
 import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../../lib/compile/contract';
 import type { LoadedPipeline } from '../../lib/loader';
 import { loadFixture, logicalIdOf, testStack } from './helpers';
@@ -123,6 +124,55 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
     expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey*', 'kms:Decrypt']));
     expect(actions).not.toContain('dynamodb:PutItem');
     expect(actions).not.toContain('dynamodb:Scan');
+  });
+
+  it('lets the run monitor describe the executions of its own state machine only', () => {
+    const statements = statementsOf(template, monitor.function.role!);
+    const describe = statements.filter((s) => [s.Action].flat().includes('states:DescribeExecution'));
+    const name = { 'Fn::Select': [6, { 'Fn::Split': [':', stack.resolve(machine.stateMachine.stateMachineArn)] }] };
+    expect(describe).toStrictEqual([
+      expect.objectContaining({
+        Action: 'states:DescribeExecution',
+        Resource: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:states:${stack.region}:${stack.account}:execution:`, name, ':*']],
+        },
+      }),
+    ]);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions).not.toContain('states:ListExecutions');
+    expect(actions).not.toContain('states:DescribeStateMachine');
+  });
+
+  it('reconciles every 10 minutes through a schedule that invokes only the monitor, with retries and a DLQ', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(10 minutes)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: stack.resolve(monitor.function.functionArn),
+        Input: JSON.stringify(RECONCILE_INPUT),
+        RoleArn: Match.anyValue(),
+        DeadLetterConfig: { Arn: Match.anyValue() },
+        RetryPolicy: { MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 3600 },
+      },
+    });
+    const schedule = template.findResources('AWS::Scheduler::Schedule');
+    const roleArn = Object.values(schedule)[0].Properties.Target.RoleArn as { 'Fn::GetAtt': [string, string] };
+    const role = template.findResources('AWS::IAM::Role')[roleArn['Fn::GetAtt'][0]];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toStrictEqual([
+      expect.objectContaining({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    ]);
+    const invoked = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleArn['Fn::GetAtt'][0]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const monitorArn = stack.resolve(monitor.function.functionArn);
+    expect(invoked.flatMap((st) => [st.Action].flat()).sort()).toStrictEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
+    expect(invoked.find((st) => st.Action === 'lambda:InvokeFunction')?.Resource).toStrictEqual([
+      monitorArn,
+      { 'Fn::Join': ['', [monitorArn, ':*']] },
+    ]);
   });
 
   it('keeps run-monitor invocations that fail after two retries in a queue', () => {

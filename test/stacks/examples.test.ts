@@ -83,8 +83,9 @@ describe('the example pipelines, synthesized for prod', () => {
     });
   });
 
-  it('gives regional-report no schedule and hourly-ingest no S3 rule', () => {
-    templates.get('regional-report')!.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  it("gives regional-report no schedule but the run monitor's reconciliation, and hourly-ingest no S3 rule", () => {
+    const schedules = templates.get('regional-report')!.findResources('AWS::Scheduler::Schedule');
+    expect(Object.values(schedules).map((s) => s.Properties.ScheduleExpression)).toStrictEqual(['rate(10 minutes)']);
     const rules = templates.get('hourly-ingest')!.findResources('AWS::Events::Rule');
     expect(Object.values(rules).map((r) => r.Properties.EventPattern.source)).toStrictEqual([['aws.states']]);
   });

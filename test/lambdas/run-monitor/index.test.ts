@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LAUNCHER_ENV, type LauncherConfig } from '../../../lib/compile/contract';
+import { RECONCILE_INPUT } from '../../../lib/constructs/run-monitor';
 
 const CONFIG: LauncherConfig = { name: 'daily-sales', maxConcurrentRuns: 10, triggers: [] };
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:daily-sales';
@@ -22,13 +23,22 @@ describe('run-monitor handler', () => {
     vi.resetModules();
   });
 
-  it('logs what it did with the event', async () => {
-    // Given
-    stubEnv();
+  /** The handler with every dependency a mock, and its logger. */
+  async function handlerWithMocks() {
     const { runMonitorHandler } = await import('../../../lambdas/run-monitor/index');
     const logger = { info: vi.fn() };
+    const store = {
+      markFailed: vi.fn(),
+      markSucceeded: vi.fn(),
+      get: vi.fn(),
+      list: vi.fn(async () => []),
+      listRunning: vi.fn(async () => []),
+      countRunning: vi.fn(),
+      claim: vi.fn(),
+      requestRerun: vi.fn(),
+    };
     const handler = runMonitorHandler({
-      store: { markFailed: vi.fn(), get: vi.fn(), countRunning: vi.fn(), claim: vi.fn(), requestRerun: vi.fn() },
+      store,
       sns: { send: vi.fn() },
       topicArn: 't',
       region: 'eu-west-1',
@@ -38,6 +48,13 @@ describe('run-monitor handler', () => {
       clock: () => new Date(),
       logger,
     });
+    return { handler, logger, store };
+  }
+
+  it('logs what it did with the event', async () => {
+    // Given
+    stubEnv();
+    const { handler, logger } = await handlerWithMocks();
 
     // When
     const result = await handler({
@@ -49,6 +66,42 @@ describe('run-monitor handler', () => {
     // Then
     expect(result).toStrictEqual({ kind: 'ignored', reason: 'status RUNNING is not the end of a run' });
     expect(logger.info).toHaveBeenCalledWith('Execution status change handled', { executionArn: 'arn:x', result });
+  });
+
+  it("reconciles the pipeline's RUNNING partitions when invoked with its schedule's input", async () => {
+    // Given
+    stubEnv();
+    const { handler, logger, store } = await handlerWithMocks();
+
+    // When
+    const result = await handler({ ...RECONCILE_INPUT });
+
+    // Then
+    const summary = { checked: 0, failed: [], recovered: [], reruns: [], deferred: [] };
+    expect(result).toStrictEqual(summary);
+    expect(store.listRunning).toHaveBeenCalledWith('daily-sales');
+    expect(logger.info).toHaveBeenCalledWith('Partitions reconciled', { summary });
+  });
+
+  it('fails with UnknownMonitorEventError on an event of another shape', async () => {
+    // Given
+    stubEnv();
+    const { handler, store } = await handlerWithMocks();
+
+    // When
+    const handled = handler({ source: 'schedule', scheduledTime: '2024-01-02T00:00:00Z' } as never);
+
+    // Then
+    await expect(handled).rejects.toThrow(
+      expect.objectContaining({
+        name: 'UnknownMonitorEventError',
+        message:
+          'The run monitor cannot handle the event {"source":"schedule","scheduledTime":"2024-01-02T00:00:00Z"}: expected an ' +
+          'EventBridge "Step Functions Execution Status Change" event or {"source":"reconcile"}. Invoke it only through ' +
+          'its rule and its reconciliation schedule.',
+      }),
+    );
+    expect(store.listRunning).not.toHaveBeenCalled();
   });
 
   it('fails at cold start without its alert topic', async () => {
