@@ -1,5 +1,6 @@
 import { criticalPath, flowMakespan, planFlow, type PlannedTask } from '../lib/compile/flow';
 import type { Flow } from '../lib/compile/model';
+import { randomDag, randomInt, randomSeriesParallel } from './random-dags';
 import { seededRandom, summarize, type BenchResult } from './stats';
 
 /**
@@ -9,9 +10,19 @@ import { seededRandom, summarize, type BenchResult } from './stats';
  */
 export async function run(): Promise<BenchResult> {
   const rand = seededRandom(20240601);
-  const random = Array.from({ length: 500 }, () => randomDag(rand, randomInt(rand, 5, 60), 0.5 + 3.5 * rand()));
-  const seriesParallel = Array.from({ length: 200 }, () => randomSeriesParallel(rand, randomInt(rand, 5, 60)));
-  const large = Array.from({ length: 20 }, (_, i) => randomDag(rand, 200, 0.5 + (3.5 * i) / 19));
+  const random = Array.from({ length: 500 }, () => {
+    const n = randomInt(rand, 5, 60);
+    const degree = 0.5 + 3.5 * rand();
+    return withDegree(randomDag(rand, n, degree), degree);
+  });
+  const seriesParallel = Array.from({ length: 200 }, () => {
+    const n = randomInt(rand, 5, 60);
+    return withDegree(randomSeriesParallel(rand, n, n / 5));
+  });
+  const large = Array.from({ length: 20 }, (_, i) => {
+    const degree = 0.5 + (3.5 * i) / 19;
+    return withDegree(randomDag(rand, 200, degree), degree);
+  });
 
   const rows = [
     ...measure('random', random, 1),
@@ -95,48 +106,9 @@ function levelByLevel(tasks: readonly PlannedTask[]): Flow {
   return steps.length === 1 ? steps[0]! : { kind: 'sequence', steps };
 }
 
-/** Random DAG over a hidden order, declared in shuffled order; edge probability gives mean degree `degree`. */
-function randomDag(rand: () => number, n: number, degree: number): Case {
-  const p = Math.min(1, (2 * degree) / (n - 1));
-  const after: string[][] = Array.from({ length: n }, () => []);
-  for (let j = 1; j < n; j++) for (let i = 0; i < j; i++) if (rand() < p) after[j]!.push(`t${i}`);
-  return { tasks: shuffle(rand, after.map((deps, i) => ({ name: `t${i}`, after: deps }))), degree };
-}
-
-/**
- * Random series-parallel DAG: random binary series/parallel composition, plus a few redundant
- * (transitively implied) edges, which must not disturb the exact decomposition.
- */
-function randomSeriesParallel(rand: () => number, n: number): Case {
-  const after = new Map<string, Set<string>>();
-  let next = 0;
-  // Returns the sources and sinks of a fresh SP DAG of `size` tasks.
-  const build = (size: number): { sources: string[]; sinks: string[] } => {
-    if (size === 1) {
-      const name = `t${next++}`;
-      after.set(name, new Set());
-      return { sources: [name], sinks: [name] };
-    }
-    const left = randomInt(rand, 1, size - 1);
-    const a = build(left);
-    const b = build(size - left);
-    if (rand() < 0.5) return { sources: [...a.sources, ...b.sources], sinks: [...a.sinks, ...b.sinks] };
-    for (const s of b.sources) for (const p of a.sinks) after.get(s)!.add(p);
-    return { sources: a.sources, sinks: b.sinks };
-  };
-  build(n);
-  const ancestors = (name: string, into = new Set<string>()): Set<string> => {
-    for (const p of after.get(name)!) if (!into.has(p)) ancestors(p, into.add(p));
-    return into;
-  };
-  const names = [...after.keys()];
-  for (let k = 0; k < n / 5; k++) {
-    const name = names[randomInt(rand, 0, n - 1)]!;
-    const implied = [...ancestors(name)];
-    if (implied.length > 0) after.get(name)!.add(implied[randomInt(rand, 0, implied.length - 1)]!);
-  }
-  const tasks = shuffle(rand, names.map((name) => ({ name, after: [...after.get(name)!] })));
-  return { tasks, degree: tasks.reduce((sum, t) => sum + t.after.length, 0) / n };
+/** A DAG with its mean degree, for the density bands. */
+function withDegree(tasks: PlannedTask[], degree = tasks.reduce((sum, t) => sum + t.after.length, 0) / tasks.length): Case {
+  return { tasks, degree };
 }
 
 function densityBand(c: Case): 'sparse' | 'medium' | 'dense' {
@@ -147,16 +119,4 @@ function densityBand(c: Case): 'sparse' | 'medium' | 'dense' {
 function logNormalSeconds(rand: () => number): number {
   const normal = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   return Math.min(900, Math.max(1, 20 * Math.exp(normal)));
-}
-
-function randomInt(rand: () => number, min: number, max: number): number {
-  return min + Math.floor(rand() * (max - min + 1));
-}
-
-function shuffle<T>(rand: () => number, items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = randomInt(rand, 0, i);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
 }

@@ -1,69 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { criticalPath, flowMakespan, flowTasks, planFlow, type PlannedTask } from '../../lib/compile/flow';
 import type { Flow } from '../../lib/compile/model';
+import { randomDag, randomInt, randomSeriesParallel } from '../../bench/random-dags';
+import { seededRandom } from '../../bench/stats';
 
-/** mulberry32: the properties below run on the same DAGs every time. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const int = (rand: () => number, min: number, max: number): number => min + Math.floor(rand() * (max - min + 1));
-
-function shuffled<T>(rand: () => number, items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = int(rand, 0, i);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 /** Random DAG of 5–60 tasks with a random edge density, declared in a random order. */
-function randomDag(rand: () => number): PlannedTask[] {
-  const n = int(rand, 5, 60);
-  const p = rand() * 0.3;
-  const tasks = Array.from({ length: n }, (_, j) => ({
-    name: `t${j}`,
-    after: Array.from({ length: j }, (_, i) => `t${i}`).filter(() => rand() < p),
-  }));
-  return shuffled(rand, tasks);
+function randomDagOf5To60(rand: () => number): PlannedTask[] {
+  return randomDag(rand, randomInt(rand, 5, 60), rand() * 4);
 }
 
-/** Random series-parallel DAG by random composition, with a few redundant (implied) edges added. */
-function randomSeriesParallel(rand: () => number): PlannedTask[] {
-  const after = new Map<string, Set<string>>();
-  const build = (size: number): { sources: string[]; sinks: string[] } => {
-    if (size === 1) {
-      const name = `t${after.size}`;
-      after.set(name, new Set());
-      return { sources: [name], sinks: [name] };
-    }
-    const split = int(rand, 1, size - 1);
-    const a = build(split);
-    const b = build(size - split);
-    if (rand() < 0.5) return { sources: [...a.sources, ...b.sources], sinks: [...a.sinks, ...b.sinks] };
-    for (const source of b.sources) for (const sink of a.sinks) after.get(source)!.add(sink);
-    return { sources: a.sources, sinks: b.sinks };
-  };
-  build(int(rand, 5, 60));
-  const ancestors = (name: string, into = new Set<string>()): Set<string> => {
-    for (const p of after.get(name)!) if (!into.has(p)) ancestors(p, into.add(p));
-    return into;
-  };
-  const names = [...after.keys()];
-  for (let k = 0; k < 5; k++) {
-    const name = names[int(rand, 0, names.length - 1)]!;
-    const implied = [...ancestors(name)];
-    if (implied.length > 0) after.get(name)!.add(implied[int(rand, 0, implied.length - 1)]!);
-  }
-  return shuffled(rand, names.map((name) => ({ name, after: [...after.get(name)!] })));
+/** Random series-parallel DAG of 5–60 tasks, with a few redundant (implied) edges added. */
+function randomSeriesParallelOf5To60(rand: () => number): PlannedTask[] {
+  return randomSeriesParallel(rand, randomInt(rand, 5, 60), 5);
 }
 
 function randomDurations(rand: () => number, tasks: readonly PlannedTask[]): (task: string) => number {
@@ -102,10 +51,10 @@ const par = (...branches: Flow[]): Flow => ({ kind: 'parallel', branches });
 
 describe('planFlow on random DAGs', () => {
   it('places every task exactly once and starts each after all its dependencies finish', () => {
-    const rand = seeded(1);
+    const rand = seededRandom(1);
     for (let i = 0; i < 100; i++) {
       // Given a random DAG
-      const tasks = randomDag(rand);
+      const tasks = randomDagOf5To60(rand);
 
       // When it is planned and run with random durations
       const flow = planFlow(tasks);
@@ -121,17 +70,17 @@ describe('planFlow on random DAGs', () => {
   });
 
   it('is deterministic', () => {
-    const rand = seeded(2);
+    const rand = seededRandom(2);
     for (let i = 0; i < 50; i++) {
-      const tasks = randomDag(rand);
+      const tasks = randomDagOf5To60(rand);
       expect(planFlow(tasks)).toStrictEqual(planFlow(tasks.map((x) => ({ ...x, after: [...x.after] }))));
     }
   });
 
   it('never beats the critical path and never loses to running tasks one by one', () => {
-    const rand = seeded(3);
+    const rand = seededRandom(3);
     for (let i = 0; i < 100; i++) {
-      const tasks = randomDag(rand);
+      const tasks = randomDagOf5To60(rand);
       const duration = randomDurations(rand, tasks);
       const makespan = flowMakespan(planFlow(tasks), duration);
       expect(makespan).toBeGreaterThanOrEqual(criticalPath(tasks, duration) - 1e-9);
@@ -141,7 +90,7 @@ describe('planFlow on random DAGs', () => {
 
   it('plans 200 tasks in well under 100 ms', () => {
     // Given a 200-task DAG of medium density, the hardest for the planner
-    const rand = seeded(4);
+    const rand = seededRandom(4);
     const tasks = Array.from({ length: 200 }, (_, j) => ({
       name: `t${j}`,
       after: Array.from({ length: j }, (_, i) => `t${i}`).filter(() => rand() < 0.02),
@@ -156,10 +105,10 @@ describe('planFlow on random DAGs', () => {
 
 describe('planFlow on series-parallel DAGs', () => {
   it('runs exactly as long as the critical path, whatever the durations', () => {
-    const rand = seeded(5);
+    const rand = seededRandom(5);
     for (let i = 0; i < 200; i++) {
       // Given a random series-parallel DAG (with redundant edges) and random durations
-      const tasks = randomSeriesParallel(rand);
+      const tasks = randomSeriesParallelOf5To60(rand);
       const flow = planFlow(tasks);
       for (let draw = 0; draw < 3; draw++) {
         const duration = randomDurations(rand, tasks);
