@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { PARTITION_TABLE } from '../../lib/compile/contract';
 
@@ -7,6 +7,8 @@ import { PARTITION_TABLE } from '../../lib/compile/contract';
 export interface LocalPartitionTable {
   readonly client: DynamoDBClient;
   readonly tableName: string;
+  /** What the state machine's "Mark succeeded" does to a partition, with its direct DynamoDB integration. */
+  recordSucceeded(pipeline: string, partition: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,17 @@ export async function startPartitionTable(): Promise<LocalPartitionTable> {
   return {
     client,
     tableName,
+    recordSucceeded: async (pipeline, partition) => {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { [PARTITION_TABLE.partitionKey]: { S: pipeline }, [PARTITION_TABLE.sortKey]: { S: partition } },
+          UpdateExpression: 'SET #s = :s REMOVE #runningPipeline',
+          ExpressionAttributeNames: { '#s': 'status', '#runningPipeline': RUNNING_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
+        }),
+      );
+    },
     close: async () => {
       client.destroy();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));

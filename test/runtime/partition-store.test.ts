@@ -1,4 +1,3 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionName } from '../../lib/compile/contract';
 import { PartitionStore } from '../../runtime/partition-store';
@@ -16,18 +15,7 @@ describe('PartitionStore against dynalite', () => {
   });
   afterAll(() => table.close());
 
-  /** What the state machine's "Mark succeeded" does, with its direct DynamoDB integration. */
-  async function recordSucceeded(pipeline: string, partition: string): Promise<void> {
-    await table.client.send(
-      new UpdateItemCommand({
-        TableName: table.tableName,
-        Key: { pipeline: { S: pipeline }, partition: { S: partition } },
-        UpdateExpression: 'SET #s = :s REMOVE #runningPipeline',
-        ExpressionAttributeNames: { '#s': 'status', '#runningPipeline': 'runningPipeline' },
-        ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
-      }),
-    );
-  }
+  const recordSucceeded = (pipeline: string, partition: string) => table.recordSucceeded(pipeline, partition);
 
   it('returns undefined for a partition never run', async () => {
     expect(await store.get('sales', '1999-01-01')).toBeUndefined();

@@ -1,4 +1,3 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -147,18 +146,7 @@ describe('handleStatusChange against dynalite', () => {
     return { pipeline, partition, runId: claim.runId, attempt: claim.attempt, trigger };
   }
 
-  /** What the state machine's "Mark succeeded" does, with its direct DynamoDB integration. */
-  async function recordSucceeded(partition: string, pipeline = 'daily-sales'): Promise<void> {
-    await table.client.send(
-      new UpdateItemCommand({
-        TableName: table.tableName,
-        Key: { pipeline: { S: pipeline }, partition: { S: partition } },
-        UpdateExpression: 'SET #s = :s REMOVE #runningPipeline',
-        ExpressionAttributeNames: { '#s': 'status', '#runningPipeline': 'runningPipeline' },
-        ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
-      }),
-    );
-  }
+  const recordSucceeded = (partition: string, pipeline = 'daily-sales') => table.recordSucceeded(pipeline, partition);
 
   it('marks a timed-out run FAILED and publishes its alert', async () => {
     // Given a run that skipped the state machine's Catch
