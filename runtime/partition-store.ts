@@ -176,7 +176,7 @@ export class PartitionStore {
       const current = await this.get(pipeline, partition);
       if (current?.status === 'RUNNING') return { kind: 'busy', runId: current.runId };
       const attempt = (current?.attempt ?? 0) + 1;
-      const runId = executionName(partition, attempt);
+      const runId = executionName(pipeline, partition, attempt);
       // The attempt read stands for the whole item: whoever wrote it since then bumped it or set RUNNING.
       const expected: { condition: string; names: Record<string, string>; values: Record<string, AttributeValue> } = current
         ? { condition: '#attempt = :previous AND #status <> :running', names: {}, values: { ':previous': { N: String(current.attempt) } } }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PartitionSpec } from '../definitions/partitions';
 import type { CompiledPipeline } from './model';
 
@@ -107,21 +108,33 @@ export function launcherConfig(pipeline: CompiledPipeline): LauncherConfig {
   };
 }
 
+/** Step Functions execution names: 1 to 80 characters; only these keep CloudWatch logging possible. */
+const EXECUTION_NAME_MAX = 80;
+const NAME_SAFE = /^[A-Za-z0-9_-]+$/;
+/** Characters of the digest that tells apart keys whose readable part is the same. */
+const DIGEST_LENGTH = 10;
+
 /**
- * Step Functions execution names: 1 to 80 characters of `[A-Za-z0-9_-]`. Partition keys may hold
- * other characters (`|`, `:`), so they are replaced, and a short hash of the exact key keeps two
- * keys that differ only in replaced characters apart.
+ * The execution name, and run id, of attempt `attempt` of a partition: `<pipeline>_<partition>_a<attempt>`,
+ * e.g. `daily-sales_2024-01-01_a1`, valid for every partition key and unique per (pipeline, partition,
+ * attempt), so a run id alone names a run across pipelines.
+ *
+ * Execution names allow 1 to 80 characters of `[A-Za-z0-9_-]`. A key made of those alone that fits
+ * is kept whole (pipeline names have no `_`, so the pipeline and the attempt are where the first
+ * and last `_` are). Any other key (multi-dimensional keys joined by `|`, `.` or unicode in a key,
+ * a key too long for what the pipeline name leaves) is shown with every other character replaced
+ * by `_`, cut to fit, followed by `_` and a digest of the exact key (sha-256, 10 base-36
+ * characters): `regional-report_2024-01-01_eu_7mul0jqucm_a1`.
  */
-export function executionName(partition: string, attempt: number): string {
-  const safe = partition.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60);
-  return `${safe}-${fnv1a(partition)}-a${attempt}`;
+export function executionName(pipeline: string, partition: string, attempt: number): string {
+  const suffix = `_a${attempt}`;
+  const room = EXECUTION_NAME_MAX - pipeline.length - 1 - suffix.length;
+  if (NAME_SAFE.test(partition) && partition.length <= room) return `${pipeline}_${partition}${suffix}`;
+  const readable = partition.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, Math.max(0, room - DIGEST_LENGTH - 1));
+  return `${pipeline}_${readable}_${digest(partition)}${suffix}`;
 }
 
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(36);
+function digest(text: string): string {
+  const hex = createHash('sha256').update(text, 'utf8').digest('hex');
+  return BigInt(`0x${hex.slice(0, 13)}`).toString(36).padStart(DIGEST_LENGTH, '0').slice(-DIGEST_LENGTH);
 }

@@ -196,7 +196,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     const result = await launchRun({ config: SALES, partition: '2024-01-05', trigger: 's3' }, deps(sfn.client));
 
     // Then
-    const runId = executionName('2024-01-05', 1);
+    const runId = executionName('daily-sales', '2024-01-05', 1);
     expect(result).toStrictEqual({
       kind: 'started',
       partition: '2024-01-05',
@@ -271,7 +271,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     );
 
     // Then
-    const runId = executionName('2024-01-10', 2);
+    const runId = executionName('daily-sales', '2024-01-10', 2);
     expect(second).toStrictEqual({ kind: 'started', partition: '2024-01-10', runId, attempt: 2, executionArn: `${STATE_MACHINE}:${runId}` });
     expect(await store.get('daily-sales', '2024-01-10')).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 's3' });
     expect(await store.get('daily-sales', '2024-01-10')).not.toHaveProperty('rerunRequested');
@@ -310,7 +310,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     const result = await launchRun({ config: SALES, partition: '2024-01-07', trigger: 's3' }, deps(sfn.client));
 
     // Then
-    expect(result).toStrictEqual({ kind: 'started', partition: '2024-01-07', runId: executionName('2024-01-07', 1), attempt: 1 });
+    expect(result).toStrictEqual({ kind: 'started', partition: '2024-01-07', runId: executionName('daily-sales', '2024-01-07', 1), attempt: 1 });
     expect((await store.get('daily-sales', '2024-01-07'))?.status).toBe('RUNNING');
   });
 
@@ -428,7 +428,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       triggers: [],
     };
     const sfn = sfnStub((input) =>
-      input.name?.startsWith('us-') ? Promise.reject(new Error('Service unavailable')) : started(input),
+      input.name === executionName('regions', 'us', 1) ? Promise.reject(new Error('Service unavailable')) : started(input),
     );
 
     // When

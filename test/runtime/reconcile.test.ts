@@ -196,7 +196,7 @@ describe('reconcilePartitions against dynalite', () => {
     const summary = await reconcilePartitions(deps(config));
 
     // Then
-    const runId = executionName('2024-01-04', 2);
+    const runId = executionName(config.name, '2024-01-04', 2);
     expect(summary.recovered).toStrictEqual([
       {
         partition: '2024-01-04',

@@ -14,7 +14,7 @@ import {
 } from '../../runtime/run-monitor';
 import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
 
-const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:2024-01-01-1x2y3z-a1';
+const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:daily-sales_2024-01-01_a1';
 
 function statusChange(status: string, run: RunInput | undefined, overrides: Record<string, unknown> = {}): ExecutionStatusChangeEvent {
   return {
@@ -36,7 +36,7 @@ function statusChange(status: string, run: RunInput | undefined, overrides: Reco
   };
 }
 
-const RUN: RunInput = { pipeline: 'daily-sales', partition: '2024-01-01', runId: '2024-01-01-1x2y3z-a1', attempt: 1, trigger: 'schedule' };
+const RUN: RunInput = { pipeline: 'daily-sales', partition: '2024-01-01', runId: 'daily-sales_2024-01-01_a1', attempt: 1, trigger: 'schedule' };
 
 describe('formatAlert', () => {
   it('renders pipeline, partition, run, error, readable cause and console link', () => {
@@ -55,7 +55,7 @@ describe('formatAlert', () => {
         '',
         'Pipeline:  daily-sales',
         'Partition: 2024-01-01',
-        'Run id:    2024-01-01-1x2y3z-a1',
+        'Run id:    daily-sales_2024-01-01_a1',
         'Attempt:   1',
         'Trigger:   schedule',
         'Status:    FAILED',
@@ -184,7 +184,7 @@ describe('handleStatusChange against dynalite', () => {
     const result = await handleStatusChange(statusChange('SUCCEEDED', run), deps());
 
     // Then
-    const runId = executionName('2024-01-02', 2);
+    const runId = executionName('daily-sales', '2024-01-02', 2);
     expect(result).toStrictEqual({
       kind: 'succeeded',
       run,

@@ -111,7 +111,7 @@ describe('launcher handler', () => {
 
     // Then
     expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: 'malformed' }] });
-    expect(calls.map((c) => c.name)).toStrictEqual([executionName('2024-01-01', 1)]);
+    expect(calls.map((c) => c.name)).toStrictEqual([executionName('daily-sales', '2024-01-01', 1)]);
     expect((await store.get('daily-sales', '2024-01-01'))?.status).toBe('RUNNING');
     expect(logger.error).toHaveBeenCalledWith(
       'Malformed record: it can never start a run; left for the dead-letter queue',
@@ -144,7 +144,7 @@ describe('launcher handler', () => {
     const response = await handler({ Records: [record('second', objectCreated('sales/2024-01-20/store-2.csv'))] });
 
     // Then
-    const runId = executionName('2024-01-20', 1);
+    const runId = executionName('daily-sales', '2024-01-20', 1);
     expect(response).toStrictEqual({ batchItemFailures: [] });
     expect(calls.map((c) => c.name)).toStrictEqual([runId]);
     expect(await store.get('daily-sales', '2024-01-20')).toMatchObject({ status: 'RUNNING', runId, rerunRequested: true });

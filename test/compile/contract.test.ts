@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { executionName } from '../../lib/compile/contract';
+
+const NAME_RULE = /^[A-Za-z0-9_-]{1,80}$/;
+
+describe('executionName', () => {
+  it('keeps pipeline, partition and attempt readable when the key is name-safe', () => {
+    expect(executionName('daily-sales', '2024-01-01', 1)).toBe('daily-sales_2024-01-01_a1');
+    expect(executionName('hourly-ingest', '2024-11-03T01b', 12)).toBe('hourly-ingest_2024-11-03T01b_a12');
+    expect(executionName('regions', 'eu_west-1', 3)).toBe('regions_eu_west-1_a3');
+  });
+
+  it.each([
+    ['a multi-dimensional key', '2024-01-01|eu'],
+    ['a key with dots', 'eu.west.1'],
+    ['a unicode key', 'zürich|東京'],
+    ['a long static key', 'k'.repeat(500)],
+    ['a key with spaces and slashes', 'a b/c'],
+    ['an empty key', ''],
+  ])('is a valid execution name for %s', (_, key) => {
+    // Given the longest pipeline name (40 characters) and a large attempt number
+    const pipeline = 'p'.repeat(40);
+
+    // When / Then
+    expect(executionName(pipeline, key, 1)).toMatch(NAME_RULE);
+    expect(executionName(pipeline, key, 123456)).toMatch(NAME_RULE);
+  });
+
+  it('keeps the readable part of a replaced key and marks it with a digest', () => {
+    expect(executionName('regional-report', '2024-01-01|eu', 1)).toMatch(/^regional-report_2024-01-01_eu_[0-9a-z]{10}_a1$/);
+  });
+
+  it('tells apart keys that differ only in replaced or cut characters, and attempts and pipelines', () => {
+    // Given keys that read the same once replaced or cut
+    const keys = ['2024-01-01|eu', '2024-01-01.eu', '2024-01-01_eu', 'é|x', 'è|x', `${'k'.repeat(60)}a`, `${'k'.repeat(60)}b`];
+
+    // When
+    const names = [
+      ...keys.flatMap((key) => [1, 2, 11].map((attempt) => executionName('orders', key, attempt))),
+      ...keys.map((key) => executionName('orders-eu', key, 1)),
+    ];
+
+    // Then
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("names two pipelines' runs of the same partition apart", () => {
+    expect(executionName('only', '2024-01-01', 1)).not.toBe(executionName('other', '2024-01-01', 1));
+  });
+});
