@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   try {
     say(`  local stage ${runtime.synth.cached ? 'from the synth cache' : 'synthesized'} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${runtime.synth.assemblyDir}`);
     say(`  S3 ${runtime.endpoints.s3}   DynamoDB ${runtime.endpoints.dynamodb}`);
-    runtime.startTriggers();
+    await runtime.startTriggers();
     const buckets = runtime.engine.stage.buckets.map((b) => b.name);
     const raw = buckets.find((b) => b.includes('bucketraw'));
     const curated = buckets.find((b) => b.includes('bucketcurated'));

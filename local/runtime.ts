@@ -1,8 +1,6 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { LAUNCHER_ENV, type LauncherConfig, type RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
@@ -10,7 +8,7 @@ import { type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEn
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
 import {
-  dynamoClientFor,
+  accepts,
   ensureTable,
   type LocalDynamo,
   type LocalS3,
@@ -18,13 +16,13 @@ import {
   type LocalSnsApi,
   type LocalStepFunctionsApi,
   type PublishedMessage,
-  s3ClientFor,
-  startDynamo,
-  startS3,
+  type SharedServices,
   startSnsApi,
   startStepFunctionsApi,
+  useSharedServices,
 } from './services';
 import { processExists } from './process';
+import { writeFileAtomic } from './state-files';
 import { synthLocalStage, type SynthLocalResult } from './synth';
 
 /** Properties of {@link LocalRuntime.start}. */
@@ -50,12 +48,18 @@ export interface LocalRuntimeProps {
   /** Receives what happens in the background (deliveries, dead letters, alerts). @default - nothing */
   readonly notify?: (notice: RuntimeNotice) => void;
   /**
-   * How the DynamoDB and S3 of `home` are shared between processes: dynalite's store can be open
-   * in one process only. `attach` uses those a live `sluice dev` announced in `<home>/dev.json`
-   * (a stale file is ignored) and starts its own only when there is none; `announce` starts its
-   * own and announces them there for others to attach to, failing with
-   * {@link DevAlreadyRunningError} when a live process already did. Either way the runtime runs
-   * its own engine, Step Functions and SNS endpoints.
+   * Receives what the runtime skipped or repaired and the user should know (a damaged execution
+   * record, a repaired DynamoDB store), one line each, naming the file.
+   * @default - `process.emitWarning`
+   */
+  readonly warn?: (message: string) => void;
+  /**
+   * The DynamoDB and S3 of `home` are served by one background process that every sluice process
+   * on that home shares (dynalite's store can be open in one process only), started by the first
+   * and stopped once idle. Whether this runtime is the home's `sluice dev`: `announce` says so in
+   * `<home>/dev.json`, failing with {@link DevAlreadyRunningError} when a live one already did;
+   * the runtime that runs triggers must be the only one. Either way the runtime runs its own
+   * engine, Step Functions and SNS endpoints.
    *
    * @default 'attach'
    */
@@ -65,9 +69,9 @@ export interface LocalRuntimeProps {
 /** The file in `SLUICE_HOME` where `sluice dev` announces its services. */
 export const DEV_FILE = 'dev.json';
 
-/** What `sluice dev` writes to {@link DEV_FILE}. */
+/** What `sluice dev` writes to {@link DEV_FILE}: the shared services it uses. */
 export interface DevAnnouncement {
-  /** The announcing process; the file is stale once it is gone. */
+  /** The `sluice dev` process; the file is stale once it is gone. */
   readonly pid: number;
   readonly endpoints: { readonly s3: string; readonly dynamodb: string };
   /** Environment of SDK clients of the S3 endpoint (see `LocalS3.clientEnvironment`). */
@@ -102,55 +106,15 @@ export async function findLiveDev(home: string): Promise<DevAnnouncement | undef
   return (await accepts(announced.endpoints?.dynamodb)) ? announced : undefined;
 }
 
-
-function accepts(endpoint: string | undefined): Promise<boolean> {
-  if (!endpoint) return Promise.resolve(false);
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
+/** Creates a bucket of the stage in the shared S3 unless it exists. */
+async function ensureBucket(s3: LocalS3, name: string): Promise<void> {
+  try {
+    await s3.client().send(new CreateBucketCommand({ Bucket: name }));
+  } catch (error) {
+    if (!(error instanceof BucketAlreadyOwnedByYou) && !(error instanceof BucketAlreadyExists)) throw error;
+  }
 }
 
-/** The DynamoDB of another process: stopping it only closes this process's client. */
-function attachedDynamo(endpoint: string): LocalDynamo {
-  let client: DynamoDBClient | undefined;
-  return {
-    endpoint,
-    client: () => (client ??= dynamoClientFor(endpoint)),
-    stop: async () => {
-      client?.destroy();
-      client = undefined;
-    },
-  };
-}
-
-/** The S3 of another process; its object-created events reach that process, not this one. */
-function attachedS3(dev: DevAnnouncement): LocalS3 {
-  let client: S3Client | undefined;
-  const endpoint = dev.endpoints.s3;
-  return {
-    endpoint,
-    clientEnvironment: dev.s3ClientEnvironment,
-    client: () => (client ??= s3ClientFor(endpoint)),
-    onObjectCreated: () => {
-      throw new Error(`Object Created events of ${endpoint} are delivered in the sluice dev process (pid ${dev.pid})`);
-    },
-    stop: async () => {
-      client?.destroy();
-      client = undefined;
-    },
-  };
-}
 
 /** What the runtime reports as it works. */
 export type RuntimeNotice = RouterNotice | { readonly kind: 'alert'; readonly message: PublishedMessage } | { readonly kind: 'schedule'; readonly schedule: string; readonly scheduledTime: Date };
@@ -207,7 +171,7 @@ export class LocalRuntime {
     readonly synth: SynthLocalResult,
     readonly engine: LocalEngine,
     readonly pipelines: ReadonlyMap<string, LocalPipeline>,
-    private readonly services: { dynamo: LocalDynamo; s3: LocalS3; sfn: LocalStepFunctionsApi; sns: LocalSnsApi },
+    private readonly services: { shared: SharedServices; dynamo: LocalDynamo; s3: LocalS3; sfn: LocalStepFunctionsApi; sns: LocalSnsApi },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
     /** The pid of the `sluice dev` whose DynamoDB and S3 this runtime uses, if it attached to one. */
@@ -226,16 +190,19 @@ export class LocalRuntime {
     if (notify) this.stopped.push(services.sns.onPublish((message) => notify({ kind: 'alert', message })));
   }
 
-  /** Synthesizes if sources changed, starts the local services and loads the stage. */
+  /** Synthesizes if sources changed, attaches to (or starts) the local services and loads the stage. */
   static async start(props: LocalRuntimeProps): Promise<LocalRuntime> {
+    const warn = props.warn ?? ((message: string) => process.emitWarning(message));
     const synth = await synthLocalStage({ projectDir: props.projectDir, pipelinesDir: props.pipelinesDir, home: props.home });
     const started: Array<{ stop(): Promise<void> }> = [];
     const announce = props.sharing === 'announce';
     const dev = await findLiveDev(props.home);
     if (dev && announce) throw new DevAlreadyRunningError(props.home, dev.pid);
+    let shared: SharedServices | undefined;
     try {
-      const dynamo = dev ? attachedDynamo(dev.endpoints.dynamodb) : await startDynamo({ dataDir: join(props.home, 'dynamodb'), port: props.ports?.dynamodb });
-      started.push(dynamo);
+      shared = await useSharedServices({ home: props.home, ports: props.ports });
+      if (shared.repaired) warn(shared.repaired);
+      const { dynamo, s3 } = shared;
       let engine: LocalEngine | undefined;
       const sfn = await startStepFunctionsApi({
         backend: {
@@ -247,13 +214,6 @@ export class LocalRuntime {
       started.push(sfn);
       const sns = await startSnsApi({ logFile: join(props.home, 'alerts.jsonl') });
       started.push(sns);
-      // The stage is read twice (here for the bucket names, then by the engine); both are cheap.
-      const { loadStage } = await import('./engine');
-      const stage = loadStage(synth.assemblyDir, 'local');
-      const s3 = dev
-        ? attachedS3(dev)
-        : await startS3({ dataDir: join(props.home, 's3'), port: props.ports?.s3, buckets: stage.buckets.map((b) => b.name) });
-      started.push(s3);
       engine = new LocalEngine({
         assemblyDir: synth.assemblyDir,
         stage: 'local',
@@ -268,8 +228,10 @@ export class LocalRuntime {
         },
         home: props.home,
         retryIntervalMs: props.retryIntervalMs,
+        warn,
       });
       const running = engine;
+      await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));
       for (const table of running.stage.tables) {
         const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
         const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: typeof keys }[] | undefined) ?? [];
@@ -296,16 +258,14 @@ export class LocalRuntime {
           endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint },
           s3ClientEnvironment: s3.clientEnvironment,
         };
-        // Renamed into place so that a reader never sees half a file.
-        const partial = join(props.home, `${DEV_FILE}.${process.pid}`);
-        writeFileSync(partial, JSON.stringify(announcement, null, 2));
-        renameSync(partial, join(props.home, DEV_FILE));
+        writeFileAtomic(join(props.home, DEV_FILE), JSON.stringify(announcement, null, 2));
       }
       const pipelines = pipelinesOf(running);
       await failAbandonedRuns(running, pipelines, dynamo);
-      return new LocalRuntime(synth, running, pipelines, { dynamo, s3, sfn, sns }, router, props, dev?.pid);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
+      await shared?.release();
       throw error;
     }
   }
@@ -393,9 +353,10 @@ export class LocalRuntime {
 
   /**
    * Delivers S3 arrivals, schedule ticks and execution status changes to the rules, queues and
-   * schedules of the template, as EventBridge, SQS and Scheduler would.
+   * schedules of the template, as EventBridge, SQS and Scheduler would. Resolves once uploads are
+   * listened to.
    */
-  startTriggers(): void {
+  async startTriggers(): Promise<void> {
     if (this.attachedTo !== undefined) {
       throw new Error(`Triggers of ${this.props.home} run in the sluice dev process (pid ${this.attachedTo}) this runtime attached to`);
     }
@@ -420,6 +381,7 @@ export class LocalRuntime {
     }
     scheduler.start();
     this.scheduler = scheduler;
+    await this.services.s3.listening();
   }
 
   /** Invokes a schedule's target as Scheduler would at `scheduledTime`. */
@@ -451,8 +413,8 @@ export class LocalRuntime {
     await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
-    await Promise.allSettled([this.services.s3.stop(), this.services.sfn.stop(), this.services.sns.stop()]);
-    await this.services.dynamo.stop();
+    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop()]);
+    await this.services.shared.release();
     if (this.props.sharing === 'announce') this.withdrawAnnouncement();
   }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { processExists } from './process';
+import { withLock } from './state-files';
 
 /** Properties of {@link synthLocalStage}. */
 export interface SynthLocalProps {
@@ -27,6 +29,7 @@ export interface SynthLocalResult {
 /** Folders of the project that shape the cloud assembly. */
 const APP_SOURCES = ['bin', 'lib', 'lambdas', 'runtime', 'config', 'package-lock.json'];
 const HASH_FILE = 'sluice-sources.sha256';
+const SYNTH_LOCK = 'synth.lock';
 const SKIPPED = new Set(['node_modules', 'cdk.out', '.sluice', '.git']);
 
 /**
@@ -39,8 +42,27 @@ export async function synthLocalStage(props: SynthLocalProps): Promise<SynthLoca
   const assemblyDir = join(props.home, 'cdk.out');
   const hash = sourceHash(props.projectDir, props.pipelinesDir, stage);
   const hashFile = join(assemblyDir, HASH_FILE);
-  if (existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return { assemblyDir, cached: true, hash };
+  const current = () => existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash;
+  mkdirSync(props.home, { recursive: true });
+  removeInterruptedBuilds(props.home);
+  if (current()) return { assemblyDir, cached: true, hash };
+  // One synth at a time per home: a second command waits, then finds the assembly current.
+  return withLock(join(props.home, SYNTH_LOCK), async () => {
+    if (current()) return { assemblyDir, cached: true, hash };
+    await synthesize(props, stage, assemblyDir, hash);
+    return { assemblyDir, cached: false, hash };
+  });
+}
 
+/** Folders of builds whose process is gone (a crash, Ctrl+C during synth). */
+function removeInterruptedBuilds(home: string): void {
+  for (const entry of readdirSync(home)) {
+    const pid = /^cdk\.out\.building-(\d+)$/.exec(entry)?.[1];
+    if (pid !== undefined && !processExists(Number(pid))) rmSync(join(home, entry), { recursive: true, force: true });
+  }
+}
+
+async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: string, hash: string): Promise<void> {
   // Loaded only on a cache miss: importing aws-cdk-lib alone takes longer than a warm start.
   const [{ stages }, { loadPipelines }, { createSluiceApp }, { selectStages }] = await Promise.all([
     import('../config/stages'),
@@ -62,7 +84,6 @@ export async function synthLocalStage(props: SynthLocalProps): Promise<SynthLoca
   writeFileSync(join(building, HASH_FILE), hash);
   rmSync(assemblyDir, { recursive: true, force: true });
   renameSync(building, assemblyDir);
-  return { assemblyDir, cached: false, hash };
 }
 
 /** SHA-256 over the path and content of every file the assembly depends on. */

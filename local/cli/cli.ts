@@ -8,9 +8,11 @@ Environment:
   SLUICE_HOME                local state: synthesized assembly, DynamoDB and S3 data, executions (default: ./.sluice)
   SLUICE_PIPELINES           where pipelines are discovered, DIR/*/pipeline.ts (default: ./pipelines)
   SLUICE_RETRY_INTERVAL_MS   a fixed wait before every task retry, instead of the retry policy's backoff (tests, quick iteration)
+  SLUICE_SERVICES_IDLE_MS    how long the local services outlive the last command using them (default: 30000)
 
 Exit codes: 0 success; 1 a run or validation failed; 2 bad usage or input.
-While \`sluice dev\` runs, other commands on the same SLUICE_HOME use its DynamoDB and S3.`;
+Commands on one SLUICE_HOME share one background process serving its DynamoDB and S3, started by the
+first and stopped when idle (SLUICE_SERVICES_IDLE_MS, default 30000); any number may run at once.`;
 
 /**
  * Runs the `sluice` command line (arguments without `node` and the script) and returns its exit
@@ -74,6 +76,18 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .option('--port <n>', 'S3 on port N and DynamoDB on N+1 (default: free ports)')
     .action(action(async (ctx, options: { port?: string }) => (await import('./commands/dev')).dev(ctx, options)));
 
+  // Started in the background by the other commands (see useSharedServices); not for users.
+  program
+    .command('services', { hidden: true })
+    .requiredOption('--home <dir>')
+    .requiredOption('--idle-ms <ms>', '', positiveIntegerOrZero)
+    .option('--s3-port <n>', '', positiveIntegerOrZero)
+    .option('--dynamodb-port <n>', '', positiveIntegerOrZero)
+    .action(async (options: { home: string; idleMs: number; s3Port?: number; dynamodbPort?: number }) => {
+      const { hostSharedServices } = await import('../services/shared-host');
+      await hostSharedServices({ home: options.home, idleMs: options.idleMs, ports: { s3: options.s3Port, dynamodb: options.dynamodbPort } });
+    });
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return code;
@@ -91,6 +105,12 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
+}
+
+function positiveIntegerOrZero(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number.');
   return n;
 }
 

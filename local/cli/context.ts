@@ -70,6 +70,7 @@ export async function withRuntime<T>(
       pipelinesDir: context.pipelinesDir,
       home: context.home,
       retryIntervalMs: context.retryIntervalMs,
+      warn: (message) => context.io.err(`warning: ${message}\n`),
       ...props,
     });
     if (!runtime.synth.cached) context.io.err(`Synthesized the local stage into ${runtime.synth.assemblyDir} (sources changed)\n`);

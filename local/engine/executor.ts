@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
@@ -23,6 +23,7 @@ import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNa
 import { type InvokeResult, LocalLambdaRuntime } from './lambda';
 import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
 import { processExists } from '../process';
+import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
 import { DynamoDbTasks } from './private/dynamodb-task';
 import { PAYLOAD_LIMIT_BYTES, TaskFailure, TerminalTaskFailure, payloadSize } from './private/task-errors';
 
@@ -51,6 +52,12 @@ export interface LocalEngineProps {
    * @default - each Retry's IntervalSeconds, BackoffRate, MaxDelaySeconds and JitterStrategy
    */
   readonly retryIntervalMs?: number;
+  /**
+   * Receives what the engine skips but the user should know: a damaged execution record (named
+   * by its file), which is left out of listings instead of failing them.
+   * @default - `process.emitWarning`
+   */
+  readonly warn?: (message: string) => void;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -200,6 +207,9 @@ export class LocalEngine {
     }
     const executionArn = stateMachine.arn.replace(':stateMachine:', ':execution:') + `:${name}`;
     const existing = this.executions.get(executionArn)?.record ?? this.readRecord(stateMachine, name);
+    if (!existing && existsSync(this.recordFile(stateMachine, name))) {
+      throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${executionArn}' (its record is damaged)`, $metadata: {} });
+    }
     if (existing) {
       if (existing.status === 'RUNNING' && existing.input === inputText && this.executions.has(executionArn)) {
         return { executionArn, startDate: new Date(existing.startDate) };
@@ -511,7 +521,7 @@ export class LocalEngine {
   private persist(stateMachine: LocalStateMachine, record: ExecutionRecord, flag: 'wx' | 'w'): void {
     mkdirSync(join(this.executionsDir, stateMachine.name), { recursive: true });
     try {
-      writeFileSync(this.recordFile(stateMachine, record.name), JSON.stringify(record), { flag });
+      writeFileAtomic(this.recordFile(stateMachine, record.name), JSON.stringify(record), flag);
     } catch (error) {
       // Another process started this name first.
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
@@ -521,9 +531,21 @@ export class LocalEngine {
     }
   }
 
+  /**
+   * The record of an execution, if there is one. A damaged record (written by an older version in
+   * place, or by a disk that filled up) is reported and read as absent, so that it blocks nothing
+   * but itself.
+   */
   private readRecord(stateMachine: LocalStateMachine, name: string): ExecutionRecord | undefined {
     const file = this.recordFile(stateMachine, name);
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ExecutionRecord) : undefined;
+    if (!existsSync(file)) return undefined;
+    try {
+      return readJsonFile<ExecutionRecord>(file);
+    } catch (error) {
+      if (!(error instanceof DamagedStateError)) throw error;
+      (this.props.warn ?? ((message: string) => process.emitWarning(message)))(error.message);
+      return undefined;
+    }
   }
 
   private findRecord(executionArn: string): ExecutionRecord | undefined {

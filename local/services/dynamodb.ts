@@ -24,6 +24,11 @@ export interface StartDynamoOptions {
    * @default 0 - a free port chosen by the system
    */
   readonly port?: number;
+  /**
+   * How long to wait for the store while another process still holds it (one closing down).
+   * @default 10_000
+   */
+  readonly lockWaitMs?: number;
 }
 
 /** A running dynalite on loopback, persisted under its data directory. */
@@ -34,6 +39,20 @@ export interface LocalDynamo {
   client(): DynamoDBClient;
   /** Closes the client, the server and the store (releasing its lock). */
   stop(): Promise<void>;
+  /** What was repaired in the store before it opened, to be reported. @default - nothing */
+  readonly repaired?: string;
+}
+
+/** Thrown when the store of a local DynamoDB cannot be opened. */
+export class DamagedStoreError extends Error {
+  constructor(
+    readonly dataDir: string,
+    reason: string,
+    fix: string,
+  ) {
+    super(`The local DynamoDB store ${dataDir} cannot be opened (${reason}): ${fix}`);
+    this.name = 'DamagedStoreError';
+  }
 }
 
 /**
@@ -42,12 +61,14 @@ export interface LocalDynamo {
  */
 export async function startDynamo(options: StartDynamoOptions): Promise<LocalDynamo> {
   await mkdir(options.dataDir, { recursive: true });
+  const repaired = await openableStore(options.dataDir, options.lockWaitMs ?? 10_000);
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listen(server, options.port ?? 0);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let client: DynamoDBClient | undefined;
   return {
     endpoint,
+    repaired,
     client: () => (client ??= dynamoClientFor(endpoint)),
     stop: async () => {
       client?.destroy();
@@ -55,6 +76,39 @@ export async function startDynamo(options: StartDynamoOptions): Promise<LocalDyn
       await closeServer(server);
     },
   };
+}
+
+/**
+ * dynalite opens its LevelDB store lazily and, when that fails, answers every request with a bare
+ * `Database is closed` that names neither the store nor the cause. The store is opened here first:
+ * a store another process still holds is waited for; a damaged one (an emptied `CURRENT`, a torn
+ * manifest after a crash) is repaired with LevelDB's own repair, which keeps the tables it can
+ * read, and the repair is returned to be reported.
+ */
+async function openableStore(dataDir: string, lockWaitMs: number): Promise<string | undefined> {
+  const { ClassicLevel } = await import('classic-level');
+  const deadline = Date.now() + lockWaitMs;
+  let repaired: string | undefined;
+  for (;;) {
+    const db = new ClassicLevel(dataDir);
+    try {
+      await db.open();
+      await db.close();
+      return repaired;
+    } catch (error) {
+      const cause = ((error as Error).cause ?? error) as Error & { code?: string };
+      if (cause.code === 'LEVEL_LOCKED' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (cause.code === 'LEVEL_LOCKED') {
+        throw new DamagedStoreError(dataDir, 'another process holds it', 'stop the other sluice processes of this SLUICE_HOME and try again');
+      }
+      if (repaired) throw new DamagedStoreError(dataDir, cause.message, 'LevelDB could not repair it; move the folder away to start with empty tables');
+      await ClassicLevel.repair(dataDir);
+      repaired = `The local DynamoDB store ${dataDir} was damaged (${cause.message}); it was repaired, keeping every table LevelDB could read`;
+    }
+  }
 }
 
 /** A client of a local DynamoDB endpoint (dynalite accepts any credentials). */

@@ -66,6 +66,8 @@ export interface LocalS3 {
    * before the response reaches the client. Returns a function that removes the listener.
    */
   onObjectCreated(listener: (event: ObjectCreatedEvent) => void): () => void;
+  /** Resolves once the listeners added so far receive the events of every later upload. */
+  listening(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -156,6 +158,7 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    listening: async () => {},
     stop: async () => {
       client?.destroy();
       client = undefined;

@@ -312,7 +312,7 @@ describe('sluice run, status, runs and dev', () => {
     } finally {
       s3.destroy();
     }
-    // Rules are matched before PutObject returns; give any launch time to show.
+    // S3 events arrive asynchronously, as on AWS; give any launch time to show.
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     // Then

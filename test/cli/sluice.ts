@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const projectDir = fileURLToPath(new URL('../..', import.meta.url));
 export const fixtures = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
 export const brokenFixtures = fileURLToPath(new URL('./fixtures/broken', import.meta.url));
+/** Pipelines that exercise the local runtime itself: overlapping runs, timeouts. */
+export const runtimeFixtures = fileURLToPath(new URL('./fixtures/runtime', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
@@ -43,3 +45,6 @@ export function json<T>(result: CliResult): T {
     throw new Error(`expected JSON on stdout (exit ${result.code}), got:\n${result.stdout}\nstderr:\n${result.stderr}`);
   }
 }
+
+/** Lines of a stack trace: a command must never print one. */
+export const STACK_FRAME = /^\s+at .+[:(]/m;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ describe('S3 arrivals through the local runtime', () => {
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'sluice-local-rerun-'));
     runtime = await LocalRuntime.start({ projectDir, pipelinesDir, home, retryIntervalMs: 50 });
-    runtime.startTriggers();
+    await runtime.startTriggers();
   }, 120_000);
   afterAll(async () => {
     await runtime?.stop();
@@ -65,13 +66,16 @@ describe('S3 arrivals through the local runtime', () => {
 
     // When it arrives
     await runtime.s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-13-45/store-1.csv', Body: 'sku,qty\n' }));
+    // S3 delivers its events asynchronously, as on AWS.
+    const queue = runtime.engine.stage.queues.find((q) => q.deadLetter && q.name.includes('late-drops'))!;
+    const deadLetterQueue = runtime.engine.stage.queues.find((q) => q.arn === queue.deadLetter!.targetArn)!;
+    const file = join(home, 'dead-letters', `${deadLetterQueue.name}.jsonl`);
+    await expect.poll(() => existsSync(file), { timeout: 20_000, interval: 50 }).toBe(true);
     await runtime.settle();
 
     // Then no run started, and the event sits in the queue's dead-letter queue, received 3 times
     expect(runtime.runs('late-drops')).toHaveLength(before);
-    const queue = runtime.engine.stage.queues.find((q) => q.deadLetter && q.name.includes('late-drops'))!;
-    const deadLetterQueue = runtime.engine.stage.queues.find((q) => q.arn === queue.deadLetter!.targetArn)!;
-    const letters = (await readFile(join(home, 'dead-letters', `${deadLetterQueue.name}.jsonl`), 'utf8'))
+    const letters = (await readFile(file, 'utf8'))
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { reason: string; body: string });

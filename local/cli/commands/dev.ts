@@ -45,7 +45,7 @@ export async function dev(context: CliContext, options: DevOptions): Promise<num
       });
       // Kept until the end: runs that finish while stopping are reported too.
       runtime.engine.onStatusChange((event) => printStatusChange(event, print, context.io.color));
-      runtime.startTriggers();
+      await runtime.startTriggers();
       const summary = summarise(context, runtime);
       if (context.json) context.io.out(`${JSON.stringify({ event: 'ready', ...summary })}\n`);
       else printSummary(context, summary);
