@@ -3,7 +3,8 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { LauncherConfig, RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { parsePartitionKey, partitionKeyAt, partitionsForScheduledTime } from '../lib/compile/partition-keys';
-import type { ClaimResult, PartitionStore } from './partition-store';
+import { consumedBy, judgeVersion, scheduleVersion, type SourceVersion, withConsumed } from './consumed';
+import { type ClaimResult, PartitionClaimError, type PartitionStore } from './partition-store';
 
 /** What started a run; recorded in the partition table and in the run's input. */
 export type RunTrigger = 'schedule' | 's3' | 'manual' | 'backfill';
@@ -15,8 +16,12 @@ export type BucketNames = Readonly<Record<string, string>>;
 export interface S3ObjectRef {
   readonly bucket: string;
   readonly key: string;
-  /** Orders events of one key: a larger sequencer is a later write. */
-  readonly sequencer?: string;
+  /** The object's content: equal ETags, equal content. */
+  readonly etag: string;
+  /** Orders events of one key: a larger sequencer (hexadecimal) is a later write. */
+  readonly sequencer: string;
+  /** Present in a bucket with versioning on. */
+  readonly versionId?: string;
 }
 
 /**
@@ -109,8 +114,16 @@ function parseObjectCreated(event: unknown): ParsedObjectCreated {
   } catch {
     return fail(`the object key ${JSON.stringify(object.key)} is not valid URL encoding`);
   }
-  const sequencer = typeof object.sequencer === 'string' ? object.sequencer : undefined;
-  return { ok: true, object: { bucket, key, ...(sequencer !== undefined && { sequencer }) }, time };
+  // Without them the event cannot be told from a redelivery or an identical re-upload.
+  if (typeof object.etag !== 'string' || object.etag === '' || typeof object.sequencer !== 'string' || !/^[0-9A-Fa-f]+$/.test(object.sequencer)) {
+    return fail(`the "Object Created" event of ${JSON.stringify(object.key)} has no detail.object.etag or no hexadecimal detail.object.sequencer`);
+  }
+  const versionId = typeof object['version-id'] === 'string' ? object['version-id'] : undefined;
+  return {
+    ok: true,
+    object: { bucket, key, etag: object.etag, sequencer: object.sequencer, ...(versionId !== undefined && { versionId }) },
+    time,
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -124,7 +137,10 @@ export interface StartExecutionClient {
 
 /** What launching needs from the outside world. */
 export interface LaunchDeps {
-  readonly store: Pick<PartitionStore, 'get' | 'countRunning' | 'claim' | 'markFailed' | 'requestRerun'>;
+  readonly store: Pick<
+    PartitionStore,
+    'get' | 'countRunning' | 'claim' | 'markFailed' | 'requestRerun' | 'claimConsuming' | 'consumeWhileRunning'
+  >;
   readonly sfn: StartExecutionClient;
   /** The pipeline's state machine. */
   readonly stateMachineArn: string;
@@ -136,6 +152,14 @@ export interface LaunchRequest {
   readonly config: LauncherConfig;
   readonly partition: string;
   readonly trigger: RunTrigger;
+  /**
+   * The data version the launch is for (an S3 object, a schedule tick): the launch runs the
+   * partition only when that version is new to it (runtime/consumed.ts), and records it.
+   *
+   * @default - none: the launch runs whatever the partition has consumed (manual runs, backfills,
+   * requested reruns)
+   */
+  readonly consumes?: SourceVersion;
 }
 
 /** Outcome of `launchRun` for a manual, scheduled or backfill launch. */
@@ -149,6 +173,15 @@ export type LaunchResult =
       readonly executionArn?: string;
     }
   | { readonly kind: 'skipped'; readonly partition: string; readonly reason: 'already running'; readonly runId: string }
+  | {
+      /**
+       * The version the launch was for was consumed already (a redelivered event, an identical
+       * re-upload, a tick delivered again): nothing was started or written.
+       */
+      readonly kind: 'duplicate';
+      readonly partition: string;
+      readonly reason: string;
+    }
   | {
       readonly kind: 'deferred';
       readonly partition: string;
@@ -242,9 +275,84 @@ export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promi
   const { config, partition } = request;
   assertPartition(config, partition);
   const onBusy: OnBusy<Skipped | RerunRequested> = request.trigger === 's3' ? requestRerun : skip;
-  const running = await deps.store.countRunning(config.name);
-  if (running >= config.maxConcurrentRuns) return deferOrBusy(request, deps, onBusy);
+  const atLimit = (await deps.store.countRunning(config.name)) >= config.maxConcurrentRuns;
+  if (request.consumes) {
+    const busy: BusyPolicy<Skipped | RerunRequested> = request.trigger === 's3' ? RERUN_AFTER : SERVED_BY_RUN;
+    return launchConsuming({ ...request, consumes: request.consumes }, deps, atLimit, busy);
+  }
+  if (atLimit) return deferOrBusy(request, deps, onBusy);
   return claimAndStart(request, deps, onBusy);
+}
+
+/** How many times a consuming launch reads and decides again when its write lost a race. */
+const CONSUME_TRIES = 5;
+
+type Duplicate = Extract<LaunchResult, { readonly kind: 'duplicate' }>;
+
+/** What new data finding its partition RUNNING amounts to. */
+interface BusyPolicy<B> {
+  /** Whether the next attempt must follow the run in progress (else that run serves the data). */
+  readonly rerun: boolean;
+  readonly result: (partition: string, runId: string) => B;
+}
+
+/** S3 arrivals: the run in progress may have listed its inputs before this object landed. */
+const RERUN_AFTER: BusyPolicy<RerunRequested> = { rerun: true, result: (partition, runId) => ({ kind: 'rerun-requested', partition, runId }) };
+
+/** Schedule ticks: the run in progress does the work asked for. */
+const SERVED_BY_RUN: BusyPolicy<Skipped> = {
+  rerun: false,
+  result: (partition, runId) => ({ kind: 'skipped', partition, reason: 'already running', runId }),
+};
+
+/**
+ * A launch for a data version (`request.consumes`): exactly once per (partition, data version).
+ * Reads the partition and applies the rule of runtime/consumed.ts to the version:
+ *
+ * - already consumed, or the same content: `duplicate`, nothing written. Unless a launch that
+ *   consumed data failed and left a rerun pending on the ended partition: that rerun is launched.
+ * - new, partition RUNNING: recorded on the run in progress, in the same write as the request
+ *   for a rerun (S3 arrivals: `rerun-requested`, so several changes during a run cause one
+ *   follow-up), or as served by that run (schedule ticks: `skipped`).
+ * - new, partition not RUNNING: `deferred` at the limit, else claimed with the version recorded
+ *   in the same conditional write, and started.
+ *
+ * Every write is conditioned on the item as read; a lost race reads and decides again.
+ */
+async function launchConsuming<B>(
+  request: LaunchRequest & { readonly consumes: SourceVersion },
+  deps: LaunchDeps,
+  atLimit: boolean,
+  busy: BusyPolicy<B>,
+): Promise<Started | B | Deferred | Duplicate> {
+  const { config, partition, trigger, consumes } = request;
+  for (let i = 0; i < CONSUME_TRIES; i++) {
+    const read = await deps.store.get(config.name, partition);
+    const consumed = read?.consumed ?? [];
+    const judged = judgeVersion(consumed, consumes);
+    const next = (read?.attempt ?? 0) + 1;
+    if (judged.kind !== 'new') {
+      if (!read || read.status === 'RUNNING' || !read.rerunRequested) return { kind: 'duplicate', partition, reason: judged.reason };
+      if (atLimit) return { kind: 'deferred', partition, reason: atLimitReason(config) };
+      // The pending data passes to the attempt about to be claimed.
+      const pending = consumed.map((c) => (c.attempt >= read.attempt ? { ...c, attempt: next } : c));
+      const claim = await deps.store.claimConsuming(config.name, partition, read, { trigger, now: deps.now, consumed: pending });
+      if (claim.kind === 'claimed') return start(request, claim, deps);
+      continue;
+    }
+    if (read?.status === 'RUNNING') {
+      const recorded = withConsumed(consumed, consumes, read.attempt + (busy.rerun ? 1 : 0), deps.now);
+      if (await deps.store.consumeWhileRunning(config.name, partition, read, { consumed: recorded, rerun: busy.rerun })) {
+        return busy.result(partition, read.runId);
+      }
+      continue;
+    }
+    if (atLimit) return { kind: 'deferred', partition, reason: atLimitReason(config) };
+    const recorded = withConsumed(consumed, consumes, next, deps.now);
+    const claim = await deps.store.claimConsuming(config.name, partition, read, { trigger, now: deps.now, consumed: recorded });
+    if (claim.kind === 'claimed') return start(request, claim, deps);
+  }
+  throw new PartitionClaimError(config.name, partition, CONSUME_TRIES);
 }
 
 /** Claims the partition and starts its execution, regardless of the limit. */
@@ -273,10 +381,14 @@ async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind:
     if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
       return { kind: 'started', partition, runId: claim.runId, attempt: claim.attempt };
     }
+    // Data this attempt consumed still needs a run: the rerun requested here is started by the
+    // next delivery of any of its events, or by the run monitor's reconciliation.
+    const claimed = await deps.store.get(config.name, partition);
     await deps.store.markFailed(config.name, partition, claim.runId, {
       error: error instanceof Error ? error.name : 'StartExecutionFailed',
       cause: `StartExecution failed: ${error instanceof Error ? error.message : String(error)}`,
       now: deps.now,
+      rerun: claimed !== undefined && consumedBy(claimed.consumed ?? [], claim.attempt),
     });
     throw error;
   }
@@ -287,14 +399,14 @@ async function deferOrBusy<R>(request: LaunchRequest, deps: LaunchDeps, onBusy: 
   const { config, partition } = request;
   for (let i = 0; i < RERUN_TRIES; i++) {
     const current = await deps.store.get(config.name, partition);
-    if (current?.status !== 'RUNNING') return { kind: 'deferred', partition, reason: atLimit(config) };
+    if (current?.status !== 'RUNNING') return { kind: 'deferred', partition, reason: atLimitReason(config) };
     const busy = await onBusy(request, current.runId, deps);
     if (busy) return busy;
   }
   throw new RerunRequestError(config.name, partition, RERUN_TRIES);
 }
 
-function atLimit(config: LauncherConfig): string {
+function atLimitReason(config: LauncherConfig): string {
   const limit = config.maxConcurrentRuns;
   return `pipeline "${config.name}" is at its limit of ${limit} concurrent run${limit === 1 ? '' : 's'}`;
 }
@@ -342,7 +454,7 @@ export class LaunchDeferredError extends Error {
   ) {
     const deferred = runs.flatMap((r) => (r.kind === 'deferred' ? [`"${r.partition}"`] : []));
     super(
-      `Deferred the scheduled run(s) of ${deferred.join(', ')}: ${atLimit(config)}. The invocation is retried; ` +
+      `Deferred the scheduled run(s) of ${deferred.join(', ')}: ${atLimitReason(config)}. The invocation is retried; ` +
         'if runs wait often, raise maxConcurrentRuns or spread the schedule.',
     );
     this.name = 'LaunchDeferredError';
@@ -353,9 +465,10 @@ export class LaunchDeferredError extends Error {
  * Launches the partition(s) a schedule tick runs: the last complete time partition, combined
  * with every static key for static and multi-dimensional pipelines.
  *
- * The tick's partitions share the free slots under `maxConcurrentRuns`, counted once, in key
- * order; the others are deferred and the tick throws `LaunchDeferredError` to be retried. A retry
- * of a tick skips its partitions still running, but runs again those that already finished.
+ * Each partition consumes the tick's scheduled time (runtime/consumed.ts): a tick delivered
+ * again, or retried, never runs a partition twice. The tick's partitions share the free slots
+ * under `maxConcurrentRuns`, counted once, in key order; the others are deferred and the tick
+ * throws `LaunchDeferredError` to be retried: the retry launches only those not yet launched.
  */
 export async function launchScheduled(
   config: LauncherConfig,
@@ -369,8 +482,8 @@ export async function launchScheduled(
   const settled = await Promise.allSettled(
     partitions.map(async (partition, index) => {
       assertPartition(config, partition);
-      const request: LaunchRequest = { config, partition, trigger: 'schedule' };
-      return index < free ? claimAndStart(request, deps, skip) : deferOrBusy(request, deps, skip);
+      const request = { config, partition, trigger: 'schedule' as const, consumes: scheduleVersion(scheduledTime) };
+      return launchConsuming(request, deps, index >= free, SERVED_BY_RUN);
     }),
   );
   const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ partition: partitions[i], error: s.reason }] : []));

@@ -7,12 +7,16 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { executionName, PARTITION_TABLE, type PartitionStatus } from '../lib/compile/contract';
+import type { ConsumedVersion } from './consumed';
 
 /**
  * Attribute names of a partition item besides the key. The state machine writes `status`,
  * `finishedAt`, `error` and `cause` with its direct DynamoDB integration, so these names are
  * shared with the constructs. `rerunRequested` (a boolean, present only when true) marks a
  * RUNNING run that must be followed by another: data arrived while it ran (`requestRerun`).
+ * `consumed` (JSON, see runtime/consumed.ts) holds the data versions the partition's runs have
+ * consumed, and `revision` counts the writes of it, so that two launchers cannot overwrite each
+ * other's: every write of `consumed` is conditioned on the revision it read.
  */
 export const PARTITION_ATTRIBUTES = Object.freeze({
   status: 'status',
@@ -24,6 +28,8 @@ export const PARTITION_ATTRIBUTES = Object.freeze({
   error: 'error',
   cause: 'cause',
   rerunRequested: 'rerunRequested',
+  consumed: 'consumed',
+  revision: 'revision',
 });
 
 /** A stored partition: one that has been run at least once. */
@@ -48,6 +54,19 @@ export interface PartitionRecord {
    * monitor starts that run once the latest one ends (`PartitionStore.requestRerun`).
    */
   readonly rerunRequested?: true;
+  /**
+   * The data versions (S3 objects, schedule ticks) the partition's runs have consumed, the latest
+   * per source, at most `CONSUMED_MAX` (runtime/consumed.ts). Absent when none.
+   */
+  readonly consumed?: readonly ConsumedVersion[];
+  /** How many times `consumed` was written; absent before the first. */
+  readonly revision?: number;
+}
+
+/** What a launch consuming data writes with its claim or its request to the run in progress. */
+export interface ConsumingWrite {
+  /** The whole consumed list to store (the one read, with the new version). */
+  readonly consumed: readonly ConsumedVersion[];
 }
 
 /** Outcome of `PartitionStore.claim`. */
@@ -175,51 +194,137 @@ export class PartitionStore {
     for (let i = 0; i < CLAIM_TRIES; i++) {
       const current = await this.get(pipeline, partition);
       if (current?.status === 'RUNNING') return { kind: 'busy', runId: current.runId };
-      const attempt = (current?.attempt ?? 0) + 1;
-      const runId = executionName(pipeline, partition, attempt);
-      // The attempt read stands for the whole item: whoever wrote it since then bumped it or set RUNNING.
-      const expected: { condition: string; names: Record<string, string>; values: Record<string, AttributeValue> } = current
-        ? { condition: '#attempt = :previous AND #status <> :running', names: {}, values: { ':previous': { N: String(current.attempt) } } }
-        : { condition: 'attribute_not_exists(#pk)', names: { '#pk': PARTITION_TABLE.partitionKey }, values: {} };
-      try {
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: key(pipeline, partition),
-            UpdateExpression:
-              'SET #status = :running, #attempt = :attempt, #runId = :runId, #trigger = :trigger, #claimedAt = :now, ' +
-              '#runningPipeline = :pipeline REMOVE #finishedAt, #error, #cause, #rerunRequested',
-            ConditionExpression: expected.condition,
-            ExpressionAttributeNames: {
-              '#status': A.status,
-              '#attempt': A.attempt,
-              '#runId': A.runId,
-              '#trigger': A.trigger,
-              '#claimedAt': A.claimedAt,
-              '#finishedAt': A.finishedAt,
-              '#error': A.error,
-              '#cause': A.cause,
-              '#rerunRequested': A.rerunRequested,
-              '#runningPipeline': RUNNING_INDEX.partitionKey,
-              ...expected.names,
-            },
-            ExpressionAttributeValues: {
-              ...expected.values,
-              ':running': { S: 'RUNNING' },
-              ':pipeline': { S: pipeline },
-              ':attempt': { N: String(attempt) },
-              ':runId': { S: runId },
-              ':trigger': { S: options.trigger },
-              ':now': { S: options.now.toISOString() },
-            },
-          }),
-        );
-        return { kind: 'claimed', attempt, runId };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      const claim = await this.writeClaim(pipeline, partition, current, options);
+      if (claim.kind === 'claimed') return claim;
     }
     throw new PartitionClaimError(pipeline, partition, CLAIM_TRIES);
+  }
+
+  /**
+   * Claims the partition as `claim` does, in one write conditioned on the item being exactly as
+   * `read` (absent, or the same attempt and revision, and not RUNNING), recording `consumed`.
+   * Returns `changed` when the item changed since it was read: read it again and decide again.
+   */
+  async claimConsuming(
+    pipeline: string,
+    partition: string,
+    read: PartitionRecord | undefined,
+    options: { trigger: string; now: Date } & ConsumingWrite,
+  ): Promise<Extract<ClaimResult, { kind: 'claimed' }> | { readonly kind: 'changed' }> {
+    return this.writeClaim(pipeline, partition, read, options);
+  }
+
+  /**
+   * The claim's write, conditioned on the attempt read, which stands for the whole item: whoever
+   * wrote it since then bumped it or set RUNNING; with `consumed`, also on the revision read.
+   */
+  private async writeClaim(
+    pipeline: string,
+    partition: string,
+    read: PartitionRecord | undefined,
+    options: { trigger: string; now: Date; consumed?: readonly ConsumedVersion[] },
+  ): Promise<Extract<ClaimResult, { kind: 'claimed' }> | { readonly kind: 'changed' }> {
+    const attempt = (read?.attempt ?? 0) + 1;
+    const runId = executionName(pipeline, partition, attempt);
+    const names: Record<string, string> = {
+      '#status': A.status,
+      '#attempt': A.attempt,
+      '#runId': A.runId,
+      '#trigger': A.trigger,
+      '#claimedAt': A.claimedAt,
+      '#finishedAt': A.finishedAt,
+      '#error': A.error,
+      '#cause': A.cause,
+      '#rerunRequested': A.rerunRequested,
+      '#runningPipeline': RUNNING_INDEX.partitionKey,
+    };
+    const values: Record<string, AttributeValue> = {
+      ':running': { S: 'RUNNING' },
+      ':pipeline': { S: pipeline },
+      ':attempt': { N: String(attempt) },
+      ':runId': { S: runId },
+      ':trigger': { S: options.trigger },
+      ':now': { S: options.now.toISOString() },
+    };
+    let assignments = '#status = :running, #attempt = :attempt, #runId = :runId, #trigger = :trigger, #claimedAt = :now, #runningPipeline = :pipeline';
+    let condition: string;
+    if (read) {
+      condition = '#attempt = :previous AND #status <> :running';
+      values[':previous'] = { N: String(read.attempt) };
+    } else {
+      condition = 'attribute_not_exists(#pk)';
+      names['#pk'] = PARTITION_TABLE.partitionKey;
+    }
+    if (options.consumed) {
+      const expected = expectedRevision(read);
+      names['#consumed'] = A.consumed;
+      names['#revision'] = A.revision;
+      values[':consumed'] = { S: JSON.stringify(options.consumed) };
+      values[':revision'] = { N: String((read?.revision ?? 0) + 1) };
+      Object.assign(values, read ? expected.values : {});
+      assignments += ', #consumed = :consumed, #revision = :revision';
+      if (read) condition += ` AND ${expected.condition}`;
+    }
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(pipeline, partition),
+          UpdateExpression: `SET ${assignments} REMOVE #finishedAt, #error, #cause, #rerunRequested`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return { kind: 'claimed', attempt, runId };
+    } catch (error) {
+      if (isConditionFailure(error)) return { kind: 'changed' };
+      throw error;
+    }
+  }
+
+  /**
+   * Records `consumed` on a RUNNING partition, still exactly as `read` (same run, same revision):
+   * the run in progress consumed a version (`rerun: false`, a schedule tick it serves), or the
+   * next attempt will (`rerun: true`, new data that arrived during the run, as `requestRerun`).
+   * Returns whether it wrote; `false` means the item changed: read it again and decide again.
+   */
+  async consumeWhileRunning(
+    pipeline: string,
+    partition: string,
+    read: PartitionRecord,
+    options: { rerun: boolean } & ConsumingWrite,
+  ): Promise<boolean> {
+    const expected = expectedRevision(read);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(pipeline, partition),
+          UpdateExpression: `SET #consumed = :consumed, #revision = :revision${options.rerun ? ', #rerunRequested = :true' : ''}`,
+          ConditionExpression: `#status = :running AND #runId = :runId AND ${expected.condition}`,
+          ExpressionAttributeNames: {
+            '#status': A.status,
+            '#runId': A.runId,
+            '#consumed': A.consumed,
+            '#revision': A.revision,
+            ...(options.rerun && { '#rerunRequested': A.rerunRequested }),
+          },
+          ExpressionAttributeValues: {
+            ...expected.values,
+            ':running': { S: 'RUNNING' },
+            ':runId': { S: read.runId },
+            ':consumed': { S: JSON.stringify(options.consumed) },
+            ':revision': { N: String((read.revision ?? 0) + 1) },
+            ...(options.rerun && { ':true': { BOOL: true } }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /**
@@ -250,18 +355,20 @@ export class PartitionStore {
   /**
    * Marks the run FAILED, only if the partition is still RUNNING under this run id: a later run,
    * or the state machine having recorded the outcome first, wins. Returns whether it wrote. The
-   * item leaves the index of running partitions.
+   * item leaves the index of running partitions. `rerun` also requests a rerun of it: a run whose
+   * launch failed or was interrupted after it had consumed data, which still needs a run.
    */
   async markFailed(
     pipeline: string,
     partition: string,
     runId: string,
-    failure: { error: string; cause?: string; now?: Date },
+    failure: { error: string; cause?: string; now?: Date; rerun?: boolean },
   ): Promise<boolean> {
     return this.end(pipeline, partition, runId, failure.now, {
       status: 'FAILED',
       error: failure.error,
       cause: failure.cause ?? '',
+      rerun: failure.rerun,
     });
   }
 
@@ -280,7 +387,7 @@ export class PartitionStore {
     partition: string,
     runId: string,
     now: Date | undefined,
-    set: { status: 'SUCCEEDED' | 'FAILED'; error?: string; cause?: string },
+    set: { status: 'SUCCEEDED' | 'FAILED'; error?: string; cause?: string; rerun?: boolean },
   ): Promise<boolean> {
     const names: Record<string, string> = {
       '#runningPipeline': RUNNING_INDEX.partitionKey,
@@ -302,6 +409,11 @@ export class PartitionStore {
       values[':cause'] = { S: set.cause ?? '' };
       assignments += ', #error = :error, #cause = :cause';
     }
+    if (set.rerun) {
+      names['#rerunRequested'] = A.rerunRequested;
+      values[':true'] = { BOOL: true };
+      assignments += ', #rerunRequested = :true';
+    }
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -319,6 +431,13 @@ export class PartitionStore {
       throw error;
     }
   }
+}
+
+/** The condition that the item's `revision` is still the one read. */
+function expectedRevision(read: PartitionRecord | undefined): { condition: string; values: Record<string, AttributeValue> } {
+  return read?.revision === undefined
+    ? { condition: 'attribute_not_exists(#revision)', values: {} }
+    : { condition: '#revision = :readRevision', values: { ':readRevision': { N: String(read.revision) } } };
 }
 
 function key(pipeline: string, partition: string): Record<string, AttributeValue> {
@@ -345,6 +464,8 @@ function toRecord(item: Record<string, AttributeValue>): PartitionRecord {
   const finishedAt = text(A.finishedAt);
   const error = text(A.error);
   const cause = text(A.cause);
+  const consumed = parseConsumed(text(A.consumed));
+  const revision = item[A.revision]?.N;
   return {
     pipeline,
     partition,
@@ -357,5 +478,18 @@ function toRecord(item: Record<string, AttributeValue>): PartitionRecord {
     ...(error !== undefined && { error }),
     ...(cause !== undefined && { cause }),
     ...(item[A.rerunRequested]?.BOOL === true && { rerunRequested: true as const }),
+    ...(consumed.length > 0 && { consumed }),
+    ...(revision !== undefined && { revision: Number(revision) }),
   };
+}
+
+/** The stored consumed list; one that does not parse is treated as empty (the rule then counts its events as new). */
+function parseConsumed(text: string | undefined): ConsumedVersion[] {
+  if (text === undefined) return [];
+  try {
+    const value = JSON.parse(text) as unknown;
+    return Array.isArray(value) ? (value as ConsumedVersion[]) : [];
+  } catch {
+    return [];
+  }
 }

@@ -1,6 +1,7 @@
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { RunInput } from '../lib/compile/contract';
+import { consumedBy } from './consumed';
 import type { StartExecutionClient } from './launch';
 import type { PartitionRecord, PartitionStore } from './partition-store';
 import {
@@ -201,7 +202,10 @@ async function describe(sfn: DescribeExecutionClient, executionArn: string): Pro
   }
 }
 
-/** Marks a claim that never became an execution FAILED, alerts, then starts its requested rerun. */
+/**
+ * Marks a claim that never became an execution FAILED, alerts, then starts its requested rerun,
+ * or a rerun of the data it had consumed.
+ */
 async function failInterruptedLaunch(record: PartitionRecord, deps: ReconcileDeps): Promise<InterruptedLaunch | undefined> {
   const failure = {
     error: LAUNCH_INTERRUPTED_ERROR,
@@ -209,7 +213,13 @@ async function failInterruptedLaunch(record: PartitionRecord, deps: ReconcileDep
       `The partition was claimed at ${record.claimedAt} by a ${record.trigger} launch, but its execution ${record.runId} ` +
       `was still not started ${RECONCILE_GRACE_MS / 60_000} minutes later: the launcher stopped between its claim and StartExecution`,
   };
-  const marked = await deps.store.markFailed(record.pipeline, record.partition, record.runId, { ...failure, now: deps.clock() });
+  // Data the interrupted attempt consumed still needs a run: its events may have been delivered
+  // again while it was claimed, and found consumed.
+  const marked = await deps.store.markFailed(record.pipeline, record.partition, record.runId, {
+    ...failure,
+    now: deps.clock(),
+    rerun: consumedBy(record.consumed ?? [], record.attempt),
+  });
   // Another writer won: a concurrent reconciliation, or the state machine of a late start.
   if (!marked) return undefined;
   const alert = formatLaunchInterruptedAlert(record, failure);

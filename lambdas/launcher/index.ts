@@ -12,7 +12,9 @@ import {
   PartitionStore,
   partitionFromS3Event,
   readLauncherEnvironment,
+  s3Version,
   type ScheduledLaunchResult,
+  SDK_RETRY,
 } from '../../runtime';
 
 /** Input of an EventBridge Scheduler invocation: `scheduledTime` is `<aws.scheduler.scheduled-time>`. */
@@ -107,7 +109,10 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
       logger.info('Record ignored', { messageId: record.messageId, reason: decision.reason });
       return true;
     }
-    const result = await launchRun({ config: env.config, partition: decision.partition, trigger: 's3' }, launchDeps());
+    const result = await launchRun(
+      { config: env.config, partition: decision.partition, trigger: 's3', consumes: s3Version(decision.object) },
+      launchDeps(),
+    );
     if (result.kind === 'deferred') {
       logger.info('Launch from S3 arrival deferred; the queue delivers the record again after its visibility timeout', {
         messageId: record.messageId,
@@ -155,8 +160,8 @@ const logger = new Logger({ serviceName: 'sluice-launcher', persistentKeys: { pi
 
 export const handler = launcherHandler({
   env: environment,
-  store: new PartitionStore(new DynamoDBClient({}), environment.tableName),
-  sfn: new SFNClient({}),
+  store: new PartitionStore(new DynamoDBClient(SDK_RETRY), environment.tableName),
+  sfn: new SFNClient(SDK_RETRY),
   logger,
   clock: () => new Date(),
 });

@@ -11,6 +11,7 @@ import {
   type ReconcileSummary,
   reconcilePartitions,
   type StatusChangeResult,
+  SDK_RETRY,
 } from '../../runtime';
 
 /** The input of the run monitor's reconciliation schedule (`RECONCILE_INPUT` of the `RunMonitor` construct). */
@@ -76,12 +77,12 @@ function isStatusChange(event: unknown): event is ExecutionStatusChangeEvent {
 const environment = readRunMonitorEnvironment(process.env);
 
 export const handler = runMonitorHandler({
-  store: new PartitionStore(new DynamoDBClient({}), environment.tableName),
-  sns: new SNSClient({}),
+  store: new PartitionStore(new DynamoDBClient(SDK_RETRY), environment.tableName),
+  sns: new SNSClient(SDK_RETRY),
   topicArn: environment.alertTopicArn,
   region: environment.region,
   config: environment.config,
-  sfn: new SFNClient({}),
+  sfn: new SFNClient(SDK_RETRY),
   stateMachineArn: environment.stateMachineArn,
   clock: () => new Date(),
   logger: new Logger({ serviceName: 'sluice-run-monitor', persistentKeys: { pipeline: environment.config.name } }),

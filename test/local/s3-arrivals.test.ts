@@ -59,6 +59,33 @@ describe('S3 arrivals through the local runtime', () => {
     });
   }, 60_000);
 
+  it('starts nothing for an identical re-upload, and one new attempt for changed data after the run succeeded', async () => {
+    // Given a partition whose one file was processed
+    const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
+    const s3 = runtime.s3.client();
+    const put = (body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-03-02/store-1.csv', Body: body }));
+    const status = async () => (await runtime.partitions('late-drops', { from: '2024-03-02', to: '2024-03-02', now: new Date() }))[0];
+    const runsOf = () => runtime.runs('late-drops').filter((r) => JSON.parse(r.input).partition === '2024-03-02');
+    await put('sku,qty\na,1\n');
+    await runtime.settle();
+
+    // When the same content is uploaded again
+    await put('sku,qty\na,1\n');
+    await runtime.settle();
+
+    // Then nothing ran again, and the partition shows what it consumed
+    expect(runsOf()).toHaveLength(1);
+    expect((await status())?.record?.consumed).toMatchObject([{ label: `s3://${bucket}/drops/2024-03-02/store-1.csv`, attempt: 1 }]);
+
+    // When the file changes
+    await put('sku,qty\na,2\n');
+    await runtime.settle();
+
+    // Then one more attempt ran
+    expect(runsOf().map((r) => JSON.parse(r.input).attempt)).toStrictEqual([2, 1]);
+    expect((await status())?.record).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
+  }, 60_000);
+
   it('moves an event that can never start a run to the dead-letter queue after maxReceiveCount receives', async () => {
     // Given a key that matches the rule but names no valid partition (month 13)
     const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;

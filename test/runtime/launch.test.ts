@@ -12,6 +12,7 @@ import {
   ScheduledLaunchError,
   type StartExecutionClient,
 } from '../../runtime/launch';
+import { s3Version, scheduleVersion } from '../../runtime/consumed';
 import { PartitionStore } from '../../runtime/partition-store';
 import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
 
@@ -65,7 +66,7 @@ describe('partitionFromS3Event', () => {
       kind: 'run',
       partition: '2024-01-01',
       trigger: 's3',
-      object: { bucket: 'prod-raw-1a2b', key: 'sales/2024-01-01/a b=.csv', sequencer: '00617F08299329D189' },
+      object: { bucket: 'prod-raw-1a2b', key: 'sales/2024-01-01/a b=.csv', etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '00617F08299329D189' },
     });
   });
 
@@ -257,6 +258,8 @@ describe('launchRun and launchScheduled against dynalite', () => {
       get: (...args) => store.get(...args),
       countRunning: (...args) => store.countRunning(...args),
       claim: (...args) => store.claim(...args),
+      claimConsuming: (...args) => store.claimConsuming(...args),
+      consumeWhileRunning: (...args) => store.consumeWhileRunning(...args),
       markFailed: (...args) => store.markFailed(...args),
       requestRerun: async (...args) => {
         await store.markFailed('daily-sales', '2024-01-10', first.runId, { error: 'Boom' });
@@ -285,6 +288,8 @@ describe('launchRun and launchScheduled against dynalite', () => {
       get: (...args) => store.get(...args),
       countRunning: async () => 0,
       claim: async () => ({ kind: 'busy', runId: `churn-a${++claims}` }),
+      claimConsuming: (...args) => store.claimConsuming(...args),
+      consumeWhileRunning: (...args) => store.consumeWhileRunning(...args),
       markFailed: (...args) => store.markFailed(...args),
       requestRerun: async () => false,
     };
@@ -439,5 +444,138 @@ describe('launchRun and launchScheduled against dynalite', () => {
     await expect(launch).rejects.toThrow('Pipeline "regions": 1 scheduled run(s) failed to launch: "us" (Service unavailable)');
     expect((await store.get('regions', 'eu'))?.status).toBe('RUNNING');
     expect((await store.get('regions', 'us'))?.status).toBe('FAILED');
+  });
+
+  describe('exactly once per (partition, data version)', () => {
+    const object = (partition: string, etag: string, sequencer: string, name = 'a.csv') =>
+      s3Version({ bucket: BUCKETS.raw, key: `sales/${partition}/${name}`, etag, sequencer });
+    const arrival = (partition: string, version: ReturnType<typeof object>, sfn: StartExecutionClient) =>
+      launchRun({ config: SALES, partition, trigger: 's3', consumes: version }, deps(sfn));
+    const succeed = async (partition: string) => {
+      const record = await store.get(SALES.name, partition);
+      await store.markSucceeded(SALES.name, partition, record!.runId);
+    };
+
+    it('never starts another run for an object event delivered again, during its run or after it ended', async () => {
+      // Given a run started by an object
+      const sfn = sfnStub(started);
+      expect((await arrival('2025-02-01', object('2025-02-01', 'e1', '0A'), sfn.client)).kind).toBe('started');
+
+      // When the same event is delivered again during the run, and again after it succeeded
+      const during = await arrival('2025-02-01', object('2025-02-01', 'e1', '0A'), sfn.client);
+      await succeed('2025-02-01');
+      const after = await arrival('2025-02-01', object('2025-02-01', 'e1', '0A'), sfn.client);
+
+      // Then
+      expect(during.kind).toBe('duplicate');
+      expect(after).toMatchObject({ kind: 'duplicate', reason: expect.stringContaining('consumed by attempt 1') });
+      expect(sfn.calls).toHaveLength(1);
+      expect(await store.get(SALES.name, '2025-02-01')).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
+      expect(await store.get(SALES.name, '2025-02-01')).not.toHaveProperty('rerunRequested');
+    });
+
+    it('starts nothing for a re-upload of identical content (same key and ETag)', async () => {
+      // Given
+      const sfn = sfnStub(started);
+      await arrival('2025-02-02', object('2025-02-02', 'e1', '0A'), sfn.client);
+      await succeed('2025-02-02');
+
+      // When the same content is uploaded again: a later event with the same ETag
+      const again = await arrival('2025-02-02', object('2025-02-02', 'e1', '0B'), sfn.client);
+
+      // Then
+      expect(again).toMatchObject({ kind: 'duplicate', reason: expect.stringContaining('with the same content') });
+      expect(sfn.calls).toHaveLength(1);
+    });
+
+    it('starts one new attempt for a changed object of a partition that already SUCCEEDED (late data)', async () => {
+      // Given
+      const sfn = sfnStub(started);
+      await arrival('2025-02-03', object('2025-02-03', 'e1', '0A'), sfn.client);
+      await succeed('2025-02-03');
+
+      // When the object changes, and that event is delivered twice
+      const late = await arrival('2025-02-03', object('2025-02-03', 'e2', '0B'), sfn.client);
+      const lateAgain = await arrival('2025-02-03', object('2025-02-03', 'e2', '0B'), sfn.client);
+
+      // Then
+      expect(late).toMatchObject({ kind: 'started', attempt: 2 });
+      expect(lateAgain.kind).toBe('duplicate');
+      expect(sfn.calls.map((c) => c.name)).toStrictEqual([1, 2].map((a) => executionName(SALES.name, '2025-02-03', a)));
+    });
+
+    it('causes exactly one follow-up run for several changes during a run', async () => {
+      // Given a run in progress
+      const sfn = sfnStub(started);
+      const first = await arrival('2025-02-04', object('2025-02-04', 'e1', '0A'), sfn.client);
+
+      // When three objects change during it, one of them twice, each event delivered twice
+      const changes = [object('2025-02-04', 'e2', '0B'), object('2025-02-04', 'x1', '0C', 'b.csv'), object('2025-02-04', 'y1', '0D', 'c.csv')];
+      const results = [];
+      for (const change of [...changes, ...changes]) results.push(await arrival('2025-02-04', change, sfn.client));
+
+      // Then one rerun is requested, naming the run in progress, and every object is recorded for it
+      expect(results.map((r) => r.kind)).toStrictEqual(['rerun-requested', 'rerun-requested', 'rerun-requested', 'duplicate', 'duplicate', 'duplicate']);
+      const record = await store.get(SALES.name, '2025-02-04');
+      expect(record).toMatchObject({ status: 'RUNNING', runId: first.kind === 'started' ? first.runId : '', rerunRequested: true });
+      expect(record?.consumed?.map((c) => [c.label, c.attempt])).toStrictEqual([
+        ['s3://prod-raw-1a2b/sales/2025-02-04/a.csv', 2],
+        ['s3://prod-raw-1a2b/sales/2025-02-04/b.csv', 2],
+        ['s3://prod-raw-1a2b/sales/2025-02-04/c.csv', 2],
+      ]);
+      expect(sfn.calls).toHaveLength(1);
+    });
+
+    it('never runs a schedule tick delivered again (same scheduled time), also after its run ended', async () => {
+      // Given a tick that ran its partition
+      const sfn = sfnStub(started);
+      const tick = new Date('2025-02-06T11:00:00Z');
+      const first = await launchScheduled(SALES, tick, deps(sfn.client));
+      const partition = first.kind === 'launched' ? first.runs[0]!.partition : '';
+      await succeed(partition);
+
+      // When the same tick is delivered again
+      const again = await launchScheduled(SALES, tick, deps(sfn.client));
+
+      // Then
+      expect(again).toStrictEqual({
+        kind: 'launched',
+        runs: [{ kind: 'duplicate', partition: '2025-02-05', reason: expect.stringContaining('schedule was consumed by attempt 1') }],
+      });
+      expect(sfn.calls).toHaveLength(1);
+      expect((await store.get(SALES.name, partition))?.consumed).toStrictEqual([
+        { ...scheduleVersion(tick), attempt: 1, at: NOW.toISOString() },
+      ]);
+    });
+
+    it('leaves the data of a launch whose StartExecution failed pending, and starts it on the next delivery', async () => {
+      // Given an arrival whose StartExecution fails
+      const failing = sfnStub(() => Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })));
+      const version = object('2025-02-07', 'e1', '0A');
+      await expect(arrival('2025-02-07', version, failing.client)).rejects.toThrow('Rate exceeded');
+      expect(await store.get(SALES.name, '2025-02-07')).toMatchObject({ status: 'FAILED', rerunRequested: true });
+
+      // When the same event is delivered again
+      const sfn = sfnStub(started);
+      const again = await arrival('2025-02-07', version, sfn.client);
+
+      // Then its data runs, once
+      expect(again).toMatchObject({ kind: 'started', attempt: 2 });
+      expect(await arrival('2025-02-07', version, sfn.client)).toMatchObject({ kind: 'duplicate' });
+      expect(sfn.calls).toHaveLength(1);
+    });
+
+    it('lets one of two launchers racing with the same event win, and the other see a duplicate', async () => {
+      // Given
+      const sfn = sfnStub(started);
+      const version = object('2025-02-08', 'e1', '0A');
+
+      // When
+      const results = await Promise.all([arrival('2025-02-08', version, sfn.client), arrival('2025-02-08', version, sfn.client)]);
+
+      // Then
+      expect(results.map((r) => r.kind).sort()).toStrictEqual(['duplicate', 'started']);
+      expect(sfn.calls).toHaveLength(1);
+    });
   });
 });

@@ -30,6 +30,16 @@ export async function status(context: CliContext, name: string, options: StatusO
       finishedAt: record?.finishedAt,
       error: record?.error,
       errorMessage: causeMessage(record?.cause),
+      rerunRequested: record?.rerunRequested,
+      // What the partition's runs consumed (S3 objects, schedule ticks): why an event did or did not start a run.
+      consumed: record?.consumed?.map(({ label, version, versionId, order, attempt, at }) => ({
+        source: label,
+        version,
+        ...(versionId !== undefined && { versionId }),
+        order,
+        attempt,
+        at,
+      })),
     }));
     if (context.json) {
       context.io.out(`${JSON.stringify({ pipeline: name, partitions }, null, 2)}\n`);

@@ -35,6 +35,8 @@ describe('run-monitor handler', () => {
       listRunning: vi.fn(async () => []),
       countRunning: vi.fn(),
       claim: vi.fn(),
+      claimConsuming: vi.fn(),
+      consumeWhileRunning: vi.fn(),
       requestRerun: vi.fn(),
     };
     const handler = runMonitorHandler({
