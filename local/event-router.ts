@@ -72,6 +72,13 @@ export class EventRouter {
     }
   }
 
+  /** Sends a message to a queue of the stage (SQS SendMessage): its consumer receives it as any other. */
+  send(queueArn: string, body: string): void {
+    const queue = this.props.stage.queues.find((q) => q.arn === queueArn);
+    if (!queue) throw new Error(`No queue ${queueArn} in the local stage`);
+    this.track(this.enqueue(queue, body));
+  }
+
   /** Resolves once every event published so far has been fully handled, retries included. */
   async settle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);

@@ -23,6 +23,7 @@ import {
 } from './services';
 import { processExists } from './process';
 import { writeFileAtomic } from './state-files';
+import { LocalMetrics, type MetricSample, tapStdout } from './services/metrics';
 import { synthLocalStage, type SynthLocalResult } from './synth';
 
 /** Properties of {@link LocalRuntime.start}. */
@@ -64,6 +65,14 @@ export interface LocalRuntimeProps {
    * @default 'attach'
    */
   readonly sharing?: 'attach' | 'announce';
+  /**
+   * Puts something between the functions and a local service: called once per service at start
+   * with the service's endpoint, it returns the endpoint the functions' SDK clients use instead
+   * (a fault-injecting proxy in the fault suite). The engine's own calls go to the service.
+   *
+   * @default - the functions use the services directly
+   */
+  readonly interpose?: (service: 'dynamodb' | 'stepfunctions', endpoint: string) => Promise<string>;
 }
 
 /** The file in `SLUICE_HOME` where `sluice dev` announces its services. */
@@ -117,7 +126,11 @@ async function ensureBucket(s3: LocalS3, name: string): Promise<void> {
 
 
 /** What the runtime reports as it works. */
-export type RuntimeNotice = RouterNotice | { readonly kind: 'alert'; readonly message: PublishedMessage } | { readonly kind: 'schedule'; readonly schedule: string; readonly scheduledTime: Date };
+export type RuntimeNotice =
+  | RouterNotice
+  | { readonly kind: 'alert'; readonly message: PublishedMessage }
+  | { readonly kind: 'schedule'; readonly schedule: string; readonly scheduledTime: Date }
+  | { readonly kind: 'metric'; readonly sample: MetricSample };
 
 /** A pipeline as deployed in the local stage. */
 export interface LocalPipeline {
@@ -166,6 +179,8 @@ export class LocalRuntime {
   private scheduler?: LocalScheduler;
   private readonly running = new Set<string>();
   private readonly stopped: Array<() => void> = [];
+  /** What the functions counted (their embedded CloudWatch metrics), since this runtime started. */
+  readonly metrics = new LocalMetrics();
 
   private constructor(
     readonly synth: SynthLocalResult,
@@ -188,6 +203,8 @@ export class LocalRuntime {
     );
     const notify = props.notify;
     if (notify) this.stopped.push(services.sns.onPublish((message) => notify({ kind: 'alert', message })));
+    this.stopped.push(tapStdout((line) => this.metrics.ingest(line)));
+    if (notify) this.stopped.push(this.metrics.onSample((sample) => notify({ kind: 'metric', sample })));
   }
 
   /** Synthesizes if sources changed, attaches to (or starts) the local services and loads the stage. */
@@ -223,6 +240,10 @@ export class LocalRuntime {
         snsEndpoint: sns.endpoint,
         functionEnvironment: {
           ...s3.clientEnvironment,
+          ...(props.interpose && {
+            AWS_ENDPOINT_URL_DYNAMODB: await props.interpose('dynamodb', dynamo.endpoint),
+            AWS_ENDPOINT_URL_SFN: await props.interpose('stepfunctions', sfn.endpoint),
+          }),
           // The launcher and run monitor log every launch at INFO; locally the CLI reports those.
           POWERTOOLS_LOG_LEVEL: props.functionLogLevel ?? 'WARN',
         },
@@ -393,6 +414,20 @@ export class LocalRuntime {
     const result = await this.engine.invoke(schedule.target.arn, input);
     if (!result.ok) throw new Error(`${result.errorType}: ${result.errorMessage}`);
     return result;
+  }
+
+  /**
+   * Puts an event on the default bus, as EventBridge PutEvents (or S3, or Step Functions) would:
+   * a delivery of it, for rules to match. Delivering an event twice is what at-least-once
+   * delivery does.
+   */
+  publishEvent(event: Record<string, unknown>): void {
+    this.router.publish(event);
+  }
+
+  /** Sends a message to a queue of the stage (SQS SendMessage), whatever its body. */
+  sendMessage(queueArn: string, body: string): void {
+    this.router.send(queueArn, body);
   }
 
   /** Waits until every delivery and every execution started so far has ended. */

@@ -26,18 +26,20 @@ export interface S3ObjectRef {
 
 /**
  * What an S3 `Object Created` event means for a pipeline. `ignore` is a normal outcome (the key
- * matches no trigger); `invalid` is an event that can never start a run and must not be silently
- * dropped (not an `Object Created` event, or a partition key that fails validation).
+ * matches no trigger); `invalid` (a key whose partition fails validation) and `malformed` (not an
+ * `Object Created` event, or one missing a field the launch needs) can never start a run and must
+ * not be silently dropped.
  */
 export type S3EventDecision =
   | { readonly kind: 'run'; readonly partition: string; readonly trigger: 's3'; readonly object: S3ObjectRef }
   | { readonly kind: 'ignore'; readonly reason: string }
-  | { readonly kind: 'invalid'; readonly reason: string };
+  | { readonly kind: 'invalid'; readonly reason: string }
+  | { readonly kind: 'malformed'; readonly reason: string };
 
 /** Maps an EventBridge `Object Created` event (as parsed JSON, unvalidated) to the run it starts. */
 export function partitionFromS3Event(config: LauncherConfig, bucketNames: BucketNames, event: unknown): S3EventDecision {
   const parsed = parseObjectCreated(event);
-  if (!parsed.ok) return { kind: 'invalid', reason: parsed.reason };
+  if (!parsed.ok) return { kind: 'malformed', reason: parsed.reason };
   const { object, time } = parsed;
   const where = `s3://${object.bucket}/${object.key}`;
 

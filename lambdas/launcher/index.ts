@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { LAUNCHER_METRICS } from '../../lib/compile/contract';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   LaunchDeferredError,
@@ -10,6 +12,7 @@ import {
   launchRun,
   launchScheduled,
   PartitionStore,
+  ScheduledLaunchError,
   partitionFromS3Event,
   readLauncherEnvironment,
   s3Version,
@@ -38,6 +41,8 @@ export interface LauncherHandlerDeps {
   readonly store: LaunchDeps['store'];
   readonly sfn: LaunchDeps['sfn'];
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Counts what happened to every event (`LAUNCHER_METRICS`), published once per invocation. */
+  readonly metrics: Pick<Metrics, 'addMetric' | 'hasStoredMetrics' | 'publishStoredMetrics'>;
   readonly clock: () => Date;
 }
 
@@ -76,11 +81,18 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
     now: deps.clock(),
   });
 
+  const count = (metric: keyof typeof LAUNCHER_METRICS, value = 1) => {
+    if (value > 0) deps.metrics.addMetric(LAUNCHER_METRICS[metric], MetricUnit.Count, value);
+  };
+  const countLaunch = (result: { kind: string }) =>
+    count(result.kind === 'started' ? 'runsStarted' : result.kind === 'rerun-requested' ? 'rerunsRequested' : result.kind === 'duplicate' ? 'duplicates' : 'deferred');
+
   /** Whether the record is done with; a thrown error is a failure the queue retries. */
   async function onRecord(record: SQSRecord): Promise<boolean> {
     try {
       return await handleRecord(record);
     } catch (error) {
+      count('failed');
       logger.error('Launch failed; the record will be retried', { messageId: record.messageId, error: error as Error });
       return false;
     }
@@ -91,6 +103,7 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
     try {
       body = JSON.parse(record.body);
     } catch (error) {
+      count('malformed');
       logger.error('Malformed record: body is not JSON; left for the dead-letter queue', {
         messageId: record.messageId,
         reason: (error as Error).message,
@@ -98,21 +111,24 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
       return false;
     }
     const decision = partitionFromS3Event(env.config, env.bucketNames, body);
-    if (decision.kind === 'invalid') {
-      logger.error('Malformed record: it can never start a run; left for the dead-letter queue', {
+    if (decision.kind === 'malformed' || decision.kind === 'invalid') {
+      count(decision.kind);
+      logger.error(`${decision.kind === 'malformed' ? 'Malformed record' : 'No valid partition'}: it can never start a run; left for the dead-letter queue`, {
         messageId: record.messageId,
         reason: decision.reason,
       });
       return false;
     }
     if (decision.kind === 'ignore') {
-      logger.info('Record ignored', { messageId: record.messageId, reason: decision.reason });
+      count('ignored');
+      logger.warn('Record ignored', { messageId: record.messageId, reason: decision.reason });
       return true;
     }
     const result = await launchRun(
       { config: env.config, partition: decision.partition, trigger: 's3', consumes: s3Version(decision.object) },
       launchDeps(),
     );
+    countLaunch(result);
     if (result.kind === 'deferred') {
       logger.info('Launch from S3 arrival deferred; the queue delivers the record again after its visibility timeout', {
         messageId: record.messageId,
@@ -125,7 +141,7 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
     return true;
   }
 
-  return async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult> => {
+  const handle = async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult> => {
     if ('Records' in event && Array.isArray(event.Records)) {
       const outcomes = await Promise.all(event.Records.map(onRecord));
       return {
@@ -137,21 +153,35 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
       if (Number.isNaN(scheduledTime.getTime())) throw new UnsupportedLauncherEventError(event);
       try {
         const result = await launchScheduled(env.config, scheduledTime, launchDeps());
+        if (result.kind === 'launched') result.runs.forEach(countLaunch);
         logger.info('Scheduled launch', { scheduledTime: event.scheduledTime, result });
         return result;
       } catch (error) {
         if (error instanceof LaunchDeferredError) {
+          error.runs.forEach(countLaunch);
           logger.info('Scheduled launch deferred; the invocation is retried', { scheduledTime: event.scheduledTime, runs: error.runs });
+        } else {
+          count('failed', error instanceof ScheduledLaunchError ? error.failures.length : 1);
         }
         throw error;
       }
     }
     if ('source' in event && (event.source === 'manual' || event.source === 'backfill') && typeof event.partition === 'string') {
       const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source }, launchDeps());
+      if (result.kind !== 'skipped') countLaunch(result);
       logger.info('Direct launch', { result });
       return result;
     }
+    count('malformed');
     throw new UnsupportedLauncherEventError(event);
+  };
+
+  return async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult> => {
+    try {
+      return await handle(event);
+    } finally {
+      if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
+    }
   };
 }
 
@@ -163,5 +193,10 @@ export const handler = launcherHandler({
   store: new PartitionStore(new DynamoDBClient(SDK_RETRY), environment.tableName),
   sfn: new SFNClient(SDK_RETRY),
   logger,
+  // The namespace comes from POWERTOOLS_METRICS_NAMESPACE, set by the Launcher construct.
+  metrics: new Metrics({
+    serviceName: 'sluice-launcher',
+    defaultDimensions: { pipeline: environment.config.name },
+  }),
   clock: () => new Date(),
 });

@@ -108,6 +108,32 @@ export function launcherConfig(pipeline: CompiledPipeline): LauncherConfig {
   };
 }
 
+/** The CloudWatch namespace of sluice's own metrics (the launcher's, through Powertools and EMF). */
+export const METRICS_NAMESPACE = 'sluice';
+
+/**
+ * What the launcher counts, per pipeline (dimension `pipeline`), so that nothing it drops or
+ * retries goes unseen. Locally `sluice dev` shows the same counters.
+ */
+export const LAUNCHER_METRICS = Object.freeze({
+  /** Runs started (new attempts claimed and their executions started). */
+  runsStarted: 'RunsStarted',
+  /** New data for a RUNNING partition: a follow-up run requested. */
+  rerunsRequested: 'RerunsRequested',
+  /** Events whose data version was consumed already: redeliveries, identical re-uploads, repeated ticks. */
+  duplicates: 'EventsDuplicate',
+  /** Object events matching no trigger of the pipeline (prefix, suffix, partitionFromKey). */
+  ignored: 'EventsIgnored',
+  /** Object events whose key yields no valid partition: sent to the dead-letter queue. */
+  invalid: 'EventsInvalid',
+  /** Messages that are not `Object Created` events or miss a field: sent to the dead-letter queue. */
+  malformed: 'EventsMalformed',
+  /** Launches deferred at `maxConcurrentRuns`, to be delivered again. */
+  deferred: 'LaunchesDeferred',
+  /** Launches that failed (after the SDK's retries) and are retried by their queue or by Lambda. */
+  failed: 'LaunchesFailed',
+});
+
 /** Step Functions execution names: 1 to 80 characters; only these keep CloudWatch logging possible. */
 const EXECUTION_NAME_MAX = 80;
 const NAME_SAFE = /^[A-Za-z0-9_-]+$/;

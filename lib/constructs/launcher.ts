@@ -7,7 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../compile/contract';
+import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig, METRICS_NAMESPACE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { SluiceFunction } from './private/node-function';
 import { grantLaunch, retainFailedInvocations } from './private/launching';
@@ -84,6 +84,8 @@ export class Launcher extends Construct {
         [LAUNCHER_ENV.tableName]: props.table.tableName,
         [LAUNCHER_ENV.stateMachineArn]: props.stateMachine.stateMachineArn,
         [BUCKETS_ENV]: JSON.stringify(bucketNames),
+        // Where the launcher's counts of launched, duplicate, ignored and malformed events go (LAUNCHER_METRICS).
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

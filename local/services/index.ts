@@ -6,3 +6,4 @@ export * from './stepfunctions-api';
 export * from './sns-api';
 export * from './shared';
 export * from './shared-host';
+export * from './metrics';

@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RunEndRule, Launcher, PartitionTable, PipelineStateMachine, RunMonitor } from '../../lib/constructs';
 import { RECONCILE_INPUT } from '../../lib/constructs/run-monitor';
-import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig } from '../../lib/compile/contract';
+import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig, METRICS_NAMESPACE } from '../../lib/compile/contract';
 import type { LoadedPipeline } from '../../lib/loader';
 import { loadFixture, logicalIdOf, testStack } from './helpers';
 import type { IConstruct } from 'constructs';
@@ -56,6 +56,14 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
         }),
       },
     });
+  });
+
+  it("publishes the launcher's counts in the sluice metrics namespace", () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'sluice fanout: launcher',
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE }) },
+    });
+    expect(METRICS_NAMESPACE).toBe('sluice');
   });
 
   it('fails when a trigger names a bucket the stage does not have, naming the pipeline and the fix', () => {

@@ -66,11 +66,16 @@ describe('S3 arrivals through the local runtime', () => {
     const put = (body: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-03-02/store-1.csv', Body: body }));
     const status = async () => (await runtime.partitions('late-drops', { from: '2024-03-02', to: '2024-03-02', now: new Date() }))[0];
     const runsOf = () => runtime.runs('late-drops').filter((r) => JSON.parse(r.input).partition === '2024-03-02');
+    // S3 delivers its events asynchronously, as on AWS: each step waits for its event's effect.
+    const duplicates = () => runtime.metrics.total('EventsDuplicate', 'late-drops');
     await put('sku,qty\na,1\n');
+    await expect.poll(runsOf, { timeout: 20_000, interval: 50 }).toHaveLength(1);
     await runtime.settle();
 
     // When the same content is uploaded again
+    const before = duplicates();
     await put('sku,qty\na,1\n');
+    await expect.poll(duplicates, { timeout: 20_000, interval: 50 }).toBe(before + 1);
     await runtime.settle();
 
     // Then nothing ran again, and the partition shows what it consumed
@@ -79,6 +84,7 @@ describe('S3 arrivals through the local runtime', () => {
 
     // When the file changes
     await put('sku,qty\na,2\n');
+    await expect.poll(runsOf, { timeout: 20_000, interval: 50 }).toHaveLength(2);
     await runtime.settle();
 
     // Then one more attempt ran
@@ -109,6 +115,8 @@ describe('S3 arrivals through the local runtime', () => {
     expect(letters).toHaveLength(1);
     expect(queue.deadLetter!.maxReceiveCount).toBe(3);
     expect(letters[0].reason).toMatch(/^received 3 times from .* without success: reported as a batch item failure$/);
+    // Counted by the launcher's metrics at every receive, as CloudWatch would
+    expect(runtime.metrics.total('EventsInvalid', 'late-drops')).toBe(3);
     expect(JSON.parse(letters[0].body)).toMatchObject({ 'detail-type': 'Object Created', detail: { object: { key: 'drops/2024-13-45/store-1.csv' } } });
   }, 60_000);
 });

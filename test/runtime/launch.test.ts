@@ -139,21 +139,30 @@ describe('partitionFromS3Event', () => {
   it('fails events that are not S3 Object Created events', () => {
     const deleted = { ...objectCreated('prod-raw-1a2b', 'sales/2024-01-01/a.csv'), 'detail-type': 'Object Deleted' };
     expect(partitionFromS3Event(SALES, BUCKETS, deleted)).toStrictEqual({
-      kind: 'invalid',
+      kind: 'malformed',
       reason: 'expected an EventBridge "Object Created" event from aws.s3, got detail-type "Object Deleted" from "aws.s3"',
     });
-    expect(partitionFromS3Event(SALES, BUCKETS, [1, 2])).toStrictEqual({ kind: 'invalid', reason: 'the event is not a JSON object' });
+    expect(partitionFromS3Event(SALES, BUCKETS, [1, 2])).toStrictEqual({ kind: 'malformed', reason: 'the event is not a JSON object' });
     const noKey = objectCreated('prod-raw-1a2b', 'k');
     (noKey.detail as { object: unknown }).object = {};
     expect(partitionFromS3Event(SALES, BUCKETS, noKey)).toStrictEqual({
-      kind: 'invalid',
+      kind: 'malformed',
       reason: 'the "Object Created" event has no detail.bucket.name or detail.object.key',
+    });
+  });
+
+  it('fails an event without an ETag or a hexadecimal sequencer: it could not be told from a redelivery', () => {
+    const event = objectCreated('prod-raw-1a2b', 'sales/2024-01-01/a.csv');
+    (event.detail as { object: Record<string, unknown> }).object.sequencer = 'not-hex';
+    expect(partitionFromS3Event(SALES, BUCKETS, event)).toStrictEqual({
+      kind: 'malformed',
+      reason: 'the "Object Created" event of "sales/2024-01-01/a.csv" has no detail.object.etag or no hexadecimal detail.object.sequencer',
     });
   });
 
   it('fails a key that is not valid URL encoding', () => {
     expect(partitionFromS3Event(SALES, BUCKETS, objectCreated('prod-raw-1a2b', 'sales/%E0%A4%A.csv'))).toStrictEqual({
-      kind: 'invalid',
+      kind: 'malformed',
       reason: 'the object key "sales/%E0%A4%A.csv" is not valid URL encoding',
     });
   });

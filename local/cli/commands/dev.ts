@@ -156,6 +156,12 @@ function printNotice(notice: RuntimeNotice, print: Print): void {
     case 'error':
       print({ event: 'error', message: notice.message }, `ERROR    ${notice.message}`);
       break;
+    case 'metric': {
+      // The launcher's counters (LAUNCHER_METRICS), as CloudWatch would sum them.
+      const { name, pipeline, value, total } = notice.sample;
+      print({ event: 'metric', name, pipeline, value, total }, `count    ${pipeline ?? '-'}  ${name} +${value} (total ${total})`);
+      break;
+    }
   }
 }
 

@@ -85,19 +85,26 @@ describe('launcher handler', () => {
     };
     const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const store = new PartitionStore(table.client, table.tableName);
+    const counted: Record<string, number> = {};
+    const metrics = {
+      addMetric: vi.fn((name: string, _unit: unknown, value: number) => void (counted[name] = (counted[name] ?? 0) + value)),
+      hasStoredMetrics: () => true,
+      publishStoredMetrics: vi.fn(),
+    };
     const handler = launcherHandler({
       env: { config, bucketNames: BUCKETS, stateMachineArn: STATE_MACHINE },
       store,
       sfn,
       logger,
+      metrics: metrics as unknown as Parameters<typeof launcherHandler>[0]['metrics'],
       clock: () => new Date('2024-01-02T03:05:00Z'),
     });
-    return { handler, calls, logger, store };
+    return { handler, calls, logger, store, counted, metrics };
   }
 
   it('reports exactly the malformed record of a batch as failed, launching the good one and ignoring the unmatched one', async () => {
     // Given
-    const { handler, calls, logger, store } = await core();
+    const { handler, calls, logger, store, counted, metrics } = await core();
     const batch: SQSEvent = {
       Records: [
         record('good', objectCreated('sales/2024-01-01/a.csv')),
@@ -114,13 +121,54 @@ describe('launcher handler', () => {
     expect(calls.map((c) => c.name)).toStrictEqual([executionName('daily-sales', '2024-01-01', 1)]);
     expect((await store.get('daily-sales', '2024-01-01'))?.status).toBe('RUNNING');
     expect(logger.error).toHaveBeenCalledWith(
-      'Malformed record: it can never start a run; left for the dead-letter queue',
+      'No valid partition: it can never start a run; left for the dead-letter queue',
       expect.objectContaining({ messageId: 'malformed', reason: expect.stringContaining('partition "2024-01-32" is not valid') }),
     );
-    expect(logger.info).toHaveBeenCalledWith(
+    expect(counted).toStrictEqual({ RunsStarted: 1, EventsInvalid: 1, EventsIgnored: 1 });
+    expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
+    expect(logger.warn).toHaveBeenCalledWith(
       'Record ignored',
       expect.objectContaining({ messageId: 'unmatched', reason: expect.stringContaining('matches no s3Arrival trigger') }),
     );
+  });
+
+  it('starts one run for an object event delivered twice, counting the second as a duplicate', async () => {
+    // Given
+    const { handler, calls, counted } = await core();
+    const body = objectCreated('sales/2024-01-03/a.csv');
+
+    // When the queue delivers the same event twice, in two batches
+    await handler({ Records: [record('first', body)] });
+    const again = await handler({ Records: [record('second', body)] });
+
+    // Then
+    expect(again).toStrictEqual({ batchItemFailures: [] });
+    expect(calls).toHaveLength(1);
+    expect(counted).toStrictEqual({ RunsStarted: 1, EventsDuplicate: 1 });
+  });
+
+  it('publishes its counts as CloudWatch embedded metrics in the sluice namespace, per pipeline', async () => {
+    // Given the Powertools metrics of the deployed handler, writing to stdout
+    const written: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (written.push(String(chunk)), true));
+    try {
+      stubEnv();
+      vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'sluice');
+      const { handler } = await import('../../../lambdas/launcher/index');
+
+      // When a record matching no trigger arrives (nothing is read or written for it)
+      await handler({ Records: [record('unmatched', objectCreated('returns/2024-01-01/a.csv'))] });
+    } finally {
+      write.mockRestore();
+    }
+
+    // Then
+    const emf = written.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => '_aws' in line);
+    expect(emf).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'sluice', Dimensions: [expect.arrayContaining(['pipeline'])], Metrics: [{ Name: 'EventsIgnored', Unit: 'Count' }] }] },
+      pipeline: 'daily-sales',
+      EventsIgnored: 1,
+    });
   });
 
   it('reports a body that is not JSON as failed, with the reason logged', async () => {
