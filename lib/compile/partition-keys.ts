@@ -1,4 +1,4 @@
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime, IANAZone, type Zone } from 'luxon';
 import type {
   MultiPartitions,
   PartitionSpec,
@@ -7,6 +7,7 @@ import type {
   TimePartitions,
 } from '../definitions/partitions';
 import { UNPARTITIONED_KEY } from './model';
+import { cachedZone } from './private/cached-zone';
 
 /**
  * Partition keys: what they look like, which instants they cover, and how to enumerate them.
@@ -105,20 +106,20 @@ function zoneIssue(name: string): string | undefined {
     : `time zone "${name}" is not a known IANA time zone; use a name such as "UTC" or "America/New_York"`;
 }
 
-function zoneOf(spec: TimePartitions): IANAZone {
+function zoneOf(spec: TimePartitions): Zone {
   const issue = zoneIssue(zoneName(spec));
   if (issue) throw new PartitionSpecError([issue]);
-  return IANAZone.create(zoneName(spec));
+  return cachedZone(zoneName(spec));
 }
 
 /** True when the wall-clock time of `dt` was already shown earlier, at a larger UTC offset. */
-function isRepeatedWallTime(zone: IANAZone, dt: DateTime): boolean {
+function isRepeatedWallTime(zone: Zone, dt: DateTime): boolean {
   const ms = dt.toMillis();
   if (zone.offset(ms - REPEAT_LOOKBACK_MS) <= dt.offset) return false;
   return dt.getPossibleOffsets().some((other) => other.toMillis() < ms);
 }
 
-function keyAt(kind: TimeGranularity, zone: IANAZone, ms: number): string {
+function keyAt(kind: TimeGranularity, zone: Zone, ms: number): string {
   const dt = DateTime.fromMillis(ms, { zone });
   const day = `${pad(dt.year, 4)}-${pad(dt.month)}-${pad(dt.day)}`;
   switch (kind) {
@@ -153,7 +154,7 @@ function parseKeyFields(kind: TimeGranularity, key: string): KeyFields | undefin
  * First instant of the partition `key`, or undefined when the zone never shows it (a skipped hour,
  * a `b` hour that is not repeated, a day skipped by a date-line change).
  */
-function startMs(kind: TimeGranularity, zone: IANAZone, key: string): number | undefined {
+function startMs(kind: TimeGranularity, zone: Zone, key: string): number | undefined {
   const fields = parseKeyFields(kind, key);
   if (!fields) return undefined;
   const isStart = (ms: number): boolean => keyAt(kind, zone, ms) === key && keyAt(kind, zone, ms - 1) !== key;
@@ -174,7 +175,7 @@ function startMs(kind: TimeGranularity, zone: IANAZone, key: string): number | u
 }
 
 /** First instant after `start` at which the hourly key changes from `key`. */
-function hourlyEnd(zone: IANAZone, start: number, key: string): number {
+function hourlyEnd(zone: Zone, start: number, key: string): number {
   let cursor = start;
   for (;;) {
     const dt = DateTime.fromMillis(cursor, { zone });
@@ -195,13 +196,13 @@ function hourlyEnd(zone: IANAZone, start: number, key: string): number {
 }
 
 /** First instant of the partition after `key`, which starts at `start`. */
-function nextStart(kind: TimeGranularity, zone: IANAZone, key: string, start: number): number {
+function nextStart(kind: TimeGranularity, zone: Zone, key: string, start: number): number {
   if (kind === 'hourly') return hourlyEnd(zone, start, key);
   const unit = kind === 'daily' ? 'days' : kind === 'weekly' ? 'weeks' : 'months';
   const first = DateTime.fromObject(parseKeyFields(kind, key)!.wall, { zone: 'UTC' });
   // A whole day can vanish (Pacific/Apia skipped 2011-12-30), so step until a key exists.
   for (let step = 1; ; step++) {
-    const candidate = keyAt(kind, IANAZone.create('UTC'), first.plus({ [unit]: step }).toMillis());
+    const candidate = keyAt(kind, cachedZone('UTC'), first.plus({ [unit]: step }).toMillis());
     const ms = startMs(kind, zone, candidate);
     if (ms !== undefined) return ms;
   }
@@ -218,7 +219,7 @@ function missingReason(kind: TimeGranularity, spec: TimePartitions, key: string)
     : `partition "${key}" does not exist in ${zoneName(spec)}: that day is skipped by a time-zone change`;
 }
 
-function existingKey(spec: TimePartitions, zone: IANAZone, key: string): Outcome<number> {
+function existingKey(spec: TimePartitions, zone: Zone, key: string): Outcome<number> {
   if (!parseKeyFields(spec.kind, key)) return { ok: false, reason: badFormReason(spec.kind, key) };
   const start = startMs(spec.kind, zone, key);
   return start === undefined ? { ok: false, reason: missingReason(spec.kind, spec, key) } : { ok: true, value: start };
@@ -229,7 +230,7 @@ function existingKey(spec: TimePartitions, zone: IANAZone, key: string): Outcome
  * date names the partition holding the first instant of that day (for `start`) or the last (for
  * `end`), so `end: '2024-01-31'` on hourly partitions includes `2024-01-31T23`.
  */
-function resolveBound(spec: TimePartitions, zone: IANAZone, side: 'start' | 'end'): Outcome<string> {
+function resolveBound(spec: TimePartitions, zone: Zone, side: 'start' | 'end'): Outcome<string> {
   const value = spec[side];
   if (typeof value !== 'string') {
     return { ok: false, reason: `${side} is missing; give the first partition as a key or an ISO date, e.g. "2024-01-01"` };
@@ -252,7 +253,7 @@ function resolveBound(spec: TimePartitions, zone: IANAZone, side: 'start' | 'end
 }
 
 interface TimeBounds {
-  readonly zone: IANAZone;
+  readonly zone: Zone;
   readonly start: string;
   readonly end?: string;
 }
@@ -268,7 +269,7 @@ function resolveTimeSpec(spec: TimePartitions): { issues: string[]; bounds?: Tim
   }
   const tzIssue = zoneIssue(zoneName(spec));
   if (tzIssue) return { issues: [tzIssue] };
-  const zone = IANAZone.create(zoneName(spec));
+  const zone = cachedZone(zoneName(spec));
   const start = resolveBound(spec, zone, 'start');
   const end = spec.end === undefined ? undefined : resolveBound(spec, zone, 'end');
   const issues = [start, end].flatMap((bound) => (bound && !bound.ok ? [bound.reason] : []));
@@ -465,7 +466,7 @@ function requireKey(spec: TimePartitions, bounds: TimeBounds, key: string, name:
 }
 
 /** The last partition that has ended by `now`: the one before the partition containing `now`. */
-function lastCompleteKey(spec: TimePartitions, zone: IANAZone, now: Date): string {
+function lastCompleteKey(spec: TimePartitions, zone: Zone, now: Date): string {
   const current = keyAt(spec.kind, zone, now.getTime());
   return keyAt(spec.kind, zone, startMs(spec.kind, zone, current)! - 1);
 }
