@@ -6,6 +6,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(): Promise<BenchResul
   dag: () => import('./dag'),
   local: () => import('./local'),
   synth: () => import('./synth'),
+  ui: () => import('./ui'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

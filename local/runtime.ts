@@ -348,7 +348,7 @@ export class LocalRuntime {
   /** Partition statuses in key order, `MISSING` included, over a key range. */
   async partitions(name: string, range: { from?: string; to?: string; now: Date }): Promise<PartitionView[]> {
     const pipeline = this.pipeline(name);
-    const store = new PartitionStore(this.services.dynamo.client(), pipeline.tableName);
+    const store = this.partitionStore(name);
     const spec = pipeline.config.partitions;
     const keys = spec ? listPartitions(spec, range) : [UNPARTITIONED_KEY];
     // Time keys sort in time order, so the range is a key range; static and multi keys are not
@@ -365,6 +365,11 @@ export class LocalRuntime {
     const unlisted = timeOrdered ? records.map((r) => r.partition).filter((k) => !listed.has(k)) : [];
     const partitions = timeOrdered ? [...keys, ...unlisted].sort() : keys;
     return partitions.map(view);
+  }
+
+  /** The partition table of a pipeline. */
+  partitionStore(name: string): PartitionStore {
+    return new PartitionStore(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /** Executions of a pipeline, newest first. */

@@ -74,7 +74,15 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .command('dev')
     .description('serve S3 and DynamoDB on loopback with the triggers and schedules of every pipeline, until Ctrl+C')
     .option('--port <n>', 'S3 on port N and DynamoDB on N+1 (default: free ports)')
-    .action(action(async (ctx, options: { port?: string }) => (await import('./commands/dev')).dev(ctx, options)));
+    .option('--ui-port <n>', 'the web console on 127.0.0.1:N (default: a free port)')
+    .option('--no-ui', 'serve no web console')
+    .action(action(async (ctx, options: { port?: string; uiPort?: string; ui?: boolean }) => (await import('./commands/dev')).dev(ctx, options)));
+
+  program
+    .command('ui')
+    .description('the web console on 127.0.0.1 (the URL it prints carries an access token), until Ctrl+C')
+    .option('--port <n>', 'port of the console (default: a free port)')
+    .action(action(async (ctx, options: { port?: string }) => (await import('./commands/ui')).ui(ctx, options)));
 
   // Started in the background by the other commands (see useSharedServices); not for users.
   program

@@ -5,12 +5,18 @@ import type { ExecutionStatusChangeEvent } from '../../engine';
 import type { LocalRuntime, RuntimeNotice } from '../../runtime';
 import { type CliContext, FUNCTION_LOG, withRuntime } from '../context';
 import { EXIT, UsageError } from '../errors';
+import { untilStopped } from '../signals';
+import { parseConsolePort, startConsole } from './ui';
 import { causeMessage, describeSchedule, describeTrigger, duration, elapsed, errorLine, status, table } from '../format';
 
 /** Options of `sluice dev`. */
 export interface DevOptions {
   /** S3 listens on this port and DynamoDB on the next one. @default - free ports */
   readonly port?: string;
+  /** The web console's port on 127.0.0.1. @default - a free port */
+  readonly uiPort?: string;
+  /** `false` (`--no-ui`) serves no web console. @default true */
+  readonly ui?: boolean;
 }
 
 /** What `sluice dev` serves, as printed at start (`--json`: one `ready` line). */
@@ -24,6 +30,8 @@ export interface DevSummary {
   readonly triggers: readonly { readonly pipeline: string; readonly bucket: string; readonly pattern: string }[];
   readonly schedules: readonly { readonly pipeline: string; readonly cron: string; readonly timezone: string; readonly next?: string }[];
   readonly functionLog?: string;
+  /** The web console's address, with its token. */
+  readonly console?: string;
 }
 
 /**
@@ -32,6 +40,7 @@ export interface DevSummary {
  */
 export async function dev(context: CliContext, options: DevOptions): Promise<number> {
   const port = parsePort(options.port);
+  const uiPort = parseConsolePort(options.uiPort, '--ui-port');
   const print = (notice: Record<string, unknown>, text: string) => {
     if (context.json) context.io.out(`${JSON.stringify({ time: new Date().toISOString(), ...notice })}\n`);
     else context.io.out(`${new Date().toISOString().slice(11, 19)}  ${text}\n`);
@@ -39,23 +48,18 @@ export async function dev(context: CliContext, options: DevOptions): Promise<num
   return withRuntime(
     context,
     async (runtime) => {
-      const stopping = new Promise<string>((resolve) => {
-        process.once('SIGINT', () => resolve('SIGINT'));
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-      });
+      const stopping = untilStopped();
       // Kept until the end: runs that finish while stopping are reported too.
       runtime.engine.onStatusChange((event) => printStatusChange(event, print, context.io.color));
       await runtime.startTriggers();
-      const summary = summarise(context, runtime);
+      const web = options.ui === false ? undefined : await startConsole(context, runtime, uiPort);
+      const summary = { ...summarise(context, runtime), console: web?.url };
       if (context.json) context.io.out(`${JSON.stringify({ event: 'ready', ...summary })}\n`);
       else printSummary(context, summary);
 
       const signal = await stopping;
-      // A second signal while work drains stops at once.
-      const force = () => process.exit(130);
-      process.once('SIGINT', force);
-      process.once('SIGTERM', force);
       print({ event: 'stopping', signal }, `${signal}: stopping (waiting for running work)`);
+      await web?.stop();
       return EXIT.ok;
     },
     { sharing: 'announce', ports: port === undefined ? undefined : { s3: port, dynamodb: port + 1 }, notify: (notice) => printNotice(notice, print) },
@@ -134,6 +138,7 @@ function printSummary(context: CliContext, summary: DevSummary): void {
     io.out('\n');
     io.out(table(['SCHEDULE', 'PIPELINE', 'NEXT'], summary.schedules.map((s) => [describeSchedule(s), s.pipeline, s.next ?? 'never'])));
   }
+  if (summary.console) io.out(`\nConsole: ${summary.console}\n`);
   io.out(`\n${summary.functionLog ? `Function logs: ${summary.functionLog}\n` : ''}Ready. Press Ctrl+C to stop.\n`);
 }
 

@@ -1,5 +1,6 @@
 import type { ExecutionRecord, TaskAttempt } from '../../engine';
 import type { LocalPipeline } from '../../runtime';
+import type { AttemptView, RunDetail } from '../../ui/views';
 import { type CliContext, withRuntime } from '../context';
 import { EXIT } from '../errors';
 import { causeMessage, duration, elapsed, errorLine, status, table } from '../format';
@@ -10,18 +11,8 @@ export interface RunOptions {
   readonly partition?: string;
 }
 
-/** One try of one task, as `sluice run --json` reports it. */
-export interface AttemptView {
-  readonly task: string;
-  readonly attempt: number;
-  readonly mapIndex?: number;
-  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-  readonly startDate: string;
-  readonly endDate?: string;
-  readonly durationMs?: number;
-  readonly error?: string;
-  readonly errorMessage?: string;
-}
+/** One try of one task, as `sluice run --json` reports it (and the web console shows it). */
+export type { AttemptView };
 
 /** `sluice run`: one run now through the launcher; waits and prints every task attempt. */
 export async function run(context: CliContext, name: string, options: RunOptions): Promise<number> {
@@ -43,26 +34,11 @@ export async function run(context: CliContext, name: string, options: RunOptions
   });
 }
 
-/** What `sluice run --json` prints. */
-export interface RunView {
-  readonly pipeline: string;
-  readonly partition: string;
-  readonly runId: string;
-  /** Run number of this partition: 1 for its first run. */
-  readonly attempt: number;
-  readonly status: ExecutionRecord['status'];
-  readonly executionArn: string;
-  readonly startDate: string;
-  readonly stopDate?: string;
-  readonly durationMs?: number;
-  readonly error?: string;
-  readonly errorMessage?: string;
-  readonly cause?: string;
-  readonly output?: unknown;
-  readonly attempts: readonly AttemptView[];
-}
+/** What `sluice run --json` prints: a run as the web console shows it, less what only it adds. */
+export type RunView = Omit<RunDetail, 'trigger' | 'consoleUrl'>;
 
-function runView(pipeline: LocalPipeline, execution: ExecutionRecord, attempt: number): RunView {
+/** A run with the attempts of the pipeline's tasks (not the states that mark the partition). */
+export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, attempt: number): RunView {
   const input = JSON.parse(execution.input) as { partition: string };
   const tasks = taskStates(pipeline);
   return {

@@ -1,3 +1,4 @@
+import type { ExecutionRecord } from '../../engine';
 import { type CliContext, withRuntime } from '../context';
 import { EXIT } from '../errors';
 import { causeMessage, duration, elapsed, errorLine, instant, status, table } from '../format';
@@ -12,21 +13,7 @@ export interface RunsOptions {
 export async function runs(context: CliContext, name: string, options: RunsOptions): Promise<number> {
   return withRuntime(context, async (runtime) => {
     const executions = runtime.runs(name).slice(0, options.limit ?? 20);
-    const views = executions.map((execution) => {
-      const input = JSON.parse(execution.input) as { partition?: string; trigger?: string; attempt?: number };
-      return {
-        runId: execution.name,
-        partition: input.partition,
-        trigger: input.trigger,
-        status: execution.status,
-        startDate: execution.startDate,
-        stopDate: execution.stopDate,
-        durationMs: elapsed(execution.startDate, execution.stopDate),
-        error: execution.error,
-        errorMessage: causeMessage(execution.cause),
-        executionArn: execution.executionArn,
-      };
-    });
+    const views = executions.map(runSummary);
     if (context.json) {
       context.io.out(`${JSON.stringify({ pipeline: name, runs: views }, null, 2)}\n`);
       return EXIT.ok;
@@ -51,4 +38,21 @@ export async function runs(context: CliContext, name: string, options: RunsOptio
     );
     return EXIT.ok;
   });
+}
+
+/** A run as `sluice runs --json` lists it. */
+export function runSummary(execution: ExecutionRecord) {
+  const input = JSON.parse(execution.input) as { partition?: string; trigger?: string; attempt?: number };
+  return {
+    runId: execution.name,
+    partition: input.partition,
+    trigger: input.trigger,
+    status: execution.status,
+    startDate: execution.startDate,
+    stopDate: execution.stopDate,
+    durationMs: elapsed(execution.startDate, execution.stopDate),
+    error: execution.error,
+    errorMessage: causeMessage(execution.cause),
+    executionArn: execution.executionArn,
+  };
 }

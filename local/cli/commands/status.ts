@@ -1,5 +1,6 @@
 import { parsePartitionKey, partitionForScheduledTime, partitionKeyAt, partitionStart } from '../../../lib/compile/partition-keys';
 import type { PartitionSpec, TimePartitions } from '../../../lib/definitions/partitions';
+import type { PartitionRecord } from '../../../runtime';
 import { type CliContext, withRuntime } from '../context';
 import { EXIT } from '../errors';
 import { causeMessage, errorLine, instant, status as colored, table } from '../format';
@@ -23,13 +24,7 @@ export async function status(context: CliContext, name: string, options: StatusO
     const partitions = views.map(({ partition, status, record }) => ({
       partition,
       status,
-      attempt: record?.attempt,
-      runId: record?.runId,
-      trigger: record?.trigger,
-      claimedAt: record?.claimedAt,
-      finishedAt: record?.finishedAt,
-      error: record?.error,
-      errorMessage: causeMessage(record?.cause),
+      ...recordFields(record),
       rerunRequested: record?.rerunRequested,
       // What the partition's runs consumed (S3 objects, schedule ticks): why an event did or did not start a run.
       consumed: record?.consumed?.map(({ label, version, versionId, order, attempt, at }) => ({
@@ -84,4 +79,17 @@ function defaultRange(spec: PartitionSpec | undefined, now: Date): { from?: stri
     from = previous;
   }
   return { from, to: last.partition };
+}
+
+/** What `sluice status --json` (and the web console) shows of a partition's record. */
+export function recordFields(record: PartitionRecord | undefined) {
+  return {
+    attempt: record?.attempt,
+    runId: record?.runId,
+    trigger: record?.trigger,
+    claimedAt: record?.claimedAt,
+    finishedAt: record?.finishedAt,
+    error: record?.error,
+    errorMessage: causeMessage(record?.cause),
+  };
 }

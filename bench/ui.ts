@@ -1,0 +1,111 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listPartitions } from '../lib/compile/partition-keys';
+import { LocalRuntime } from '../local/runtime';
+import { LocalConsoleSource, startConsoleServer, TOKEN_HEADER } from '../local/ui';
+import { launchBrowser } from '../test/local/ui/browser';
+import { quantile, type BenchResult } from './stats';
+
+const PROJECT_DIR = fileURLToPath(new URL('../', import.meta.url));
+// The console's test fixtures: `readings` has exactly 100,000 hourly partitions.
+const PIPELINES_DIR = fileURLToPath(new URL('../test/local/ui/fixtures/pipelines/', import.meta.url));
+const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
+const PIPELINE = 'readings';
+
+interface Row extends Record<string, string | number> {
+  readonly measure: string;
+  readonly n: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+  readonly unit: string;
+  readonly goal: string;
+}
+
+/**
+ * The web console at 100,000 partitions, on the local runtime with `SEEDED` (default 1,000)
+ * partitions recorded as succeeded or failed: (a) the status API (`GET .../partitions`, every
+ * partition of the pipeline, and the overview), `REQUESTS` (default 100) sequential requests after
+ * one warm-up; (b) in headless Chromium, from navigation to the grid of 100,000 partitions on
+ * screen (page, script, API call, layout and render), `LOADS` (default 5) page loads.
+ */
+export async function run(): Promise<BenchResult> {
+  const seeded = Number(process.env.SEEDED ?? 1_000);
+  const requests = Number(process.env.REQUESTS ?? 100);
+  const loads = Number(process.env.LOADS ?? 5);
+  mkdirSync(SCRATCH_DIR, { recursive: true });
+  const home = mkdtempSync(join(SCRATCH_DIR, 'bench-ui-'));
+  const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
+  try {
+    await seed(runtime, seeded);
+    const server = await startConsoleServer({ source: new LocalConsoleSource(runtime, { pipelinesDir: PIPELINES_DIR, home }) });
+    try {
+      const api = async (path: string) => {
+        const started = performance.now();
+        const response = await fetch(`http://127.0.0.1:${server.port}${path}`, { headers: { [TOKEN_HEADER]: server.token } });
+        if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+        await response.arrayBuffer();
+        return performance.now() - started;
+      };
+      const rows: Row[] = [];
+      for (const [measure, path] of [
+        [`status API: ${PIPELINE} partitions (100,000)`, `/api/pipelines/${PIPELINE}/partitions`],
+        ['status API: overview', '/api/overview'],
+      ] as const) {
+        const first = await api(path);
+        const times: number[] = [];
+        for (let i = 0; i < requests; i++) times.push(await api(path));
+        rows.push(row(measure, times, 'ms', 'p95 < 100'));
+        rows.push(row(`${measure}, first request (key listing)`, [first], 'ms', ''));
+      }
+
+      const browser = await launchBrowser();
+      try {
+        const times: number[] = [];
+        for (let i = 0; i < loads; i++) {
+          const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+          await page.goto(`${server.url}#/pipelines/${PIPELINE}`);
+          const ready = await page.locator('[data-grid][data-ready]').getAttribute('data-ready', { timeout: 30_000 });
+          const cells = await page.locator('[data-grid] .cell').count();
+          if (cells === 0) throw new Error('the grid rendered no cell');
+          times.push(Number(ready));
+          await page.close();
+        }
+        rows.push(row('browser: navigation to 100,000-partition grid on screen', times, 'ms', '< 1000'));
+      } finally {
+        await browser.close();
+      }
+      return { title: `web console: status API and grid render at 100,000 partitions (${seeded} recorded)`, rows };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await runtime.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Records `count` partitions spread over the range, one in ten failed, through the partition store. */
+async function seed(runtime: LocalRuntime, count: number): Promise<void> {
+  const spec = runtime.pipeline(PIPELINE).config.partitions!;
+  const keys = listPartitions(spec, { now: new Date() });
+  const store = runtime.partitionStore(PIPELINE);
+  const step = Math.max(1, Math.floor(keys.length / count));
+  const chosen = keys.filter((_, i) => i % step === 0).slice(0, count);
+  for (let i = 0; i < chosen.length; i += 20) {
+    await Promise.all(
+      chosen.slice(i, i + 20).map(async (partition, j) => {
+        const claim = await store.claim(PIPELINE, partition, { trigger: 'backfill', now: new Date() });
+        if (claim.kind !== 'claimed') return;
+        if ((i + j) % 10 === 0) await store.markFailed(PIPELINE, partition, claim.runId, { error: 'SeededError', cause: 'seeded by the bench' });
+        else await store.markSucceeded(PIPELINE, partition, claim.runId);
+      }),
+    );
+  }
+}
+
+function row(measure: string, times: readonly number[], unit: string, goal: string): Row {
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return { measure, n: times.length, p50: round(quantile(times, 0.5)), p95: round(quantile(times, 0.95)), max: round(Math.max(...times)), unit, goal };
+}

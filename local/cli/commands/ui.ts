@@ -1,0 +1,52 @@
+import type { LocalRuntime } from '../../runtime';
+import type { ConsoleServer } from '../../ui';
+import { type CliContext, withRuntime } from '../context';
+import { EXIT, UsageError } from '../errors';
+import { untilStopped } from '../signals';
+
+/** Options of `sluice ui`. */
+export interface UiOptions {
+  /** Port of the console on 127.0.0.1. @default - a free port */
+  readonly port?: string;
+}
+
+/**
+ * `sluice ui`: the web console on 127.0.0.1 until SIGINT or SIGTERM, on the DynamoDB and S3 that
+ * every command on the same home shares.
+ */
+export async function ui(context: CliContext, options: UiOptions): Promise<number> {
+  const port = parseConsolePort(options.port, '--port');
+  return withRuntime(context, async (runtime) => {
+    const server = await startConsole(context, runtime, port);
+    printConsoleUrl(context, server);
+    const signal = await untilStopped();
+    await server.stop();
+    if (!context.json) context.io.out(`${signal}: console stopped\n`);
+    return EXIT.ok;
+  });
+}
+
+/** Starts the web console over a local runtime (also used by `sluice dev`). */
+export async function startConsole(context: CliContext, runtime: LocalRuntime, port: number | undefined): Promise<ConsoleServer> {
+  const { LocalConsoleSource, startConsoleServer } = await import('../../ui');
+  return startConsoleServer({
+    source: new LocalConsoleSource(runtime, { pipelinesDir: context.pipelinesDir, home: context.home }),
+    port,
+    onError: (error) => context.io.err(`console: ${(error as Error).stack ?? String(error)}\n`),
+  });
+}
+
+/** Prints the console's address (with its token): `--json` as one `console` line. */
+export function printConsoleUrl(context: CliContext, server: ConsoleServer): void {
+  if (context.json) context.io.out(`${JSON.stringify({ event: 'console', url: server.url, port: server.port })}\n`);
+  else context.io.out(`Console: ${server.url}\n(the token in this address is new at every start; keep it to yourself)\n`);
+}
+
+export function parseConsolePort(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`${option} must be a whole number from 0 to 65535 (0 picks a free port), not ${JSON.stringify(value)}`);
+  }
+  return port;
+}

@@ -1,0 +1,4 @@
+export * from './server';
+export * from './source';
+export * from './local-source';
+export type * from './views';

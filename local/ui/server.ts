@@ -1,0 +1,193 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from '../services/private/loopback';
+import { bundleConsoleApp } from './assets';
+import { NotFoundError } from './local-source';
+import type { ConsoleSource } from './source';
+import type { ChangeEvent } from './views';
+
+/** Properties of {@link startConsoleServer}. */
+export interface ConsoleServerProps {
+  readonly source: ConsoleSource;
+  /** Port on 127.0.0.1; 0 picks a free one. @default 0 */
+  readonly port?: number;
+  /** The access token. @default - 32 random bytes, new at every start */
+  readonly token?: string;
+  /** Receives errors of requests that failed inside the server (a bug, or a service down). @default - ignored */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A running console. */
+export interface ConsoleServer {
+  /** The console's address with its token: what the user opens. */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  stop(): Promise<void>;
+}
+
+/** Header that carries the token on API requests (the page's own requests send it). */
+export const TOKEN_HEADER = 'x-sluice-token';
+
+/** Thrown for a request the API cannot accept (bad body, bad parameter): answered with 400. */
+class BadRequestError extends Error {}
+
+const SSE_HEARTBEAT_MS = 15_000;
+/** Largest request body accepted: actions carry a few fields. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * The web console's HTTP server: Node's own `http`, on 127.0.0.1 only. Every request must carry
+ * the per-start random token (`?token=` in the URL the user opens and in the page's script and
+ * event-stream addresses; the `x-sluice-token` header on API calls), so no other page in the
+ * browser can read data or start runs. Actions are POSTs with a JSON body and the header, which
+ * a cross-origin page cannot send without a CORS preflight, and the server answers no
+ * preflight. The Host header must name the loopback address (no DNS rebinding).
+ */
+export async function startConsoleServer(props: ConsoleServerProps): Promise<ConsoleServer> {
+  const token = props.token ?? randomBytes(32).toString('base64url');
+  const assets = await bundleConsoleApp();
+  const streams = new Set<ServerResponse>();
+  let port = 0;
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      const status = error instanceof NotFoundError ? 404 : error instanceof BadRequestError || isUsageError(error) ? 400 : 500;
+      if (status === 500) props.onError?.(error);
+      if (!response.headersSent) sendJson(response, status, { error: (error as Error).message ?? String(error) });
+      else response.end();
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', `http://127.0.0.1:${port}`);
+    const host = request.headers.host ?? '';
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return sendJson(response, 403, { error: `Host ${host} is not this console` });
+    const presented = request.method === 'POST' ? request.headers[TOKEN_HEADER] : (request.headers[TOKEN_HEADER] ?? url.searchParams.get('token'));
+    if (typeof presented !== 'string' || !sameToken(presented, token)) {
+      return sendJson(response, 403, { error: 'Missing or wrong token: open the URL sluice ui printed (it carries ?token=...)' });
+    }
+    if (request.method === 'POST') return post(url, request, response);
+    if (request.method !== 'GET') return sendJson(response, 405, { error: `${request.method} is not allowed` });
+    return get(url, request, response);
+  }
+
+  async function get(url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const now = new Date();
+    const path = segments(url.pathname);
+    const { source } = props;
+    if (path.length === 0) return sendAsset(response, 'text/html; charset=utf-8', assets.html(token));
+    if (path.length === 1 && path[0] === 'app.js') return sendAsset(response, 'text/javascript; charset=utf-8', assets.script);
+    if (path.length === 1 && path[0] === 'app.css') return sendAsset(response, 'text/css; charset=utf-8', assets.style);
+    if (path[0] !== 'api') return sendJson(response, 404, { error: `No page ${url.pathname}` });
+    const [, resource, name, sub, key] = path;
+    if (resource === 'events' && path.length === 2) return stream(request, response);
+    if (resource === 'overview' && path.length === 2) return sendJson(response, 200, await source.overview(now));
+    if (resource === 'pipelines' && name !== undefined) {
+      if (path.length === 3) return sendJson(response, 200, await source.pipeline(name, now));
+      if (sub === 'partitions' && path.length === 4) {
+        const range = { from: url.searchParams.get('from') ?? undefined, to: url.searchParams.get('to') ?? undefined };
+        return sendJson(response, 200, await source.partitions(name, range, now));
+      }
+      if (sub === 'partitions' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.partition(name, key));
+      if (sub === 'runs' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.run(name, key));
+    }
+    return sendJson(response, 404, { error: `No API ${url.pathname}` });
+  }
+
+  async function post(url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
+      return sendJson(response, 415, { error: 'Actions take a JSON body (Content-Type: application/json)' });
+    }
+    const body = await readJson(request);
+    const [api, resource, name, action] = segments(url.pathname);
+    if (api === 'api' && resource === 'pipelines' && name !== undefined && action === 'runs') {
+      const partition = body.partition;
+      if (typeof partition !== 'string' || partition === '') throw new BadRequestError('Give the partition to run: {"partition": "2024-01-01"}');
+      return sendJson(response, 202, await props.source.launch(name, partition));
+    }
+    return sendJson(response, 404, { error: `No action ${url.pathname}` });
+  }
+
+  /** Server-sent events: `change` whenever the source reports one, and a heartbeat comment. */
+  function stream(request: IncomingMessage, response: ServerResponse): void {
+    response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    response.write('retry: 1000\n\n');
+    streams.add(response);
+    const send = (event: ChangeEvent) => response.write(`event: change\ndata: ${JSON.stringify(event)}\n\n`);
+    const unsubscribe = props.source.watch(send);
+    const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
+    request.once('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      streams.delete(response);
+    });
+  }
+
+  await listen(server, props.port ?? 0);
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    stop: async () => {
+      for (const response of streams) response.end();
+      server.closeAllConnections();
+      await closeServer(server);
+    },
+  };
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  // The token is in the page's URL: never send it to another site.
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+};
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  response.end(JSON.stringify(body));
+}
+
+function sendAsset(response: ServerResponse, type: string, body: string): void {
+  response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'cache-control': 'no-store' });
+  response.end(body);
+}
+
+function segments(pathname: string): string[] {
+  return pathname
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => decodeURIComponent(segment));
+}
+
+function sameToken(presented: string, token: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new BadRequestError(`The request body is over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new BadRequestError(`The request body must be a JSON object: ${(error as Error).message}`);
+  }
+}
+
+/** Errors that name bad input (a partition key that is not one, a launch the launcher refused). */
+function isUsageError(error: unknown): boolean {
+  return error instanceof Error && ['PartitionKeyError', 'LaunchRejectedError', 'UnknownPipelineError'].includes(error.name);
+}

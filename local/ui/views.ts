@@ -1,0 +1,150 @@
+/**
+ * What the console's JSON API returns: shared by the server (which builds these) and the browser
+ * app (which renders them). Types only, so that the browser bundle imports nothing of Node.js.
+ */
+
+/** Statuses of a run (a Step Functions execution). */
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** Statuses of a partition. */
+export type PartitionStatus = 'MISSING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** One run in a list. */
+export interface RunSummary {
+  readonly runId: string;
+  readonly partition?: string;
+  readonly trigger?: string;
+  readonly status: RunStatus;
+  readonly startDate: string;
+  readonly stopDate?: string;
+  readonly durationMs?: number;
+  readonly error?: string;
+  readonly errorMessage?: string;
+}
+
+/** A pipeline as the overview lists it. */
+export interface PipelineSummary {
+  readonly name: string;
+  readonly description?: string;
+  /** `daily from 2024-01-01 (UTC)`. */
+  readonly partitions: string;
+  readonly schedule?: { readonly cron: string; readonly timezone: string; readonly next?: string };
+  /** `s3://raw/sales/*.csv`, one per trigger. */
+  readonly triggers: readonly string[];
+  readonly lastRun?: RunSummary;
+  /** Runs that failed, timed out or were aborted, started in the last 24 hours. */
+  readonly failures24h: number;
+  readonly running: number;
+}
+
+/** An alert the stage published (the alert topic's messages). */
+export interface AlertView {
+  readonly time: string;
+  readonly subject?: string;
+  readonly message: string;
+}
+
+export interface OverviewView {
+  readonly stage: string;
+  readonly pipelines: readonly PipelineSummary[];
+  /** Newest first. */
+  readonly alerts: readonly AlertView[];
+}
+
+/** A task of the graph with its direct dependencies. */
+export interface TaskNode {
+  readonly name: string;
+  readonly after: readonly string[];
+}
+
+/** How the grid lays out a pipeline's partitions. */
+export type GridKind = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'static' | 'multi' | 'none';
+
+export interface PipelineView extends PipelineSummary {
+  readonly grid: GridKind;
+  /** Names of the dimensions of multi-partitions, in key order; the time dimension's index. */
+  readonly dimensions?: { readonly names: readonly string[]; readonly timeIndex: number };
+  readonly tasks: readonly TaskNode[];
+  /** Newest first. */
+  readonly runs: readonly RunSummary[];
+}
+
+/**
+ * Partition statuses over a range, compact enough for 100,000 partitions: `statuses[i]` is the
+ * first letter of the status of `keys[i]` (`M`issing, `R`unning, `S`ucceeded, `F`ailed).
+ */
+export interface PartitionGridView {
+  readonly pipeline: string;
+  readonly grid: GridKind;
+  readonly keys: readonly string[];
+  readonly statuses: string;
+  readonly counts: Readonly<Record<PartitionStatus, number>>;
+  /** Set when the pipeline has more partitions than the grid shows: the range shown is the latest. */
+  readonly truncated?: { readonly total?: number; readonly from: string };
+}
+
+/** A partition's record. */
+export interface PartitionDetail {
+  readonly pipeline: string;
+  readonly partition: string;
+  readonly status: PartitionStatus;
+  readonly attempt?: number;
+  readonly runId?: string;
+  readonly trigger?: string;
+  readonly claimedAt?: string;
+  readonly finishedAt?: string;
+  readonly error?: string;
+  readonly errorMessage?: string;
+}
+
+/** One try of one task. */
+export interface AttemptView {
+  readonly task: string;
+  readonly attempt: number;
+  readonly mapIndex?: number;
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  readonly startDate: string;
+  readonly endDate?: string;
+  readonly durationMs?: number;
+  readonly error?: string;
+  readonly errorMessage?: string;
+}
+
+/** A run with every task attempt. */
+export interface RunDetail {
+  readonly pipeline: string;
+  readonly partition: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly trigger?: string;
+  readonly status: RunStatus;
+  readonly executionArn: string;
+  readonly startDate: string;
+  readonly stopDate?: string;
+  readonly durationMs?: number;
+  readonly error?: string;
+  readonly errorMessage?: string;
+  readonly cause?: string;
+  readonly output?: unknown;
+  readonly attempts: readonly AttemptView[];
+  /** The execution in the Step Functions console, for a deployed stage. */
+  readonly consoleUrl?: string;
+}
+
+/** Outcome of the "run a partition" action, as the launcher reports it. */
+export type LaunchView =
+  | { readonly kind: 'started'; readonly partition: string; readonly runId: string; readonly attempt: number }
+  | { readonly kind: 'skipped'; readonly partition: string; readonly reason: string; readonly runId: string }
+  | { readonly kind: 'deferred'; readonly partition: string; readonly reason: string };
+
+/** An error the API returns, with the HTTP status. */
+export interface ApiError {
+  readonly error: string;
+}
+
+/** Server-sent events: `change` when something a page shows may have changed. */
+export interface ChangeEvent {
+  /** The pipeline whose runs or partitions changed; absent for alerts and the like. */
+  readonly pipeline?: string;
+  readonly what: 'run' | 'alert';
+}
