@@ -38,7 +38,9 @@ export async function run(): Promise<BenchResult> {
   const home = mkdtempSync(join(SCRATCH_DIR, 'bench-ui-'));
   const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
   try {
+    process.stderr.write(`seeding ${seeded} partitions of ${PIPELINE}…\n`);
     await seed(runtime, seeded);
+    process.stderr.write('measuring the status API…\n');
     const server = await startConsoleServer({ source: new LocalConsoleSource(runtime, { pipelinesDir: PIPELINES_DIR, home }) });
     try {
       const api = async (path: string) => {
@@ -60,6 +62,7 @@ export async function run(): Promise<BenchResult> {
         rows.push(row(`${measure}, first request (key listing)`, [first], 'ms', ''));
       }
 
+      process.stderr.write('measuring the grid in Chromium…\n');
       const browser = await launchBrowser();
       try {
         const times: number[] = [];
