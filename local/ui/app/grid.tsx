@@ -39,7 +39,9 @@ export function PartitionGrid(props: {
   useEffect(() => {
     if (rendered.current) return;
     rendered.current = true;
-    viewport.current?.closest('[data-grid]')?.setAttribute('data-ready', String(Math.round(performance.now())));
+    // Milliseconds since the page's navigation began, once the first grid is painted: what the ui bench reads.
+    const grid = viewport.current?.closest('[data-grid]');
+    requestAnimationFrame(() => grid?.setAttribute('data-ready', String(Math.round(performance.now()))));
   });
 
   const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
