@@ -134,8 +134,8 @@ export interface RunDetail {
 /** Outcome of the "run a partition" action, as the launcher reports it. */
 export type LaunchView =
   | { readonly kind: 'started'; readonly partition: string; readonly runId: string; readonly attempt: number }
-  | { readonly kind: 'skipped'; readonly partition: string; readonly reason: string; readonly runId: string }
-  | { readonly kind: 'deferred'; readonly partition: string; readonly reason: string };
+  /** Not started: already running, at the concurrency limit, or already run for the same data. */
+  | { readonly kind: 'skipped' | 'deferred' | 'duplicate'; readonly partition: string; readonly reason: string; readonly runId?: string };
 
 /** An error the API returns, with the HTTP status. */
 export interface ApiError {
