@@ -59,7 +59,7 @@ export class LocalConsoleSource implements ConsoleSource {
   readonly stage = 'local';
   private tasks?: Promise<Map<string, TaskNode[]>>;
   /** Keys listed per pipeline and range: listing is pure but not free (about 10 µs a key). */
-  private readonly keyCache = new Map<string, { keys: string[]; truncated?: PartitionGridView['truncated'] }>();
+  private readonly keyCache = new Map<string, ListedKeys>();
 
   constructor(
     private readonly runtime: LocalRuntime,
@@ -96,20 +96,22 @@ export class LocalConsoleSource implements ConsoleSource {
   async partitions(name: string, range: { from?: string; to?: string }, now: Date): Promise<PartitionGridView> {
     const pipeline = this.pipelineNamed(name);
     const spec = pipeline.config.partitions;
-    const { keys, truncated } = this.keysOf(pipeline, range, now);
+    const { keys, index, truncated } = this.keysOf(pipeline, range, now);
     // Time keys sort in time order, so their records are a key range; static and multi keys are
     // read whole (as `LocalRuntime.partitions` reads them).
     const timeOrdered = spec !== undefined && spec.kind !== 'static' && spec.kind !== 'multi';
     const records = await this.runtime.partitionStore(name).list(name, timeOrdered ? { from: keys[0], to: keys.at(-1) } : {});
-    const byKey = new Map(records.map((r) => [r.partition, r.status]));
-    const counts: Record<PartitionStatus, number> = { MISSING: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0 };
-    let statuses = '';
-    for (const key of keys) {
-      const status = byKey.get(key) ?? 'MISSING';
-      counts[status]++;
-      statuses += status[0];
+    // One letter per key, all MISSING but those recorded: the work is per record, not per key.
+    const statuses = Buffer.alloc(keys.length, 'M');
+    const counts: Record<PartitionStatus, number> = { MISSING: keys.length, RUNNING: 0, SUCCEEDED: 0, FAILED: 0 };
+    for (const record of records) {
+      const at = index.get(record.partition);
+      if (at === undefined) continue;
+      statuses[at] = record.status.charCodeAt(0);
+      counts[record.status]++;
+      counts.MISSING--;
     }
-    return { pipeline: name, grid: gridKind(spec), keys, statuses, counts, ...(truncated && { truncated }) };
+    return { pipeline: name, grid: gridKind(spec), keys, statuses: statuses.toString('latin1'), counts, ...(truncated && { truncated }) };
   }
 
   async partition(name: string, key: string): Promise<PartitionDetail> {
@@ -202,28 +204,28 @@ export class LocalConsoleSource implements ConsoleSource {
    * The keys of a range; without one, every partition up to the last complete one, or the latest
    * {@link MAX_LISTED_PARTITIONS} of them when there are more.
    */
-  private keysOf(pipeline: LocalPipeline, range: { from?: string; to?: string }, now: Date): { keys: string[]; truncated?: PartitionGridView['truncated'] } {
+  private keysOf(pipeline: LocalPipeline, range: { from?: string; to?: string }, now: Date): ListedKeys {
     const spec = pipeline.config.partitions;
-    if (!spec) return { keys: [UNPARTITIONED_KEY] };
+    if (!spec) return listed([UNPARTITIONED_KEY]);
     const time = timeDimension(spec);
     // The cache is keyed by the last complete partition, so it renews itself as time passes.
     const to = range.to ?? (time ? partitionKeyAt(time, now) : '');
     const cacheKey = `${pipeline.name}\u0000${range.from ?? ''}\u0000${to}`;
     const cached = this.keyCache.get(cacheKey);
     if (cached) return cached;
-    let listed: { keys: string[]; truncated?: PartitionGridView['truncated'] };
+    let keys: ListedKeys;
     try {
-      listed = { keys: listPartitions(spec, { ...range, now }) };
+      keys = listed(listPartitions(spec, { ...range, now }));
     } catch (error) {
       if (!(error instanceof PartitionKeyError) || range.from !== undefined || !time) throw error;
       // More than the grid holds: show the latest partitions.
       const combos = spec.kind === 'multi' ? Object.values(spec.dimensions).reduce((n, d) => n * (d.kind === 'static' ? d.keys.length : 1), 1) : 1;
       const span = Math.floor(MAX_LISTED_PARTITIONS / combos) - 1;
       const from = partitionKeyAt(time, new Date(now.getTime() - span * NOMINAL_MS[time.kind]));
-      listed = { keys: listPartitions(spec, { from, to: range.to, now }), truncated: { from } };
+      keys = listed(listPartitions(spec, { from, to: range.to, now }), { from });
     }
-    this.keyCache.set(cacheKey, listed);
-    return listed;
+    this.keyCache.set(cacheKey, keys);
+    return keys;
   }
 
   private executionsSignature(pipeline: LocalPipeline): string {
@@ -259,6 +261,17 @@ export class LocalConsoleSource implements ConsoleSource {
         }
       });
   }
+}
+
+/** Keys of a range, each with its position. */
+interface ListedKeys {
+  readonly keys: readonly string[];
+  readonly index: ReadonlyMap<string, number>;
+  readonly truncated?: PartitionGridView['truncated'];
+}
+
+function listed(keys: readonly string[], truncated?: PartitionGridView['truncated']): ListedKeys {
+  return { keys, index: new Map(keys.map((key, i) => [key, i])), ...(truncated && { truncated }) };
 }
 
 function timeDimension(spec: PartitionSpec): TimePartitions | undefined {

@@ -88,7 +88,11 @@ export async function startConsoleServer(props: ConsoleServerProps): Promise<Con
       if (path.length === 3) return sendJson(response, 200, await source.pipeline(name, now));
       if (sub === 'partitions' && path.length === 4) {
         const range = { from: url.searchParams.get('from') ?? undefined, to: url.searchParams.get('to') ?? undefined };
-        return sendJson(response, 200, await source.partitions(name, range, now));
+        const grid = await source.partitions(name, range, now);
+        // The keys of a range are listed once and kept (the same array): so is their JSON, which
+        // takes the place of a placeholder no other field can hold (JSON escapes NUL).
+        const text = JSON.stringify({ ...grid, keys: KEYS_PLACEHOLDER }).replace(JSON.stringify(KEYS_PLACEHOLDER), () => jsonOf(grid.keys));
+        return sendJson(response, 200, text);
       }
       if (sub === 'partitions' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.partition(name, key));
       if (sub === 'runs' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.run(name, key));
@@ -147,14 +151,28 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
 };
 
+/** Sends `body` as JSON; a string is taken as JSON already. */
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  response.end(JSON.stringify(body));
+  response.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
 function sendAsset(response: ServerResponse, type: string, body: string): void {
   response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'cache-control': 'no-store' });
   response.end(body);
+}
+
+const KEYS_PLACEHOLDER = '\u0000keys';
+const serialized = new WeakMap<object, string>();
+
+/** The JSON of `value`, serialized once per object (for objects never changed once made). */
+function jsonOf(value: object): string {
+  let json = serialized.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    serialized.set(value, json);
+  }
+  return json;
 }
 
 function segments(pathname: string): string[] {
