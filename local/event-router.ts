@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { InvokeResult, LocalQueue, LocalRuleTarget, LocalStage } from './engine';
+import type { InvokeResult, LocalEventSourceMapping, LocalQueue, LocalRuleTarget, LocalStage } from './engine';
 import { matchesPattern } from './services';
 
 /** Something the router did, for the CLI to print. */
@@ -33,7 +33,19 @@ interface Message {
   readonly body: string;
   readonly sentAt: number;
   receiveCount: number;
+  /** Called once the message is consumed or dead-lettered. */
+  readonly done: () => void;
 }
+
+interface QueueState {
+  /** Messages waiting to be received, oldest first. */
+  readonly visible: Message[];
+  /** Batches being processed by the consumer. */
+  inFlight: number;
+}
+
+/** Batches a queue's consumer processes at once: Lambda's SQS event source starts with five pollers. */
+const POLLERS = 5;
 
 /** Lambda's asynchronous invocation retries a failed event twice. */
 const ASYNC_INVOKE_ATTEMPTS = 3;
@@ -47,6 +59,7 @@ const ASYNC_INVOKE_ATTEMPTS = 3;
  */
 export class EventRouter {
   private readonly pending = new Set<Promise<void>>();
+  private readonly queueStates = new Map<string, QueueState>();
   private readonly redeliveryDelayMs: number;
 
   constructor(private readonly props: EventRouterProps) {
@@ -110,49 +123,90 @@ export class EventRouter {
     throw new Error(`Rule ${rule}: its target ${target.arn} is neither a queue nor a function of the stage; the local runtime cannot deliver to it`);
   }
 
-  private async enqueue(queue: LocalQueue, body: string): Promise<void> {
-    const message: Message = { messageId: randomUUID(), body, sentAt: Date.now(), receiveCount: 0 };
-    const mappings = this.props.stage.eventSourceMappings.filter((m) => m.enabled && m.eventSourceArn === queue.arn);
-    if (mappings.length === 0) {
+  /** Resolves once the message is consumed or dead-lettered. */
+  private enqueue(queue: LocalQueue, body: string): Promise<void> {
+    const mapping = this.props.stage.eventSourceMappings.find((m) => m.enabled && m.eventSourceArn === queue.arn);
+    if (!mapping) {
       this.deadLetter(queue.name, body, `queue ${queue.name} has no consumer in the stage`);
-      return;
+      return Promise.resolve();
     }
-    for (;;) {
-      message.receiveCount++;
-      const failed = await this.receive(queue, mappings[0].functionName, mappings[0].reportBatchItemFailures, message);
-      if (!failed) return;
-      if (queue.deadLetter && message.receiveCount >= queue.deadLetter.maxReceiveCount) {
-        const dlq = this.props.stage.queues.find((q) => q.arn === queue.deadLetter!.targetArn);
-        this.deadLetter(dlq?.name ?? queue.deadLetter.targetArn, body, `received ${message.receiveCount} times from ${queue.name} without success: ${failed}`);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, this.redeliveryDelayMs * message.receiveCount));
+    return new Promise<void>((done) => {
+      this.offer(queue, mapping, { messageId: randomUUID(), body, sentAt: Date.now(), receiveCount: 0, done });
+    });
+  }
+
+  /**
+   * Makes a message visible: the queue's consumer receives it in a batch of up to the mapping's
+   * batch size, with at most {@link POLLERS} batches in flight per queue, as Lambda's SQS pollers
+   * do, so that a burst waits in the queue rather than starting thousands of invocations at once.
+   */
+  private offer(queue: LocalQueue, mapping: LocalEventSourceMapping, message: Message): void {
+    let state = this.queueStates.get(queue.arn);
+    if (!state) this.queueStates.set(queue.arn, (state = { visible: [], inFlight: 0 }));
+    state.visible.push(message);
+    this.poll(queue, mapping, state);
+  }
+
+  private poll(queue: LocalQueue, mapping: LocalEventSourceMapping, state: QueueState): void {
+    while (state.inFlight < POLLERS && state.visible.length > 0) {
+      const batch = state.visible.splice(0, Math.max(1, mapping.batchSize));
+      state.inFlight++;
+      void this.receiveBatch(queue, mapping, batch)
+        .catch((error: unknown) => this.notify({ kind: 'error', message: String((error as Error)?.message ?? error) }))
+        .finally(() => {
+          state.inFlight--;
+          this.poll(queue, mapping, state);
+        });
     }
   }
 
-  /** Delivers a batch of one message; returns why it failed, or undefined when it succeeded. */
-  private async receive(queue: LocalQueue, functionName: string, partialFailures: boolean, message: Message): Promise<string | undefined> {
-    const record: SQSRecord = {
-      messageId: message.messageId,
-      receiptHandle: randomUUID(),
-      body: message.body,
-      attributes: {
-        ApproximateReceiveCount: String(message.receiveCount),
-        SentTimestamp: String(message.sentAt),
-        SenderId: 'events.amazonaws.com',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: queue.arn,
-      awsRegion: this.props.stage.environment.region,
-    };
-    const event: SQSEvent = { Records: [record] };
+  /** Delivers one batch; failed messages become visible again after a delay, or move to the dead-letter queue. */
+  private async receiveBatch(queue: LocalQueue, mapping: LocalEventSourceMapping, batch: Message[]): Promise<void> {
+    for (const message of batch) message.receiveCount++;
+    const failed = await this.receive(queue, mapping.functionName, mapping.reportBatchItemFailures, batch);
+    for (const message of batch) {
+      const reason = failed.get(message.messageId);
+      if (reason === undefined) {
+        message.done();
+      } else if (queue.deadLetter && message.receiveCount >= queue.deadLetter.maxReceiveCount) {
+        const dlq = this.props.stage.queues.find((q) => q.arn === queue.deadLetter!.targetArn);
+        this.deadLetter(
+          dlq?.name ?? queue.deadLetter.targetArn,
+          message.body,
+          `received ${message.receiveCount} times from ${queue.name} without success: ${reason}`,
+        );
+        message.done();
+      } else {
+        setTimeout(() => this.offer(queue, mapping, message), this.redeliveryDelayMs * message.receiveCount);
+      }
+    }
+  }
+
+  /** Delivers a batch; returns why each failed message failed, by message id. */
+  private async receive(queue: LocalQueue, functionName: string, partialFailures: boolean, batch: readonly Message[]): Promise<Map<string, string>> {
+    const records = batch.map(
+      (message): SQSRecord => ({
+        messageId: message.messageId,
+        receiptHandle: randomUUID(),
+        body: message.body,
+        attributes: {
+          ApproximateReceiveCount: String(message.receiveCount),
+          SentTimestamp: String(message.sentAt),
+          SenderId: 'events.amazonaws.com',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: queue.arn,
+        awsRegion: this.props.stage.environment.region,
+      }),
+    );
+    const event: SQSEvent = { Records: records };
     const result = await this.props.invoke(functionName, event);
-    if (!result.ok) return `${result.errorType}: ${result.errorMessage}`;
+    if (!result.ok) return new Map(batch.map((m) => [m.messageId, `${result.errorType}: ${result.errorMessage}`]));
     const failures = partialFailures ? ((result.payload as { batchItemFailures?: { itemIdentifier: string }[] } | null)?.batchItemFailures ?? []) : [];
-    return failures.some((f) => f.itemIdentifier === message.messageId) ? 'reported as a batch item failure' : undefined;
+    return new Map(failures.map((f) => [f.itemIdentifier, 'reported as a batch item failure']));
   }
 
   private deadLetter(name: string, body: string, reason: string): void {
