@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { captureFunctionOutput, processIo } from '../local/cli/io';
 import { LocalRuntime, type RuntimeNotice } from '../local/runtime';
 
 /**
@@ -20,8 +21,10 @@ const expected: Record<string, string[]> = {
   'hourly-ingest': ['2024-03-01T05'],
 };
 
+const io = processIo();
+
 function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  io.out(`${line}\n`);
 }
 
 function onNotice(notice: RuntimeNotice): void {
@@ -41,6 +44,8 @@ async function main(): Promise<number> {
   for (const entry of existsSync(home) ? readdirSync(home) : []) {
     if (entry !== 'cdk.out') rmSync(join(home, entry), { recursive: true, force: true });
   }
+  // The functions run in this process: their logs and metrics go to a file, as with the CLI.
+  captureFunctionOutput({ logFile: join(home, 'functions.log'), verbose: false });
   const started = performance.now();
   say('sluice demo: the example pipelines of pipelines/, on the embedded local runtime');
   const runtime = await LocalRuntime.start({ projectDir, pipelinesDir: join(projectDir, 'pipelines'), home, notify: onNotice });
