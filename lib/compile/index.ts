@@ -6,3 +6,4 @@ export * from './model';
 export * from './partition-keys';
 export * from './schedule';
 export * from './validate';
+export * from './deployed-names';

@@ -12,6 +12,12 @@ export interface PartitionTableProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The table's name.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly tableName?: string;
 }
 
 /**
@@ -27,6 +33,7 @@ export class PartitionTable extends Construct {
   constructor(scope: Construct, id: string, props: PartitionTableProps = {}) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
+      tableName: props.tableName,
       partitionKey: { name: PARTITION_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: PARTITION_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -1,4 +1,4 @@
-import { CfnResource, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { CfnResource, Duration, Names, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -7,6 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BUCKETS_ENV, PARTITION_TABLE } from '../compile/contract';
+import { deployedNames, NAME_LIMITS } from '../compile/deployed-names';
 import type { CompiledPipeline, CompiledTask } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import {
@@ -66,6 +67,13 @@ export interface PipelineStateMachineProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The state machine's name, shown in the Step Functions console (at most 80 characters). Its
+   * log group is named after it, under `/aws/vendedlogs/states/`.
+   *
+   * @default - a unique name derived from the construct's path
+   */
+  readonly stateMachineName?: string;
 }
 
 /** Thrown when a pipeline refers to something the construct was not given. */
@@ -183,9 +191,20 @@ export class PipelineStateMachine extends Construct {
       { resultPath: '$.failure' },
     );
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, removalPolicy });
+    const stateMachineName = props.stateMachineName ?? Names.uniqueResourceName(this, { maxLength: NAME_LIMITS.stateMachine, separator: '-' });
+    if (stateMachineName.length > NAME_LIMITS.stateMachine || !/^[A-Za-z0-9_-]+$/.test(stateMachineName)) {
+      throw new PipelineWiringError(
+        `pipeline "${pipeline.name}": state machine name "${stateMachineName}" is not 1 to ${NAME_LIMITS.stateMachine} characters of letters, digits, "-" and "_". Fix: shorten the stage or pipeline name`,
+      );
+    }
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: deployedNames.stateMachineLogGroup(stateMachineName),
+      retention: logRetention,
+      removalPolicy,
+    });
     const worstCase = worstCaseSeconds(pipeline.flow, byName) + 3 * DYNAMODB_TIMEOUT_SECONDS;
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(
         sfn.Chain.start(start).next(markRunning).next(run).next(markSucceeded).next(new sfn.Succeed(this, RUN_STATES.succeeded)),
       ),

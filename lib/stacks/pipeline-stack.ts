@@ -1,8 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import type { Construct } from 'constructs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { deployedNames, stageParameters } from '../compile/deployed-names';
 import { RunEndRule } from '../constructs/run-end-rule';
 import { Launcher } from '../constructs/launcher';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine';
@@ -10,6 +9,7 @@ import { RunMonitor } from '../constructs/run-monitor';
 import { S3ArrivalTrigger } from '../constructs/s3-arrival-trigger';
 import { ScheduleTrigger } from '../constructs/schedule-trigger';
 import type { LoadedPipeline } from '../loader';
+import { stageResources } from './private/stage-resources';
 import { STAGE_DEFAULTS, assertBucketsKnown, type StageConfig } from './stage-config';
 
 /** Properties of a {@link PipelineStack}. */
@@ -18,18 +18,16 @@ export interface PipelineStackProps extends StackProps {
   readonly config: StageConfig;
   /** The pipeline, compiled, with its handler files. */
   readonly pipeline: LoadedPipeline;
-  /** The stage's partition table. */
-  readonly table: dynamodb.ITable;
-  /** The stage's alert topic. */
-  readonly alertTopic: sns.ITopic;
-  /** The stage's buckets by logical name. */
-  readonly buckets: Readonly<Record<string, s3.IBucket>>;
 }
 
 /**
  * One pipeline: its state machine and task functions, its launcher and triggers, and its failure
  * alerts. One stack per pipeline keeps each far below CloudFormation's 500-resource limit however
  * many pipelines a stage has.
+ *
+ * It finds the stage's table, topic and buckets by their names and SSM parameters (see
+ * `stageResources`), so it must be deployed after the stage's platform stack, and it publishes
+ * its own state machine and functions under `/sluice/<stage>/pipelines/<pipeline>/`.
  */
 export class PipelineStack extends Stack {
   public readonly stateMachine: PipelineStateMachine;
@@ -41,20 +39,23 @@ export class PipelineStack extends Stack {
     assertBucketsKnown(props.config, [compiled]);
     const logRetention = props.config.logRetention ?? STAGE_DEFAULTS.logRetention;
     const removalPolicy = props.config.removalPolicy ?? STAGE_DEFAULTS.removalPolicy;
+    const stage = props.config.name;
+    const shared = stageResources(this, props.config);
 
     this.stateMachine = new PipelineStateMachine(this, 'Run', {
       pipeline: compiled,
       handlers,
-      table: props.table,
-      buckets: props.buckets,
+      table: shared.table,
+      buckets: shared.buckets,
+      stateMachineName: deployedNames.stateMachine(stage, compiled.name),
       logRetention,
       removalPolicy,
     });
     this.launcher = new Launcher(this, 'Launch', {
       pipeline: compiled,
-      table: props.table,
+      table: shared.table,
       stateMachine: this.stateMachine.stateMachine,
-      buckets: props.buckets,
+      buckets: shared.buckets,
       logRetention,
       removalPolicy,
     });
@@ -67,7 +68,7 @@ export class PipelineStack extends Stack {
     }
     compiled.triggers.forEach((trigger, index) => {
       new S3ArrivalTrigger(this, `Arrival${index + 1}`, {
-        bucket: props.buckets[trigger.bucket],
+        bucket: shared.buckets[trigger.bucket],
         trigger,
         launcher: this.launcher.function,
       });
@@ -75,11 +76,19 @@ export class PipelineStack extends Stack {
     const monitor = new RunMonitor(this, 'Monitor', {
       pipeline: compiled,
       stateMachine: this.stateMachine.stateMachine,
-      table: props.table,
-      alertTopic: props.alertTopic,
+      table: shared.table,
+      alertTopic: shared.alertTopic,
       logRetention,
       removalPolicy,
     });
     new RunEndRule(this, 'Alerts', { stateMachine: this.stateMachine.stateMachine, monitor: monitor.function });
+
+    const parameters = new Construct(this, 'Parameters');
+    const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
+      new ssm.StringParameter(parameters, id, { parameterName, stringValue, description, tier: ssm.ParameterTier.STANDARD });
+    const what = `sluice ${stage} ${compiled.name}`;
+    publish('StateMachineArn', stageParameters.stateMachineArn(stage, compiled.name), this.stateMachine.stateMachine.stateMachineArn, `${what}: run state machine`);
+    publish('LauncherName', stageParameters.launcherFunctionName(stage, compiled.name), this.launcher.function.functionName, `${what}: launcher function`);
+    publish('MonitorName', stageParameters.monitorFunctionName(stage, compiled.name), monitor.function.functionName, `${what}: run monitor function`);
   }
 }

@@ -3,7 +3,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import type { Construct } from 'constructs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { deployedNames, stageParameters } from '../compile/deployed-names';
 import { PartitionTable } from '../constructs/partition-table';
 import { STAGE_DEFAULTS, type StageConfig } from './stage-config';
 
@@ -18,11 +20,16 @@ export interface PlatformStackProps extends StackProps {
 
 /**
  * What every pipeline of a stage shares: the partition table, the alert topic and the buckets
- * (managed ones created here, imported ones referenced).
+ * (managed ones created here, imported ones referenced). It shares them without CloudFormation
+ * exports: the table and topic have fixed names (`deployedNames`), and every name or ARN is also
+ * published as an SSM parameter under `/sluice/<stage>/` (`stageParameters`), which the pipeline
+ * stacks and the CLI read by name.
  */
 export class PlatformStack extends Stack {
   public readonly table: PartitionTable;
   public readonly alertTopic: sns.Topic;
+  /** The key encrypting the alert topic. */
+  public readonly alertKey: kms.Key;
   /** Buckets by logical name. */
   public readonly buckets: Readonly<Record<string, s3.IBucket>>;
 
@@ -31,16 +38,18 @@ export class PlatformStack extends Stack {
     const { config } = props;
     const removalPolicy = config.removalPolicy ?? STAGE_DEFAULTS.removalPolicy;
 
-    this.table = new PartitionTable(this, 'Partitions', { removalPolicy });
+    this.table = new PartitionTable(this, 'Partitions', { removalPolicy, tableName: deployedNames.partitionTable(config.name) });
 
-    const alertKey = new kms.Key(this, 'AlertKey', {
-      description: 'Encrypts sluice run alerts',
+    this.alertKey = new kms.Key(this, 'AlertKey', {
+      description: `Encrypts sluice ${config.name} run alerts`,
+      alias: deployedNames.alertKeyAlias(config.name),
       enableKeyRotation: true,
       removalPolicy,
     });
     this.alertTopic = new sns.Topic(this, 'Alerts', {
+      topicName: deployedNames.alertTopic(config.name),
       displayName: `sluice ${config.name} alerts`,
-      masterKey: alertKey,
+      masterKey: this.alertKey,
       enforceSSL: true,
     });
     for (const email of config.alertEmails ?? []) {
@@ -71,6 +80,16 @@ export class PlatformStack extends Stack {
       }
     }
     this.buckets = Object.freeze(buckets);
+
+    const parameters = new Construct(this, 'Parameters');
+    const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
+      new ssm.StringParameter(parameters, id, { parameterName, stringValue, description, tier: ssm.ParameterTier.STANDARD });
+    publish('TableName', stageParameters.partitionTableName(config.name), this.table.table.tableName, `sluice ${config.name}: partition table name`);
+    publish('AlertTopicArn', stageParameters.alertTopicArn(config.name), this.alertTopic.topicArn, `sluice ${config.name}: alert topic ARN`);
+    publish('AlertKeyArn', stageParameters.alertKeyArn(config.name), this.alertKey.keyArn, `sluice ${config.name}: ARN of the alert topic's key`);
+    for (const [logical, bucket] of Object.entries(buckets)) {
+      publish(`Bucket-${logical}`, stageParameters.bucketName(config.name, logical), bucket.bucketName, `sluice ${config.name}: bucket "${logical}"`);
+    }
 
     const notifications = this.node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
     if (notifications) {

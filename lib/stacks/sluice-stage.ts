@@ -34,14 +34,14 @@ export class SluiceStage extends Stage {
     });
     const pipelines: Record<string, PipelineStack> = {};
     for (const pipeline of props.pipelines) {
-      pipelines[pipeline.compiled.name] = new PipelineStack(this, `Pipeline-${pipeline.compiled.name}`, {
+      const stack = new PipelineStack(this, `Pipeline-${pipeline.compiled.name}`, {
         config: props.config,
         pipeline,
-        table: this.platform.table.table,
-        alertTopic: this.platform.alertTopic,
-        buckets: this.platform.buckets,
         description: `sluice ${props.config.name}: pipeline ${pipeline.compiled.name}`,
       });
+      // It reads the platform's resources by name, not through exports: deploy order is explicit.
+      stack.addStackDependency(this.platform);
+      pipelines[pipeline.compiled.name] = stack;
     }
     this.pipelines = Object.freeze(pipelines);
   }

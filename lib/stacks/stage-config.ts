@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { NAME_LIMITS } from '../compile/deployed-names';
 import type { CompiledPipeline } from '../compile/model';
 
 /** A bucket the platform stack creates and owns. */
@@ -61,7 +62,8 @@ export class StageConfigError extends Error {
 
 /** Logical bucket names: they appear in construct ids and pipeline definitions. */
 const LOGICAL_NAME = /^[a-z][a-z0-9-]{0,39}$/;
-const STAGE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+/** Stage names appear in deployed names (`<stage>-<pipeline>` state machines), which AWS limits. */
+const STAGE_NAME = new RegExp(`^[A-Za-z][A-Za-z0-9-]{0,${NAME_LIMITS.stage - 1}}$`);
 /** S3 bucket naming rules (general purpose buckets). */
 const BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -75,7 +77,7 @@ export function validateStages(stages: readonly StageConfig[]): readonly StageCo
   const seen = new Set<string>();
   for (const stage of stages) {
     const where = `stage "${stage.name}"`;
-    if (!STAGE_NAME.test(stage.name)) problems.push(`${where}: invalid name; use letters, digits and "-", starting with a letter`);
+    if (!STAGE_NAME.test(stage.name)) problems.push(`${where}: invalid name; use at most ${NAME_LIMITS.stage} letters, digits and "-", starting with a letter`);
     if (seen.has(stage.name)) problems.push(`${where}: declared twice; give each stage a unique name`);
     seen.add(stage.name);
     if (!/^\d{12}$/.test(stage.account)) problems.push(`${where}: account "${stage.account}" is not a 12-digit AWS account id`);

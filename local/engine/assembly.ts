@@ -340,6 +340,7 @@ class StageLoader {
 
   private ref(stack: StackEntry, logicalId: string, where: string): unknown {
     const parameter = stack.template.Parameters?.[logicalId];
+    if (parameter?.Type?.startsWith('AWS::SSM::Parameter::Value<')) return this.ssmParameter(String(parameter.Default), where);
     if (parameter) {
       if (parameter.Default === undefined) throw new IntrinsicError(where, 'Ref', `template parameter ${logicalId} has no Default`);
       return parameter.Default;
@@ -354,6 +355,25 @@ class StageLoader {
       throw new IntrinsicError(where, 'Fn::GetAtt', `attribute ${attribute} of ${logicalId} (${resource.Type}) is not known locally`);
     }
     return value;
+  }
+
+  /**
+   * The value of the SSM parameter `name` (an `AWS::SSM::Parameter::Value<…>` template parameter
+   * names it in its Default), as a stack of the stage publishes it: CloudFormation reads it at
+   * deploy time, after the stack publishing it was deployed.
+   */
+  private ssmParameter(name: string, where: string): unknown {
+    const published: string[] = [];
+    for (const stack of this.stacks) {
+      for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
+        if (resource.Type !== 'AWS::SSM::Parameter') continue;
+        const at = `${stack.stackName}/${logicalId}`;
+        const parameterName = String(resolveValue(resource.Properties?.Name, stack.scope, `${at}.Name`));
+        if (parameterName === name) return resolveValue(resource.Properties?.Value, stack.scope, `${at}.Value`);
+        published.push(parameterName);
+      }
+    }
+    throw new IntrinsicError(where, 'Ref', `no stack of stage "${this.stage}" publishes the SSM parameter "${name}" (published: ${published.join(', ') || 'none'})`);
   }
 
   private importValue(name: string, where: string): unknown {

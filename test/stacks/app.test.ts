@@ -110,6 +110,42 @@ describe('createSluiceApp', () => {
     });
   });
 
+  it('shares the platform resources without CloudFormation exports: fixed names and SSM parameters', () => {
+    // Given the synthesized stage, When its templates are read
+    const templates = [built.platform, ...Object.values(built.pipelines)].map((s) => Template.fromStack(s));
+    // Then no stack exports or imports anything
+    for (const template of templates) {
+      expect(Object.values(template.toJSON().Outputs ?? {}).filter((o) => (o as { Export?: unknown }).Export)).toStrictEqual([]);
+      expect(JSON.stringify(template.toJSON())).not.toContain('Fn::ImportValue');
+    }
+    // And the platform names its table and topic, and publishes every name under /sluice/<stage>/
+    const platform = Template.fromStack(built.platform);
+    platform.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'sluice-ci-partitions' });
+    platform.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'sluice-ci-alerts' });
+    const published = Object.values(platform.findResources('AWS::SSM::Parameter')).map((r) => r.Properties.Name as string);
+    expect(published.sort()).toStrictEqual([
+      '/sluice/ci/alerts/key-arn',
+      '/sluice/ci/alerts/topic-arn',
+      '/sluice/ci/buckets/curated/name',
+      '/sluice/ci/buckets/raw/name',
+      '/sluice/ci/partition-table/name',
+    ]);
+    // And each pipeline stack names its state machine and log group, publishes its parts, reads
+    // the managed bucket's name from SSM, and deploys after the platform stack
+    const fanout = Template.fromStack(built.pipelines.fanout);
+    fanout.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'ci-fanout' });
+    fanout.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/ci-fanout' });
+    const pipelineParameters = Object.values(fanout.findResources('AWS::SSM::Parameter')).map((r) => r.Properties.Name as string);
+    expect(pipelineParameters.sort()).toStrictEqual([
+      '/sluice/ci/pipelines/fanout/launcher-function-name',
+      '/sluice/ci/pipelines/fanout/monitor-function-name',
+      '/sluice/ci/pipelines/fanout/state-machine-arn',
+    ]);
+    const arrivals = Template.fromStack(built.pipelines.arrivals).toJSON() as { Parameters: Record<string, { Type: string; Default: string }> };
+    expect(Object.values(arrivals.Parameters).map((p) => p.Default)).toContain('/sluice/ci/buckets/raw/name');
+    expect(built.pipelines.fanout.dependencies).toContain(built.platform);
+  });
+
   it('emits state machines that asl-validator accepts', () => {
     const asls = Object.values(built.pipelines).flatMap((stack) => definitions(Template.fromStack(stack)));
     expect(asls).toHaveLength(2);

@@ -29,6 +29,15 @@ describe('validateStages', () => {
       ].join('\n'),
     );
   });
+
+  it('fails a stage name too long for the state machine names derived from it', () => {
+    // Given a stage whose `<stage>-<pipeline>-backfill` state machine could exceed 80 characters
+    const name = 'integration-eu-west-1a';
+    // When it is validated, Then the message names the limit
+    expect(() => validateStages([{ ...dev, name }])).toThrow(
+      `stage "${name}": invalid name; use at most 20 letters, digits and "-", starting with a letter`,
+    );
+  });
 });
 
 describe('selectStages', () => {
