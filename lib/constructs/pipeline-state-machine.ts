@@ -27,12 +27,54 @@ export const TASK_BUCKETS_ENV = BUCKETS_ENV;
 export const RUN_STATES = Object.freeze({
   start: 'Start run',
   markRunning: 'Mark running',
+  superseded: 'Superseded',
   run: 'Run tasks',
   markSucceeded: 'Mark succeeded',
   succeeded: 'Succeeded',
   markFailed: 'Mark failed',
   failed: 'Failed',
 });
+
+/**
+ * Error of an execution whose run is no longer the partition's current one when it starts: a
+ * later attempt claimed the partition, or the run monitor already ended this run (its launch
+ * looked interrupted), or it was started by hand under a name the launcher never claimed. It
+ * runs no task and writes nothing.
+ */
+export const RUN_SUPERSEDED_ERROR = 'sluice.RunSuperseded';
+
+/**
+ * Errors of the Lambda service itself (not of the function): retried on every task before, and
+ * apart from, the task's own retry policy, so that a policy with `retryOn` or few attempts never
+ * turns a throttled or failed invoke into a failed run.
+ *
+ * @see https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+ */
+export const LAMBDA_SERVICE_ERRORS = Object.freeze([
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+]);
+
+/** The Retry of service errors on every Lambda task: 6 retries over about a minute. */
+export const LAMBDA_SERVICE_RETRY = Object.freeze({ intervalSeconds: 1, maxAttempts: 6, backoffRate: 2, maxDelaySeconds: 20 });
+
+/**
+ * DynamoDB errors a retry cannot fix: a failed condition (another writer owns the item) and
+ * errors of the request or of its permissions. Every other error of a status write (throttling,
+ * a 5xx, a timeout) is retried.
+ */
+export const DYNAMODB_PERMANENT_ERRORS = Object.freeze([
+  'DynamoDB.ConditionalCheckFailedException',
+  'DynamoDB.ValidationException',
+  'DynamoDB.ResourceNotFoundException',
+  'DynamoDB.AccessDeniedException',
+]);
+
+/** The Retry of a status write's transient errors: 5 retries over about 15 seconds. */
+export const DYNAMODB_RETRY = Object.freeze({ intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 8 });
 
 /**
  * Template metadata key on the state machine resource: `{ pipeline, tasks: { <state name>:
@@ -133,19 +175,24 @@ export class PipelineStateMachine extends Construct {
     });
     // While a partition is RUNNING its item carries the pipeline's name in the key attribute of the
     // sparse index of running partitions, which the launcher counts; every state that ends a run
-    // removes it.
+    // removes it. Every write is conditioned on the item naming this run, as PartitionStore's
+    // writes are, so an older execution (started by hand, or redriven) never overwrites a newer
+    // attempt. "Mark running" also needs the claim to be RUNNING: a run the monitor already ended
+    // stays ended. The end writes do not, so a redriven execution records its new outcome.
     const running = PARTITION_TABLE.runningIndex.partitionKey;
+    const thisRun = { ':runId': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.runId')) };
     const markRunning = new tasks.DynamoUpdateItem(this, RUN_STATES.markRunning, {
       table,
       key,
       updateExpression:
-        `SET #status = :status, #runId = :runId, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, #${running} = :pipeline ` +
+        `SET #status = :status, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, #${running} = :pipeline ` +
         'REMOVE #error, #cause, #finishedAt',
+      conditionExpression: '#runId = :runId AND #status = :status',
       expressionAttributeNames: names('status', 'runId', 'attempt', 'startedAt', 'executionArn', running, 'error', 'cause', 'finishedAt'),
       expressionAttributeValues: {
         ':status': tasks.DynamoAttributeValue.fromString('RUNNING'),
         ':pipeline': tasks.DynamoAttributeValue.fromString(pipeline.name),
-        ':runId': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.runId')),
+        ...thisRun,
         ':attempt': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.attempt'))),
         ':startedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionStartTime),
         ':executionArn': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
@@ -153,6 +200,14 @@ export class PipelineStateMachine extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
     });
+    retryStatusWrite(markRunning);
+    markRunning.addCatch(
+      new sfn.Fail(this, RUN_STATES.superseded, {
+        error: RUN_SUPERSEDED_ERROR,
+        cause: 'This run is no longer the current run of its partition (a later attempt claimed it, or the run was already ended): it ran no task',
+      }),
+      { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.superseded' },
+    );
 
     const run = new sfn.Parallel(this, RUN_STATES.run, {
       comment: 'Wraps the tasks so that one Catch records any failure',
@@ -160,36 +215,44 @@ export class PipelineStateMachine extends Construct {
     });
     run.branch(flowToChain(this, pipeline.flow, (name) => this.taskState(name, byName, functions)));
 
+    const succeeded = new sfn.Succeed(this, RUN_STATES.succeeded);
     const markSucceeded = new tasks.DynamoUpdateItem(this, RUN_STATES.markSucceeded, {
       table,
       key,
       updateExpression: `SET #status = :status, #finishedAt = :finishedAt REMOVE #${running}`,
-      expressionAttributeNames: names('status', 'finishedAt', running),
+      conditionExpression: '#runId = :runId',
+      expressionAttributeNames: names('status', 'finishedAt', running, 'runId'),
       expressionAttributeValues: {
         ':status': tasks.DynamoAttributeValue.fromString('SUCCEEDED'),
         ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),
+        ...thisRun,
       },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
     });
+    retryStatusWrite(markSucceeded);
+    // A later run owns the partition: its outcome is not this run's to record.
+    markSucceeded.addCatch(succeeded, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.notRecorded' });
     const markFailed = new tasks.DynamoUpdateItem(this, RUN_STATES.markFailed, {
       table,
       key,
       updateExpression: `SET #status = :status, #finishedAt = :finishedAt, #error = :error, #cause = :cause REMOVE #${running}`,
-      expressionAttributeNames: names('status', 'finishedAt', 'error', 'cause', running),
+      conditionExpression: '#runId = :runId',
+      expressionAttributeNames: names('status', 'finishedAt', 'error', 'cause', running, 'runId'),
       expressionAttributeValues: {
         ':status': tasks.DynamoAttributeValue.fromString('FAILED'),
         ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),
         ':error': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.failure.Error')),
         ':cause': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.failure.Cause')),
+        ...thisRun,
       },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
     });
-    run.addCatch(
-      markFailed.next(new sfn.Fail(this, RUN_STATES.failed, { errorPath: '$.failure.Error', causePath: '$.failure.Cause' })),
-      { resultPath: '$.failure' },
-    );
+    retryStatusWrite(markFailed);
+    const failed = new sfn.Fail(this, RUN_STATES.failed, { errorPath: '$.failure.Error', causePath: '$.failure.Cause' });
+    markFailed.addCatch(failed, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.notRecorded' });
+    run.addCatch(markFailed.next(failed), { resultPath: '$.failure' });
 
     const stateMachineName = props.stateMachineName ?? Names.uniqueResourceName(this, { maxLength: NAME_LIMITS.stateMachine, separator: '-' });
     if (stateMachineName.length > NAME_LIMITS.stateMachine || !/^[A-Za-z0-9_-]+$/.test(stateMachineName)) {
@@ -202,11 +265,13 @@ export class PipelineStateMachine extends Construct {
       retention: logRetention,
       removalPolicy,
     });
-    const worstCase = worstCaseSeconds(pipeline.flow, byName) + 3 * DYNAMODB_TIMEOUT_SECONDS;
+    // A run makes two status writes on any path ("Mark running", then one that ends it). Lambda's
+    // service errors fail fast, so their retries fit in the slack.
+    const worstCase = worstCaseSeconds(pipeline.flow, byName) + 2 * statusWriteWorstCaseSeconds();
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(
-        sfn.Chain.start(start).next(markRunning).next(run).next(markSucceeded).next(new sfn.Succeed(this, RUN_STATES.succeeded)),
+        sfn.Chain.start(start).next(markRunning).next(run).next(markSucceeded).next(succeeded),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: pipeline.description ?? `sluice pipeline ${pipeline.name}`,
@@ -308,6 +373,14 @@ export class PipelineStateMachine extends Construct {
       taskTimeout: sfn.Timeout.duration(Duration.seconds(task.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS)),
       retryOnServiceExceptions: false,
     });
+    state.addRetry({
+      errors: [...LAMBDA_SERVICE_ERRORS],
+      maxAttempts: LAMBDA_SERVICE_RETRY.maxAttempts,
+      interval: Duration.seconds(LAMBDA_SERVICE_RETRY.intervalSeconds),
+      backoffRate: LAMBDA_SERVICE_RETRY.backoffRate,
+      maxDelay: Duration.seconds(LAMBDA_SERVICE_RETRY.maxDelaySeconds),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     const { retry } = task;
     if (retry.nonRetryableErrors.length > 0) {
       state.addRetry({ errors: [...retry.nonRetryableErrors], maxAttempts: 0 });
@@ -331,6 +404,27 @@ const DYNAMODB_TIMEOUT_SECONDS = 30;
 const RUN_TIMEOUT_SLACK_SECONDS = 300;
 /** Standard workflows run at most one year. */
 const MAX_STANDARD_EXECUTION_SECONDS = 365 * 24 * 3600;
+
+/** The longest one status write can take: every attempt timing out, with the longest delays. */
+function statusWriteWorstCaseSeconds(): number {
+  const { maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds } = DYNAMODB_RETRY;
+  let total = (maxAttempts + 1) * DYNAMODB_TIMEOUT_SECONDS;
+  for (let retry = 0; retry < maxAttempts; retry++) total += Math.min(intervalSeconds * backoffRate ** retry, maxDelaySeconds);
+  return total;
+}
+
+/** Retries a status write's transient errors; a failed condition goes straight to its Catch. */
+function retryStatusWrite(state: tasks.DynamoUpdateItem): void {
+  state.addRetry({ errors: [...DYNAMODB_PERMANENT_ERRORS], maxAttempts: 0 });
+  state.addRetry({
+    errors: [sfn.Errors.ALL],
+    maxAttempts: DYNAMODB_RETRY.maxAttempts,
+    interval: Duration.seconds(DYNAMODB_RETRY.intervalSeconds),
+    backoffRate: DYNAMODB_RETRY.backoffRate,
+    maxDelay: Duration.seconds(DYNAMODB_RETRY.maxDelaySeconds),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+}
 
 function names(...attributes: string[]): Record<string, string> {
   return Object.fromEntries(attributes.map((a) => [`#${a}`, a]));

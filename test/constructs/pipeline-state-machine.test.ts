@@ -52,6 +52,10 @@ describe('PipelineStateMachine', () => {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: RUN_STATES.markFailed }],
     });
     expect(asl.States[RUN_STATES.markFailed]).toMatchObject({ Next: RUN_STATES.failed });
+    expect(asl.States[RUN_STATES.markRunning].Catch).toStrictEqual([
+      { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: '$.superseded', Next: RUN_STATES.superseded },
+    ]);
+    expect(asl.States[RUN_STATES.superseded]).toMatchObject({ Type: 'Fail', Error: 'sluice.RunSuperseded' });
     expect(asl.States[RUN_STATES.failed]).toStrictEqual({ Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' });
     expect(asl.States[RUN_STATES.markSucceeded]).toMatchObject({ Next: RUN_STATES.succeeded });
   });
@@ -60,9 +64,11 @@ describe('PipelineStateMachine', () => {
     const params = asl.States[RUN_STATES.markRunning].Parameters as Record<string, Record<string, unknown>>;
     expect(params.Key).toStrictEqual({ pipeline: { S: 'fanout' }, partition: { 'S.$': '$.partition' } });
     expect(params.UpdateExpression).toBe(
-      'SET #status = :status, #runId = :runId, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, ' +
+      'SET #status = :status, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, ' +
         '#runningPipeline = :pipeline REMOVE #error, #cause, #finishedAt',
     );
+    // Only the run the launcher claimed, still RUNNING, may mark itself running
+    expect(params.ConditionExpression).toBe('#runId = :runId AND #status = :status');
     expect(params.ExpressionAttributeNames).toMatchObject({ '#runningPipeline': 'runningPipeline' });
     expect(params.ExpressionAttributeValues).toStrictEqual({
       ':status': { S: 'RUNNING' },
@@ -83,6 +89,38 @@ describe('PipelineStateMachine', () => {
     );
     for (const params of [succeeded, failed]) {
       expect(params.ExpressionAttributeNames).toMatchObject({ '#runningPipeline': PARTITION_TABLE.runningIndex.partitionKey });
+    }
+  });
+
+  it('writes a run\'s outcome only while the partition names that run, and ends the run either way when it does not', () => {
+    for (const state of [RUN_STATES.markSucceeded, RUN_STATES.markFailed]) {
+      const params = asl.States[state].Parameters as Record<string, Record<string, unknown>>;
+      expect(params.ConditionExpression).toBe('#runId = :runId');
+      expect(params.ExpressionAttributeValues[':runId']).toStrictEqual({ 'S.$': '$.runId' });
+    }
+    // A conditional failure is not an error of the run: it ends as it would have
+    expect(asl.States[RUN_STATES.markSucceeded].Catch).toStrictEqual([
+      { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: '$.notRecorded', Next: RUN_STATES.succeeded },
+    ]);
+    expect(asl.States[RUN_STATES.markFailed].Catch).toStrictEqual([
+      { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: '$.notRecorded', Next: RUN_STATES.failed },
+    ]);
+  });
+
+  it('retries every status write\'s transient errors, never a failed condition', () => {
+    for (const state of [RUN_STATES.markRunning, RUN_STATES.markSucceeded, RUN_STATES.markFailed]) {
+      expect(asl.States[state].Retry).toStrictEqual([
+        {
+          ErrorEquals: [
+            'DynamoDB.ConditionalCheckFailedException',
+            'DynamoDB.ValidationException',
+            'DynamoDB.ResourceNotFoundException',
+            'DynamoDB.AccessDeniedException',
+          ],
+          MaxAttempts: 0,
+        },
+        { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 8, JitterStrategy: 'FULL' },
+      ]);
     }
   });
 
@@ -135,10 +173,25 @@ describe('PipelineStateMachine', () => {
       JitterStrategy: 'FULL',
     };
     const never = { ErrorEquals: ['BadInput'], MaxAttempts: 0 };
-    expect(states.a.Retry).toStrictEqual([never, pipelineRetry]);
-    expect(states.b.Retry).toStrictEqual([never, { ...pipelineRetry, ErrorEquals: ['Throttled', 'States.Timeout'] }]);
-    expect(states.c.Retry).toStrictEqual([never]);
-    expect(states.d.Retry).toStrictEqual([never, pipelineRetry]);
+    // Lambda's own service errors and throttling first, whatever the task's policy says
+    const service = {
+      ErrorEquals: [
+        'Lambda.ClientExecutionTimeoutException',
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+      ],
+      IntervalSeconds: 1,
+      MaxAttempts: 6,
+      BackoffRate: 2,
+      MaxDelaySeconds: 20,
+      JitterStrategy: 'FULL',
+    };
+    expect(states.a.Retry).toStrictEqual([service, never, pipelineRetry]);
+    expect(states.b.Retry).toStrictEqual([service, never, { ...pipelineRetry, ErrorEquals: ['Throttled', 'States.Timeout'] }]);
+    expect(states.c.Retry).toStrictEqual([service, never]);
+    expect(states.d.Retry).toStrictEqual([service, never, pipelineRetry]);
   });
 
   it('sets TimeoutSeconds on every Task state, above the function timeout', () => {
@@ -162,8 +215,9 @@ describe('PipelineStateMachine', () => {
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
       Tags: [{ Key: 'sluice:pipeline', Value: 'fanout' }],
     });
-    // 4 attempts of a (70 s) + 2+6+18 s, b likewise (310 s) + 26 s, d (910 s) + 26 s, 3 × 30 s DynamoDB, 300 s slack
-    const worst = 4 * 70 + 26 + 4 * 310 + 26 + 4 * 910 + 26 + 90 + 300;
+    // 4 attempts of a (70 s) + 2+6+18 s, b likewise (310 s) + 26 s, d (910 s) + 26 s, two status
+    // writes of 6 attempts × 30 s + 1+2+4+8+8 s of retry delays, 300 s slack
+    const worst = 4 * 70 + 26 + 4 * 310 + 26 + 4 * 910 + 26 + 2 * (6 * 30 + 23) + 300;
     expect(asl).toMatchObject({ TimeoutSeconds: worst });
   });
 

@@ -92,6 +92,29 @@ describe('S3 arrivals through the local runtime', () => {
     expect((await status())?.record).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
   }, 60_000);
 
+  it('ends an execution started for a run its partition no longer names, running nothing and writing nothing', async () => {
+    // Given a partition whose latest run succeeded
+    const pipeline = runtime.pipeline('late-drops');
+    await runtime.s3.client().send(
+      new PutObjectCommand({ Bucket: readLauncherEnvironment(pipeline.launcher.environment).bucketNames.raw, Key: 'drops/2024-03-05/a.csv', Body: 'x\n' }),
+    );
+    await runtime.settle();
+    const [before] = await runtime.partitions('late-drops', { from: '2024-03-05', to: '2024-03-05', now: new Date() });
+    expect(before.record).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
+
+    // When an execution of an older, unclaimed attempt is started by hand (as from the console)
+    const stale = { pipeline: 'late-drops', partition: '2024-03-05', runId: 'by-hand', attempt: 1, trigger: 'manual' };
+    const { executionArn } = await runtime.engine.startExecution({ stateMachineArn: pipeline.stateMachine.arn, name: 'by-hand', input: JSON.stringify(stale) });
+    const execution = await runtime.engine.waitForExecution(executionArn);
+    await runtime.settle();
+
+    // Then it fails as superseded without running a task, and the partition is as it was
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'sluice.RunSuperseded' });
+    expect(execution.attempts.map((a) => a.state)).toStrictEqual(['Mark running']);
+    const [after] = await runtime.partitions('late-drops', { from: '2024-03-05', to: '2024-03-05', now: new Date() });
+    expect(after.record).toStrictEqual(before.record);
+  }, 60_000);
+
   it('moves an event that can never start a run to the dead-letter queue after maxReceiveCount receives', async () => {
     // Given a key that matches the rule but names no valid partition (month 13)
     const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
