@@ -88,6 +88,7 @@ export class PartitionClaimError extends Error {
 const CLAIM_TRIES = 5;
 const A = PARTITION_ATTRIBUTES;
 const RUNNING_INDEX = PARTITION_TABLE.runningIndex;
+const RERUN_INDEX = PARTITION_TABLE.rerunIndex;
 
 /**
  * The partition table (schema `PARTITION_TABLE`). Every write is a single-item conditional write:
@@ -147,21 +148,37 @@ export class PartitionStore {
    */
   async countRunning(pipeline: string): Promise<number> {
     let count = 0;
-    await this.queryRunning(pipeline, 'COUNT', (page) => (count += page.Count ?? 0));
+    await this.queryIndex(RUNNING_INDEX, pipeline, 'COUNT', (page) => (count += page.Count ?? 0));
     return count;
   }
 
   /** The partitions of a pipeline that are RUNNING, read through the index of running partitions. */
   async listRunning(pipeline: string): Promise<PartitionRecord[]> {
+    const records = await this.readIndexed(RUNNING_INDEX, pipeline);
+    return records.filter((r) => r.status === 'RUNNING');
+  }
+
+  /**
+   * The partitions of a pipeline with a rerun requested (`requestRerun`), read through the sparse
+   * index of requested reruns: reconciliation finds them without reading the pipeline's history.
+   */
+  async listRerunRequested(pipeline: string): Promise<PartitionRecord[]> {
+    const records = await this.readIndexed(RERUN_INDEX, pipeline);
+    return records.filter((r) => r.rerunRequested);
+  }
+
+  /** The items a sparse index lists under `pipeline`, each read consistently from the table. */
+  private async readIndexed(index: typeof RUNNING_INDEX | typeof RERUN_INDEX, pipeline: string): Promise<PartitionRecord[]> {
     const partitions: string[] = [];
-    await this.queryRunning(pipeline, 'ALL_PROJECTED_ATTRIBUTES', (page) =>
+    await this.queryIndex(index, pipeline, 'ALL_PROJECTED_ATTRIBUTES', (page) =>
       partitions.push(...(page.Items ?? []).map((item) => String(item[PARTITION_TABLE.sortKey]?.S))),
     );
     const records = await Promise.all(partitions.map((partition) => this.get(pipeline, partition)));
-    return records.filter((r): r is PartitionRecord => r?.status === 'RUNNING');
+    return records.filter((r): r is PartitionRecord => r !== undefined);
   }
 
-  private async queryRunning(
+  private async queryIndex(
+    index: typeof RUNNING_INDEX | typeof RERUN_INDEX,
     pipeline: string,
     select: 'COUNT' | 'ALL_PROJECTED_ATTRIBUTES',
     onPage: (page: QueryCommandOutput) => void,
@@ -171,9 +188,9 @@ export class PartitionStore {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: RUNNING_INDEX.name,
-          KeyConditionExpression: '#running = :pipeline',
-          ExpressionAttributeNames: { '#running': RUNNING_INDEX.partitionKey },
+          IndexName: index.name,
+          KeyConditionExpression: '#indexed = :pipeline',
+          ExpressionAttributeNames: { '#indexed': index.partitionKey },
           ExpressionAttributeValues: { ':pipeline': { S: pipeline } },
           Select: select,
           ExclusiveStartKey: startKey,
@@ -236,6 +253,7 @@ export class PartitionStore {
       '#error': A.error,
       '#cause': A.cause,
       '#rerunRequested': A.rerunRequested,
+      '#rerunPipeline': RERUN_INDEX.partitionKey,
       '#runningPipeline': RUNNING_INDEX.partitionKey,
     };
     const values: Record<string, AttributeValue> = {
@@ -270,7 +288,7 @@ export class PartitionStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(pipeline, partition),
-          UpdateExpression: `SET ${assignments} REMOVE #finishedAt, #error, #cause, #rerunRequested`,
+          UpdateExpression: `SET ${assignments} REMOVE #finishedAt, #error, #cause, #rerunRequested, #rerunPipeline`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -301,14 +319,14 @@ export class PartitionStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(pipeline, partition),
-          UpdateExpression: `SET #consumed = :consumed, #revision = :revision${options.rerun ? ', #rerunRequested = :true' : ''}`,
+          UpdateExpression: `SET #consumed = :consumed, #revision = :revision${options.rerun ? ', #rerunRequested = :true, #rerunPipeline = :pipeline' : ''}`,
           ConditionExpression: `#status = :running AND #runId = :runId AND ${expected.condition}`,
           ExpressionAttributeNames: {
             '#status': A.status,
             '#runId': A.runId,
             '#consumed': A.consumed,
             '#revision': A.revision,
-            ...(options.rerun && { '#rerunRequested': A.rerunRequested }),
+            ...(options.rerun && { '#rerunRequested': A.rerunRequested, '#rerunPipeline': RERUN_INDEX.partitionKey }),
           },
           ExpressionAttributeValues: {
             ...expected.values,
@@ -316,7 +334,7 @@ export class PartitionStore {
             ':runId': { S: read.runId },
             ':consumed': { S: JSON.stringify(options.consumed) },
             ':revision': { N: String((read.revision ?? 0) + 1) },
-            ...(options.rerun && { ':true': { BOOL: true } }),
+            ...(options.rerun && { ':true': { BOOL: true }, ':pipeline': { S: pipeline } }),
           },
         }),
       );
@@ -339,10 +357,21 @@ export class PartitionStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(pipeline, partition),
-          UpdateExpression: 'SET #rerunRequested = :true',
+          // The pipeline's name puts the item in the sparse index of requested reruns.
+          UpdateExpression: 'SET #rerunRequested = :true, #rerunPipeline = :pipeline',
           ConditionExpression: '#status = :running AND #runId = :runId',
-          ExpressionAttributeNames: { '#rerunRequested': A.rerunRequested, '#status': A.status, '#runId': A.runId },
-          ExpressionAttributeValues: { ':true': { BOOL: true }, ':running': { S: 'RUNNING' }, ':runId': { S: runId } },
+          ExpressionAttributeNames: {
+            '#rerunRequested': A.rerunRequested,
+            '#rerunPipeline': RERUN_INDEX.partitionKey,
+            '#status': A.status,
+            '#runId': A.runId,
+          },
+          ExpressionAttributeValues: {
+            ':true': { BOOL: true },
+            ':pipeline': { S: pipeline },
+            ':running': { S: 'RUNNING' },
+            ':runId': { S: runId },
+          },
         }),
       );
       return true;
@@ -410,9 +439,12 @@ export class PartitionStore {
       assignments += ', #error = :error, #cause = :cause';
     }
     if (set.rerun) {
+      // In the sparse index of requested reruns, like every write that requests one.
       names['#rerunRequested'] = A.rerunRequested;
+      names['#rerunPipeline'] = RERUN_INDEX.partitionKey;
       values[':true'] = { BOOL: true };
-      assignments += ', #rerunRequested = :true';
+      values[':pipeline'] = { S: pipeline };
+      assignments += ', #rerunRequested = :true, #rerunPipeline = :pipeline';
     }
     try {
       await this.client.send(

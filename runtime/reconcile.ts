@@ -34,7 +34,7 @@ export interface DescribeExecutionClient {
 
 /** What `reconcilePartitions` needs: the run monitor's deps, able to read partitions and executions. */
 export interface ReconcileDeps extends RunMonitorDeps {
-  readonly store: RunMonitorDeps['store'] & Pick<PartitionStore, 'list' | 'listRunning' | 'markSucceeded'>;
+  readonly store: RunMonitorDeps['store'] & Pick<PartitionStore, 'listRerunRequested' | 'listRunning' | 'markSucceeded'>;
   /** Describes the executions of RUNNING partitions and starts requested reruns. */
   readonly sfn: StartExecutionClient & DescribeExecutionClient;
 }
@@ -97,8 +97,8 @@ export interface ReconcileSummary {
  *
  * Then every partition that ended longer than `RECONCILE_GRACE_MS` ago with a rerun still
  * requested (the monitor missed its end, or the rerun was deferred at the pipeline's limit) has
- * that rerun started. Finding those reads all the pipeline's partitions (one Query), where the
- * RUNNING ones come from the sparse index.
+ * that rerun started. Both lists come from sparse indexes of the table (running partitions,
+ * requested reruns), so a pass reads only the partitions it may act on, never the history.
  *
  * A rerun deferred at the pipeline's limit does not fail the reconciliation: it is reported in
  * `deferred` and started by a later one. Acting on an event that arrives after all repeats
@@ -147,9 +147,8 @@ export async function reconcilePartitions(deps: ReconcileDeps): Promise<Reconcil
   }
 
   const reconciled = new Set([...failed, ...recovered, ...deferred].map((r) => r.partition));
-  const stranded = (await deps.store.list(deps.config.name)).filter(
+  const stranded = (await deps.store.listRerunRequested(deps.config.name)).filter(
     (r) =>
-      r.rerunRequested &&
       r.status !== 'RUNNING' &&
       !reconciled.has(r.partition) &&
       now - Date.parse(r.finishedAt ?? r.claimedAt) >= RECONCILE_GRACE_MS,

@@ -15,7 +15,7 @@ import type { CompiledPipeline } from './model';
  * every write that ends a run removes it, so counting a pipeline's runs in progress reads only
  * those items. An item may also carry `rerunRequested` (see `PARTITION_ATTRIBUTES` in the
  * runtime): an S3 arrival found its run in progress, and the run monitor starts the next attempt
- * when that run ends.
+ * when that run ends; it is then also in the sparse index of requested reruns.
  */
 export const PARTITION_TABLE = Object.freeze({
   partitionKey: 'pipeline',
@@ -23,6 +23,16 @@ export const PARTITION_TABLE = Object.freeze({
   runningIndex: Object.freeze({
     name: 'running',
     partitionKey: 'runningPipeline',
+    sortKey: 'partition',
+  }),
+  /**
+   * Sparse index of the partitions with a rerun requested: an item carries `rerunPipeline` (the
+   * pipeline's name) exactly while it carries `rerunRequested`. The run monitor's reconciliation
+   * reads it to find reruns no status change started, without reading a pipeline's history.
+   */
+  rerunIndex: Object.freeze({
+    name: 'rerun-requested',
+    partitionKey: 'rerunPipeline',
     sortKey: 'partition',
   }),
 });

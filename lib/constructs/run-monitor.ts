@@ -10,7 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { LAUNCHER_ENV, launcherConfig } from '../compile/contract';
+import { LAUNCHER_ENV, launcherConfig, PARTITION_TABLE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import { SluiceFunction } from './private/node-function';
@@ -102,6 +102,12 @@ export class RunMonitor extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).function;
     grantLaunch(this.function, props.table, props.stateMachine);
+    // Reconciliation finds stranded reruns through the index of requested reruns, that index only.
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${props.table.tableArn}/index/${PARTITION_TABLE.rerunIndex.name}`],
+    });
     // Only the executions of its own state machine: `grantRead` would add ListExecutions and
     // other reads the reconciliation does not need.
     iam.Grant.addToPrincipal({

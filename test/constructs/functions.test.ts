@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -120,13 +120,17 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
     });
   });
 
-  it('lets the run monitor alert, update partitions, start only its own state machine and query only the running index', () => {
+  it('lets the run monitor alert, update partitions, start only its own state machine and query only the two sparse indexes', () => {
     const statements = statementsOf(template, monitor.function.role!);
     const on = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
     expect(on('states:StartExecution')).toStrictEqual([stack.resolve(machine.stateMachine.stateMachineArn)]);
     expect(on('dynamodb:GetItem')).toStrictEqual([[stack.resolve(table.tableArn)]]);
     expect(on('dynamodb:UpdateItem')).toStrictEqual([[stack.resolve(table.tableArn)]]);
-    expect(on('dynamodb:Query')).toStrictEqual([{ 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/running']] }]);
+    // Reconciliation lists RUNNING partitions and requested reruns from their indexes, never the table
+    expect(on('dynamodb:Query')).toStrictEqual([
+      { 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/running']] },
+      { 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/rerun-requested']] },
+    ]);
     expect(on('sqs:SendMessage')).toStrictEqual([stack.resolve(monitor.failedInvocations.queueArn)]);
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey*', 'kms:Decrypt']));
@@ -215,6 +219,7 @@ describe('PartitionTable', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: {
+        DeletionProtectionEnabled: true,
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
@@ -226,12 +231,19 @@ describe('PartitionTable', () => {
           { AttributeName: 'pipeline', AttributeType: 'S' },
           { AttributeName: 'partition', AttributeType: 'S' },
           { AttributeName: 'runningPipeline', AttributeType: 'S' },
+          { AttributeName: 'rerunPipeline', AttributeType: 'S' },
         ],
       },
     });
   });
 
-  it('indexes the RUNNING partitions of each pipeline in a sparse, keys-only index', () => {
+  it('can be deleted with its stack only when it is not retained', () => {
+    const { stack } = testStack();
+    new PartitionTable(stack, 'Partitions', { removalPolicy: RemovalPolicy.DESTROY });
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+  });
+
+  it('indexes the RUNNING partitions and the requested reruns of each pipeline in sparse, keys-only indexes', () => {
     const { stack } = testStack();
     new PartitionTable(stack, 'Partitions');
     const template = Template.fromStack(stack);
@@ -241,6 +253,14 @@ describe('PartitionTable', () => {
           IndexName: 'running',
           KeySchema: [
             { AttributeName: 'runningPipeline', KeyType: 'HASH' },
+            { AttributeName: 'partition', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: 'rerun-requested',
+          KeySchema: [
+            { AttributeName: 'rerunPipeline', KeyType: 'HASH' },
             { AttributeName: 'partition', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },

@@ -3,7 +3,7 @@ import { CreateTableCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/
 import dynalite from 'dynalite';
 import { PARTITION_TABLE } from '../../lib/compile/contract';
 
-/** A real dynalite on 127.0.0.1 with an empty partition table, its index of running partitions included. */
+/** A real dynalite on 127.0.0.1 with an empty partition table, its indexes of running partitions and requested reruns included. */
 export interface LocalPartitionTable {
   readonly client: DynamoDBClient;
   readonly tableName: string;
@@ -13,6 +13,7 @@ export interface LocalPartitionTable {
 }
 
 const RUNNING_INDEX = PARTITION_TABLE.runningIndex;
+const RERUN_INDEX = PARTITION_TABLE.rerunIndex;
 let tables = 0;
 
 export async function startPartitionTable(): Promise<LocalPartitionTable> {
@@ -33,21 +34,20 @@ export async function startPartitionTable(): Promise<LocalPartitionTable> {
         { AttributeName: PARTITION_TABLE.partitionKey, AttributeType: 'S' },
         { AttributeName: PARTITION_TABLE.sortKey, AttributeType: 'S' },
         { AttributeName: RUNNING_INDEX.partitionKey, AttributeType: 'S' },
+        { AttributeName: RERUN_INDEX.partitionKey, AttributeType: 'S' },
       ],
       KeySchema: [
         { AttributeName: PARTITION_TABLE.partitionKey, KeyType: 'HASH' },
         { AttributeName: PARTITION_TABLE.sortKey, KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: RUNNING_INDEX.name,
-          KeySchema: [
-            { AttributeName: RUNNING_INDEX.partitionKey, KeyType: 'HASH' },
-            { AttributeName: RUNNING_INDEX.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-      ],
+      GlobalSecondaryIndexes: [RUNNING_INDEX, RERUN_INDEX].map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' as const },
+      })),
     }),
   );
   return {

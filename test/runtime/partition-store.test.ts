@@ -99,6 +99,23 @@ describe('PartitionStore against dynalite', () => {
     expect(await store.get('sales', '2024-01-11')).not.toHaveProperty('rerunRequested');
   });
 
+  it('lists the partitions with a rerun requested from their sparse index, until a claim clears the request', async () => {
+    // Given one flagged run of pipeline "returns" and one unflagged, and a flagged run of another pipeline
+    const flagged = await store.claim('returns', '2024-01-12', { trigger: 's3', now: NOW });
+    await store.claim('returns', '2024-01-13', { trigger: 's3', now: NOW });
+    await store.requestRerun('returns', '2024-01-12', flagged.runId);
+    const other = await store.claim('refunds', '2024-01-12', { trigger: 's3', now: NOW });
+    await store.requestRerun('refunds', '2024-01-12', other.runId);
+    await recordSucceeded('returns', '2024-01-12');
+
+    // When they are listed, Then only the flagged partition of that pipeline is
+    expect((await store.listRerunRequested('returns')).map((r) => r.partition)).toStrictEqual(['2024-01-12']);
+
+    // And once its rerun claims the partition, it leaves the index
+    await store.claim('returns', '2024-01-12', { trigger: 's3', now: NOW });
+    expect(await store.listRerunRequested('returns')).toStrictEqual([]);
+  });
+
   it('marks a run FAILED only while it is the RUNNING run', async () => {
     // Given
     const claim = await store.claim('sales', '2024-01-05', { trigger: 's3', now: NOW });
