@@ -26,7 +26,11 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
       memoryMb: t.memoryMb ?? TASK_DEFAULTS.memoryMb,
       retry: resolveRetry(def.retry, t.retry),
       environment: Object.freeze({ ...(t.environment ?? {}) }),
-      buckets: Object.freeze({ read: Object.freeze([...(t.buckets?.read ?? [])]), write: Object.freeze([...(t.buckets?.write ?? [])]) }),
+      buckets: Object.freeze({
+        read: Object.freeze([...(t.buckets?.read ?? [])]),
+        write: Object.freeze([...(t.buckets?.write ?? [])]),
+        delete: Object.freeze([...(t.buckets?.delete ?? [])]),
+      }),
     });
   });
 

@@ -22,8 +22,8 @@ export interface CompiledTask {
   readonly memoryMb: number;
   readonly retry: ResolvedRetryPolicy;
   readonly environment: Readonly<Record<string, string>>;
-  /** Logical buckets the task reads, and those it reads and writes. */
-  readonly buckets: { readonly read: readonly string[]; readonly write: readonly string[] };
+  /** Logical buckets the task reads, those it reads and writes, and those it also deletes objects in. */
+  readonly buckets: { readonly read: readonly string[]; readonly write: readonly string[]; readonly delete: readonly string[] };
 }
 
 /** A schedule with its defaults applied. */

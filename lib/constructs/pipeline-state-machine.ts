@@ -2,6 +2,7 @@ import { CfnResource, Duration, Names, RemovalPolicy, Stack, Tags } from 'aws-cd
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -315,11 +316,12 @@ export class PipelineStateMachine extends Construct {
       );
     }
     const bucketNames: Record<string, string> = {};
-    const access = [
-      ...task.buckets.read.map((name) => ({ name, write: false })),
-      ...task.buckets.write.map((name) => ({ name, write: true })),
+    const access: { name: string; level: BucketAccess }[] = [
+      ...task.buckets.read.map((name) => ({ name, level: 'read' as const })),
+      ...task.buckets.write.map((name) => ({ name, level: 'write' as const })),
+      ...task.buckets.delete.map((name) => ({ name, level: 'delete' as const })),
     ];
-    const buckets = access.map(({ name, write }) => {
+    const buckets = access.map(({ name, level }) => {
       const bucket = props.buckets?.[name];
       if (!bucket) {
         const known = Object.keys(props.buckets ?? {});
@@ -328,7 +330,7 @@ export class PipelineStateMachine extends Construct {
         );
       }
       bucketNames[name] = bucket.bucketName;
-      return { bucket, write };
+      return { bucket, level };
     });
 
     const fn = new SluiceFunction(scope, task.name, {
@@ -343,14 +345,11 @@ export class PipelineStateMachine extends Construct {
       logRetention,
       removalPolicy,
     });
-    for (const { bucket, write } of buckets) {
-      if (write) bucket.grantReadWrite(fn.function);
-      else bucket.grantRead(fn.function);
-    }
+    for (const { bucket, level } of buckets) grantBucket(fn.function, bucket, level);
     if (buckets.length > 0) {
       acknowledgeWildcards(fn.role, [
         {
-          actions: ['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*'],
+          actions: ['s3:GetObject*', ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS],
           reason: `Task "${task.name}" declares these buckets in \`buckets\`; object access needs the bucket's \`/*\` and S3's read/write action groups`,
         },
       ]);
@@ -397,6 +396,24 @@ export class PipelineStateMachine extends Construct {
     }
     return state;
   }
+}
+
+type BucketAccess = 'read' | 'write' | 'delete';
+
+/** What `buckets.write` grants on objects: put them, and abort a multipart upload of its own. */
+const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'];
+/** What `buckets.delete` adds: delete current objects (a delete marker when versioned), never versions. */
+const OBJECT_DELETE_ACTIONS = ['s3:DeleteObject'];
+
+/**
+ * Reading is `grantRead`; writing adds putting objects and deleting adds deleting them, and
+ * nothing more: not `grantReadWrite`, which also deletes object versions and may set retention
+ * and legal holds, which no task declared.
+ */
+function grantBucket(fn: NodejsFunction, bucket: s3.IBucket, level: BucketAccess): void {
+  bucket.grantRead(fn);
+  const actions = [...(level !== 'read' ? OBJECT_WRITE_ACTIONS : []), ...(level === 'delete' ? OBJECT_DELETE_ACTIONS : [])];
+  if (actions.length > 0) iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: [bucket.arnForObjects('*')] });
 }
 
 /** A DynamoDB UpdateItem answers in milliseconds; this only bounds a stuck call. */

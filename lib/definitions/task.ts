@@ -58,11 +58,18 @@ export interface TaskBuckets {
    */
   readonly read?: readonly string[];
   /**
-   * Buckets the task reads and writes.
+   * Buckets the task reads and writes (puts objects in; no deletes, no retention or legal hold).
    *
    * @default - none
    */
   readonly write?: readonly string[];
+  /**
+   * Buckets the task reads, writes and deletes objects in. On a versioned bucket a delete adds a
+   * delete marker; earlier versions stay until the bucket's lifecycle expires them.
+   *
+   * @default - none
+   */
+  readonly delete?: readonly string[];
 }
 
 /** A task as declared: an immutable value. */

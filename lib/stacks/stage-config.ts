@@ -140,7 +140,7 @@ export function assertBucketsKnown(stage: StageConfig, pipelines: readonly Compi
     const uses = [
       ...pipeline.triggers.map((t) => ({ bucket: t.bucket, where: `pipeline "${pipeline.name}", s3Arrival trigger` })),
       ...pipeline.tasks.flatMap((t) =>
-        [...t.buckets.read, ...t.buckets.write].map((bucket) => ({ bucket, where: `pipeline "${pipeline.name}", task "${t.name}"` })),
+        [...t.buckets.read, ...t.buckets.write, ...t.buckets.delete].map((bucket) => ({ bucket, where: `pipeline "${pipeline.name}", task "${t.name}"` })),
       ),
     ];
     for (const { bucket, where } of uses) {

@@ -276,6 +276,30 @@ describe('PipelineStateMachine', () => {
     );
     expect(actions).toContain('s3:GetObject*');
     expect(actions).toContain('s3:PutObject');
+    // And nothing it did not declare: no deletes, no versions, no retention or legal hold
+    expect(actions.filter((a) => a.startsWith('s3:') && /Delete|Retention|LegalHold/.test(a))).toStrictEqual([]);
+  });
+
+  it('grants object deletes only to a task that declares them', () => {
+    // Given a task that declares "curated" in buckets.delete
+    const cleanup = compilePipeline(
+      pipeline({ name: 'cleanup', tasks: { purge: task({ handler: './handler.ts', buckets: { delete: ['curated'] } }) } }),
+    );
+    const { stack, table } = testStack();
+    const curated = new s3.Bucket(stack, 'Curated');
+    // When it is built
+    new PipelineStateMachine(stack, 'Run', { pipeline: cleanup, handlers: { purge: fanout.handlers.a }, table, buckets: { curated } });
+    // Then it may put and delete current objects of that bucket, not their versions
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+        Resource: { 'Fn::Join': ['', [stack.resolve(curated.bucketArn), '/*']] },
+      }),
+    );
+    expect(statements.flatMap((s) => [s.Action].flat())).not.toContain('s3:DeleteObjectVersion');
   });
 
   it('numbers nested Parallels uniquely and folds each level', () => {
