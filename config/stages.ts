@@ -40,7 +40,8 @@ export const stages: readonly StageConfig[] = validateStages([
     account: '333333333333',
     region: 'eu-west-1',
     buckets: {
-      raw: { kind: 'imported', bucketName: 'acme-data-raw-prod' },
+      // S3 triggers watch it: the platform stack turns on its EventBridge notifications.
+      raw: { kind: 'imported', bucketName: 'acme-data-raw-prod', eventBridge: 'sluice' },
       curated: { kind: 'managed' },
     },
     alertEmails: ['data-oncall@example.com'],

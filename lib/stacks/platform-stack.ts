@@ -76,6 +76,8 @@ export class PlatformStack extends Stack {
           break;
         case 'imported':
           buckets[logical] = s3.Bucket.fromBucketName(this, id, bucket.bucketName);
+          // Keeps the notifications the bucket already has (the custom resource is not `Managed`).
+          if (bucket.eventBridge === 'sluice') buckets[logical].enableEventBridgeNotification();
           break;
       }
     }

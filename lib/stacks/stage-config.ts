@@ -13,6 +13,17 @@ export interface ImportedBucket {
   readonly kind: 'imported';
   /** Its name. It must send events to EventBridge if a pipeline has an S3 trigger on it. */
   readonly bucketName: string;
+  /**
+   * Who turns on the bucket's EventBridge notifications, which S3 triggers need: `'sluice'` has
+   * the platform stack turn them on at deploy (the bucket's other notifications are kept);
+   * `'owner'` says whoever owns the bucket already did. Required when a pipeline has an S3
+   * trigger on the bucket: synth fails otherwise, since a trigger on a bucket that sends no events
+   * would never fire.
+   *
+   * @default - unset: fine for a bucket no trigger watches
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-event-notifications-eventbridge.html
+   */
+  readonly eventBridge?: 'sluice' | 'owner';
 }
 
 /** Where a logical bucket comes from in a stage. A discriminated union: switch on `kind`. */
@@ -119,7 +130,7 @@ export const STAGE_DEFAULTS = Object.freeze({
   logRetention: logs.RetentionDays.ONE_MONTH,
 });
 
-/** Thrown when pipelines name buckets the stage does not have. */
+/** Thrown when pipelines name buckets the stage does not have, or watch one that sends no events. */
 export class UnknownBucketError extends Error {
   constructor(public readonly problems: readonly string[]) {
     super(`Unknown bucket(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -129,7 +140,8 @@ export class UnknownBucketError extends Error {
 
 /**
  * Checks that every logical bucket the pipelines name (triggers, task bucket access) exists in the
- * stage, reporting all unknown ones at once.
+ * stage, and that every imported bucket a trigger watches says who turns on its EventBridge
+ * notifications, reporting all problems at once.
  *
  * @throws UnknownBucketError naming each pipeline, the bucket and the fix
  */
@@ -143,6 +155,16 @@ export function assertBucketsKnown(stage: StageConfig, pipelines: readonly Compi
         [...t.buckets.read, ...t.buckets.write, ...t.buckets.delete].map((bucket) => ({ bucket, where: `pipeline "${pipeline.name}", task "${t.name}"` })),
       ),
     ];
+    for (const trigger of pipeline.triggers) {
+      const bucket = stage.buckets[trigger.bucket];
+      if (bucket?.kind !== 'imported' || bucket.eventBridge !== undefined) continue;
+      problems.push(
+        `pipeline "${pipeline.name}", s3Arrival trigger: bucket "${trigger.bucket}" of stage "${stage.name}" is imported ` +
+          `(${bucket.bucketName}), and nothing says it sends events to EventBridge, so the trigger would never fire. ` +
+          `Fix: in config/stages.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge ` +
+          `notifications on, or eventBridge: 'owner' if its owner already did`,
+      );
+    }
     for (const { bucket, where } of uses) {
       if (stage.buckets[bucket]) continue;
       problems.push(

@@ -26,6 +26,7 @@ describe('the example pipelines, synthesized for prod', () => {
     // When the app is synthesized (cdk-nag findings would throw here)
     app.synth();
     for (const [name, stack] of Object.entries(built[0].pipelines)) templates.set(name, Template.fromStack(stack));
+    templates.set('platform', Template.fromStack(built[0].platform));
   });
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -81,6 +82,12 @@ describe('the example pipelines, synthesized for prod', () => {
     templates.get('daily-sales')!.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() },
       SqsManagedSseEnabled: true,
+    });
+    // And the platform stack turns on the imported bucket's EventBridge notifications, keeping its others
+    templates.get('platform')!.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: 'acme-data-raw-prod',
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+      Managed: false,
     });
   });
 

@@ -54,6 +54,21 @@ describe('selectStages', () => {
 });
 
 describe('assertBucketsKnown', () => {
+  it('fails a trigger on an imported bucket that does not say who turns on its EventBridge notifications', () => {
+    // Given a stage importing "raw" without eventBridge, and a pipeline watching it
+    const stage: StageConfig = { ...dev, buckets: { raw: { kind: 'imported', bucketName: 'acme-raw' } } };
+    const compiled = compilePipeline(
+      pipeline({ name: 'orders', triggers: [s3Arrival({ bucket: 'raw' })], tasks: { load: task({ handler: './load.ts' }) } }),
+    );
+    // When checked, Then synth would fail with the fix; with either answer it passes
+    expect(() => assertBucketsKnown(stage, [compiled])).toThrow(
+      `pipeline "orders", s3Arrival trigger: bucket "raw" of stage "dev" is imported (acme-raw), and nothing says it sends events to EventBridge, so the trigger would never fire. Fix: in config/stages.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge notifications on, or eventBridge: 'owner' if its owner already did`,
+    );
+    for (const eventBridge of ['sluice', 'owner'] as const) {
+      expect(() => assertBucketsKnown({ ...stage, buckets: { raw: { kind: 'imported', bucketName: 'acme-raw', eventBridge } } }, [compiled])).not.toThrow();
+    }
+  });
+
   it('fails naming the pipeline, the unknown bucket and the fix', () => {
     const compiled = compilePipeline(
       pipeline({
