@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { deployedNames, stageParameters } from '../compile/deployed-names';
+import { alarmDeadLetterQueues } from '../constructs/private/queues';
 import { RunEndRule } from '../constructs/run-end-rule';
 import { Launcher } from '../constructs/launcher';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine';
@@ -41,6 +42,8 @@ export class PipelineStack extends Stack {
     const removalPolicy = props.config.removalPolicy ?? STAGE_DEFAULTS.removalPolicy;
     const stage = props.config.name;
     const shared = stageResources(this, props.config);
+    // Before any construct: every dead-letter and failed-invocation queue of this stack alarms.
+    alarmDeadLetterQueues(this, shared.alertTopic, `sluice ${stage} ${compiled.name}`);
 
     this.stateMachine = new PipelineStateMachine(this, 'Run', {
       pipeline: compiled,

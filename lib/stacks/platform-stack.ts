@@ -1,5 +1,7 @@
-import { Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -11,6 +13,9 @@ import { STAGE_DEFAULTS, type StageConfig } from './stage-config';
 
 /** Construct id of aws-cdk-lib's singleton that configures bucket notifications. */
 const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/** Days a replaced or deleted object version of a managed bucket is kept before it expires. */
+export const NONCURRENT_VERSION_DAYS = 30;
 
 /** Properties of a {@link PlatformStack}. */
 export interface PlatformStackProps extends StackProps {
@@ -46,6 +51,15 @@ export class PlatformStack extends Stack {
       enableKeyRotation: true,
       removalPolicy,
     });
+    // CloudWatch alarms (on the dead-letter queues) publish to the encrypted topic with this key.
+    this.alertKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
     this.alertTopic = new sns.Topic(this, 'Alerts', {
       topicName: deployedNames.alertTopic(config.name),
       displayName: `sluice ${config.name} alerts`,
@@ -69,6 +83,13 @@ export class PlatformStack extends Stack {
             encryption: s3.BucketEncryption.S3_MANAGED,
             enforceSSL: true,
             versioned: true,
+            // Versions replaced or deleted stay recoverable for a while, not forever.
+            lifecycleRules: [
+              {
+                noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
+                abortIncompleteMultipartUploadAfter: Duration.days(7),
+              },
+            ],
             serverAccessLogsBucket: accessLogs,
             serverAccessLogsPrefix: `${logical}/`,
             removalPolicy,
@@ -95,6 +116,14 @@ export class PlatformStack extends Stack {
 
     const notifications = this.node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
     if (notifications) {
+      // aws-cdk-lib's handler would log to a group of its own making, kept forever: give it one
+      // with the stage's retention.
+      const handlerLogs = new logs.LogGroup(this, 'BucketNotificationsLogs', {
+        retention: config.logRetention ?? STAGE_DEFAULTS.logRetention,
+        removalPolicy,
+      });
+      const handler = notifications.node.defaultChild as CfnResource;
+      handler.addPropertyOverride('LoggingConfig', { LogGroup: handlerLogs.logGroupName });
       Validations.of(notifications).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: "aws-cdk-lib's own handler that turns on the buckets' EventBridge delivery at deploy time; the managed policy only lets it write its logs",

@@ -11,6 +11,8 @@ import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig, METRICS_NAMESPACE } from '..
 import type { LoadedPipeline } from '../../lib/loader';
 import { loadFixture, logicalIdOf, testStack } from './helpers';
 import type { IConstruct } from 'constructs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { compilePipeline, pipeline, staticPartitions, task } from '../../lib';
 
 type Statement = { Action: string | string[]; Resource: unknown };
 
@@ -208,6 +210,23 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
       },
       Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: { MaximumRetryAttempts: 8 } })],
     });
+  });
+});
+
+describe('the environment size check', () => {
+  it("fails synth when a launcher's environment may exceed Lambda's 4 KB, naming the function, the size and the fix", () => {
+    // Given a pipeline with 400 static partition keys, which its launcher carries in its environment
+    const keys = Array.from({ length: 400 }, (_, i) => `store-${String(i).padStart(4, '0')}`);
+    const wide = compilePipeline(
+      pipeline({ name: 'stores', partitions: staticPartitions(keys), tasks: { load: task({ handler: './load.ts' }) } }),
+    );
+    const { stack, table } = testStack();
+    const stateMachine = sfn.StateMachine.fromStateMachineName(stack, 'Machine', 'stores');
+    // When its launcher is synthesized, Then synth fails before any deploy would
+    new Launcher(stack, 'Launch', { pipeline: wide, table, stateMachine });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /sluice stores: launcher: its environment variables take about \d+ bytes, over Lambda's limit of 4096 \(largest: SLUICE_PIPELINE \d+ B.*\)\. Fix: declare fewer static partition keys/,
+    );
   });
 });
 

@@ -146,6 +146,51 @@ describe('createSluiceApp', () => {
     expect(built.pipelines.fanout.dependencies).toContain(built.platform);
   });
 
+  it('alarms on every dead-letter and failed-invocation queue, on the stage alert topic', () => {
+    for (const stack of Object.values(built.pipelines)) {
+      // Given the stack's dead-letter queues (those that have none themselves, kept 14 days)
+      const template = Template.fromStack(stack);
+      const queues = template.findResources('AWS::SQS::Queue', { Properties: { MessageRetentionPeriod: 1_209_600 } });
+      expect(Object.keys(queues).length).toBeGreaterThanOrEqual(3);
+      // Then each has an alarm on a visible message, publishing to the alert topic
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+      const watched = alarms.map((a) => (a.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[])[0].Value['Fn::GetAtt'][0]);
+      expect(watched.sort()).toStrictEqual(Object.keys(queues).sort());
+      for (const alarm of alarms) {
+        expect(alarm).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, TreatMissingData: 'notBreaching' });
+        expect(JSON.stringify(alarm.AlarmActions)).toContain(':sluice-ci-alerts');
+      }
+    }
+    // And CloudWatch may use the topic's key to publish
+    Template.fromStack(built.platform).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
+    });
+  });
+
+  it('runs every sluice function on arm64 with X-Ray tracing', () => {
+    for (const stack of Object.values(built.pipelines)) {
+      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+      expect(functions.length).toBeGreaterThanOrEqual(3);
+      for (const fn of functions) expect(fn.Properties).toMatchObject({ Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+    }
+  });
+
+  it('expires old versions in managed buckets and keeps the notification handler logs for the stage retention', () => {
+    const platform = Template.fromStack(built.platform);
+    platform.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } })],
+      },
+    });
+    const [handlerLogs] = Object.keys(platform.findResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 } }));
+    platform.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', LoggingConfig: { LogGroup: { Ref: handlerLogs } } });
+  });
+
   it('emits state machines that asl-validator accepts', () => {
     const asls = Object.values(built.pipelines).flatMap((stack) => definitions(Template.fromStack(stack)));
     expect(asls).toHaveLength(2);

@@ -1,9 +1,10 @@
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeWildcards } from './acknowledge';
 
 /**
  * The Lambda runtime of every sluice function. Pinned, never `latest`: synth must be reproducible
@@ -22,10 +23,21 @@ export interface SluiceFunctionProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
+/** Lambda's limit on a function's environment: keys and values together, in bytes. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
 /**
- * A bundled Node.js function with its own role and log group. The role is created here, not by
- * `NodejsFunction`, so that it carries no AWS managed policy: it may write to its own log group
- * and nothing else until a construct grants it more.
+ * What an environment value CloudFormation fills in at deploy (a name or ARN) is counted as: more
+ * than any name or ARN sluice passes.
+ */
+const DEPLOY_TIME_VALUE_BYTES = 256;
+
+/**
+ * A bundled Node.js function with its own role and log group, on arm64 (cheaper per GB-second
+ * than x86_64; the bundles are plain JavaScript) and traced by X-Ray. The role is created here,
+ * not by `NodejsFunction`, so that it carries no AWS managed policy: it may write to its own log
+ * group and traces and nothing else until a construct grants it more. Synth fails when the
+ * environment may exceed Lambda's 4 KB limit, which CloudFormation would only report at deploy.
  */
 export class SluiceFunction extends Construct {
   public readonly function: NodejsFunction;
@@ -55,6 +67,8 @@ export class SluiceFunction extends Construct {
       environment: props.environment,
       role: this.role,
       logGroup: this.logGroup,
+      architecture: lambda.Architecture.ARM_64,
+      tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       bundling: {
         forceDockerBundling: false,
@@ -66,7 +80,47 @@ export class SluiceFunction extends Construct {
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
       },
     });
+    acknowledgeWildcards(this.role, [
+      { actions: ['xray:PutTraceSegments'], reason: 'X-Ray accepts trace segments on no resource but "*"' },
+    ]);
+    const environment = props.environment ?? {};
+    this.node.addValidation({ validate: () => environmentProblems(this, props.description, environment) });
   }
+}
+
+/**
+ * The size Lambda counts for `environment`, once deployed: keys and values in UTF-8, each value
+ * filled in at deploy counted as {@link DEPLOY_TIME_VALUE_BYTES}.
+ */
+export function environmentSize(scope: Construct, environment: Readonly<Record<string, string>>): Record<string, number> {
+  const stack = Stack.of(scope);
+  const sizes: Record<string, number> = {};
+  for (const [key, value] of Object.entries(environment)) {
+    sizes[key] = Buffer.byteLength(key) + valueSize(stack.resolve(value));
+  }
+  return sizes;
+}
+
+function valueSize(resolved: unknown): number {
+  if (typeof resolved === 'string') return Token.isUnresolved(resolved) ? DEPLOY_TIME_VALUE_BYTES : Buffer.byteLength(resolved);
+  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+  if (join) return join[1].reduce<number>((sum, part) => sum + valueSize(part), 0) + Buffer.byteLength(join[0]) * Math.max(0, join[1].length - 1);
+  return DEPLOY_TIME_VALUE_BYTES;
+}
+
+function environmentProblems(scope: Construct, description: string, environment: Readonly<Record<string, string>>): string[] {
+  const sizes = environmentSize(scope, environment);
+  const total = Object.values(sizes).reduce((sum, size) => sum + size, 0);
+  if (total <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return [];
+  const largest = Object.entries(sizes)
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, 3)
+    .map(([key, size]) => `${key} ${size} B`)
+    .join(', ');
+  return [
+    `${description}: its environment variables take about ${total} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (largest: ${largest}). ` +
+      'Fix: declare fewer static partition keys or S3 triggers, or shorten task environment values',
+  ];
 }
 
 

@@ -1,13 +1,33 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
 /** How long undeliverable messages are kept for inspection and redrive: SQS's maximum. */
 const DEAD_LETTER_RETENTION = Duration.days(14);
 
+/** Where the dead-letter queues of a stack raise their alarms (see {@link alarmDeadLetterQueues}). */
+const ALARM_SINKS = new WeakMap<Stack, { readonly topic: sns.ITopic; readonly owner: string }>();
+
+/**
+ * From now on, every {@link deadLetterQueue} of `stack` gets an alarm publishing to `alertTopic`.
+ * Called first thing by a stack, so that no queue of any construct added later goes unwatched.
+ * `owner` names the stack's pipeline in the alarm descriptions, e.g. `sluice prod daily-sales`.
+ */
+export function alarmDeadLetterQueues(stack: Stack, alertTopic: sns.ITopic, owner: string): void {
+  ALARM_SINKS.set(stack, { topic: alertTopic, owner });
+}
+
 /**
  * A queue for what could not be delivered: encrypted, TLS only, kept 14 days. `deadLettersOf`
- * names what sends to it, for the record of why it has no dead-letter queue itself.
+ * names what sends to it, for the record of why it has no dead-letter queue itself and in its
+ * alarm: in a stack that asked for them ({@link alarmDeadLetterQueues}), a message waiting in the
+ * queue (a launch, a status change or a reconciliation that could not be handled) raises an
+ * alarm on the stage's alert topic, since someone must inspect and redrive it.
+ *
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
  */
 export function deadLetterQueue(scope: Construct, id: string, deadLettersOf: string): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
@@ -19,5 +39,17 @@ export function deadLetterQueue(scope: Construct, id: string, deadLettersOf: str
     id: 'AwsSolutions-SQS3',
     reason: `This queue is itself the dead-letter queue of ${deadLettersOf}`,
   });
+  const sink = ALARM_SINKS.get(Stack.of(scope));
+  if (sink) {
+    const alarm = new cloudwatch.Alarm(scope, `${id}Alarm`, {
+      alarmDescription: `${sink.owner}: a message waits in the dead-letter queue of ${deadLettersOf}; inspect it and redrive it`,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(sink.topic));
+  }
   return queue;
 }
