@@ -41,7 +41,8 @@ export class PipelineStack extends Stack {
     const logRetention = props.config.logRetention ?? STAGE_DEFAULTS.logRetention;
     const removalPolicy = props.config.removalPolicy ?? STAGE_DEFAULTS.removalPolicy;
     const stage = props.config.name;
-    const shared = stageResources(this, props.config);
+    const usedBuckets = [...compiled.triggers.map((t) => t.bucket), ...compiled.tasks.flatMap((t) => [...t.buckets.read, ...t.buckets.write, ...t.buckets.delete])];
+    const shared = stageResources(this, props.config, usedBuckets);
     // Before any construct: every dead-letter and failed-invocation queue of this stack alarms.
     alarmDeadLetterQueues(this, shared.alertTopic, `sluice ${stage} ${compiled.name}`);
 

@@ -19,9 +19,10 @@ export interface StageResources {
  * The platform stack's resources, referenced by their fixed names and the SSM parameters the
  * platform stack publishes (read by CloudFormation at deploy time), never by CloudFormation
  * exports: the platform stack stays free to replace or remove a resource. The stack using them
- * must deploy after the platform stack (`addDependency`).
+ * must deploy after the platform stack (`addStackDependency`). `usedBuckets` are the logical
+ * buckets the stack refers to.
  */
-export function stageResources(scope: Construct, config: StageConfig): StageResources {
+export function stageResources(scope: Construct, config: StageConfig, usedBuckets: readonly string[]): StageResources {
   const stack = Stack.of(scope);
   const shared = new Construct(scope, 'Stage');
   const parameter = (name: string) => ssm.StringParameter.valueForStringParameter(shared, name);
@@ -31,7 +32,9 @@ export function stageResources(scope: Construct, config: StageConfig): StageReso
     keyArn: parameter(stageParameters.alertKeyArn(config.name)),
   });
   const buckets: Record<string, s3.IBucket> = {};
-  for (const [logical, bucket] of Object.entries(config.buckets)) {
+  // Only the buckets the pipeline uses: each parameter read is a template parameter, and an
+  // unused one is a CloudFormation validation warning.
+  for (const [logical, bucket] of Object.entries(config.buckets).filter(([logical]) => usedBuckets.includes(logical))) {
     const name = bucket.kind === 'imported' ? bucket.bucketName : parameter(stageParameters.bucketName(config.name, logical));
     buckets[logical] = s3.Bucket.fromBucketName(shared, `Bucket-${logical}`, name);
   }
