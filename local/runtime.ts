@@ -21,6 +21,8 @@ import {
   startStepFunctionsApi,
   useSharedServices,
 } from './services';
+import { LocalAuthorizer } from './iam/authorizer';
+import { type IamGateway, startIamGateway } from './iam/gateway';
 import { processExists } from './process';
 import { writeFileAtomic } from './state-files';
 import { LocalMetrics, type MetricSample, tapStdout } from './services/metrics';
@@ -186,7 +188,14 @@ export class LocalRuntime {
     readonly synth: SynthLocalResult,
     readonly engine: LocalEngine,
     readonly pipelines: ReadonlyMap<string, LocalPipeline>,
-    private readonly services: { shared: SharedServices; dynamo: LocalDynamo; s3: LocalS3; sfn: LocalStepFunctionsApi; sns: LocalSnsApi },
+    private readonly services: {
+      shared: SharedServices;
+      dynamo: LocalDynamo;
+      s3: LocalS3;
+      sfn: LocalStepFunctionsApi;
+      sns: LocalSnsApi;
+      gateway: IamGateway;
+    },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
     /** The pid of the `sluice dev` whose DynamoDB and S3 this runtime uses, if it attached to one. */
@@ -220,6 +229,14 @@ export class LocalRuntime {
       shared = await useSharedServices({ home: props.home, ports: props.ports });
       if (shared.repaired) warn(shared.repaired);
       const { dynamo, s3 } = shared;
+      // Every AWS call of a function or state machine is decided against its role's policies: the
+      // functions reach DynamoDB and S3 through this runtime's gateway, which knows the stage.
+      const { loadStage } = await import('./engine');
+      const stage = loadStage(synth.assemblyDir, 'local');
+      const authorizer = LocalAuthorizer.of(stage);
+      const { authorize } = authorizer;
+      const gateway = await startIamGateway({ dynamodb: dynamo.endpoint, s3: s3.endpoint, authorize, environment: stage.environment });
+      started.push(gateway);
       let engine: LocalEngine | undefined;
       const sfn = await startStepFunctionsApi({
         backend: {
@@ -227,9 +244,10 @@ export class LocalRuntime {
           describeExecution: (arn) => engine!.describeExecution(arn),
           listExecutions: (arn) => engine!.listExecutions(arn),
         },
+        authorize,
       });
       started.push(sfn);
-      const sns = await startSnsApi({ logFile: join(props.home, 'alerts.jsonl') });
+      const sns = await startSnsApi({ logFile: join(props.home, 'alerts.jsonl'), authorize });
       started.push(sns);
       engine = new LocalEngine({
         assemblyDir: synth.assemblyDir,
@@ -240,16 +258,17 @@ export class LocalRuntime {
         snsEndpoint: sns.endpoint,
         functionEnvironment: {
           ...s3.clientEnvironment,
-          ...(props.interpose && {
-            AWS_ENDPOINT_URL_DYNAMODB: await props.interpose('dynamodb', dynamo.endpoint),
-            AWS_ENDPOINT_URL_SFN: await props.interpose('stepfunctions', sfn.endpoint),
-          }),
+          // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy).
+          AWS_ENDPOINT_URL_DYNAMODB: props.interpose ? await props.interpose('dynamodb', gateway.dynamodb) : gateway.dynamodb,
+          AWS_ENDPOINT_URL_S3: gateway.s3,
+          ...(props.interpose && { AWS_ENDPOINT_URL_SFN: await props.interpose('stepfunctions', sfn.endpoint) }),
           // The launcher and run monitor log every launch at INFO; locally the CLI reports those.
           POWERTOOLS_LOG_LEVEL: props.functionLogLevel ?? 'WARN',
         },
         home: props.home,
         retryIntervalMs: props.retryIntervalMs,
         warn,
+        authorizer,
       });
       const running = engine;
       await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));
@@ -283,7 +302,7 @@ export class LocalRuntime {
       }
       const pipelines = pipelinesOf(running);
       await failAbandonedRuns(running, pipelines, dynamo);
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns }, router, props, dev?.pid);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -453,7 +472,7 @@ export class LocalRuntime {
     await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
-    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop()]);
+    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop()]);
     await this.services.shared.release();
     if (this.props.sharing === 'announce') this.withdrawAnnouncement();
   }

@@ -26,6 +26,8 @@ export interface LocalFunction {
   readonly memoryMb: number;
   /** The function's environment variables, resolved. */
   readonly environment: Readonly<Record<string, string>>;
+  /** ARN of its execution role, whose identity policies decide its AWS calls. */
+  readonly roleArn?: string;
 }
 
 /** A state machine of the template with its definition as the template holds it. */
@@ -38,6 +40,20 @@ export interface LocalStateMachine {
   readonly definition: Record<string, unknown>;
   /** The resource's template `Metadata`. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** ARN of its role, whose identity policies decide its Task states' calls. */
+  readonly roleArn?: string;
+}
+
+/** An `AWS::IAM::Role` with the statements of its identity policies, resolved. */
+export interface LocalRole {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** Every statement of its inline policies and of the `AWS::IAM::Policy` resources naming it. */
+  readonly statements: readonly Record<string, unknown>[];
+  /** Policies whose content the template does not hold (AWS managed ones, by ARN) or that did not resolve. */
+  readonly unknownPolicies: readonly string[];
 }
 
 /** A target of an EventBridge rule, resolved. */
@@ -161,6 +177,7 @@ export interface LocalStage {
   readonly tables: readonly LocalTable[];
   readonly buckets: readonly LocalBucket[];
   readonly topics: readonly LocalTopic[];
+  readonly roles: readonly LocalRole[];
   /** The function with this name or ARN (qualified or not). */
   findFunction(nameOrArn: string): LocalFunction | undefined;
   /** The state machine with this name or ARN. */
@@ -397,6 +414,8 @@ class StageLoader {
     const buckets: LocalBucket[] = [];
     const topics: LocalTopic[] = [];
     const stacks: LocalStack[] = [];
+    const roles = new Map<string, { role: Omit<LocalRole, 'statements' | 'unknownPolicies'>; statements: Record<string, unknown>[]; unknownPolicies: string[] }>();
+    const policies: { where: string; roleNames: () => unknown; document: () => unknown }[] = [];
 
     for (const stack of this.stacks) {
       const { stackName, scope } = stack;
@@ -428,7 +447,25 @@ class StageLoader {
             }
             break;
           case 'AWS::StepFunctions::StateMachine':
-            stateMachines.push({ ...base(), definition: parseDefinition(prop('DefinitionString') ?? prop('Definition'), where), metadata: resource.Metadata ?? {} });
+            stateMachines.push({
+              ...base(),
+              definition: parseDefinition(prop('DefinitionString') ?? prop('Definition'), where),
+              metadata: resource.Metadata ?? {},
+              roleArn: optionalString(prop('RoleArn')),
+            });
+            break;
+          case 'AWS::IAM::Role': {
+            const role = base();
+            const entry = { role, statements: [] as Record<string, unknown>[], unknownPolicies: [] as string[] };
+            for (const inline of (resource.Properties?.Policies as { PolicyName?: unknown; PolicyDocument?: unknown }[] | undefined) ?? []) {
+              policies.push({ where: `${where} inline policy`, roleNames: () => [role.name], document: () => resolveValue(inline.PolicyDocument, scope, `${where} Policies`) });
+            }
+            for (const managed of (prop('ManagedPolicyArns') as unknown[] | undefined) ?? []) entry.unknownPolicies.push(String(managed));
+            roles.set(role.name, entry);
+            break;
+          }
+          case 'AWS::IAM::Policy':
+            policies.push({ where, roleNames: () => prop('Roles'), document: () => prop('PolicyDocument') });
             break;
           case 'AWS::Events::Rule': {
             const targets = (prop('Targets') as Record<string, unknown>[] | undefined) ?? [];
@@ -515,6 +552,21 @@ class StageLoader {
       }
     }
 
+    for (const policy of policies) {
+      let names: string[];
+      let statements: Record<string, unknown>[];
+      try {
+        names = ((policy.roleNames() as unknown[] | undefined) ?? []).map(String);
+        const document = policy.document() as { Statement?: Record<string, unknown> | Record<string, unknown>[] } | undefined;
+        statements = [document?.Statement ?? []].flat();
+      } catch (error) {
+        // A policy that does not resolve locally is reported with each decision it could change.
+        for (const entry of roles.values()) entry.unknownPolicies.push(`${policy.where} (${(error as Error).message})`);
+        continue;
+      }
+      for (const name of names) roles.get(name)?.statements.push(...statements);
+    }
+
     return {
       stage: this.stage,
       directory: this.directory,
@@ -530,6 +582,7 @@ class StageLoader {
       tables,
       buckets,
       topics,
+      roles: [...roles.values()].map(({ role, statements, unknownPolicies }) => ({ ...role, statements, unknownPolicies })),
       findFunction: (nameOrArn) => {
         const name = functionNameOf(nameOrArn);
         return functions.find((f) => f.name === name);
@@ -573,6 +626,7 @@ class StageLoader {
       runtime: String(prop('Runtime') ?? ''),
       timeoutSeconds: Number(prop('Timeout') ?? 3),
       memoryMb: Number(prop('MemorySize') ?? 128),
+      roleArn: optionalString(prop('Role')),
       environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
     };
   }

@@ -25,6 +25,7 @@ import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/as
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
 import { DynamoDbTasks } from './private/dynamodb-task';
+import { AccessDeniedError, type LocalAuthorizer } from '../iam/authorizer';
 import { PAYLOAD_LIMIT_BYTES, TaskFailure, TerminalTaskFailure, payloadSize } from './private/task-errors';
 
 /** Properties of a {@link LocalEngine}. */
@@ -58,6 +59,12 @@ export interface LocalEngineProps {
    * @default - `process.emitWarning`
    */
   readonly warn?: (message: string) => void;
+  /**
+   * Decides the AWS calls of functions (through their credentials) and of state machines' Task
+   * states (as their roles) against the template's identity policies.
+   * @default - every call is allowed
+   */
+  readonly authorizer?: LocalAuthorizer;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -142,6 +149,7 @@ export class LocalEngine {
       sfn: props.sfnEndpoint,
       sns: props.snsEndpoint,
       environment: props.functionEnvironment,
+      accessKeyIdOf: props.authorizer ? (roleArn) => props.authorizer!.accessKeyIdOf(roleArn) : undefined,
     });
     this.dynamodb = new DynamoDbTasks(props.dynamoEndpoint, this.stage.environment.region);
     this.executionsDir = join(props.home, 'executions');
@@ -341,7 +349,7 @@ export class LocalEngine {
     events: unknown[],
   ): Promise<void> {
     const handlers: TaskHandlers = {};
-    for (const [state, task] of plan.tasks) handlers[state] = (taskInput) => this.serveTask(task, taskInput) as Promise<never>;
+    for (const [state, task] of plan.tasks) handlers[state] = (taskInput) => this.serveTask(stateMachine, task, taskInput) as Promise<never>;
     const retryIntervalOverrides =
       this.props.retryIntervalMs === undefined
         ? undefined
@@ -467,12 +475,38 @@ export class LocalEngine {
     }
   }
 
-  private async serveTask(task: TaskPlan, input: unknown): Promise<unknown> {
+  /**
+   * Refuses a Task state's call its state machine's role may not make, with the error Step
+   * Functions reports for the service's AccessDeniedException.
+   */
+  private authorizeTask(stateMachine: LocalStateMachine, service: 'DynamoDB' | 'Lambda', action: string, resource: string): void {
+    try {
+      this.props.authorizer?.assertAllowed(stateMachine.roleArn, action, resource);
+    } catch (error) {
+      if (!(error instanceof AccessDeniedError)) throw error;
+      const requestId = crypto.randomUUID();
+      throw service === 'DynamoDB'
+        ? new TaskFailure('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException, Request ID: ${requestId})`)
+        : new TaskFailure('Lambda.AWSLambdaException', `${error.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${requestId})`);
+    }
+  }
+
+  private async invokeAs(stateMachine: LocalStateMachine, functionNameOrArn: string, event: unknown): Promise<InvokeResult> {
+    const fn = this.functionOf(functionNameOrArn);
+    this.authorizeTask(stateMachine, 'Lambda', 'lambda:InvokeFunction', fn.arn);
+    return this.lambdas.invoke(fn, event);
+  }
+
+  private async serveTask(stateMachine: LocalStateMachine, task: TaskPlan, input: unknown): Promise<unknown> {
     let result: unknown;
     if (task.kind === 'dynamodb') {
+      const table = String((input as { TableName?: unknown } | undefined)?.TableName ?? '');
+      const action = `dynamodb:${task.action[0].toUpperCase()}${task.action.slice(1)}`;
+      const { account, region } = this.stage.environment;
+      this.authorizeTask(stateMachine, 'DynamoDB', action, `arn:aws:dynamodb:${region}:${account}:table/${table}`);
       result = await this.dynamodb.run(task.action, input);
     } else if (task.kind === 'lambda-arn') {
-      result = lambdaPayload(await this.lambdas.invoke(this.functionOf(task.functionArn), input));
+      result = lambdaPayload(await this.invokeAs(stateMachine, task.functionArn, input));
     } else {
       const parameters = (input ?? {}) as { FunctionName?: string; Payload?: unknown; Qualifier?: string; InvocationType?: string };
       const functionName = String(parameters.FunctionName);
@@ -483,7 +517,7 @@ export class LocalEngine {
       if (parameters.InvocationType !== undefined && parameters.InvocationType !== 'RequestResponse') {
         throw new TaskFailure('Lambda.InvalidParameterValueException', `InvocationType ${parameters.InvocationType} is not supported locally`);
       }
-      const invoked = await this.lambdas.invoke(this.functionOf(functionName), 'Payload' in parameters ? parameters.Payload : {});
+      const invoked = await this.invokeAs(stateMachine, functionName, 'Payload' in parameters ? parameters.Payload : {});
       const payload = lambdaPayload(invoked);
       const length = String(payloadSize(payload));
       result = {

@@ -20,6 +20,13 @@ export interface LocalEndpoints {
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * The access key id a function signs its AWS calls with, from its role: the local services
+   * decide each call against that role's policies (see `LocalAuthorizer`). Set after everything
+   * else.
+   * @default - every function signs with the local services' own key
+   */
+  readonly accessKeyIdOf?: (roleArn: string) => string;
 }
 
 /** Outcome of one invocation, in the shape Lambda's Invoke API reports it. */
@@ -135,6 +142,10 @@ export class LocalLambdaRuntime {
         AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
         AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
         ...this.endpoints.environment,
+        // Who the function is: the local services authorize its calls as its role.
+        ...(this.endpoints.accessKeyIdOf && fn.roleArn
+          ? { AWS_ACCESS_KEY_ID: this.endpoints.accessKeyIdOf(fn.roleArn), AWS_SECRET_ACCESS_KEY: 'local', AWS_SESSION_TOKEN: 'local' }
+          : {}),
       };
       this.environments.set(fn.arn, environment);
     }

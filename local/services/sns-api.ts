@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { accessKeyIdOfRequest, type RequestAuthorizer } from '../iam/authorizer';
 import { closeServer, listen } from './private/loopback';
 import { dirname } from 'node:path';
 
@@ -30,7 +31,12 @@ const xml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(
  * unmodified `SNSClient`, delivers its alerts locally: each message is appended as one JSON line
  * to `logFile` and handed to the listeners. Email subscriptions have no local stand-in.
  */
-export async function startSnsApi(props: { logFile: string; port?: number }): Promise<LocalSnsApi> {
+export async function startSnsApi(props: {
+  logFile: string;
+  port?: number;
+  /** Decides each call against its caller's role. @default - every call is allowed */
+  authorize?: RequestAuthorizer;
+}): Promise<LocalSnsApi> {
   const listeners = new Set<(message: PublishedMessage) => void>();
   mkdirSync(dirname(props.logFile), { recursive: true });
 
@@ -50,6 +56,15 @@ export async function startSnsApi(props: { logFile: string; port?: number }): Pr
           400,
           `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>The local SNS API serves Publish with TopicArn and Message; got ${xml(String(action))}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
         );
+        return;
+      }
+      const denial = props.authorize?.({
+        accessKeyId: accessKeyIdOfRequest(request.headers.authorization),
+        action: 'sns:Publish',
+        resource: form.get('TopicArn')!,
+      });
+      if (denial) {
+        reply(403, `<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>${xml(denial)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
         return;
       }
       const message: PublishedMessage = {

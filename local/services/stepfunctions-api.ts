@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { accessKeyIdOfRequest, type RequestAuthorizer } from '../iam/authorizer';
 import { closeServer, listen } from './private/loopback';
 
 /** An execution as the Step Functions API describes it. */
@@ -51,7 +52,12 @@ const epochSeconds = (iso: string | undefined) => (iso === undefined ? undefined
  * CLI call, so that the launcher's own bundle, with an unmodified `SFNClient`, starts local
  * executions: StartExecution, DescribeExecution, ListExecutions.
  */
-export async function startStepFunctionsApi(props: { backend: StepFunctionsBackend; port?: number }): Promise<LocalStepFunctionsApi> {
+export async function startStepFunctionsApi(props: {
+  backend: StepFunctionsBackend;
+  port?: number;
+  /** Decides each call against its caller's role. @default - every call is allowed */
+  authorize?: RequestAuthorizer;
+}): Promise<LocalStepFunctionsApi> {
   const { backend } = props;
   const operations: Record<string, (body: Record<string, unknown>) => Promise<unknown> | unknown> = {
     StartExecution: async (body) => {
@@ -107,6 +113,12 @@ export async function startStepFunctionsApi(props: { backend: StepFunctionsBacke
     }
     try {
       const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+      const resource = String((operation === 'DescribeExecution' ? body.executionArn : body.stateMachineArn) ?? '');
+      const denial = props.authorize?.({ accessKeyId: accessKeyIdOfRequest(request.headers.authorization), action: `states:${operation}`, resource });
+      if (denial) {
+        send(400, { __type: 'com.amazon.coral.service#AccessDeniedException', message: denial }, 'AccessDeniedException');
+        return;
+      }
       send(200, await serve(body));
     } catch (error) {
       const name = error instanceof Error ? error.name : 'InternalFailure';

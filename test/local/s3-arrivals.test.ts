@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime';
+import { LocalAuthorizer } from '../../local/iam/authorizer';
 import { readLauncherEnvironment } from '../../runtime';
 
 const projectDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -142,4 +143,36 @@ describe('S3 arrivals through the local runtime', () => {
     expect(runtime.metrics.total('EventsInvalid', 'late-drops')).toBe(3);
     expect(JSON.parse(letters[0].body)).toMatchObject({ 'detail-type': 'Object Created', detail: { object: { key: 'drops/2024-13-45/store-1.csv' } } });
   }, 60_000);
+
+  it("fails a run whose task calls S3 beyond its role's policy, with AWS's AccessDenied naming the action and resource", async () => {
+    // Given a task that may only read the raw bucket, When it writes to it
+    const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
+    const { execution } = await runtime.run('read-only', 'default');
+
+    // Then the run fails with the SDK's AccessDenied and AWS's message
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'AccessDenied' });
+    expect(JSON.parse(execution!.cause!).errorMessage).toMatch(
+      new RegExp(
+        `^User: arn:aws:sts::000000000000:assumed-role/[^/]+/local-Pipeline-read-only-\\S+ is not authorized to perform: s3:PutObject ` +
+          `on resource: arn:aws:s3:::${bucket}/reports/summary\\.txt because no identity-based policy allows the s3:PutObject action$`,
+      ),
+    );
+  }, 60_000);
+
+  it("lets the run monitor's reconciliation read the index of requested reruns, and nothing of the table it was not granted", () => {
+    // Given the stage's roles as the template has them
+    const stage = runtime.engine.stage;
+    const authorizer = LocalAuthorizer.of(stage);
+    const monitor = stage.functions.find((f) => f.name.includes('late-drops') && f.environment.SLUICE_RERUN_STATE_MACHINE_ARN)!;
+    const table = stage.tables[0].arn;
+    const as = (action: string, resource: string) => authorizer.authorize({ accessKeyId: authorizer.accessKeyIdOf(monitor.roleArn!), action, resource });
+    // Then reconciliation's Queries of the two sparse indexes are allowed
+    expect(as('dynamodb:Query', `${table}/index/running`)).toBeUndefined();
+    expect(as('dynamodb:Query', `${table}/index/rerun-requested`)).toBeUndefined();
+    // And a Query of the table itself (what reconciliation once did) is refused as on AWS
+    expect(as('dynamodb:Query', table)).toMatch(
+      new RegExp(`is not authorized to perform: dynamodb:Query on resource: ${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} because no identity-based policy allows the dynamodb:Query action$`),
+    );
+  });
 });
+

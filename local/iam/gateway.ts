@@ -1,0 +1,187 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { closeServer, listen, LOCAL_ACCESS_KEY } from '../services/private/loopback';
+import { accessKeyIdOfRequest, type RequestAuthorizer } from './authorizer';
+
+/** Endpoints that authorize every request before passing it on to the shared DynamoDB and S3. */
+export interface IamGateway {
+  /** Give functions this as `AWS_ENDPOINT_URL_DYNAMODB`. */
+  readonly dynamodb: string;
+  /** Give functions this as `AWS_ENDPOINT_URL_S3`. */
+  readonly s3: string;
+  stop(): Promise<void>;
+}
+
+/** What the gateway stands in front of. */
+export interface IamGatewayProps {
+  /** The DynamoDB endpoint requests go on to. */
+  readonly dynamodb: string;
+  /** The S3 endpoint (s3rver) requests go on to. */
+  readonly s3: string;
+  readonly authorize: RequestAuthorizer;
+  /** Account and region of the table ARNs. */
+  readonly environment: { readonly account: string; readonly region: string };
+}
+
+/**
+ * The local DynamoDB and S3 as the functions of one runtime see them: a loopback endpoint each,
+ * which authorizes a request as its signer's role (see `LocalAuthorizer`) and answers a refused
+ * one with AWS's AccessDenied, or passes it on unchanged. The services themselves are shared by
+ * every command of a `SLUICE_HOME` (one background process), while the roles and policies are
+ * this runtime's stage: so the check lives here, in the process that knows the stage.
+ *
+ * S3 requests reach s3rver signed with the one key pair it accepts (it checks that a SigV4 key
+ * exists, not the signature).
+ */
+export async function startIamGateway(props: IamGatewayProps): Promise<IamGateway> {
+  const dynamodb = await proxy(props.dynamodb, (request, body) => dynamoDenial(request, body, props), 'dynamodb');
+  const s3 = await proxy(props.s3, (request) => s3Denial(request, props.authorize), 's3');
+  return {
+    dynamodb: dynamodb.endpoint,
+    s3: s3.endpoint,
+    stop: async () => {
+      await Promise.all([dynamodb.stop(), s3.stop()]);
+    },
+  };
+}
+
+async function proxy(
+  target: string,
+  deny: (request: IncomingMessage, body: Buffer) => string | undefined,
+  service: 'dynamodb' | 's3',
+): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const backend = new URL(target);
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const denial = deny(request, body);
+      if (denial) {
+        refuse(response, service, denial);
+        return;
+      }
+      const headers = { ...request.headers, host: backend.host };
+      if (service === 's3' && typeof headers.authorization === 'string') {
+        headers.authorization = headers.authorization.replace(/Credential=[^/,\s]+\//, `Credential=${LOCAL_ACCESS_KEY}/`);
+      }
+      const upstream = forward(
+        { host: backend.hostname, port: backend.port, method: request.method, path: request.url, headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      upstream.on('error', (error) => {
+        if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
+        response.end(`The local ${service} endpoint ${target} is not answering: ${error.message}`);
+      });
+      upstream.end(body);
+    });
+  });
+  await listen(server, 0);
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => {
+      server.closeAllConnections();
+      return closeServer(server);
+    },
+  };
+}
+
+function refuse(response: ServerResponse, service: 'dynamodb' | 's3', message: string): void {
+  if (service === 'dynamodb') {
+    response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
+    response.end(JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }));
+    return;
+  }
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  response.writeHead(403, { 'content-type': 'application/xml', 'x-amz-request-id': requestId });
+  response.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${xmlText(message)}</Message><RequestId>${requestId}</RequestId></Error>`);
+}
+
+/** AWS's refusal of a DynamoDB request, if its caller may not make it on every table it names. */
+function dynamoDenial(request: IncomingMessage, body: Buffer, props: IamGatewayProps): string | undefined {
+  const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1];
+  if (!operation) return undefined;
+  let parsed: { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown> };
+  try {
+    parsed = JSON.parse(body.toString('utf8') || '{}') as typeof parsed;
+  } catch {
+    return undefined; // the endpoint answers malformed JSON itself
+  }
+  const { region, account } = props.environment;
+  const table = (name: string) => `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+  const resources = parsed.TableName
+    ? [parsed.IndexName ? `${table(parsed.TableName)}/index/${parsed.IndexName}` : table(parsed.TableName)]
+    : Object.keys(parsed.RequestItems ?? {}).map(table);
+  const accessKeyId = accessKeyIdOfRequest(request.headers.authorization);
+  for (const resource of resources.length > 0 ? resources : ['*']) {
+    const denial = props.authorize({ accessKeyId, action: `dynamodb:${operation}`, resource });
+    if (denial) return denial;
+  }
+  return undefined;
+}
+
+/**
+ * AWS's refusal of an S3 request (path style), if its caller may not make it: the action and
+ * resource IAM checks for each operation, and for a copy also reading the source. A multi-object
+ * delete is checked as deleting `<bucket>/*`.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+ */
+function s3Denial(request: IncomingMessage, authorize: RequestAuthorizer): string | undefined {
+  const accessKeyId = accessKeyIdOfRequest(request.headers.authorization);
+  const url = new URL(request.url ?? '/', 'http://local');
+  const [, bucket = '', ...rest] = url.pathname.split('/');
+  const key = rest.map(safeDecode).join('/');
+  const query = url.searchParams;
+  const method = request.method ?? 'GET';
+  const bucketArn = `arn:aws:s3:::${safeDecode(bucket)}`;
+  const objectArn = `${bucketArn}/${key}`;
+  const checks: { action: string; resource: string }[] = [];
+  if (!bucket) checks.push({ action: 's3:ListAllMyBuckets', resource: '*' });
+  else if (!key) {
+    if (method === 'POST' && query.has('delete')) checks.push({ action: 's3:DeleteObject', resource: `${bucketArn}/*` });
+    else if (method === 'PUT') checks.push({ action: 's3:CreateBucket', resource: bucketArn });
+    else if (method === 'DELETE') checks.push({ action: 's3:DeleteBucket', resource: bucketArn });
+    else if (query.has('location')) checks.push({ action: 's3:GetBucketLocation', resource: bucketArn });
+    else if (query.has('uploads')) checks.push({ action: 's3:ListBucketMultipartUploads', resource: bucketArn });
+    else if (query.has('versions')) checks.push({ action: 's3:ListBucketVersions', resource: bucketArn });
+    else checks.push({ action: 's3:ListBucket', resource: bucketArn });
+  } else if (method === 'GET' || method === 'HEAD') {
+    const action = query.has('uploadId')
+      ? 's3:ListMultipartUploadParts'
+      : query.has('tagging')
+        ? 's3:GetObjectTagging'
+        : query.has('versionId')
+          ? 's3:GetObjectVersion'
+          : 's3:GetObject';
+    checks.push({ action, resource: objectArn });
+  } else if (method === 'DELETE') {
+    const action = query.has('uploadId') ? 's3:AbortMultipartUpload' : query.has('versionId') ? 's3:DeleteObjectVersion' : 's3:DeleteObject';
+    checks.push({ action, resource: objectArn });
+  } else {
+    checks.push({ action: query.has('tagging') ? 's3:PutObjectTagging' : 's3:PutObject', resource: objectArn });
+    const source = request.headers['x-amz-copy-source'];
+    if (typeof source === 'string') checks.push({ action: 's3:GetObject', resource: `arn:aws:s3:::${safeDecode(source.split('?')[0]).replace(/^\//, '')}` });
+  }
+  for (const check of checks) {
+    const denial = authorize({ accessKeyId, ...check });
+    if (denial) return denial;
+  }
+  return undefined;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function xmlText(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
