@@ -97,4 +97,53 @@ describe('the example pipelines, synthesized for prod', () => {
     const rules = templates.get('hourly-ingest')!.findResources('AWS::Events::Rule');
     expect(Object.values(rules).map((r) => r.Properties.EventPattern.source)).toStrictEqual([['aws.states']]);
   });
+
+  /**
+   * The figures behind the README's cost section. Each is counted from the templates, so that a
+   * change to what a run executes or what a stage keeps running changes them here first.
+   */
+  it('counts what one run of the 3-task daily-sales pipeline executes: 8 transitions, 2 status writes, 3 task invocations', () => {
+    const [asl] = definitions(templates.get('daily-sales')!);
+    const path = successPath(asl);
+    expect(path.length).toBe(8);
+    expect(path.filter((state) => String(state.Resource).startsWith('arn:aws:states:::dynamodb:')).length).toBe(2);
+    expect(path.filter((state) => state.Resource === 'arn:aws:states:::lambda:invoke').length).toBe(3);
+  });
+
+  it('counts what a stage keeps while idle: one KMS key, and per pipeline a reconciliation schedule and its alarms', () => {
+    expect(Object.keys(templates.get('platform')!.findResources('AWS::KMS::Key'))).toHaveLength(1);
+    const idle = Object.fromEntries(
+      ['daily-sales', 'hourly-ingest', 'regional-report'].map((name) => {
+        const template = templates.get(name)!;
+        const rates = Object.values(template.findResources('AWS::Scheduler::Schedule')).filter((s) => String(s.Properties.ScheduleExpression).startsWith('rate('));
+        return [
+          name,
+          {
+            reconciliations: rates.map((s) => s.Properties.ScheduleExpression),
+            alarms: Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length,
+            polledQueues: Object.keys(template.findResources('AWS::Lambda::EventSourceMapping')).length,
+          },
+        ];
+      }),
+    );
+    expect(idle).toStrictEqual({
+      'daily-sales': { reconciliations: ['rate(10 minutes)'], alarms: 6, polledQueues: 1 },
+      'hourly-ingest': { reconciliations: ['rate(10 minutes)'], alarms: 5, polledQueues: 0 },
+      'regional-report': { reconciliations: ['rate(10 minutes)'], alarms: 5, polledQueues: 1 },
+    });
+  });
 });
+
+/** The states a successful execution enters, in order: each is one state transition on AWS. */
+function successPath(asl: { StartAt: string; States: Record<string, AslState> }): AslState[] {
+  const entered: AslState[] = [];
+  let name: string | undefined = asl.StartAt;
+  while (name) {
+    const state: AslState = asl.States[name];
+    entered.push(state);
+    for (const branch of state.Branches ?? []) entered.push(...successPath(branch));
+    name = state.End ? undefined : (state.Next as string | undefined);
+  }
+  return entered;
+}
+
