@@ -247,13 +247,18 @@ describe('PipelineStateMachine', () => {
     expect([...invoked].sort()).toStrictEqual([...fnIds].sort());
   });
 
-  it('gives a task function no permission beyond writing its own logs', () => {
+  it('gives a task function no permission beyond writing its own logs and traces', () => {
     for (const fn of Object.values(machine.functions)) {
       const role = logicalIdOf(fn.role!);
       const statements = Object.values(template.findResources('AWS::IAM::Policy'))
         .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
         .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]);
-      expect(statements.flatMap((s) => [s.Action].flat()).sort()).toStrictEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(statements.flatMap((s) => [s.Action].flat()).sort()).toStrictEqual([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]);
       const roleResource = template.findResources('AWS::IAM::Role')[role];
       expect(roleResource.Properties.ManagedPolicyArns).toBeUndefined();
     }
