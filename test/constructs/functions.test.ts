@@ -94,6 +94,8 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
       'sqs:GetQueueUrl',
       'sqs:SendMessage',
       'states:StartExecution',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
     ]);
   });
 
