@@ -99,8 +99,11 @@ describe('S3 arrivals through the local runtime', () => {
     await runtime.s3.client().send(
       new PutObjectCommand({ Bucket: readLauncherEnvironment(pipeline.launcher.environment).bucketNames.raw, Key: 'drops/2024-03-05/a.csv', Body: 'x\n' }),
     );
+    // (the Object Created event reaches the runtime asynchronously: wait for its run, not just settle)
+    const partition = async () => (await runtime.partitions('late-drops', { from: '2024-03-05', to: '2024-03-05', now: new Date() }))[0];
+    await expect.poll(async () => (await partition()).record?.status, { timeout: 20_000, interval: 100 }).toBe('SUCCEEDED');
     await runtime.settle();
-    const [before] = await runtime.partitions('late-drops', { from: '2024-03-05', to: '2024-03-05', now: new Date() });
+    const before = await partition();
     expect(before.record).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
 
     // When an execution of an older, unclaimed attempt is started by hand (as from the console)
@@ -112,8 +115,7 @@ describe('S3 arrivals through the local runtime', () => {
     // Then it fails as superseded without running a task, and the partition is as it was
     expect(execution).toMatchObject({ status: 'FAILED', error: 'sluice.RunSuperseded' });
     expect(execution.attempts.map((a) => a.state)).toStrictEqual(['Mark running']);
-    const [after] = await runtime.partitions('late-drops', { from: '2024-03-05', to: '2024-03-05', now: new Date() });
-    expect(after.record).toStrictEqual(before.record);
+    expect((await partition()).record).toStrictEqual(before.record);
   }, 60_000);
 
   it('moves an event that can never start a run to the dead-letter queue after maxReceiveCount receives', async () => {
