@@ -29,11 +29,16 @@ export async function ui(context: CliContext, options: UiOptions): Promise<numbe
 /** Starts the web console over a local runtime (also used by `sluice dev`). */
 export async function startConsole(context: CliContext, runtime: LocalRuntime, port: number | undefined): Promise<ConsoleServer> {
   const { LocalConsoleSource, startConsoleServer } = await import('../../ui');
-  return startConsoleServer({
-    source: new LocalConsoleSource(runtime, { pipelinesDir: context.pipelinesDir, home: context.home }),
-    port,
-    onError: (error) => context.io.err(`console: ${(error as Error).stack ?? String(error)}\n`),
-  });
+  try {
+    return await startConsoleServer({
+      source: new LocalConsoleSource(runtime, { pipelinesDir: context.pipelinesDir, home: context.home }),
+      port,
+      onError: (error) => context.io.err(`console: ${(error as Error).stack ?? String(error)}\n`),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new UsageError(`port ${port} of 127.0.0.1 is in use: give the console another one, or none for a free one`);
+  }
 }
 
 /** Prints the console's address (with its token): `--json` as one `console` line. */
