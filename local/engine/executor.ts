@@ -24,6 +24,13 @@ import { type InvokeResult, LocalLambdaRuntime } from './lambda';
 import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
+import {
+  type DistributedMapProcessor,
+  type EndedExecution,
+  rewriteDistributedMaps,
+  startExecutionParameters,
+  syncTaskOutput,
+} from './private/child-executions';
 import { DynamoDbTasks } from './private/dynamodb-task';
 import { AccessDeniedError, type LocalAuthorizer } from '../iam/authorizer';
 import { PAYLOAD_LIMIT_BYTES, TaskFailure, TerminalTaskFailure, payloadSize } from './private/task-errors';
@@ -116,6 +123,19 @@ interface Running {
   readonly record: ExecutionRecord;
   readonly events: unknown[];
   readonly done: Promise<void>;
+  readonly control: ExecutionControl;
+}
+
+/** Set by the run once the interpreter started: stops it, as StopExecution does. */
+interface ExecutionControl {
+  stop?: (error?: string, cause?: string) => void;
+}
+
+/** A definition ready to run: the interpreter's machine, the plan, and the Distributed Maps' child machines. */
+interface Prepared {
+  readonly machine: StateMachine;
+  readonly plan: DefinitionPlan;
+  readonly children: ReadonlyMap<string, DistributedMapProcessor & { readonly machine: StateMachine }>;
 }
 
 /**
@@ -137,7 +157,7 @@ export class LocalEngine {
   private readonly lambdas: LocalLambdaRuntime;
   private readonly dynamodb: DynamoDbTasks;
   private readonly executions = new Map<string, Running>();
-  private readonly prepared = new Map<string, { machine: StateMachine; plan: DefinitionPlan }>();
+  private readonly prepared = new Map<string, Prepared>();
   private readonly executionsDir: string;
   private readonly statusListeners = new Set<(event: ExecutionStatusChangeEvent) => void>();
 
@@ -224,7 +244,7 @@ export class LocalEngine {
       }
       throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${executionArn}'`, $metadata: {} });
     }
-    const { machine, plan } = this.prepare(stateMachine);
+    const prepared = this.prepare(stateMachine);
 
     const startDate = new Date();
     const record: ExecutionRecord = {
@@ -240,8 +260,9 @@ export class LocalEngine {
     const events: unknown[] = [];
     this.persist(stateMachine, record, 'wx');
     this.emitStatusChange(record);
-    const done = this.run(stateMachine, machine, plan, record, input, events);
-    this.executions.set(executionArn, { record, events, done });
+    const control: ExecutionControl = {};
+    const done = this.run(stateMachine, prepared, record, input, events, control);
+    this.executions.set(executionArn, { record, events, done, control });
     return { executionArn, startDate };
   }
 
@@ -255,6 +276,28 @@ export class LocalEngine {
     const record = this.findRecord(executionArn);
     if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
     return { ...record, events: [] };
+  }
+
+  /**
+   * Stops an execution this process runs, as StopExecution does: it ends ABORTED with `error`
+   * and `cause`, and so do the executions it started through `startExecution.sync` and its
+   * Distributed Map children. An execution that has already ended is left as it is.
+   *
+   * @throws ExecutionDoesNotExist when there is no such execution
+   * @throws Error when another process runs it (a local execution cannot be reached there)
+   */
+  async stopExecution(executionArn: string, reason: { error?: string; cause?: string } = {}): Promise<ExecutionRecord> {
+    const running = this.executions.get(executionArn);
+    if (!running) {
+      const record = this.describeExecution(executionArn);
+      if (record.status === 'RUNNING' && record.pid !== undefined && processExists(record.pid)) {
+        throw new Error(`Execution ${executionArn} runs in another process (pid ${record.pid}); stop it there`);
+      }
+      return record;
+    }
+    running.control.stop?.(reason.error, reason.cause);
+    await running.done;
+    return running.record;
   }
 
   /** Executions of a state machine, this process's and those kept under `SLUICE_HOME`, newest first. */
@@ -329,33 +372,49 @@ export class LocalEngine {
     return fn;
   }
 
-  private prepare(stateMachine: LocalStateMachine): { machine: StateMachine; plan: DefinitionPlan } {
+  private prepare(stateMachine: LocalStateMachine): Prepared {
     let prepared = this.prepared.get(stateMachine.arn);
     if (!prepared) {
       const plan = planDefinition(stateMachine.name, stateMachine.definition);
-      const machine = new StateMachine(stateMachine.definition as unknown as StateMachineDefinition);
-      prepared = { machine, plan };
+      const { definition, distributedMaps } = rewriteDistributedMaps(stateMachine.definition);
+      const machine = new StateMachine(definition as unknown as StateMachineDefinition);
+      const children = new Map(
+        [...distributedMaps].map(([state, map]) => [
+          state,
+          { ...map, machine: new StateMachine(map.processor as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } }) },
+        ]),
+      );
+      prepared = { machine, plan, children };
       this.prepared.set(stateMachine.arn, prepared);
     }
     return prepared;
   }
 
-  private async run(
-    stateMachine: LocalStateMachine,
-    machine: StateMachine,
-    plan: DefinitionPlan,
-    record: ExecutionRecord,
-    input: unknown,
-    events: unknown[],
-  ): Promise<void> {
+  /**
+   * The Task handlers of one execution. `children` collects how to stop what the execution
+   * started (`startExecution.sync` runs, Distributed Map items), so that stopping it stops them.
+   */
+  private taskHandlers(stateMachine: LocalStateMachine, prepared: Prepared, parent: ExecutionRecord, children: Set<() => void>): TaskHandlers {
     const handlers: TaskHandlers = {};
-    for (const [state, task] of plan.tasks) handlers[state] = (taskInput) => this.serveTask(stateMachine, task, taskInput) as Promise<never>;
-    const retryIntervalOverrides =
-      this.props.retryIntervalMs === undefined
-        ? undefined
-        : Object.fromEntries(plan.retryableStates.map((s) => [s, this.props.retryIntervalMs as number]));
-    const context: RunOptions['context'] = {
-      Execution: { Id: record.executionArn, Name: record.name, StartTime: record.startDate, RoleArn: '', RedriveCount: 0 },
+    for (const [state, task] of prepared.plan.tasks) {
+      handlers[state] = (taskInput) =>
+        (task.kind === 'start-execution-sync' ? this.serveStartExecutionSync(task.jsonOutput, taskInput, children) : this.serveTask(stateMachine, task, taskInput)) as Promise<never>;
+    }
+    for (const [state, child] of prepared.children) {
+      handlers[state] = (item) => this.runChild(stateMachine, prepared, child, parent, item, handlers, children) as Promise<never>;
+    }
+    return handlers;
+  }
+
+  private retryOverrides(prepared: Prepared): Record<string, number> | undefined {
+    return this.props.retryIntervalMs === undefined
+      ? undefined
+      : Object.fromEntries(prepared.plan.retryableStates.map((s) => [s, this.props.retryIntervalMs as number]));
+  }
+
+  private contextOf(stateMachine: LocalStateMachine, execution: { executionArn: string; name: string; startDate: string }): RunOptions['context'] {
+    return {
+      Execution: { Id: execution.executionArn, Name: execution.name, StartTime: execution.startDate, RoleArn: '', RedriveCount: 0 },
       StateMachine: { Id: stateMachine.arn, Name: stateMachine.name },
       // The interpreter copies the context once per run; a getter keeps this field current.
       State: {
@@ -364,15 +423,113 @@ export class LocalEngine {
         },
       },
     };
-    const execution = machine.run(input as never, {
+  }
+
+  /**
+   * One item of a Distributed Map: the Map's processor run as a child execution, with its own
+   * event history (the limit applies per child, as on AWS) and payload checks. A child that fails
+   * fails the Map, as a Map Run without tolerated failures does.
+   */
+  private async runChild(
+    stateMachine: LocalStateMachine,
+    prepared: Prepared,
+    child: DistributedMapProcessor & { readonly machine: StateMachine },
+    parent: ExecutionRecord,
+    item: unknown,
+    handlers: TaskHandlers,
+    children: Set<() => void>,
+  ): Promise<unknown> {
+    const name = crypto.randomUUID();
+    const record: ExecutionRecord = {
+      executionArn: `${parent.executionArn.replace(/:[^:]+$/, '')}/${child.mapState.replace(/[^A-Za-z0-9_-]/g, '_')}:${name}`,
+      stateMachineArn: stateMachine.arn,
+      name,
+      status: 'RUNNING',
+      input: JSON.stringify(item),
+      startDate: new Date().toISOString(),
+      attempts: [],
+    };
+    const retryIntervalOverrides = this.retryOverrides(prepared);
+    const execution = child.machine.run(item as never, {
       overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
-      context,
+      context: this.contextOf(stateMachine, record),
+    });
+    let forced: { error: string; cause: string } | undefined;
+    const force = (error: string, cause: string) => {
+      forced ??= { error, cause };
+      execution.abort();
+    };
+    const stop = () => execution.abort();
+    children.add(stop);
+    const consumed = this.consumeEvents(execution.eventLogs, record, [], force);
+    try {
+      return await execution.result;
+    } catch (error) {
+      const failure =
+        forced ??
+        (error instanceof ExecutionError
+          ? { error: (error.cause as Error).name, cause: (error.cause as Error).message }
+          : { error: 'States.Runtime', cause: error instanceof Error ? error.message : String(error) });
+      throw new TaskFailure(
+        'States.ExceedToleratedFailureThreshold',
+        `The Map Run of "${child.mapState}" failed: child execution ${name} failed with ${failure.error}: ${failure.cause}`,
+      );
+    } finally {
+      children.delete(stop);
+      await consumed;
+    }
+  }
+
+  /**
+   * `startExecution.sync(:2)`: starts the execution, waits for it, and returns its description;
+   * an execution that does not succeed fails the Task with `States.TaskFailed`, as on AWS.
+   */
+  private async serveStartExecutionSync(jsonOutput: boolean, input: unknown, children: Set<() => void>): Promise<unknown> {
+    const parameters = startExecutionParameters(input);
+    let executionArn: string;
+    try {
+      ({ executionArn } = await this.startExecution(parameters));
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      throw new TaskFailure(`StepFunctions.${name.endsWith('Exception') ? name : `${name}Exception`}`, error instanceof Error ? error.message : String(error));
+    }
+    const stop = () => void this.stopExecution(executionArn, { error: 'States.Aborted', cause: 'The execution that started it with startExecution.sync was stopped' });
+    children.add(stop);
+    try {
+      const ended: EndedExecution = await this.waitForExecution(executionArn);
+      const output = syncTaskOutput(ended, jsonOutput);
+      if (ended.status === 'SUCCEEDED') return output;
+      throw new TaskFailure('States.TaskFailed', JSON.stringify(output));
+    } finally {
+      children.delete(stop);
+    }
+  }
+
+  private async run(
+    stateMachine: LocalStateMachine,
+    prepared: Prepared,
+    record: ExecutionRecord,
+    input: unknown,
+    events: unknown[],
+    control: ExecutionControl,
+  ): Promise<void> {
+    const children = new Set<() => void>();
+    const handlers = this.taskHandlers(stateMachine, prepared, record, children);
+    const retryIntervalOverrides = this.retryOverrides(prepared);
+    const execution = prepared.machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
+      context: this.contextOf(stateMachine, record),
     });
 
     let forced: { error: string; cause: string } | undefined;
     const force = (error: string, cause: string) => {
       if (forced) return;
       forced = { error, cause };
+      execution.abort();
+    };
+    let stopped: { error?: string; cause?: string } | undefined;
+    control.stop = (error, cause) => {
+      stopped ??= { ...(error !== undefined && { error }), ...(cause !== undefined && { cause }) };
       execution.abort();
     };
     const consumed = this.consumeEvents(execution.eventLogs, record, events, force);
@@ -393,11 +550,13 @@ export class LocalEngine {
       } else if (error instanceof ExecutionAbortedError && forced) {
         this.finish(record, 'FAILED', forced);
       } else if (error instanceof ExecutionAbortedError) {
-        this.finish(record, 'ABORTED', {});
+        this.finish(record, 'ABORTED', stopped ?? {});
       } else {
         this.finish(record, 'FAILED', { error: 'States.Runtime', cause: error instanceof Error ? error.message : String(error) });
       }
     }
+    // What it started cannot outlive it: stopping a parent stops its children, as on AWS.
+    for (const stop of [...children]) stop();
     await consumed;
     this.persist(stateMachine, record, 'w');
     this.emitStatusChange(record);

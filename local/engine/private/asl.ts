@@ -2,12 +2,14 @@
  * Reads an ASL definition before it runs: which local adapter serves each Task state, and what
  * the interpreter cannot execute faithfully (each named by its state).
  */
+import { startExecutionSync } from './child-executions';
 
 /** How a Task state is served locally. */
 export type TaskPlan =
   | { readonly kind: 'lambda-invoke'; readonly state: string }
   | { readonly kind: 'lambda-arn'; readonly state: string; readonly functionArn: string }
-  | { readonly kind: 'dynamodb'; readonly state: string; readonly action: DynamoAction };
+  | { readonly kind: 'dynamodb'; readonly state: string; readonly action: DynamoAction }
+  | { readonly kind: 'start-execution-sync'; readonly state: string; readonly jsonOutput: boolean };
 
 export type DynamoAction = 'putItem' | 'getItem' | 'updateItem' | 'deleteItem';
 
@@ -81,9 +83,8 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
           for (const field of ['ItemReader', 'ItemBatcher', 'ResultWriter', 'ToleratedFailurePercentage', 'ToleratedFailureCount']) {
             if (field in state) problems.push(`${where}: the Map field ${field} (Distributed Map) is not supported locally`);
           }
+          // A DISTRIBUTED Map runs its items as child executions (see child-executions.ts).
           const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown> | undefined;
-          const mode = (processor?.ProcessorConfig as Record<string, unknown> | undefined)?.Mode;
-          if (mode === 'DISTRIBUTED') problems.push(`${where}: a DISTRIBUTED Map is not supported locally`);
           if (processor) walk(processor, ` (item processor of "${name}")`);
           break;
         }
@@ -114,13 +115,18 @@ function planTask(name: string, state: Record<string, unknown>, where: string, t
     tasks.set(name, { kind: 'dynamodb', state: name, action: dynamo[1] as DynamoAction });
     return;
   }
+  const sync = startExecutionSync(resource);
+  if (sync) {
+    tasks.set(name, { kind: 'start-execution-sync', state: name, jsonOutput: sync.jsonOutput });
+    return;
+  }
   if (LAMBDA_ARN.test(resource)) {
     tasks.set(name, { kind: 'lambda-arn', state: name, functionArn: resource.replace(/:\$LATEST$/, '') });
     return;
   }
-  const pattern = /\.(sync(:2)?|waitForTaskToken)$/.test(resource) ? ' (.sync and .waitForTaskToken integrations need AWS)' : '';
+  const pattern = /\.(sync(:2)?|waitForTaskToken)$/.test(resource) ? ' (.waitForTaskToken and .sync integrations other than startExecution need AWS)' : '';
   problems.push(
-    `${where}: resource ${resource} is not supported locally${pattern}; supported: arn:aws:states:::lambda:invoke, a Lambda function ARN, arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem`,
+    `${where}: resource ${resource} is not supported locally${pattern}; supported: arn:aws:states:::lambda:invoke, a Lambda function ARN, arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem, arn:aws:states:::states:startExecution.sync(:2)`,
   );
 }
 
