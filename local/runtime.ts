@@ -4,7 +4,7 @@ import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } fro
 import { LAUNCHER_ENV, type LauncherConfig, type RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
-import { type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEnvironment } from '../runtime';
+import { BackfillStore, type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEnvironment } from '../runtime';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
 import {
@@ -142,6 +142,8 @@ export interface LocalPipeline {
   readonly launcher: LocalFunction;
   readonly config: LauncherConfig;
   readonly tableName: string;
+  /** The pipeline's backfill state machine. */
+  readonly backfill?: LocalStateMachine;
 }
 
 /** A partition with its status; `MISSING` when it never ran. */
@@ -391,6 +393,11 @@ export class LocalRuntime {
     return new PartitionStore(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
+  /** The backfills of a pipeline, as its backfill function records them. */
+  backfillStore(name: string): BackfillStore {
+    return new BackfillStore(this.services.dynamo.client(), this.pipeline(name).tableName);
+  }
+
   /** Executions of a pipeline, newest first. */
   runs(name: string): ExecutionRecord[] {
     return this.engine.listExecutions(this.pipeline(name).stateMachine.arn);
@@ -502,6 +509,15 @@ export class LocalRuntime {
  */
 async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo): Promise<void> {
   for (const record of engine.abortAbandoned()) {
+    const backfilled = [...pipelines.values()].find((p) => p.backfill?.arn === record.stateMachineArn);
+    if (backfilled) {
+      // Its runs were abandoned too, and are failed below; the backfill itself ends ABORTED.
+      await new BackfillStore(dynamo.client(), backfilled.tableName).end(backfilled.name, record.name, 'ABORTED', {
+        now: new Date(),
+        reason: record.cause ?? 'the local process that ran it ended before it finished',
+      });
+      continue;
+    }
     const pipeline = [...pipelines.values()].find((p) => p.stateMachine.arn === record.stateMachineArn);
     const input = JSON.parse(record.input) as Partial<RunInput>;
     if (!pipeline || !input.partition || !input.runId) continue;
@@ -531,7 +547,8 @@ function pipelinesOf(engine: LocalEngine): Map<string, LocalPipeline> {
     const launcher = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.stateMachineArn] === stateMachine.arn);
     if (!launcher) throw new Error(`Pipeline "${name}" has no launcher function in the local stage`);
     const environment = readLauncherEnvironment(launcher.environment);
-    pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName });
+    const backfill = engine.stage.stateMachines.find((s) => (s.metadata['sluice:backfill'] as { pipeline?: string } | undefined)?.pipeline === name);
+    pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName, ...(backfill && { backfill }) });
   }
   return pipelines;
 }

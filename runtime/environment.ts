@@ -42,6 +42,17 @@ export function readLauncherEnvironment(env: Readonly<Record<string, string | un
   };
 }
 
+/** What a pipeline's backfill function reads from its environment. */
+export interface BackfillEnvironment {
+  readonly config: LauncherConfig;
+  readonly tableName: string;
+}
+
+/** Reads and validates the backfill function's environment (`BACKFILL_ENV`). */
+export function readBackfillEnvironment(env: Readonly<Record<string, string | undefined>>): BackfillEnvironment {
+  return { config: parseConfig(required(env, LAUNCHER_ENV.pipeline)), tableName: required(env, LAUNCHER_ENV.tableName) };
+}
+
 /** What the run-monitor function reads from its environment. */
 export interface RunMonitorEnvironment {
   /** The pipeline, to launch the reruns S3 arrivals request as the launcher would. */

@@ -5,3 +5,5 @@ export * from './run-monitor';
 export * from './reconcile';
 export * from './consumed';
 export * from './retry';
+export * from './backfill';
+export * from './backfill-store';

@@ -396,6 +396,34 @@ async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind:
   }
 }
 
+/** Outcome of {@link claimRun}. */
+export type ClaimRunResult = { readonly kind: 'claimed'; readonly input: RunInput } | Skipped | Deferred;
+
+/**
+ * Claims a partition for a run that the caller starts itself, as a backfill does (it starts the
+ * run with `startExecution.sync` and waits for it): the same limit check and conditional write as
+ * {@link launchRun}, without the StartExecution. A partition already RUNNING is `skipped`, a
+ * launch at the limit `deferred`, and `claimed` carries the run's input, whose `runId` is the
+ * execution name to start it under.
+ */
+export async function claimRun(
+  request: LaunchRequest,
+  deps: { readonly store: Pick<PartitionStore, 'get' | 'countRunning' | 'claim'>; readonly now: Date },
+): Promise<ClaimRunResult> {
+  const { config, partition, trigger } = request;
+  assertPartition(config, partition);
+  const running = await deps.store.countRunning(config.name);
+  if (running >= config.maxConcurrentRuns) {
+    const current = await deps.store.get(config.name, partition);
+    return current?.status === 'RUNNING'
+      ? { kind: 'skipped', partition, reason: 'already running', runId: current.runId }
+      : { kind: 'deferred', partition, reason: atLimitReason(config) };
+  }
+  const claim = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
+  if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
+  return { kind: 'claimed', input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger } };
+}
+
 /** At the limit: a launch of a running partition is handled by `onBusy`, any other waits. */
 async function deferOrBusy<R>(request: LaunchRequest, deps: LaunchDeps, onBusy: OnBusy<R>): Promise<Deferred | R> {
   const { config, partition } = request;

@@ -3,6 +3,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
+  type QueryCommandInput,
   type QueryCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -121,23 +122,14 @@ export class PartitionStore {
     else if (range.from !== undefined) condition += ' AND #sk >= :from';
     else if (range.to !== undefined) condition += ' AND #sk <= :to';
 
-    const records: PartitionRecord[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(toRecord(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ConsistentRead: true,
+    });
+    return items.map(toRecord);
   }
 
   /**
@@ -472,11 +464,25 @@ function expectedRevision(read: PartitionRecord | undefined): { condition: strin
     : { condition: '#revision = :readRevision', values: { ':readRevision': { N: String(read.revision) } } };
 }
 
-function key(pipeline: string, partition: string): Record<string, AttributeValue> {
+/** The key of an item of the partition table. */
+export function key(pipeline: string, partition: string): Record<string, AttributeValue> {
   return { [PARTITION_TABLE.partitionKey]: { S: pipeline }, [PARTITION_TABLE.sortKey]: { S: partition } };
 }
 
-function isConditionFailure(error: unknown): boolean {
+/** Every item a Query returns, following `LastEvaluatedKey` past DynamoDB's 1 MB pages. */
+export async function queryAll(client: DynamoDBClient, input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** Whether a write failed on its condition. */
+export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 

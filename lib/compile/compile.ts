@@ -47,6 +47,7 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
       : undefined,
     triggers: Object.freeze([...(def.triggers ?? [])]),
     maxConcurrentRuns: def.maxConcurrentRuns ?? TASK_DEFAULTS.maxConcurrentRuns,
+    partitionsPerRun: def.backfill?.partitionsPerRun ?? 1,
     tasks: Object.freeze(tasks),
     flow: planFlow(tasks),
   });

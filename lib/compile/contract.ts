@@ -50,6 +50,13 @@ export interface RunInput {
   readonly attempt: number;
   /** What started the run: `schedule`, `s3`, `manual`, `backfill`. */
   readonly trigger: string;
+  /**
+   * Every partition the run processes, in order, when a backfill hands it several consecutive
+   * ones (`backfill.partitionsPerRun`); `partition` is the first.
+   */
+  readonly partitions?: readonly string[];
+  /** First and last of `partitions`. */
+  readonly range?: { readonly from: string; readonly to: string };
 }
 
 /** The event a task handler receives. */
@@ -88,6 +95,8 @@ export interface LauncherConfig {
    * partitions is deferred (see `launchRun`).
    */
   readonly maxConcurrentRuns: number;
+  /** Consecutive partitions one backfill run processes. @default 1 */
+  readonly partitionsPerRun?: number;
   readonly partitions?: PartitionSpec;
   readonly schedule?: { readonly cron: string; readonly timezone: string };
   readonly triggers: readonly {
@@ -104,6 +113,7 @@ export function launcherConfig(pipeline: CompiledPipeline): LauncherConfig {
   return {
     name: pipeline.name,
     maxConcurrentRuns: pipeline.maxConcurrentRuns,
+    partitionsPerRun: pipeline.partitionsPerRun,
     partitions: pipeline.partitions,
     schedule: pipeline.schedule ? { cron: pipeline.schedule.cron, timezone: pipeline.schedule.timezone } : undefined,
     triggers: pipeline.triggers.map((t) => ({
@@ -143,6 +153,25 @@ export const LAUNCHER_METRICS = Object.freeze({
   /** Launches that failed (after the SDK's retries) and are retried by their queue or by Lambda. */
   failed: 'LaunchesFailed',
 });
+
+/**
+ * Backfills live in the partition table beside the partitions, under partition-key values no
+ * pipeline name can take (names have no `#`): one item per backfill under
+ * `backfill#<pipeline>` (sort key: the backfill id, which is its execution's name), and its plan
+ * under `backfill#<pipeline>#<id>`, one item per chunk of runs (sort key: the chunk number,
+ * zero-padded). So listing a pipeline's backfills, or a backfill's chunks, is one Query.
+ */
+export const BACKFILL_KEYS = Object.freeze({
+  records: (pipeline: string): string => `backfill#${pipeline}`,
+  chunks: (pipeline: string, backfillId: string): string => `backfill#${pipeline}#${backfillId}`,
+  chunk: (index: number): string => String(index).padStart(6, '0'),
+});
+
+/** Statuses of a backfill. */
+export type BackfillStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'ABORTED';
+
+/** Environment variables of a pipeline's backfill function: `LAUNCHER_ENV.pipeline` and `.tableName`. */
+export const BACKFILL_ENV = Object.freeze({ pipeline: LAUNCHER_ENV.pipeline, tableName: LAUNCHER_ENV.tableName });
 
 /** Step Functions execution names: 1 to 80 characters; only these keep CloudWatch logging possible. */
 const EXECUTION_NAME_MAX = 80;

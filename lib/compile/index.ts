@@ -1,3 +1,4 @@
+export * from './backfill';
 export * from './compile';
 export * from './contract';
 export * from './errors';

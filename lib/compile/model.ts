@@ -43,6 +43,8 @@ export interface CompiledPipeline {
   readonly schedule?: CompiledSchedule;
   readonly triggers: readonly Trigger[];
   readonly maxConcurrentRuns: number;
+  /** Consecutive partitions one backfill run processes. */
+  readonly partitionsPerRun: number;
   /** Tasks in a topological order. */
   readonly tasks: readonly CompiledTask[];
   /** How the tasks are arranged in the state machine. */
@@ -51,5 +53,8 @@ export interface CompiledPipeline {
 
 /** Partition key of runs of an unpartitioned pipeline. */
 export const UNPARTITIONED_KEY = 'default';
+
+/** Most partitions one backfill run may process (`backfill.partitionsPerRun`). */
+export const MAX_PARTITIONS_PER_RUN = 1000;
 
 export const TASK_DEFAULTS = Object.freeze({ timeoutSeconds: 300, memoryMb: 512, maxConcurrentRuns: 10 });

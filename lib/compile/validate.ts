@@ -2,6 +2,7 @@ import type { PipelineDefinition } from '../definitions/pipeline';
 import type { RetryPolicy } from '../definitions/retry';
 import type { TaskDefinition } from '../definitions/task';
 import type { ValidationIssue } from './errors';
+import { MAX_PARTITIONS_PER_RUN } from './model';
 import { partitionSpecIssues } from './partition-keys';
 import { scheduleIssues } from './schedule';
 
@@ -70,6 +71,10 @@ export function validatePipeline(def: PipelineDefinition): ValidationIssue[] {
 
   if (def.maxConcurrentRuns !== undefined && !(Number.isInteger(def.maxConcurrentRuns) && def.maxConcurrentRuns >= 1)) {
     add(`invalid maxConcurrentRuns ${def.maxConcurrentRuns}`, 'use a whole number of at least 1');
+  }
+  const perRun = def.backfill?.partitionsPerRun;
+  if (perRun !== undefined && !(Number.isInteger(perRun) && perRun >= 1 && perRun <= MAX_PARTITIONS_PER_RUN)) {
+    add(`invalid backfill.partitionsPerRun ${perRun}`, `use a whole number from 1 to ${MAX_PARTITIONS_PER_RUN}`);
   }
   if (def.schedule) {
     for (const message of scheduleIssues(def.schedule)) add(`schedule: ${message}`, 'correct the schedule');

@@ -1,3 +1,4 @@
+export * from './backfill-state-machine';
 export * from './run-end-rule';
 export * from './launcher';
 export * from './partition-table';

@@ -150,6 +150,8 @@ export class PipelineStateMachine extends Construct {
   /** The task functions, by task name. */
   public readonly functions: Readonly<Record<string, NodejsFunction>>;
   public readonly logGroup: logs.LogGroup;
+  /** Longest a run may take: the state machine's timeout. */
+  public readonly runTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
     super(scope, id);
@@ -269,6 +271,7 @@ export class PipelineStateMachine extends Construct {
     // A run makes two status writes on any path ("Mark running", then one that ends it). Lambda's
     // service errors fail fast, so their retries fit in the slack.
     const worstCase = worstCaseSeconds(pipeline.flow, byName) + 2 * statusWriteWorstCaseSeconds();
+    this.runTimeout = Duration.seconds(Math.min(worstCase + RUN_TIMEOUT_SLACK_SECONDS, MAX_STANDARD_EXECUTION_SECONDS));
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(
@@ -276,7 +279,7 @@ export class PipelineStateMachine extends Construct {
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: pipeline.description ?? `sluice pipeline ${pipeline.name}`,
-      timeout: Duration.seconds(Math.min(worstCase + RUN_TIMEOUT_SLACK_SECONDS, MAX_STANDARD_EXECUTION_SECONDS)),
+      timeout: this.runTimeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });

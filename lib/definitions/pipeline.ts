@@ -50,8 +50,26 @@ export interface PipelineProps {
    * @default 10
    */
   readonly maxConcurrentRuns?: number;
+  /**
+   * How `sluice backfill` (and the pipeline's backfill state machine) runs ranges of partitions.
+   *
+   * @default - one partition per run
+   */
+  readonly backfill?: BackfillOptions;
   /** The tasks, by name. Names: letters, digits, `-` and `_`, at most 40 characters. */
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
+}
+
+/** How backfills run a pipeline's partitions. */
+export interface BackfillOptions {
+  /**
+   * Consecutive partitions one backfill run processes (a reload in small batches): the task event
+   * carries them in `partitions` and their range in `range`, and each is marked with the run's
+   * outcome. Runs started otherwise (schedules, arrivals, `sluice run`) always hold one.
+   *
+   * @default 1
+   */
+  readonly partitionsPerRun?: number;
 }
 
 /** A pipeline as declared: an immutable value. Compile it with `compilePipeline`. */

@@ -3,6 +3,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { deployedNames, stageParameters } from '../compile/deployed-names';
 import { alarmDeadLetterQueues } from '../constructs/private/queues';
+import { BackfillStateMachine } from '../constructs/backfill-state-machine';
 import { RunEndRule } from '../constructs/run-end-rule';
 import { Launcher } from '../constructs/launcher';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine';
@@ -33,6 +34,7 @@ export interface PipelineStackProps extends StackProps {
 export class PipelineStack extends Stack {
   public readonly stateMachine: PipelineStateMachine;
   public readonly launcher: Launcher;
+  public readonly backfill: BackfillStateMachine;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -60,6 +62,14 @@ export class PipelineStack extends Stack {
       table: shared.table,
       stateMachine: this.stateMachine.stateMachine,
       buckets: shared.buckets,
+      logRetention,
+      removalPolicy,
+    });
+    this.backfill = new BackfillStateMachine(this, 'Backfill', {
+      pipeline: compiled,
+      stateMachine: this.stateMachine.stateMachine,
+      runTimeout: this.stateMachine.runTimeout,
+      table: shared.table,
       logRetention,
       removalPolicy,
     });

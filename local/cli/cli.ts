@@ -71,6 +71,34 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .action(action(async (ctx, name: string, options: { limit: number }) => (await import('./commands/runs')).runs(ctx, name, options)));
 
   program
+    .command('backfill')
+    .description('run a range of partitions through the pipeline\'s backfill state machine; live progress on a terminal, Ctrl-C offers to cancel')
+    .argument('<pipeline>', 'pipeline name')
+    .option('--from <key>', 'first partition (default: the first partition of the pipeline)')
+    .option('--to <key>', 'last partition (default: the last complete one)')
+    .addOption(new Option('--only <which>', 'which partitions of the range run').choices(['missing', 'failed', 'missing,failed', 'all']).default('missing,failed'))
+    .addOption(new Option('--concurrency <n>', 'runs in flight at most').default(1).argParser(positiveInteger))
+    .option('--yes', 'confirm a range of more than 10,000 partitions')
+    .action(
+      action(async (ctx, name: string, options: { from?: string; to?: string; only: 'missing' | 'failed' | 'missing,failed' | 'all'; concurrency: number; yes?: boolean }) =>
+        (await import('./commands/backfill')).backfill(ctx, name, options),
+      ),
+    );
+
+  program
+    .command('backfills')
+    .description("a pipeline's backfills, newest first, with their progress; --cancel one")
+    .argument('<pipeline>', 'pipeline name')
+    .option('--cancel <id>', 'cancel this backfill: no new run starts, runs in flight finish')
+    .option('--stop', 'with --cancel: stop the runs in flight too (only from the process running the backfill, or on AWS)')
+    .addOption(new Option('--limit <n>', 'how many backfills').default(20).argParser(positiveInteger))
+    .action(
+      action(async (ctx, name: string, options: { cancel?: string; stop?: boolean; limit: number }) =>
+        (await import('./commands/backfills')).backfills(ctx, name, options),
+      ),
+    );
+
+  program
     .command('dev')
     .description('serve S3 and DynamoDB on loopback with the triggers and schedules of every pipeline, until Ctrl+C')
     .option('--port <n>', 'S3 on port N and DynamoDB on N+1 (default: free ports)')

@@ -22,6 +22,8 @@ const STATUS_COLORS: Readonly<Record<string, string>> = {
   FAILED: '31',
   TIMED_OUT: '31',
   ABORTED: '31',
+  CANCELLED: '33',
+  SKIPPED: '33',
   RUNNING: '33',
   MISSING: '2',
 };

@@ -9,6 +9,14 @@ export interface CliIo {
   err(text: string): void;
   /** Whether `out` may use ANSI colours (a terminal, and `NO_COLOR` unset). */
   readonly color: boolean;
+  /**
+   * Whether `err` is a terminal, where live progress (bars redrawn in place) may be shown.
+   *
+   * @default false
+   */
+  readonly terminal?: boolean;
+  /** Width of the `err` terminal in columns. @default 80 */
+  readonly columns?: number;
 }
 
 // Taken at load, before `captureFunctionOutput` can replace them.
@@ -21,6 +29,8 @@ export function processIo(env: NodeJS.ProcessEnv = process.env): CliIo {
     out: (text) => void writeOut(text),
     err: (text) => void writeErr(text),
     color: process.stdout.isTTY === true && env.NO_COLOR === undefined,
+    terminal: process.stderr.isTTY === true,
+    columns: process.stderr.columns,
   };
 }
 

@@ -193,7 +193,8 @@ describe('createSluiceApp', () => {
 
   it('emits state machines that asl-validator accepts', () => {
     const asls = Object.values(built.pipelines).flatMap((stack) => definitions(Template.fromStack(stack)));
-    expect(asls).toHaveLength(2);
+    // Each pipeline's run and backfill state machines
+    expect(asls).toHaveLength(4);
     for (const asl of asls) expect(aslValidator(asl).errors).toStrictEqual([]);
   });
 
