@@ -48,8 +48,11 @@ function peakInFlight(runs: readonly { startDate: string; stopDate: string }[]):
   return peak;
 }
 
-/** `sluice backfill` and `sluice backfills` end to end, on one SLUICE_HOME (one synth). */
-describe('sluice backfill', () => {
+/**
+ * `sluice backfill` and `sluice backfills` end to end, on one SLUICE_HOME (one synth). A thousand
+ * runs take tens of seconds on a busy machine: the tests get more than the default timeout.
+ */
+describe('sluice backfill', { timeout: 300_000 }, () => {
   let home: string;
   let env: NodeJS.ProcessEnv;
 
