@@ -461,8 +461,13 @@ export class LocalRuntime {
     this.router.send(queueArn, body);
   }
 
-  /** Waits until every delivery and every execution started so far has ended. */
+  /**
+   * Waits until every delivery and every execution started so far has ended, S3 events of the
+   * uploads completed so far included.
+   */
   async settle(): Promise<void> {
+    // S3 events of uploads made so far may still be on their way from the services process.
+    if (this.triggersStarted) await this.services.s3.flush();
     for (;;) {
       await this.router.settle();
       const running = [...this.running];

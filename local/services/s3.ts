@@ -68,6 +68,8 @@ export interface LocalS3 {
   onObjectCreated(listener: (event: ObjectCreatedEvent) => void): () => void;
   /** Resolves once the listeners added so far receive the events of every later upload. */
   listening(): Promise<void>;
+  /** Resolves once the events of every upload completed so far have reached the listeners. */
+  flush(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -159,6 +161,8 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
       return () => listeners.delete(listener);
     },
     listening: async () => {},
+    // Listeners are called before the upload's response: nothing is ever in flight.
+    flush: async () => {},
     stop: async () => {
       client?.destroy();
       client = undefined;

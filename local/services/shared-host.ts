@@ -22,7 +22,10 @@ export interface ServicesAnnouncement {
   readonly endpoints: {
     readonly s3: string;
     readonly dynamodb: string;
-    /** `GET` streams S3 `Object Created` events as server-sent events, one JSON event per message. */
+    /**
+     * `GET` streams S3 `Object Created` events as server-sent events, one JSON event per message,
+     * numbered by `id`; `GET <objectCreated>/last` answers the number of the last one sent.
+     */
     readonly objectCreated: string;
   };
   /** Environment of SDK clients of the S3 endpoint (see `LocalS3.clientEnvironment`). */
@@ -56,7 +59,12 @@ export async function hostSharedServices(props: HostSharedServicesProps): Promis
   const dynamo = await startDynamo({ dataDir: join(home, 'dynamodb'), port: props.ports?.dynamodb });
   const s3 = await startS3({ dataDir: join(home, 's3'), port: props.ports?.s3, buckets: [] });
   const subscribers = new Set<ServerResponse>();
+  let sent = 0;
   const events = createServer((request, response) => {
+    if (request.method === 'GET' && request.url === '/object-created/last') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ last: sent }));
+      return;
+    }
     if (request.method !== 'GET' || request.url !== '/object-created') {
       response.writeHead(404).end();
       return;
@@ -68,7 +76,8 @@ export async function hostSharedServices(props: HostSharedServicesProps): Promis
   });
   await listen(events, 0);
   s3.onObjectCreated((event) => {
-    const message = `data: ${JSON.stringify(event)}\n\n`;
+    // Sent before the upload's response, so an uploader asking for `last` afterwards counts it.
+    const message = `id: ${++sent}\ndata: ${JSON.stringify(event)}\n\n`;
     for (const subscriber of subscribers) subscriber.write(message);
   });
 

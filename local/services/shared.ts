@@ -203,12 +203,13 @@ function attachedS3(announced: ServicesAnnouncement): LocalS3 {
   const endpoint = announced.endpoints.s3;
   const streams = new Set<ClientRequest>();
   const subscribed: Promise<void>[] = [];
+  const progress = new EventCount();
   return {
     endpoint,
     clientEnvironment: announced.s3ClientEnvironment,
     client: () => (client ??= s3ClientFor(endpoint)),
     onObjectCreated: (listener) => {
-      const { request, ready } = subscribe(announced.endpoints.objectCreated, listener);
+      const { request, ready } = subscribe(announced.endpoints.objectCreated, listener, progress);
       streams.add(request);
       subscribed.push(ready);
       return () => {
@@ -219,6 +220,11 @@ function attachedS3(announced: ServicesAnnouncement): LocalS3 {
     listening: async () => {
       await Promise.all(subscribed);
     },
+    flush: async () => {
+      if (streams.size === 0) return;
+      const { last } = (await (await fetch(`${announced.endpoints.objectCreated}/last`)).json()) as { last: number };
+      await progress.reached(last);
+    },
     stop: async () => {
       client?.destroy();
       client = undefined;
@@ -228,8 +234,28 @@ function attachedS3(announced: ServicesAnnouncement): LocalS3 {
   };
 }
 
+/** The number of the last event received from the services, with waiters for later ones. */
+class EventCount {
+  private received = 0;
+  private readonly waiting = new Set<{ id: number; resolve: () => void }>();
+
+  record(id: number): void {
+    this.received = Math.max(this.received, id);
+    for (const waiter of this.waiting) {
+      if (waiter.id > this.received) continue;
+      this.waiting.delete(waiter);
+      waiter.resolve();
+    }
+  }
+
+  reached(id: number): Promise<void> {
+    if (id <= this.received) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.add({ id, resolve }));
+  }
+}
+
 /** Subscribes to the event stream; `ready` resolves once the services have registered it. */
-function subscribe(url: string, listener: (event: ObjectCreatedEvent) => void): { request: ClientRequest; ready: Promise<void> } {
+function subscribe(url: string, listener: (event: ObjectCreatedEvent) => void, progress: EventCount): { request: ClientRequest; ready: Promise<void> } {
   let resolve!: () => void;
   let reject!: (error: Error) => void;
   const ready = new Promise<void>((ok, fail) => {
@@ -247,12 +273,12 @@ function subscribe(url: string, listener: (event: ObjectCreatedEvent) => void): 
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const message = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const data = message
-          .split('\n')
-          .filter((line) => line.startsWith('data: '))
-          .map((line) => line.slice('data: '.length))
-          .join('\n');
+        const lines = message.split('\n');
+        const field = (name: string) => lines.filter((line) => line.startsWith(`${name}: `)).map((line) => line.slice(name.length + 2)).join('\n');
+        const data = field('data');
         if (data) listener(JSON.parse(data) as ObjectCreatedEvent);
+        const id = Number(field('id'));
+        if (id > 0) progress.record(id);
       }
     });
   });
