@@ -46,6 +46,7 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
         })
       : undefined,
     triggers: Object.freeze([...(def.triggers ?? [])]),
+    upstream: Object.freeze(Object.entries(def.upstream ?? {}).map(([pipeline, mapping]) => Object.freeze({ pipeline, mapping }))),
     maxConcurrentRuns: def.maxConcurrentRuns ?? TASK_DEFAULTS.maxConcurrentRuns,
     partitionsPerRun: def.backfill?.partitionsPerRun ?? 1,
     tasks: Object.freeze(tasks),

@@ -1,6 +1,7 @@
 import type { PartitionSpec } from '../definitions/partitions';
 import type { ResolvedRetryPolicy } from '../definitions/retry';
 import type { Trigger } from '../definitions/triggers';
+import type { PartitionMapping } from '../definitions/upstream';
 
 /**
  * The shape of a run: a series-parallel tree over task names. `sequence` runs its steps one after
@@ -42,6 +43,8 @@ export interface CompiledPipeline {
   readonly partitions?: PartitionSpec;
   readonly schedule?: CompiledSchedule;
   readonly triggers: readonly Trigger[];
+  /** Pipelines this one runs after, in declaration order (see `PipelineProps.upstream`). */
+  readonly upstream: readonly { readonly pipeline: string; readonly mapping: PartitionMapping }[];
   readonly maxConcurrentRuns: number;
   /** Consecutive partitions one backfill run processes. */
   readonly partitionsPerRun: number;

@@ -49,6 +49,8 @@ export interface LocalEngineProps {
   readonly sfnEndpoint?: string;
   /** Endpoint of the local SNS API, for the functions' SDK clients. @default - none */
   readonly snsEndpoint?: string;
+  /** EventBridge API endpoint for the functions' EventBridge clients. @default - none */
+  readonly eventBridgeEndpoint?: string;
   /** More environment for every function, set last. @default - none */
   readonly functionEnvironment?: Readonly<Record<string, string>>;
   /** Local state directory (`SLUICE_HOME`); executions are kept under `executions/`. */
@@ -168,6 +170,7 @@ export class LocalEngine {
       s3: props.s3Endpoint,
       sfn: props.sfnEndpoint,
       sns: props.snsEndpoint,
+      eventBridge: props.eventBridgeEndpoint,
       environment: props.functionEnvironment,
       accessKeyIdOf: props.authorizer ? (roleArn) => props.authorizer!.accessKeyIdOf(roleArn) : undefined,
     });
