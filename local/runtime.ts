@@ -46,6 +46,11 @@ export interface LocalRuntimeProps {
    */
   readonly retryIntervalMs?: number;
   /**
+   * Fixed duration of every Wait state (sensor intervals), instead of their own.
+   * @default - the Wait states' own durations
+   */
+  readonly waitIntervalMs?: number;
+  /**
    * Log level of the functions' Powertools loggers (`DEBUG`, `INFO`, `WARN`, `ERROR`).
    * @default 'WARN'
    */
@@ -294,7 +299,11 @@ export class LocalRuntime {
         home: props.home,
         retryIntervalMs: props.retryIntervalMs,
         warn,
+<<<<<<< HEAD
         authorizer,
+=======
+        waitIntervalMs: props.waitIntervalMs,
+>>>>>>> 48ecd60 (Sensors: sensor() tasks checked every intervalSeconds through a Wait-state loop until they return true, or fail with SensorTimeoutError after timeoutSeconds (retried by the task's policy); SLUICE_WAIT_INTERVAL_MS shortens local waits)
       });
       const running = engine;
       await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));

@@ -65,6 +65,8 @@ export interface TaskEvent extends RunInput {
   readonly task: string;
   /** Results of the tasks this one comes after, by task name. */
   readonly results: Readonly<Record<string, unknown>>;
+  /** For a sensor: the number of this check, from 1. */
+  readonly check?: number;
 }
 
 /** Environment variables of the launcher and run-monitor functions. */

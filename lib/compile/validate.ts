@@ -15,6 +15,8 @@ const PIPELINE_NAME = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,39}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+/** A standard workflow runs at most a year. */
+const SENSOR_MAX_SECONDS = 365 * 24 * 3600;
 
 /**
  * Every problem of a pipeline definition, not just the first. Pure: handler files are checked by
@@ -154,6 +156,17 @@ function taskIssues(pipeline: string, name: string, t: TaskDefinition, known: Se
     add(`invalid memoryMb ${t.memoryMb}`, 'use a whole number of MB from 128 to 10240 (Lambda\'s limits)');
   }
   for (const m of retryIssues(t.retry)) add(`retry: ${m.message}`, m.fix);
+  if (t.sensor) {
+    const { intervalSeconds, timeoutSeconds } = t.sensor;
+    if (!(Number.isInteger(intervalSeconds) && intervalSeconds >= 1 && intervalSeconds <= SENSOR_MAX_SECONDS)) {
+      add(`invalid sensor intervalSeconds ${intervalSeconds}`, `use a whole number of seconds from 1 to ${SENSOR_MAX_SECONDS} (a year)`);
+    } else if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds >= intervalSeconds && timeoutSeconds <= SENSOR_MAX_SECONDS)) {
+      add(
+        `invalid sensor timeoutSeconds ${timeoutSeconds}`,
+        `use a whole number of seconds from intervalSeconds (${intervalSeconds}) to ${SENSOR_MAX_SECONDS} (a year, Step Functions' limit of a run)`,
+      );
+    }
+  }
   return issues;
 }
 

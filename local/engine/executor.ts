@@ -409,10 +409,17 @@ export class LocalEngine {
     return handlers;
   }
 
-  private retryOverrides(prepared: Prepared): Record<string, number> | undefined {
-    return this.props.retryIntervalMs === undefined
-      ? undefined
-      : Object.fromEntries(prepared.plan.retryableStates.map((s) => [s, this.props.retryIntervalMs as number]));
+  /** Shortened retry intervals and Wait states, when the runtime was told to (quick local iteration). */
+  private timeOverrides(prepared: Prepared): { retryIntervalOverrides?: Record<string, number>; waitTimeOverrides?: Record<string, number> } {
+    const { retryIntervalMs, waitIntervalMs } = this.props;
+    return {
+      ...(retryIntervalMs !== undefined && {
+        retryIntervalOverrides: Object.fromEntries(prepared.plan.retryableStates.map((s) => [s, retryIntervalMs])),
+      }),
+      ...(waitIntervalMs !== undefined && {
+        waitTimeOverrides: Object.fromEntries(prepared.plan.waitStates.map((s) => [s, waitIntervalMs])),
+      }),
+    };
   }
 
   private contextOf(stateMachine: LocalStateMachine, execution: { executionArn: string; name: string; startDate: string }): RunOptions['context'] {
@@ -452,9 +459,8 @@ export class LocalEngine {
       startDate: new Date().toISOString(),
       attempts: [],
     };
-    const retryIntervalOverrides = this.retryOverrides(prepared);
     const execution = child.machine.run(item as never, {
-      overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
+      overrides: { taskResourceLocalHandlers: handlers, ...this.timeOverrides(prepared) },
       context: this.contextOf(stateMachine, record),
     });
     let forced: { error: string; cause: string } | undefined;
@@ -518,9 +524,8 @@ export class LocalEngine {
   ): Promise<void> {
     const children = new Set<() => void>();
     const handlers = this.taskHandlers(stateMachine, prepared, record, children);
-    const retryIntervalOverrides = this.retryOverrides(prepared);
     const execution = prepared.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
+      overrides: { taskResourceLocalHandlers: handlers, ...this.timeOverrides(prepared) },
       context: this.contextOf(stateMachine, record),
     });
 
