@@ -299,11 +299,8 @@ export class LocalRuntime {
         home: props.home,
         retryIntervalMs: props.retryIntervalMs,
         warn,
-<<<<<<< HEAD
         authorizer,
-=======
         waitIntervalMs: props.waitIntervalMs,
->>>>>>> 48ecd60 (Sensors: sensor() tasks checked every intervalSeconds through a Wait-state loop until they return true, or fail with SensorTimeoutError after timeoutSeconds (retried by the task's policy); SLUICE_WAIT_INTERVAL_MS shortens local waits)
       });
       const running = engine;
       await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));

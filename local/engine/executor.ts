@@ -74,6 +74,11 @@ export interface LocalEngineProps {
    * @default - every call is allowed
    */
   readonly authorizer?: LocalAuthorizer;
+  /**
+   * Fixed duration of every Wait state (a sensor's interval), instead of its own.
+   * @default - each Wait state's own time
+   */
+  readonly waitIntervalMs?: number;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
