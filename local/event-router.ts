@@ -51,7 +51,7 @@ const POLLERS = 5;
 const ASYNC_INVOKE_ATTEMPTS = 3;
 
 /**
- * The default event bus, the SQS queues and the event source mappings of a stage, in-process:
+ * The event buses, the SQS queues and the event source mappings of a stage, in-process:
  * events are matched against the rule patterns of the template and delivered to the rules'
  * targets (queues and functions); queues feed their functions in batches, receive failed messages
  * again, and move them to their dead-letter queue after `maxReceiveCount` receives, so a bad
@@ -66,10 +66,10 @@ export class EventRouter {
     this.redeliveryDelayMs = props.redeliveryDelayMs ?? 100;
   }
 
-  /** Puts an event on the default bus (PutEvents). */
-  publish(event: Record<string, unknown>): void {
+  /** Puts an event on a bus (PutEvents): only the rules of that bus see it. */
+  publish(event: Record<string, unknown>, eventBusName = 'default'): void {
     for (const rule of this.props.stage.rules) {
-      if (!rule.enabled || !rule.eventPattern) continue;
+      if (!rule.enabled || !rule.eventPattern || rule.eventBusName !== eventBusName) continue;
       let matches: boolean;
       try {
         matches = matchesPattern(rule.eventPattern, event);

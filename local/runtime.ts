@@ -11,12 +11,14 @@ import {
   accepts,
   ensureTable,
   type LocalDynamo,
+  type LocalEventBridgeApi,
   type LocalS3,
   LocalScheduler,
   type LocalSnsApi,
   type LocalStepFunctionsApi,
   type PublishedMessage,
   type SharedServices,
+  startEventBridgeApi,
   startSnsApi,
   startStepFunctionsApi,
   useSharedServices,
@@ -43,6 +45,11 @@ export interface LocalRuntimeProps {
    * @default - the intervals of the state machine's Retry blocks
    */
   readonly retryIntervalMs?: number;
+  /**
+   * Fixed duration of every Wait state (sensor intervals), instead of their own.
+   * @default - the Wait states' own durations
+   */
+  readonly waitIntervalMs?: number;
   /**
    * Log level of the functions' Powertools loggers (`DEBUG`, `INFO`, `WARN`, `ERROR`).
    * @default 'WARN'
@@ -197,6 +204,7 @@ export class LocalRuntime {
       sfn: LocalStepFunctionsApi;
       sns: LocalSnsApi;
       gateway: IamGateway;
+      events: LocalEventBridgeApi;
     },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
@@ -251,6 +259,26 @@ export class LocalRuntime {
       started.push(sfn);
       const sns = await startSnsApi({ logFile: join(props.home, 'alerts.jsonl'), authorize });
       started.push(sns);
+      // Partition events the run monitors put on the stage's bus reach that bus's rules.
+      let router: EventRouter | undefined;
+      const events = await startEventBridgeApi({
+        onEvent: (put) =>
+          router?.publish(
+            {
+              version: '0',
+              id: put.id,
+              'detail-type': put.detailType,
+              source: put.source,
+              account: engine!.stage.environment.account,
+              time: put.time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              region: engine!.stage.environment.region,
+              resources: put.resources,
+              detail: put.detail,
+            },
+            put.eventBusName,
+          ),
+      });
+      started.push(events);
       engine = new LocalEngine({
         assemblyDir: synth.assemblyDir,
         stage: 'local',
@@ -258,6 +286,7 @@ export class LocalRuntime {
         s3Endpoint: s3.endpoint,
         sfnEndpoint: sfn.endpoint,
         snsEndpoint: sns.endpoint,
+        eventBridgeEndpoint: events.endpoint,
         functionEnvironment: {
           ...s3.clientEnvironment,
           // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy).
@@ -271,6 +300,7 @@ export class LocalRuntime {
         retryIntervalMs: props.retryIntervalMs,
         warn,
         authorizer,
+        waitIntervalMs: props.waitIntervalMs,
       });
       const running = engine;
       await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));
@@ -288,7 +318,7 @@ export class LocalRuntime {
           })),
         });
       }
-      const router = new EventRouter({
+      router = new EventRouter({
         stage: running.stage,
         invoke: (arn, event) => running.invoke(arn, event),
         deadLetterDir: join(props.home, 'dead-letters'),
@@ -304,7 +334,7 @@ export class LocalRuntime {
       }
       const pipelines = pipelinesOf(running);
       await failAbandonedRuns(running, pipelines, dynamo);
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway }, router, props, dev?.pid);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -313,12 +343,13 @@ export class LocalRuntime {
   }
 
   /** Endpoints of the local services, for SDK clients (`endpoint`) and `AWS_ENDPOINT_URL_*`. */
-  get endpoints(): { s3: string; dynamodb: string; stepFunctions: string; sns: string } {
+  get endpoints(): { s3: string; dynamodb: string; stepFunctions: string; sns: string; eventBridge: string } {
     return {
       s3: this.services.s3.endpoint,
       dynamodb: this.services.dynamo.endpoint,
       stepFunctions: this.services.sfn.endpoint,
       sns: this.services.sns.endpoint,
+      eventBridge: this.services.events.endpoint,
     };
   }
 
@@ -484,7 +515,7 @@ export class LocalRuntime {
     await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
-    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop()]);
+    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop()]);
     await this.services.shared.release();
     if (this.props.sharing === 'announce') this.withdrawAnnouncement();
   }

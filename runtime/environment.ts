@@ -63,6 +63,8 @@ export interface RunMonitorEnvironment {
   readonly stateMachineArn: string;
   /** For console links; Lambda sets `AWS_REGION`. */
   readonly region: string;
+  /** The stage's event bus, where ended partitions are published (`LAUNCHER_ENV.eventBusName`). */
+  readonly eventBusName: string;
 }
 
 /**
@@ -76,6 +78,7 @@ export function readRunMonitorEnvironment(env: Readonly<Record<string, string | 
     alertTopicArn: required(env, LAUNCHER_ENV.alertTopicArn),
     stateMachineArn: required(env, LAUNCHER_ENV.rerunStateMachineArn),
     region: required(env, 'AWS_REGION'),
+    eventBusName: required(env, LAUNCHER_ENV.eventBusName),
   };
 }
 

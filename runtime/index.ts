@@ -7,3 +7,4 @@ export * from './consumed';
 export * from './retry';
 export * from './backfill';
 export * from './backfill-store';
+export * from './upstream';

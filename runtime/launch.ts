@@ -7,7 +7,7 @@ import { consumedBy, judgeVersion, scheduleVersion, type SourceVersion, withCons
 import { type ClaimResult, PartitionClaimError, type PartitionStore } from './partition-store';
 
 /** What started a run; recorded in the partition table and in the run's input. */
-export type RunTrigger = 'schedule' | 's3' | 'manual' | 'backfill';
+export type RunTrigger = 'schedule' | 's3' | 'upstream' | 'manual' | 'backfill';
 
 /** Logical bucket name (as in pipeline definitions) → deployed bucket name. */
 export type BucketNames = Readonly<Record<string, string>>;
@@ -192,8 +192,8 @@ export type LaunchResult =
     };
 
 /**
- * Outcome of `launchRun` for an S3 arrival: never `skipped`, since an arrival finding its
- * partition RUNNING asks for a rerun instead.
+ * Outcome of `launchRun` for an S3 arrival or upstream pipelines: never `skipped`, since new data
+ * finding its partition RUNNING asks for a rerun instead.
  */
 export type ArrivalLaunchResult =
   | Exclude<LaunchResult, { readonly kind: 'skipped' }>
@@ -218,6 +218,12 @@ type RerunRequested = Extract<ArrivalLaunchResult, { readonly kind: 'rerun-reque
  * run has ended in the meantime, so the launch should look again.
  */
 type OnBusy<R> = (request: LaunchRequest, runId: string, deps: LaunchDeps) => Promise<R | undefined>;
+
+/**
+ * Triggers that bring new data (an S3 object, upstream partitions that succeeded): a run in
+ * progress may have read its inputs before it came, so the next attempt follows it.
+ */
+type NewDataTrigger = 's3' | 'upstream';
 
 /** Manual, scheduled and backfill launches: the run in progress does the work asked for. */
 const skip: OnBusy<Skipped> = async ({ partition }, runId) => ({ kind: 'skipped', partition, reason: 'already running', runId });
@@ -268,18 +274,19 @@ const RERUN_TRIES = 3;
  * consistent index and is not part of the claim's conditional write, so two launchers racing
  * for the last slot may both pass it, and a claim made an instant earlier may not be counted.
  */
-export function launchRun(request: LaunchRequest & { readonly trigger: 's3' }, deps: LaunchDeps): Promise<ArrivalLaunchResult>;
+export function launchRun(request: LaunchRequest & { readonly trigger: NewDataTrigger }, deps: LaunchDeps): Promise<ArrivalLaunchResult>;
 export function launchRun(
-  request: LaunchRequest & { readonly trigger: Exclude<RunTrigger, 's3'> },
+  request: LaunchRequest & { readonly trigger: Exclude<RunTrigger, NewDataTrigger> },
   deps: LaunchDeps,
 ): Promise<LaunchResult>;
 export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult | ArrivalLaunchResult> {
   const { config, partition } = request;
   assertPartition(config, partition);
-  const onBusy: OnBusy<Skipped | RerunRequested> = request.trigger === 's3' ? requestRerun : skip;
+  const newData = request.trigger === 's3' || request.trigger === 'upstream';
+  const onBusy: OnBusy<Skipped | RerunRequested> = newData ? requestRerun : skip;
   const atLimit = (await deps.store.countRunning(config.name)) >= config.maxConcurrentRuns;
   if (request.consumes) {
-    const busy: BusyPolicy<Skipped | RerunRequested> = request.trigger === 's3' ? RERUN_AFTER : SERVED_BY_RUN;
+    const busy: BusyPolicy<Skipped | RerunRequested> = newData ? RERUN_AFTER : SERVED_BY_RUN;
     return launchConsuming({ ...request, consumes: request.consumes }, deps, atLimit, busy);
   }
   if (atLimit) return deferOrBusy(request, deps, onBusy);

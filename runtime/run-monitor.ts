@@ -1,5 +1,6 @@
+import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
-import type { LauncherConfig, RunInput } from '../lib/compile/contract';
+import { type LauncherConfig, PARTITION_EVENTS, type PartitionEventDetail, type RunInput } from '../lib/compile/contract';
 import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
 import type { PartitionRecord } from './partition-store';
 
@@ -149,8 +150,66 @@ export interface PublishClient {
   send(command: PublishCommand): Promise<PublishCommandOutput>;
 }
 
+/** The one EventBridge call the run monitor makes; `EventBridgeClient` satisfies it. */
+export interface PutEventsClient {
+  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
+}
+
+/** Thrown when EventBridge refuses a partition event, so that the status change is retried. */
+export class PartitionEventError extends Error {
+  constructor(detailType: string, run: RunInput, reason: string) {
+    super(`Publishing "${detailType}" for partition "${run.partition}" of pipeline "${run.pipeline}" failed: ${reason}`);
+    this.name = 'PartitionEventError';
+  }
+}
+
+/**
+ * Publishes the end of a run as a `Partition Succeeded` or `Partition Failed` event
+ * (`PARTITION_EVENTS`) to the stage's event bus.
+ */
+export async function publishPartitionEvent(
+  events: NonNullable<RunMonitorDeps['events']>,
+  run: RunInput,
+  ended: { status: string; error?: string; time?: Date },
+): Promise<void> {
+  const detailType = ended.status === 'SUCCEEDED' ? PARTITION_EVENTS.succeeded : PARTITION_EVENTS.failed;
+  const detail: PartitionEventDetail = {
+    pipeline: run.pipeline,
+    partition: run.partition,
+    runId: run.runId,
+    attempt: run.attempt,
+    trigger: run.trigger,
+    status: ended.status,
+    ...(ended.error !== undefined && { error: ended.error }),
+  };
+  const out = await events.client.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: events.busName,
+          Source: PARTITION_EVENTS.source,
+          DetailType: detailType,
+          Detail: JSON.stringify(detail),
+          ...(ended.time && { Time: ended.time }),
+        },
+      ],
+    }),
+  );
+  if ((out.FailedEntryCount ?? 0) > 0) {
+    const entry = out.Entries?.[0];
+    throw new PartitionEventError(detailType, run, `${entry?.ErrorCode ?? 'unknown error'}: ${entry?.ErrorMessage ?? ''}`);
+  }
+}
+
 /** What the run monitor needs from the outside world. */
 export interface RunMonitorDeps {
+  /**
+   * Where ended partitions are published (`Partition Succeeded` / `Partition Failed`). The
+   * deployed monitor always has it.
+   *
+   * @default - no partition events
+   */
+  readonly events?: { readonly client: PutEventsClient; readonly busName: string };
   /** Marks failed runs, reads requested reruns and launches them. */
   readonly store: LaunchDeps['store'];
   readonly sns: PublishClient;
@@ -205,6 +264,9 @@ export class RerunDeferredError extends Error {
  * partition would stay RUNNING forever. The write comes first because it is idempotent: when
  * publishing fails, the redelivered event repeats both.
  *
+ * Every run started by the launcher is then published as a `Partition Succeeded` or `Partition
+ * Failed` event to the stage's event bus (pipelines that run after this one listen to those).
+ *
  * Then, whatever the status, when an S3 arrival requested a rerun while the run was in progress
  * (`rerunRequested` on the partition, still naming this run), the next attempt is launched as
  * the launcher launches an arrival. A failed run is rerun too: the data that arrived since may be
@@ -219,8 +281,10 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
     return { kind: 'ignored', reason: `status ${d.status} is not the end of a run` };
   }
   const run = runInputOf(d);
+  const stopped = typeof d.stopDate === 'number' ? new Date(d.stopDate) : undefined;
   if (!failed) {
     if (!run) return { kind: 'ignored', reason: `execution ${d.name} was not started by the sluice launcher` };
+    if (deps.events) await publishPartitionEvent(deps.events, run, { status: d.status, time: stopped });
     const rerun = await rerunIfRequested(run, deps);
     return { kind: 'succeeded', run, ...(rerun && { rerun }) };
   }
@@ -233,6 +297,7 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
     : false;
   const alert = formatAlert(event, deps.region);
   await deps.sns.send(new PublishCommand({ TopicArn: deps.topicArn, Subject: alert.subject, Message: alert.message }));
+  if (run && deps.events) await publishPartitionEvent(deps.events, run, { status: d.status, error: d.error ?? undefined, time: stopped });
   const rerun = run && (await rerunIfRequested(run, deps));
   return { kind: 'alerted', markedFailed, ...(run && { run }), ...(rerun && { rerun }) };
 }

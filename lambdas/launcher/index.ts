@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { LAUNCHER_METRICS } from '../../lib/compile/contract';
+import { LAUNCHER_METRICS, PARTITION_EVENTS } from '../../lib/compile/contract';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   LaunchDeferredError,
@@ -10,6 +10,7 @@ import {
   type LauncherEnvironment,
   type LaunchResult,
   launchRun,
+  launchFromUpstream,
   launchScheduled,
   PartitionStore,
   ScheduledLaunchError,
@@ -32,7 +33,10 @@ export interface DirectInvocation {
   readonly partition: string;
 }
 
-/** Every event the launcher accepts: an SQS batch of S3 `Object Created` events, or an invocation. */
+/**
+ * Every event the launcher accepts: an SQS batch of S3 `Object Created` events and upstream
+ * pipelines' `Partition Succeeded` events, or an invocation.
+ */
 export type LauncherEvent = SQSEvent | ScheduleInvocation | DirectInvocation;
 
 /** What the launcher's core needs, created once per container. */
@@ -110,6 +114,7 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
       });
       return false;
     }
+    if ((body as { source?: unknown } | null)?.source === PARTITION_EVENTS.source) return handleUpstream(record, body);
     const decision = partitionFromS3Event(env.config, env.bucketNames, body);
     if (decision.kind === 'malformed' || decision.kind === 'invalid') {
       count(decision.kind);
@@ -139,6 +144,28 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
     }
     logger.info('Launch from S3 arrival', { messageId: record.messageId, object: decision.object, result });
     return true;
+  }
+
+  /** An upstream partition succeeded: launch what it completes (see `launchFromUpstream`). */
+  async function handleUpstream(record: SQSRecord, body: unknown): Promise<boolean> {
+    const outcome = await launchFromUpstream(env.config, body, launchDeps());
+    if (outcome.kind === 'invalid') {
+      count('malformed');
+      logger.error('Malformed record: it can never start a run; left for the dead-letter queue', { messageId: record.messageId, reason: outcome.reason });
+      return false;
+    }
+    if (outcome.kind === 'ignore') {
+      count('ignored');
+      logger.info('Record ignored', { messageId: record.messageId, reason: outcome.reason });
+      return true;
+    }
+    for (const partition of outcome.partitions) if (partition.kind !== 'waiting') countLaunch(partition);
+    const deferred = outcome.partitions.some((p) => p.kind === 'deferred');
+    logger.info(deferred ? 'Launch from upstream deferred; the queue delivers the record again after its visibility timeout' : 'Launch from upstream', {
+      messageId: record.messageId,
+      partitions: outcome.partitions,
+    });
+    return !deferred;
   }
 
   const handle = async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult> => {

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -84,6 +85,7 @@ export const handler = runMonitorHandler({
   config: environment.config,
   sfn: new SFNClient(SDK_RETRY),
   stateMachineArn: environment.stateMachineArn,
+  events: { client: new EventBridgeClient({}), busName: environment.eventBusName },
   clock: () => new Date(),
   logger: new Logger({ serviceName: 'sluice-run-monitor', persistentKeys: { pipeline: environment.config.name } }),
 });

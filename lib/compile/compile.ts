@@ -31,6 +31,7 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
         write: Object.freeze([...(t.buckets?.write ?? [])]),
         delete: Object.freeze([...(t.buckets?.delete ?? [])]),
       }),
+      ...(t.sensor && { sensor: Object.freeze({ ...t.sensor }) }),
     });
   });
 
@@ -46,6 +47,7 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
         })
       : undefined,
     triggers: Object.freeze([...(def.triggers ?? [])]),
+    upstream: Object.freeze(Object.entries(def.upstream ?? {}).map(([pipeline, mapping]) => Object.freeze({ pipeline, mapping }))),
     maxConcurrentRuns: def.maxConcurrentRuns ?? TASK_DEFAULTS.maxConcurrentRuns,
     partitionsPerRun: def.backfill?.partitionsPerRun ?? 1,
     tasks: Object.freeze(tasks),

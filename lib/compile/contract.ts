@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PartitionSpec } from '../definitions/partitions';
+import type { PartitionMapping } from '../definitions/upstream';
 import type { CompiledPipeline } from './model';
 
 /**
@@ -48,7 +49,7 @@ export interface RunInput {
   readonly runId: string;
   /** 1 for the first run of a partition, incremented by every later run of it. */
   readonly attempt: number;
-  /** What started the run: `schedule`, `s3`, `manual`, `backfill`. */
+  /** What started the run: `schedule`, `s3`, `upstream`, `manual`, `backfill`. */
   readonly trigger: string;
   /**
    * Every partition the run processes, in order, when a backfill hands it several consecutive
@@ -64,6 +65,8 @@ export interface TaskEvent extends RunInput {
   readonly task: string;
   /** Results of the tasks this one comes after, by task name. */
   readonly results: Readonly<Record<string, unknown>>;
+  /** For a sensor: the number of this check, from 1. */
+  readonly check?: number;
 }
 
 /** Environment variables of the launcher and run-monitor functions. */
@@ -78,7 +81,42 @@ export const LAUNCHER_ENV = Object.freeze({
    * local runtime finds a pipeline's launcher by it.
    */
   rerunStateMachineArn: 'SLUICE_RERUN_STATE_MACHINE_ARN',
+  /** The stage's event bus, where the run monitor publishes `PARTITION_EVENTS`. */
+  eventBusName: 'SLUICE_EVENT_BUS',
 });
+
+/**
+ * The events published to the stage's event bus (`eventBusName`) for every partition whose run
+ * ended, by the run monitor. Pipelines that run after others are triggered by rules on
+ * `succeeded`; anyone may add rules of their own. `detail` is a `PartitionEventDetail`.
+ *
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html
+ */
+export const PARTITION_EVENTS = Object.freeze({
+  source: 'sluice',
+  succeeded: 'Partition Succeeded',
+  failed: 'Partition Failed',
+});
+
+/** `detail` of a `Partition Succeeded` or `Partition Failed` event. */
+export interface PartitionEventDetail {
+  readonly pipeline: string;
+  readonly partition: string;
+  /** The run (execution name) that ended. */
+  readonly runId: string;
+  readonly attempt: number;
+  /** What started the run (`RunInput.trigger`). */
+  readonly trigger: string;
+  /** `SUCCEEDED`, or how the run ended without success: `FAILED`, `TIMED_OUT`, `ABORTED`. */
+  readonly status: string;
+  /** The error of a run that did not succeed. */
+  readonly error?: string;
+}
+
+/** Name of a stage's event bus: `sluice-<stage>`, found by name so that no stack exports it. */
+export function eventBusName(stage: string): string {
+  return `sluice-${stage}`;
+}
 
 /**
  * Environment variable of the launcher and of task functions holding deployed bucket names as
@@ -99,6 +137,17 @@ export interface LauncherConfig {
   readonly partitionsPerRun?: number;
   readonly partitions?: PartitionSpec;
   readonly schedule?: { readonly cron: string; readonly timezone: string };
+  /**
+   * Pipelines this one runs after, with their partitions, so that the launcher can map an
+   * upstream partition to its own and read the other upstreams' partitions before it claims.
+   *
+   * @default - none
+   */
+  readonly upstream?: readonly {
+    readonly pipeline: string;
+    readonly partitions?: PartitionSpec;
+    readonly mapping: PartitionMapping;
+  }[];
   readonly triggers: readonly {
     readonly kind: 's3Arrival';
     readonly bucket: string;
@@ -108,13 +157,26 @@ export interface LauncherConfig {
   }[];
 }
 
-/** Serialises what the launcher needs of a compiled pipeline. */
-export function launcherConfig(pipeline: CompiledPipeline): LauncherConfig {
+/**
+ * Serialises what the launcher needs of a compiled pipeline; `upstreams` are the pipelines it
+ * runs after (their partition specs go along).
+ *
+ * @throws Error when an upstream the pipeline names is not among `upstreams`
+ */
+export function launcherConfig(pipeline: CompiledPipeline, upstreams: readonly CompiledPipeline[] = []): LauncherConfig {
+  const upstream = pipeline.upstream.map(({ pipeline: name, mapping }) => {
+    const found = upstreams.find((u) => u.name === name);
+    if (!found) {
+      throw new Error(`pipeline "${pipeline.name}" runs after pipeline "${name}", which is not deployed with it. Fix: add "${name}" to the pipelines, or remove it from \`upstream\``);
+    }
+    return { pipeline: name, partitions: found.partitions, mapping };
+  });
   return {
     name: pipeline.name,
     maxConcurrentRuns: pipeline.maxConcurrentRuns,
     partitionsPerRun: pipeline.partitionsPerRun,
     partitions: pipeline.partitions,
+    ...(upstream.length > 0 && { upstream }),
     schedule: pipeline.schedule ? { cron: pipeline.schedule.cron, timezone: pipeline.schedule.timezone } : undefined,
     triggers: pipeline.triggers.map((t) => ({
       kind: t.kind,

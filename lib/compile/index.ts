@@ -8,3 +8,4 @@ export * from './partition-keys';
 export * from './schedule';
 export * from './validate';
 export * from './deployed-names';
+export * from './upstream';

@@ -1,6 +1,8 @@
 import type { PartitionSpec } from '../definitions/partitions';
 import type { ResolvedRetryPolicy } from '../definitions/retry';
+import type { SensorSchedule } from '../definitions/task';
 import type { Trigger } from '../definitions/triggers';
+import type { PartitionMapping } from '../definitions/upstream';
 
 /**
  * The shape of a run: a series-parallel tree over task names. `sequence` runs its steps one after
@@ -24,6 +26,22 @@ export interface CompiledTask {
   readonly environment: Readonly<Record<string, string>>;
   /** Logical buckets the task reads, those it reads and writes, and those it also deletes objects in. */
   readonly buckets: { readonly read: readonly string[]; readonly write: readonly string[]; readonly delete: readonly string[] };
+  /** A sensor's schedule; `timeoutSeconds` above is then the timeout of one check. */
+  readonly sensor?: SensorSchedule;
+}
+
+/** The error a sensor fails with when its condition did not hold within its `timeoutSeconds`. */
+export const SENSOR_TIMEOUT_ERROR = 'SensorTimeoutError';
+
+/** The error a sensor fails with when its handler returned something other than `true` or `false`. */
+export const SENSOR_RESULT_ERROR = 'SensorResultError';
+
+/**
+ * How many checks a sensor makes at most: at 0, `intervalSeconds`, 2 × `intervalSeconds`, … up
+ * to `timeoutSeconds` after the first. The time the checks themselves take comes on top.
+ */
+export function sensorMaxChecks(sensor: SensorSchedule): number {
+  return Math.floor(sensor.timeoutSeconds / sensor.intervalSeconds) + 1;
 }
 
 /** A schedule with its defaults applied. */
@@ -42,6 +60,8 @@ export interface CompiledPipeline {
   readonly partitions?: PartitionSpec;
   readonly schedule?: CompiledSchedule;
   readonly triggers: readonly Trigger[];
+  /** Pipelines this one runs after, in declaration order (see `PipelineProps.upstream`). */
+  readonly upstream: readonly { readonly pipeline: string; readonly mapping: PartitionMapping }[];
   readonly maxConcurrentRuns: number;
   /** Consecutive partitions one backfill run processes. */
   readonly partitionsPerRun: number;

@@ -63,7 +63,7 @@ export const MAX_LISTED_PARTITIONS = 100_000;
 const STATIC_KEY_CHARS = /^[A-Za-z0-9_.-]+$/;
 
 /** Separates the dimensions of a multi-partition key. */
-const DIMENSION_SEPARATOR = '|';
+export const DIMENSION_SEPARATOR = '|';
 
 const HOUR_MS = 3_600_000;
 
@@ -389,6 +389,17 @@ export function partitionStart(spec: TimePartitions, key: string): Date {
   const start = existingKey(spec, zone, key);
   if (!start.ok) throw new PartitionKeyError(start.reason);
   return new Date(start.value);
+}
+
+/**
+ * The first instant after time partition `key`: the start of the partition that follows it.
+ * Ignores the spec's `start`..`end`.
+ *
+ * @throws PartitionKeyError when `key` is malformed or names an instant the zone skips
+ */
+export function partitionEnd(spec: TimePartitions, key: string): Date {
+  const zone = zoneOf(spec);
+  return new Date(nextStart(spec.kind, zone, key, partitionStart(spec, key).getTime()));
 }
 
 function parseTimeKey(spec: TimePartitions, bounds: TimeBounds, key: string): Outcome<number> {

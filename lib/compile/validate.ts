@@ -4,7 +4,10 @@ import type { TaskDefinition } from '../definitions/task';
 import type { ValidationIssue } from './errors';
 import { MAX_PARTITIONS_PER_RUN } from './model';
 import { partitionSpecIssues } from './partition-keys';
+import { closest } from './private/closest';
+import { cyclesOf } from './private/cycles';
 import { scheduleIssues } from './schedule';
+import { upstreamShapeIssues } from './upstream';
 
 /** Pipeline names prefix resource names, so they stay short and DNS-like. */
 const PIPELINE_NAME = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -12,6 +15,8 @@ const PIPELINE_NAME = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,39}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+/** A standard workflow runs at most a year. */
+const SENSOR_MAX_SECONDS = 365 * 24 * 3600;
 
 /**
  * Every problem of a pipeline definition, not just the first. Pure: handler files are checked by
@@ -116,6 +121,8 @@ export function validatePipeline(def: PipelineDefinition): ValidationIssue[] {
     }
   });
 
+  issues.push(...upstreamShapeIssues(pipeline, def.upstream));
+
   return issues;
 }
 
@@ -149,6 +156,17 @@ function taskIssues(pipeline: string, name: string, t: TaskDefinition, known: Se
     add(`invalid memoryMb ${t.memoryMb}`, 'use a whole number of MB from 128 to 10240 (Lambda\'s limits)');
   }
   for (const m of retryIssues(t.retry)) add(`retry: ${m.message}`, m.fix);
+  if (t.sensor) {
+    const { intervalSeconds, timeoutSeconds } = t.sensor;
+    if (!(Number.isInteger(intervalSeconds) && intervalSeconds >= 1 && intervalSeconds <= SENSOR_MAX_SECONDS)) {
+      add(`invalid sensor intervalSeconds ${intervalSeconds}`, `use a whole number of seconds from 1 to ${SENSOR_MAX_SECONDS} (a year)`);
+    } else if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds >= intervalSeconds && timeoutSeconds <= SENSOR_MAX_SECONDS)) {
+      add(
+        `invalid sensor timeoutSeconds ${timeoutSeconds}`,
+        `use a whole number of seconds from intervalSeconds (${intervalSeconds}) to ${SENSOR_MAX_SECONDS} (a year, Step Functions' limit of a run)`,
+      );
+    }
+  }
   return issues;
 }
 
@@ -183,44 +201,5 @@ function retryIssues(retry: RetryPolicy | undefined): { message: string; fix: st
 /** The cycles of the dependency graph, each as a path that returns to its first task. */
 export function findCycles(def: PipelineDefinition): string[][] {
   const tasks = def.tasks ?? {};
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const cycles: string[][] = [];
-  const visit = (name: string) => {
-    state.set(name, 'visiting');
-    stack.push(name);
-    for (const dep of tasks[name]?.after ?? []) {
-      if (!(dep in tasks) || dep === name) continue;
-      if (state.get(dep) === 'visiting') {
-        cycles.push([...stack.slice(stack.indexOf(dep)), dep].reverse());
-      } else if (!state.has(dep)) {
-        visit(dep);
-      }
-    }
-    stack.pop();
-    state.set(name, 'done');
-  };
-  for (const name of Object.keys(tasks)) if (!state.has(name)) visit(name);
-  return cycles;
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of candidates) {
-    const distance = editDistance(word.toLowerCase(), name.toLowerCase());
-    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
+  return cyclesOf(Object.keys(tasks), (name) => tasks[name]?.after ?? []);
 }

@@ -6,3 +6,4 @@ export * from './pipeline-state-machine';
 export * from './run-monitor';
 export * from './s3-arrival-trigger';
 export * from './schedule-trigger';
+export * from './upstream-trigger';

@@ -28,6 +28,13 @@ export interface LauncherProps {
    */
   readonly buckets?: Readonly<Record<string, s3.IBucket>>;
   /**
+   * The pipelines this one runs after (`upstream`), compiled: their partition specs are part of
+   * the launcher's configuration.
+   *
+   * @default - none: a pipeline with upstreams fails synth
+   */
+  readonly upstreams?: readonly CompiledPipeline[];
+  /**
    * How long the function's logs are kept.
    *
    * @default logs.RetentionDays.ONE_MONTH
@@ -80,7 +87,7 @@ export class Launcher extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 256,
       environment: {
-        [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(props.pipeline)),
+        [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(props.pipeline, props.upstreams)),
         [LAUNCHER_ENV.tableName]: props.table.tableName,
         [LAUNCHER_ENV.stateMachineArn]: props.stateMachine.stateMachineArn,
         [BUCKETS_ENV]: JSON.stringify(bucketNames),

@@ -20,6 +20,7 @@ import {
   worstCaseSeconds,
 } from './private/flow';
 import { SluiceFunction } from './private/node-function';
+import { retryProps, SENSOR_CHECK_PATH, sensorLoop } from './private/sensor';
 
 /** Environment variable telling a task the names of the buckets it was granted. */
 export const TASK_BUCKETS_ENV = BUCKETS_ENV;
@@ -216,7 +217,13 @@ export class PipelineStateMachine extends Construct {
       comment: 'Wraps the tasks so that one Catch records any failure',
       outputPath: '$[0]',
     });
-    run.branch(flowToChain(this, pipeline.flow, (name) => this.taskState(name, byName, functions)));
+    run.branch(
+      flowToChain(this, pipeline.flow, (name) => {
+        const state = this.taskState(name, byName, functions);
+        const task = byName.get(name)!;
+        return task.sensor ? sensorLoop(this, task, state) : state;
+      }),
+    );
 
     const succeeded = new sfn.Succeed(this, RUN_STATES.succeeded);
     const markSucceeded = new tasks.DynamoUpdateItem(this, RUN_STATES.markSucceeded, {
@@ -369,6 +376,7 @@ export class PipelineStateMachine extends Construct {
         ...runFields('$'),
         task: name,
         results: Object.fromEntries(task.after.map((dep) => [dep, sfn.JsonPath.objectAt(resultValuePathOf(dep))])),
+        ...(task.sensor && { check: sfn.JsonPath.numberAt(SENSOR_CHECK_PATH) }),
       }),
       resultSelector: { value: sfn.JsonPath.objectAt('$.Payload') },
       resultPath: resultPathOf(name),
@@ -388,14 +396,7 @@ export class PipelineStateMachine extends Construct {
       state.addRetry({ errors: [...retry.nonRetryableErrors], maxAttempts: 0 });
     }
     if (retry.attempts > 1) {
-      state.addRetry({
-        errors: retry.retryOn ? [...retry.retryOn] : [sfn.Errors.ALL],
-        maxAttempts: retry.attempts - 1,
-        interval: Duration.seconds(retry.intervalSeconds),
-        backoffRate: retry.backoffRate,
-        maxDelay: retry.maxDelaySeconds === undefined ? undefined : Duration.seconds(retry.maxDelaySeconds),
-        jitterStrategy: retry.jitter ? sfn.JitterType.FULL : undefined,
-      });
+      state.addRetry(retryProps(retry, retry.retryOn ? [...retry.retryOn] : [sfn.Errors.ALL]));
     }
     return state;
   }

@@ -1,5 +1,6 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -34,6 +35,12 @@ export interface RunMonitorProps {
   /** Where alerts are published. */
   readonly alertTopic: sns.ITopic;
   /**
+   * The stage's event bus: every ended partition is published there as a `Partition Succeeded`
+   * or `Partition Failed` event, which pipelines that run after this one (and anyone's rules)
+   * consume.
+   */
+  readonly eventBus: events.IEventBus;
+  /**
    * How long the function's logs are kept.
    *
    * @default logs.RetentionDays.ONE_MONTH
@@ -65,7 +72,8 @@ export const RUN_MONITOR_ENTRY = fileURLToPath(new URL('../../lambdas/run-monito
  * RUNNING: a run aborted or timed out by Step Functions never reaches the state machine's own
  * "Mark failed" state. Then, succeeded or not, starts the rerun an S3 arrival requested while the
  * run was in progress, through the same launch logic (claim, deterministic execution name) as
- * the launcher.
+ * the launcher. Every ended run is also published to the stage's event bus as a
+ * `Partition Succeeded` or `Partition Failed` event.
  *
  * Status-change events are best effort, and a launcher may stop between its claim and
  * StartExecution, so every {@link RECONCILE_RATE} an EventBridge Scheduler schedule also invokes
@@ -93,10 +101,12 @@ export class RunMonitor extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 256,
       environment: {
-        [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig(props.pipeline)),
+        // Reruns need the partitions, not the upstreams: only the launcher reads those.
+        [LAUNCHER_ENV.pipeline]: JSON.stringify(launcherConfig({ ...props.pipeline, upstream: [] })),
         [LAUNCHER_ENV.tableName]: props.table.tableName,
         [LAUNCHER_ENV.alertTopicArn]: props.alertTopic.topicArn,
         [LAUNCHER_ENV.rerunStateMachineArn]: props.stateMachine.stateMachineArn,
+        [LAUNCHER_ENV.eventBusName]: props.eventBus.eventBusName,
       },
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -123,6 +133,7 @@ export class RunMonitor extends Construct {
       ],
     });
     props.alertTopic.grantPublish(this.function);
+    props.eventBus.grantPutEventsTo(this.function);
     this.failedInvocations = retainFailedInvocations(this, this.function, "the run monitor's asynchronous invocations");
     this.reconcileSchedule = this.scheduleReconciliation(props.pipeline.name);
     acknowledgeWildcards(this, [

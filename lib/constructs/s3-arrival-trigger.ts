@@ -1,13 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { S3ArrivalTrigger as S3ArrivalDefinition } from '../definitions/triggers';
-import { deadLetterQueue } from './private/queues';
+import { MAX_RECEIVE_COUNT, queuedLaunchRule } from './private/queues';
 
 /** Properties of an {@link S3ArrivalTrigger}. */
 export interface S3ArrivalTriggerProps {
@@ -26,8 +24,7 @@ export interface S3ArrivalTriggerProps {
   readonly launcherTimeout?: Duration;
 }
 
-/** Receives of a message before it is moved to the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 3;
+export { MAX_RECEIVE_COUNT };
 
 /**
  * Starts a run when an object is created in a bucket under a prefix and with a suffix:
@@ -44,29 +41,27 @@ export class S3ArrivalTrigger extends Construct {
 
   constructor(scope: Construct, id: string, props: S3ArrivalTriggerProps) {
     super(scope, id);
-    const launcherTimeout = props.launcherTimeout ?? Duration.seconds(30);
-    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters', 'the arrivals queue');
-    this.queue = new sqs.Queue(this, 'Arrivals', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(launcherTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
-    });
-
     const key = objectKeyMatcher(props.trigger);
-    this.rule = new events.Rule(this, 'Rule', {
-      description: `Objects created in ${props.trigger.bucket}${describeFilter(props.trigger)}`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [props.bucket.bucketName] },
-          ...(key ? { object: { key: key as unknown as string[] } } : {}),
+    ({ rule: this.rule, queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queuedLaunchRule(
+      this,
+      { rule: 'Rule', queue: 'Arrivals', deadLetters: 'DeadLetters' },
+      {
+        launcher: props.launcher,
+        launcherTimeout: props.launcherTimeout ?? Duration.seconds(30),
+        what: 'the arrivals queue',
+        rule: {
+          description: `Objects created in ${props.trigger.bucket}${describeFilter(props.trigger)}`,
+          eventPattern: {
+            source: ['aws.s3'],
+            detailType: ['Object Created'],
+            detail: {
+              bucket: { name: [props.bucket.bucketName] },
+              ...(key ? { object: { key: key as unknown as string[] } } : {}),
+            },
+          },
         },
       },
-    });
-    this.rule.addTarget(new targets.SqsQueue(this.queue));
-    props.launcher.addEventSource(new SqsEventSource(this.queue, { reportBatchItemFailures: true, batchSize: 10 }));
+    ));
   }
 }
 

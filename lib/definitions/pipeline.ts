@@ -2,6 +2,7 @@ import type { PartitionSpec } from './partitions';
 import type { RetryPolicy } from './retry';
 import type { TaskDefinition } from './task';
 import type { Schedule, Trigger } from './triggers';
+import type { Upstreams } from './upstream';
 
 /** Properties of a pipeline. */
 export interface PipelineProps {
@@ -34,6 +35,16 @@ export interface PipelineProps {
    * @default - none
    */
   readonly triggers?: readonly Trigger[];
+  /**
+   * Pipelines this one runs after, each with how its partitions map to this pipeline's: a
+   * partition runs once, as soon as the upstream partitions it maps to have all succeeded, in
+   * whatever order they end (e.g. `{ 'load-sales': sameKey(), 'load-rates': sameKey() }`, or
+   * `{ 'hourly-ingest': timeWindow() }` for a daily pipeline after an hourly one). Upstreams must
+   * be pipelines of the same project; a cycle is a validation error.
+   *
+   * @default - none
+   */
+  readonly upstream?: Upstreams;
   /**
    * Retry policy of every task, unless the task overrides it.
    *
@@ -84,5 +95,6 @@ export function pipeline(props: PipelineProps): PipelineDefinition {
     ...props,
     tasks: Object.freeze({ ...props.tasks }),
     triggers: props.triggers ? Object.freeze([...props.triggers]) : undefined,
+    upstream: props.upstream ? Object.freeze({ ...props.upstream }) : undefined,
   });
 }

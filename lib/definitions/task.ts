@@ -75,7 +75,57 @@ export interface TaskBuckets {
 /** A task as declared: an immutable value. */
 export interface TaskDefinition extends TaskProps {
   readonly kind: 'task';
+  /**
+   * Present on a sensor (declared with `sensor()`): the handler is checked every
+   * `intervalSeconds` until it returns `true`.
+   *
+   * @default - a plain task
+   */
+  readonly sensor?: SensorSchedule;
 }
+
+/** How often a sensor checks its condition, and for how long. */
+export interface SensorSchedule {
+  /** Seconds between two checks; the run waits in a Wait state meanwhile (no Lambda runs). */
+  readonly intervalSeconds: number;
+  /**
+   * Seconds after the first check when the sensor gives up: it fails with `SensorTimeoutError`
+   * (retried like any error by the task's retry policy, and alerted about). At most one year.
+   */
+  readonly timeoutSeconds: number;
+}
+
+/** Properties of a sensor: a task whose handler answers whether a condition holds. */
+export interface SensorProps extends Omit<TaskProps, 'timeoutSeconds'>, SensorSchedule {
+  /**
+   * Seconds one check may take (the Lambda timeout of the handler). At most 900.
+   *
+   * @default 60
+   */
+  readonly checkTimeoutSeconds?: number;
+}
+
+/**
+ * Declares a sensor: a task whose handler returns `true` once its condition holds (a file exists,
+ * an API answers, a table has today's rows) and `false` until then. The run checks it, waits
+ * `intervalSeconds` in a Wait state (no Lambda waiting, no cost), and checks again, until it
+ * returns `true` (then the tasks after it start, with `true` as its result) or `timeoutSeconds`
+ * have passed (then it fails with `SensorTimeoutError`). The handler's event also carries `check`,
+ * the number of the check from 1.
+ */
+export function sensor(props: SensorProps): TaskDefinition {
+  const { intervalSeconds, timeoutSeconds, checkTimeoutSeconds, ...task } = props;
+  return Object.freeze({
+    kind: 'task',
+    ...task,
+    timeoutSeconds: checkTimeoutSeconds ?? SENSOR_CHECK_TIMEOUT_SECONDS,
+    after: props.after ? Object.freeze([...props.after]) : undefined,
+    sensor: Object.freeze({ intervalSeconds, timeoutSeconds }),
+  });
+}
+
+/** Default Lambda timeout of one sensor check. */
+export const SENSOR_CHECK_TIMEOUT_SECONDS = 60;
 
 /** Declares a task. */
 export function task(props: TaskProps): TaskDefinition {

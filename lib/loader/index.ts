@@ -6,6 +6,7 @@ import type { PipelineDefinition } from '../definitions/pipeline';
 import { compilePipeline } from '../compile/compile';
 import { PipelineValidationError, type ValidationIssue } from '../compile/errors';
 import type { CompiledPipeline } from '../compile/model';
+import { upstreamGraphIssues } from '../compile/upstream';
 
 /** A pipeline found on disk, compiled, with its handler files resolved. */
 export interface LoadedPipeline {
@@ -28,8 +29,9 @@ export function pipelinesDir(): string {
 const HANDLER_EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs'];
 
 /**
- * Imports and compiles every `DIR/<folder>/pipeline.ts` (default export), and checks that each
- * task's handler file exists and exports `handler`.
+ * Imports and compiles every `DIR/<folder>/pipeline.ts` (default export), checks that each
+ * task's handler file exists and exports `handler`, and checks the graph of pipelines that run
+ * after others (`upstream`).
  *
  * @throws PipelineValidationError listing the problems of every pipeline at once
  */
@@ -71,6 +73,8 @@ export async function loadPipelines(dir: string): Promise<LoadedPipeline[]> {
     fileByName.set(name, file);
     loaded.push(result.pipeline);
   }
+  // Across pipelines: unknown upstreams, mappings that do not fit, cycles.
+  issues.push(...upstreamGraphIssues(loaded.map((p) => p.definition)));
   if (issues.length > 0) throw new PipelineValidationError(issues);
   return loaded;
 }

@@ -4,12 +4,16 @@ import { Construct } from 'constructs';
 import { deployedNames, stageParameters } from '../compile/deployed-names';
 import { alarmDeadLetterQueues } from '../constructs/private/queues';
 import { BackfillStateMachine } from '../constructs/backfill-state-machine';
+import * as events from 'aws-cdk-lib/aws-events';
 import { RunEndRule } from '../constructs/run-end-rule';
 import { Launcher } from '../constructs/launcher';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine';
 import { RunMonitor } from '../constructs/run-monitor';
 import { S3ArrivalTrigger } from '../constructs/s3-arrival-trigger';
 import { ScheduleTrigger } from '../constructs/schedule-trigger';
+import { UpstreamTrigger } from '../constructs/upstream-trigger';
+import { eventBusName } from '../compile/contract';
+import type { CompiledPipeline } from '../compile/model';
 import type { LoadedPipeline } from '../loader';
 import { stageResources } from './private/stage-resources';
 import { STAGE_DEFAULTS, assertBucketsKnown, type StageConfig } from './stage-config';
@@ -20,6 +24,12 @@ export interface PipelineStackProps extends StackProps {
   readonly config: StageConfig;
   /** The pipeline, compiled, with its handler files. */
   readonly pipeline: LoadedPipeline;
+  /**
+   * The pipelines this one runs after, compiled.
+   *
+   * @default - none: a pipeline with upstreams fails synth
+   */
+  readonly upstreams?: readonly CompiledPipeline[];
 }
 
 /**
@@ -62,6 +72,7 @@ export class PipelineStack extends Stack {
       table: shared.table,
       stateMachine: this.stateMachine.stateMachine,
       buckets: shared.buckets,
+      upstreams: props.upstreams,
       logRetention,
       removalPolicy,
     });
@@ -73,6 +84,15 @@ export class PipelineStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    // Found by name, as the platform stack names it: no cross-stack export to hold the two together.
+    const eventBus = events.EventBus.fromEventBusName(this, 'Events', eventBusName(props.config.name));
+    if (compiled.upstream.length > 0) {
+      new UpstreamTrigger(this, 'Upstream', {
+        eventBus,
+        upstreams: compiled.upstream.map((u) => u.pipeline),
+        launcher: this.launcher.function,
+      });
+    }
     if (compiled.schedule) {
       new ScheduleTrigger(this, 'Schedule', {
         schedule: compiled.schedule,
@@ -92,6 +112,7 @@ export class PipelineStack extends Stack {
       stateMachine: this.stateMachine.stateMachine,
       table: shared.table,
       alertTopic: shared.alertTopic,
+      eventBus,
       logRetention,
       removalPolicy,
     });

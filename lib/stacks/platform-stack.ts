@@ -1,5 +1,6 @@
 import { type CfnResource, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,6 +9,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { deployedNames, stageParameters } from '../compile/deployed-names';
+import { eventBusName } from '../compile/contract';
 import { PartitionTable } from '../constructs/partition-table';
 import { STAGE_DEFAULTS, type StageConfig } from './stage-config';
 
@@ -29,12 +31,15 @@ export interface PlatformStackProps extends StackProps {
  * exports: the table and topic have fixed names (`deployedNames`), and every name or ARN is also
  * published as an SSM parameter under `/sluice/<stage>/` (`stageParameters`), which the pipeline
  * stacks and the CLI read by name.
+ * The stage's event bus (`sluice-<stage>`) receives the partition events of every pipeline.
  */
 export class PlatformStack extends Stack {
   public readonly table: PartitionTable;
   public readonly alertTopic: sns.Topic;
   /** The key encrypting the alert topic. */
   public readonly alertKey: kms.Key;
+  /** `sluice-<stage>`: `Partition Succeeded` / `Partition Failed` events; pipeline stacks find it by name. */
+  public readonly eventBus: events.EventBus;
   /** Buckets by logical name. */
   public readonly buckets: Readonly<Record<string, s3.IBucket>>;
 
@@ -69,6 +74,11 @@ export class PlatformStack extends Stack {
     for (const email of config.alertEmails ?? []) {
       this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
     }
+
+    this.eventBus = new events.EventBus(this, 'Events', {
+      eventBusName: eventBusName(config.name),
+      description: `sluice ${config.name}: partitions that succeeded or failed`,
+    });
 
     const buckets: Record<string, s3.IBucket> = {};
     const managed = Object.entries(config.buckets).filter(([, b]) => b.kind === 'managed');

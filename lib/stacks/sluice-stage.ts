@@ -37,12 +37,15 @@ export class SluiceStage extends Stage {
       const stack = new PipelineStack(this, `Pipeline-${pipeline.compiled.name}`, {
         config: props.config,
         pipeline,
+        upstreams: pipeline.compiled.upstream.flatMap((u) => props.pipelines.filter((p) => p.compiled.name === u.pipeline).map((p) => p.compiled)),
         description: `sluice ${props.config.name}: pipeline ${pipeline.compiled.name}`,
       });
       // It reads the platform's resources by name, not through exports: deploy order is explicit.
       stack.addStackDependency(this.platform);
       pipelines[pipeline.compiled.name] = stack;
     }
+    // A pipeline's stack finds the event bus by name, so it deploys after the platform stack.
+    for (const stack of Object.values(pipelines)) stack.addStackDependency(this.platform);
     this.pipelines = Object.freeze(pipelines);
   }
 }

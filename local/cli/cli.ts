@@ -9,6 +9,7 @@ Environment:
   SLUICE_PIPELINES           where pipelines are discovered, DIR/*/pipeline.ts (default: ./pipelines)
   SLUICE_RETRY_INTERVAL_MS   a fixed wait before every task retry, instead of the retry policy's backoff (tests, quick iteration)
   SLUICE_SERVICES_IDLE_MS    how long the local services outlive the last command using them (default: 30000)
+  SLUICE_WAIT_INTERVAL_MS    a fixed wait between the checks of every sensor, instead of its intervalSeconds (tests, quick iteration)
 
 Exit codes: 0 success; 1 a run or validation failed; 2 bad usage or input.
 Commands on one SLUICE_HOME share one background process serving its DynamoDB and S3, started by the

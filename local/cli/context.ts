@@ -26,6 +26,8 @@ export interface CliContext {
   readonly verbose: boolean;
   /** `$SLUICE_RETRY_INTERVAL_MS`: a fixed wait before every retry, for tests and quick iteration. */
   readonly retryIntervalMs?: number;
+  /** `$SLUICE_WAIT_INTERVAL_MS`: a fixed duration of every sensor's wait between checks. */
+  readonly waitIntervalMs?: number;
 }
 
 /** File that receives what task handlers print, unless `--verbose`. */
@@ -42,14 +44,15 @@ export function resolveContext(options: GlobalOptions, io: CliIo, env: NodeJS.Pr
     home: resolve(cwd, env.SLUICE_HOME ?? '.sluice'),
     json: options.json === true,
     verbose: options.verbose === true,
-    retryIntervalMs: retryInterval(env.SLUICE_RETRY_INTERVAL_MS),
+    retryIntervalMs: milliseconds('SLUICE_RETRY_INTERVAL_MS', env.SLUICE_RETRY_INTERVAL_MS),
+    waitIntervalMs: milliseconds('SLUICE_WAIT_INTERVAL_MS', env.SLUICE_WAIT_INTERVAL_MS),
   };
 }
 
-function retryInterval(value: string | undefined): number | undefined {
+function milliseconds(variable: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`SLUICE_RETRY_INTERVAL_MS must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`${variable} must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
   return ms;
 }
 
@@ -71,6 +74,7 @@ export async function withRuntime<T>(
       home: context.home,
       retryIntervalMs: context.retryIntervalMs,
       warn: (message) => context.io.err(`warning: ${message}\n`),
+      waitIntervalMs: context.waitIntervalMs,
       ...props,
     });
     if (!runtime.synth.cached) context.io.err(`Synthesized the local stage into ${runtime.synth.assemblyDir} (sources changed)\n`);

@@ -49,6 +49,8 @@ export interface LocalEngineProps {
   readonly sfnEndpoint?: string;
   /** Endpoint of the local SNS API, for the functions' SDK clients. @default - none */
   readonly snsEndpoint?: string;
+  /** EventBridge API endpoint for the functions' EventBridge clients. @default - none */
+  readonly eventBridgeEndpoint?: string;
   /** More environment for every function, set last. @default - none */
   readonly functionEnvironment?: Readonly<Record<string, string>>;
   /** Local state directory (`SLUICE_HOME`); executions are kept under `executions/`. */
@@ -72,6 +74,11 @@ export interface LocalEngineProps {
    * @default - every call is allowed
    */
   readonly authorizer?: LocalAuthorizer;
+  /**
+   * Fixed duration of every Wait state (a sensor's interval), instead of its own.
+   * @default - each Wait state's own time
+   */
+  readonly waitIntervalMs?: number;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -168,6 +175,7 @@ export class LocalEngine {
       s3: props.s3Endpoint,
       sfn: props.sfnEndpoint,
       sns: props.snsEndpoint,
+      eventBridge: props.eventBridgeEndpoint,
       environment: props.functionEnvironment,
       accessKeyIdOf: props.authorizer ? (roleArn) => props.authorizer!.accessKeyIdOf(roleArn) : undefined,
     });
@@ -406,10 +414,17 @@ export class LocalEngine {
     return handlers;
   }
 
-  private retryOverrides(prepared: Prepared): Record<string, number> | undefined {
-    return this.props.retryIntervalMs === undefined
-      ? undefined
-      : Object.fromEntries(prepared.plan.retryableStates.map((s) => [s, this.props.retryIntervalMs as number]));
+  /** Shortened retry intervals and Wait states, when the runtime was told to (quick local iteration). */
+  private timeOverrides(prepared: Prepared): { retryIntervalOverrides?: Record<string, number>; waitTimeOverrides?: Record<string, number> } {
+    const { retryIntervalMs, waitIntervalMs } = this.props;
+    return {
+      ...(retryIntervalMs !== undefined && {
+        retryIntervalOverrides: Object.fromEntries(prepared.plan.retryableStates.map((s) => [s, retryIntervalMs])),
+      }),
+      ...(waitIntervalMs !== undefined && {
+        waitTimeOverrides: Object.fromEntries(prepared.plan.waitStates.map((s) => [s, waitIntervalMs])),
+      }),
+    };
   }
 
   private contextOf(stateMachine: LocalStateMachine, execution: { executionArn: string; name: string; startDate: string }): RunOptions['context'] {
@@ -449,9 +464,8 @@ export class LocalEngine {
       startDate: new Date().toISOString(),
       attempts: [],
     };
-    const retryIntervalOverrides = this.retryOverrides(prepared);
     const execution = child.machine.run(item as never, {
-      overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
+      overrides: { taskResourceLocalHandlers: handlers, ...this.timeOverrides(prepared) },
       context: this.contextOf(stateMachine, record),
     });
     let forced: { error: string; cause: string } | undefined;
@@ -515,9 +529,8 @@ export class LocalEngine {
   ): Promise<void> {
     const children = new Set<() => void>();
     const handlers = this.taskHandlers(stateMachine, prepared, record, children);
-    const retryIntervalOverrides = this.retryOverrides(prepared);
     const execution = prepared.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
+      overrides: { taskResourceLocalHandlers: handlers, ...this.timeOverrides(prepared) },
       context: this.contextOf(stateMachine, record),
     });
 

@@ -15,6 +15,8 @@ export interface LocalEndpoints {
   readonly sfn?: string;
   /** SNS API endpoint URL. @default - none: the function's SNS calls go nowhere local */
   readonly sns?: string;
+  /** EventBridge API endpoint URL. @default - none: the function's EventBridge calls go nowhere local */
+  readonly eventBridge?: string;
   /**
    * More environment for every function, set last: e.g. the credentials the local S3 accepts.
    * @default - none
@@ -138,6 +140,7 @@ export class LocalLambdaRuntime {
         ...(this.endpoints.s3 ? { AWS_ENDPOINT_URL_S3: this.endpoints.s3 } : {}),
         ...(this.endpoints.sfn ? { AWS_ENDPOINT_URL_SFN: this.endpoints.sfn } : {}),
         ...(this.endpoints.sns ? { AWS_ENDPOINT_URL_SNS: this.endpoints.sns } : {}),
+        ...(this.endpoints.eventBridge ? { AWS_ENDPOINT_URL_EVENTBRIDGE: this.endpoints.eventBridge } : {}),
         SLUICE_S3_FORCE_PATH_STYLE: 'true',
         AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
         AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',

@@ -7,3 +7,4 @@ export * from './sns-api';
 export * from './shared';
 export * from './shared-host';
 export * from './metrics';
+export * from './eventbridge-api';

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from '../iam/authorizer';
-import { closeServer, listen } from './private/loopback';
+import { serveOnLoopback } from './private/loopback';
 import { dirname } from 'node:path';
 
 /** A message published to a topic. */
@@ -82,17 +81,12 @@ export async function startSnsApi(props: {
       );
     });
   });
-  await listen(server, props.port ?? 0);
-  const { port } = server.address() as AddressInfo;
+  const served = await serveOnLoopback(server, props.port ?? 0);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    ...served,
     onPublish(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
-    },
-    stop: () => {
-      server.closeAllConnections();
-      return closeServer(server);
     },
   };
 }

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from '../iam/authorizer';
-import { closeServer, listen } from './private/loopback';
+import { serveOnLoopback } from './private/loopback';
 
 /** An execution as the Step Functions API describes it. */
 export interface ApiExecution {
@@ -128,13 +127,8 @@ export async function startStepFunctionsApi(props: {
     }
   }
 
-  await listen(server, props.port ?? 0);
-  const { port } = server.address() as AddressInfo;
+  const served = await serveOnLoopback(server, props.port ?? 0);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () => {
-      server.closeAllConnections();
-      return closeServer(server);
-    },
+    ...served,
   };
 }

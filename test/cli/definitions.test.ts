@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,20 @@ describe('sluice list, validate and usage errors', () => {
     expect(pipelines.find((p) => p.name === 'orders')?.tasks).toStrictEqual(['extract', 'summarise']);
   });
 
+  it('lists the graph of pipelines that run after others', async () => {
+    // When
+    const upstreamFixtures = fileURLToPath(new URL('../local/fixtures/upstream', import.meta.url));
+    const result = await sluice(['list', '--pipelines', upstreamFixtures], env);
+    const listed = json<{ name: string; upstream: { pipeline: string }[]; downstream: string[] }[]>(await sluice(['list', '--json', '--pipelines', upstreamFixtures], env));
+
+    // Then
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^report +daily from 2024-01-01 \(UTC\) +after sales \+ rates +build$/m);
+    expect(result.stdout).toContain('Pipeline graph (upstream → downstream):\n  hits → daily-hits (time window)\n  sales → report (same key)\n  rates → report (same key)\n');
+    expect(listed.find((p) => p.name === 'report')?.upstream.map((u) => u.pipeline)).toStrictEqual(['sales', 'rates']);
+    expect(listed.find((p) => p.name === 'sales')?.downstream).toStrictEqual(['report']);
+  });
+
   it('validates good pipelines with exit 0', async () => {
     // When
     const result = await sluice(['validate'], env);
@@ -50,11 +65,12 @@ describe('sluice list, validate and usage errors', () => {
 
     // Then
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('2 problems');
+    expect(result.stdout).toContain('3 problems');
     expect(result.stdout).toContain('pipeline "cyclic", task "first": dependency cycle: first → second → first');
+    expect(result.stdout).toMatch(/pipeline "(report|sales)-loop": pipeline cycle: (report-loop → sales-loop → report-loop|sales-loop → report-loop → sales-loop) \(each runs after the one before it\)\. Fix: remove one of these `upstream` entries/);
     expect(result.stdout).toContain('pipeline "cyclic", task "second": handler file ./second.ts does not exist');
     expect(asJson.code).toBe(1);
-    expect(json<{ ok: boolean; issues: { task: string }[] }>(asJson)).toMatchObject({ ok: false, issues: [{ task: 'first' }, { task: 'second' }] });
+    expect(json<{ ok: boolean; issues: { task: string }[] }>(asJson)).toMatchObject({ ok: false, issues: [{ task: 'first' }, { task: 'second' }, {}] });
   });
 
   it.each([

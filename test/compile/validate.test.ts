@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePipeline, daily, pipeline, PipelineValidationError, s3Arrival, staticPartitions, task } from '../../lib';
+import { compilePipeline, daily, pipeline, PipelineValidationError, s3Arrival, sensor, staticPartitions, task } from '../../lib';
 import type { PipelineProps } from '../../lib';
 
 const base: PipelineProps = {
@@ -25,6 +25,25 @@ describe('validatePipeline', () => {
   it('compiles a valid pipeline', () => {
     const compiled = compilePipeline(pipeline(base));
     expect(compiled.tasks.map((t) => t.name)).toStrictEqual(['extract', 'load']);
+  });
+
+  it('fails on a sensor whose timeout is shorter than its interval, or whose interval is not whole seconds', () => {
+    const error = errorOf({
+      tasks: {
+        early: sensor({ handler: './early.ts', intervalSeconds: 60, timeoutSeconds: 30 }),
+        jittery: sensor({ handler: './jittery.ts', intervalSeconds: 0.5, timeoutSeconds: 30 }),
+      },
+    });
+    expect(error.issues.map((i) => `${i.task}: ${i.message}`)).toStrictEqual([
+      'early: invalid sensor timeoutSeconds 30',
+      'jittery: invalid sensor intervalSeconds 0.5',
+    ]);
+    expect(error.issues[0]!.fix).toBe('use a whole number of seconds from intervalSeconds (60) to 31536000 (a year, Step Functions\' limit of a run)');
+  });
+
+  it('compiles a sensor with its schedule and a one-minute check timeout', () => {
+    const compiled = compilePipeline(pipeline({ ...base, tasks: { ready: sensor({ handler: './ready.ts', intervalSeconds: 60, timeoutSeconds: 3600 }) } }));
+    expect(compiled.tasks[0]).toMatchObject({ name: 'ready', timeoutSeconds: 60, sensor: { intervalSeconds: 60, timeoutSeconds: 3600 } });
   });
 
   it('fails on a dependency cycle, naming the cycle', () => {

@@ -1,6 +1,7 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -31,6 +32,7 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
   let monitor: RunMonitor;
   let machine: PipelineStateMachine;
   let table: dynamodb.Table;
+  let eventBus: events.IEventBus;
 
   beforeAll(async () => {
     fanout = await loadFixture('fanout');
@@ -40,7 +42,8 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
     const alertTopic = new sns.Topic(stack, 'Alerts', { masterKey: new kms.Key(stack, 'Key') });
     const raw = s3.Bucket.fromBucketName(stack, 'Raw', 'acme-raw');
     launcher = new Launcher(stack, 'Launch', { pipeline: fanout.compiled, table, stateMachine: machine.stateMachine, buckets: { raw } });
-    monitor = new RunMonitor(stack, 'Monitor', { pipeline: fanout.compiled, stateMachine: machine.stateMachine, table, alertTopic });
+    eventBus = events.EventBus.fromEventBusName(stack, 'Events', 'sluice-test');
+    monitor = new RunMonitor(stack, 'Monitor', { pipeline: fanout.compiled, stateMachine: machine.stateMachine, table, alertTopic, eventBus });
     new RunEndRule(stack, 'Failures', { stateMachine: machine.stateMachine, monitor: monitor.function });
     template = Template.fromStack(stack);
   });
@@ -108,7 +111,7 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
     });
   });
 
-  it('configures the run monitor with its pipeline, table, alert topic and state machine, and no bucket names', () => {
+  it('configures the run monitor with its pipeline, table, alert topic, state machine and event bus, and no bucket names', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'sluice fanout: run monitor',
       Environment: {
@@ -117,6 +120,7 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
           [LAUNCHER_ENV.tableName]: stack.resolve(table.tableName),
           [LAUNCHER_ENV.alertTopicArn]: Match.anyValue(),
           [LAUNCHER_ENV.rerunStateMachineArn]: stack.resolve(machine.stateMachine.stateMachineArn),
+          [LAUNCHER_ENV.eventBusName]: 'sluice-test',
           [LAUNCHER_ENV.stateMachineArn]: Match.absent(),
           [BUCKETS_ENV]: Match.absent(),
         },
@@ -124,7 +128,7 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
     });
   });
 
-  it('lets the run monitor alert, update partitions, start only its own state machine and query only the two sparse indexes', () => {
+  it('lets the run monitor alert, publish to the stage bus, update partitions, start only its own state machine and query only the two sparse indexes', () => {
     const statements = statementsOf(template, monitor.function.role!);
     const on = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
     expect(on('states:StartExecution')).toStrictEqual([stack.resolve(machine.stateMachine.stateMachineArn)]);
@@ -136,6 +140,7 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
       { 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/rerun-requested']] },
     ]);
     expect(on('sqs:SendMessage')).toStrictEqual([stack.resolve(monitor.failedInvocations.queueArn)]);
+    expect(on('events:PutEvents')).toStrictEqual([stack.resolve(eventBus.eventBusArn)]);
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey*', 'kms:Decrypt']));
     expect(actions).not.toContain('dynamodb:PutItem');

@@ -72,15 +72,17 @@ describe('readRunMonitorEnvironment', () => {
     [LAUNCHER_ENV.alertTopicArn]: 'arn:aws:sns:us-east-1:123456789012:alerts',
     [LAUNCHER_ENV.rerunStateMachineArn]: 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales',
     AWS_REGION: 'us-east-1',
+    [LAUNCHER_ENV.eventBusName]: 'sluice-prod',
   };
 
-  it('reads the configuration, table, alert topic, state machine and region, without bucket names', () => {
+  it('reads the configuration, table, alert topic, state machine, region and event bus, without bucket names', () => {
     expect(readRunMonitorEnvironment(MONITOR_ENV)).toStrictEqual({
       config: CONFIG,
       tableName: 'partitions',
       alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
       stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:daily-sales',
       region: 'us-east-1',
+      eventBusName: 'sluice-prod',
     });
   });
 

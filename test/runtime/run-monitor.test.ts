@@ -1,3 +1,4 @@
+import type { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   formatAlert,
   handleStatusChange,
   type PublishClient,
+  type PutEventsClient,
   RerunDeferredError,
   type RunMonitorDeps,
 } from '../../runtime/run-monitor';
@@ -282,5 +284,66 @@ describe('handleStatusChange against dynalite', () => {
     expect(running).toStrictEqual({ kind: 'ignored', reason: 'status RUNNING is not the end of a run' });
     expect(foreign).toStrictEqual({ kind: 'ignored', reason: 'execution console-run was not started by the sluice launcher' });
     expect(calls).toHaveLength(0);
+  });
+
+  describe('partition events', () => {
+    const entries: NonNullable<PutEventsCommand['input']['Entries']> = [];
+    const events = (failWith?: string): NonNullable<RunMonitorDeps['events']> => ({
+      busName: 'sluice-prod',
+      client: {
+        send: async (command) => {
+          entries.push(...(command.input.Entries ?? []));
+          return failWith
+            ? { FailedEntryCount: 1, Entries: [{ ErrorCode: failWith, ErrorMessage: 'refused' }], $metadata: {} }
+            : { FailedEntryCount: 0, Entries: [{ EventId: 'e1' }], $metadata: {} };
+        },
+      } satisfies PutEventsClient,
+    });
+    beforeEach(() => {
+      entries.length = 0;
+    });
+
+    it('publishes a run that succeeded as "Partition Succeeded" on the stage bus', async () => {
+      // Given
+      const run = await claimed('2024-02-01', 'schedule');
+      await recordSucceeded('2024-02-01');
+
+      // When
+      await handleStatusChange(statusChange('SUCCEEDED', run), { ...deps(), events: events() });
+
+      // Then
+      expect(entries).toStrictEqual([
+        {
+          EventBusName: 'sluice-prod',
+          Source: 'sluice',
+          DetailType: 'Partition Succeeded',
+          Detail: JSON.stringify({ ...run, status: 'SUCCEEDED' }),
+          Time: new Date('2024-01-02T07:05:00Z'),
+        },
+      ]);
+    });
+
+    it('publishes a run that failed as "Partition Failed" with its error, after its alert', async () => {
+      // Given
+      const run = await claimed('2024-02-02', 'schedule');
+
+      // When
+      await handleStatusChange(statusChange('FAILED', run, { error: 'MissingInputError' }), { ...deps(), events: events() });
+
+      // Then
+      expect(calls).toHaveLength(1);
+      expect(entries.map((e) => [e.DetailType, JSON.parse(e.Detail!)])).toStrictEqual([
+        ['Partition Failed', { ...run, status: 'FAILED', error: 'MissingInputError' }],
+      ]);
+    });
+
+    it('fails when EventBridge refuses the event, so that the status change is retried', async () => {
+      const run = await claimed('2024-02-03', 'schedule');
+      await recordSucceeded('2024-02-03');
+
+      await expect(handleStatusChange(statusChange('SUCCEEDED', run), { ...deps(), events: events('ThrottlingException') })).rejects.toThrow(
+        'Publishing "Partition Succeeded" for partition "2024-02-03" of pipeline "daily-sales" failed: ThrottlingException: refused',
+      );
+    });
   });
 });

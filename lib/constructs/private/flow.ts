@@ -1,6 +1,6 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { CompiledTask, Flow } from '../../compile/model';
+import { type CompiledTask, type Flow, sensorMaxChecks } from '../../compile/model';
 
 /** Fields of the run input that every state carries along, unchanged. */
 export const RUN_FIELDS = ['pipeline', 'partition', 'runId', 'attempt', 'trigger'] as const;
@@ -21,8 +21,8 @@ export function resultValuePathOf(task: string, root = '$'): string {
   return `${root}.results.${task}.value`;
 }
 
-/** Builds the state of one task; `flowToChain` wires them together. */
-export type TaskStateFactory = (task: string) => sfn.TaskStateBase;
+/** Builds the state (or, for a sensor, the Parallel around its loop) of one task; `flowToChain` wires them together. */
+export type TaskStateFactory = (task: string) => sfn.IChainable & sfn.INextable;
 
 interface Compiled {
   readonly chain: sfn.IChainable & sfn.INextable;
@@ -100,7 +100,10 @@ export function worstCaseSeconds(flow: Flow, tasks: ReadonlyMap<string, Compiled
       const task = tasks.get(flow.task);
       if (!task) throw new Error(`The flow names task "${flow.task}", which the pipeline does not declare`);
       const { attempts, intervalSeconds, backoffRate, maxDelaySeconds } = task.retry;
-      let total = attempts * (task.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS);
+      // A sensor: each attempt checks up to maxChecks times and waits between checks.
+      const checks = task.sensor ? sensorMaxChecks(task.sensor) : 1;
+      const waits = task.sensor ? (checks - 1) * task.sensor.intervalSeconds : 0;
+      let total = attempts * (checks * (task.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS) + waits);
       for (let retry = 0; retry < attempts - 1; retry++) {
         const delay = intervalSeconds * backoffRate ** retry;
         total += maxDelaySeconds === undefined ? delay : Math.min(delay, maxDelaySeconds);

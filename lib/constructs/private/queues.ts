@@ -2,6 +2,10 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
@@ -52,4 +56,38 @@ export function deadLetterQueue(scope: Construct, id: string, deadLettersOf: str
     alarm.addAlarmAction(new actions.SnsAction(sink.topic));
   }
   return queue;
+}
+
+/** Receives of a launch message before it is moved to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 3;
+
+/**
+ * An EventBridge rule that queues matching events for the launcher: the queue absorbs bursts,
+ * delivers a launch deferred at the pipeline's limit again after its visibility timeout, and keeps
+ * what the launcher could not process after {@link MAX_RECEIVE_COUNT} receives in a dead-letter
+ * queue. The queue hides a message six times the launcher's timeout while it is processed, as
+ * Lambda recommends for SQS event sources.
+ */
+export function queuedLaunchRule(
+  scope: Construct,
+  ids: { readonly rule: string; readonly queue: string; readonly deadLetters: string },
+  props: {
+    readonly launcher: lambda.IFunction;
+    readonly launcherTimeout: Duration;
+    /** What the queue holds, for the dead-letter queue's record. */
+    readonly what: string;
+    readonly rule: events.RuleProps;
+  },
+): { readonly rule: events.Rule; readonly queue: sqs.Queue; readonly deadLetterQueue: sqs.Queue } {
+  const deadLetters = deadLetterQueue(scope, ids.deadLetters, props.what);
+  const queue = new sqs.Queue(scope, ids.queue, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    visibilityTimeout: Duration.seconds(props.launcherTimeout.toSeconds() * 6),
+    deadLetterQueue: { queue: deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
+  });
+  const rule = new events.Rule(scope, ids.rule, props.rule);
+  rule.addTarget(new targets.SqsQueue(queue));
+  props.launcher.addEventSource(new SqsEventSource(queue, { reportBatchItemFailures: true, batchSize: 10 }));
+  return { rule, queue, deadLetterQueue: deadLetters };
 }

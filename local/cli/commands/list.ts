@@ -1,11 +1,18 @@
+import { describeMapping } from '../../../lib/compile/upstream';
 import { loadPipelines } from '../../../lib/loader';
 import type { CliContext } from '../context';
 import { EXIT } from '../errors';
 import { describePartitions, describeSchedule, describeTrigger, table } from '../format';
 
-/** `sluice list`: the pipelines as their definitions declare them; no synth, no services. */
+/**
+ * `sluice list`: the pipelines as their definitions declare them, and the graph of pipelines that
+ * run after others; no synth, no services.
+ */
 export async function list(context: CliContext): Promise<number> {
   const pipelines = await loadPipelines(context.pipelinesDir);
+  const edges = pipelines.flatMap(({ compiled }) =>
+    compiled.upstream.map((u) => ({ from: u.pipeline, to: compiled.name, mapping: describeMapping(u.mapping) })),
+  );
   if (context.json) {
     const listed = pipelines.map(({ compiled, file }) => ({
       name: compiled.name,
@@ -21,6 +28,8 @@ export async function list(context: CliContext): Promise<number> {
         pattern: describeTrigger(trigger),
         partitionFromKey: trigger.partitionFromKey?.source,
       })),
+      upstream: compiled.upstream.map((u) => ({ pipeline: u.pipeline, mapping: u.mapping })),
+      downstream: edges.filter((e) => e.from === compiled.name).map((e) => e.to),
       tasks: compiled.tasks.map((task) => task.name),
     }));
     context.io.out(`${JSON.stringify(listed, null, 2)}\n`);
@@ -37,10 +46,18 @@ export async function list(context: CliContext): Promise<number> {
         compiled.name,
         describePartitions(compiled.partitions),
         describeSchedule(compiled.schedule),
-        compiled.triggers.map((trigger) => describeTrigger(trigger)).join(', '),
+        [
+          ...compiled.triggers.map((trigger) => describeTrigger(trigger)),
+          ...(compiled.upstream.length > 0 ? [`after ${compiled.upstream.map((u) => u.pipeline).join(' + ')}`] : []),
+        ].join(', '),
         compiled.tasks.map((task) => task.name).join(', '),
       ]),
     ),
   );
+  if (edges.length > 0) {
+    // Upstream → downstream, one line per dependency; a pipeline with several upstreams runs a
+    // partition once all of them succeeded for it.
+    context.io.out(`\nPipeline graph (upstream → downstream):\n${edges.map((e) => `  ${e.from} → ${e.to} (${e.mapping})\n`).join('')}`);
+  }
   return EXIT.ok;
 }

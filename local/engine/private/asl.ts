@@ -24,10 +24,11 @@ export class UnsupportedStateError extends Error {
   }
 }
 
-/** The plan of a definition: one entry per Task state, every retryable state's name. */
+/** The plan of a definition: one entry per Task state, every retryable state's and every Wait state's name. */
 export interface DefinitionPlan {
   readonly tasks: ReadonlyMap<string, TaskPlan>;
   readonly retryableStates: readonly string[];
+  readonly waitStates: readonly string[];
 }
 
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke$/;
@@ -52,6 +53,7 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
   const problems: string[] = [];
   const tasks = new Map<string, TaskPlan>();
   const retryableStates: string[] = [];
+  const waitStates: string[] = [];
   const seen = new Set<string>();
 
   if (definition.QueryLanguage === 'JSONata') problems.push('the definition uses QueryLanguage JSONata; only JSONPath runs locally');
@@ -72,6 +74,7 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
         }
       }
       if (Array.isArray(state.Retry) && state.Retry.length > 0) retryableStates.push(name);
+      if (state.Type === 'Wait') waitStates.push(name);
       switch (state.Type) {
         case 'Task':
           planTask(name, state, where, tasks, problems);
@@ -93,7 +96,7 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
   };
   walk(definition, '');
   if (problems.length > 0) throw new UnsupportedStateError(stateMachine, problems);
-  return { tasks, retryableStates };
+  return { tasks, retryableStates, waitStates };
 }
 
 function planTask(name: string, state: Record<string, unknown>, where: string, tasks: Map<string, TaskPlan>, problems: string[]): void {

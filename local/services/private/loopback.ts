@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export const LOCAL_REGION = 'us-east-1';
 
@@ -23,4 +24,20 @@ export function listen(server: Server, port: number): Promise<void> {
 
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * Serves an HTTP API on loopback (`port` 0 picks a free one): its endpoint URL, and `stop`,
+ * which drops open connections and closes the server.
+ */
+export async function serveOnLoopback(server: Server, port: number): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  await listen(server, port);
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${bound}`,
+    stop: () => {
+      server.closeAllConnections();
+      return closeServer(server);
+    },
+  };
 }

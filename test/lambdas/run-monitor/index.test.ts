@@ -11,6 +11,7 @@ function stubEnv(overrides: Record<string, string> = {}): void {
     [LAUNCHER_ENV.tableName]: 'partitions',
     [LAUNCHER_ENV.alertTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:alerts',
     [LAUNCHER_ENV.rerunStateMachineArn]: STATE_MACHINE,
+    [LAUNCHER_ENV.eventBusName]: 'sluice-prod',
     AWS_REGION: 'eu-west-1',
     ...overrides,
   };
