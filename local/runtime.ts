@@ -1,10 +1,19 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { LAUNCHER_ENV, type LauncherConfig, type RunInput } from '../lib/compile/contract';
+import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
-import { BackfillStore, type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEnvironment } from '../runtime';
+import {
+  BackfillStore,
+  type LaunchResult,
+  PartitionStore,
+  type PartitionRecord,
+  readLauncherEnvironment,
+  type RerunResult,
+  type RerunSelection,
+  UnknownRunError,
+} from '../runtime';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
 import {
@@ -364,6 +373,30 @@ export class LocalRuntime {
     const launch = await this.launch(name, partition);
     const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(name, launch.runId)) : undefined;
     return { launch, execution: executionArn ? await this.engine.waitForExecution(executionArn) : undefined };
+  }
+
+  /**
+   * Starts a new attempt of an ended run's partition that executes only the selected tasks and
+   * reuses the results the run recorded for the others (through the launcher), and waits for it.
+   */
+  async rerun(runId: string, selection: RerunSelection): Promise<{ rerun: RerunResult; execution?: ExecutionResult }> {
+    const pipeline = this.pipelineOfRun(runId);
+    const result = await this.engine.invoke(pipeline.launcher.arn, { source: 'rerun', runId, selection });
+    if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
+    const rerun = result.payload as RerunResult;
+    const { launch } = rerun;
+    const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(pipeline.name, launch.runId)) : undefined;
+    return { rerun, execution: executionArn ? await this.engine.waitForExecution(executionArn) : undefined };
+  }
+
+  /** The pipeline a run id names (run ids start with their pipeline's name). */
+  pipelineOfRun(runId: string): LocalPipeline {
+    const name = pipelineOfRunId(runId);
+    const pipeline = name === undefined ? undefined : this.pipelines.get(name);
+    if (!pipeline) {
+      throw new UnknownRunError(runId, `run ids start with their pipeline's name and "_", and no pipeline here is named "${name ?? runId}"`);
+    }
+    return pipeline;
   }
 
   /** Partition statuses in key order, `MISSING` included, over a key range. */

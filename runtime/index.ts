@@ -7,3 +7,5 @@ export * from './consumed';
 export * from './retry';
 export * from './backfill';
 export * from './backfill-store';
+export * from './rerun';
+export * from './run-results';

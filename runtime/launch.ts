@@ -1,13 +1,13 @@
 import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { LauncherConfig, RunInput } from '../lib/compile/contract';
+import type { LauncherConfig, ParamValue, RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { parsePartitionKey, partitionKeyAt, partitionsForScheduledTime } from '../lib/compile/partition-keys';
 import { consumedBy, judgeVersion, scheduleVersion, type SourceVersion, withConsumed } from './consumed';
 import { type ClaimResult, PartitionClaimError, type PartitionStore } from './partition-store';
 
 /** What started a run; recorded in the partition table and in the run's input. */
-export type RunTrigger = 'schedule' | 's3' | 'manual' | 'backfill';
+export type RunTrigger = 'schedule' | 's3' | 'manual' | 'backfill' | 'rerun';
 
 /** Logical bucket name (as in pipeline definitions) → deployed bucket name. */
 export type BucketNames = Readonly<Record<string, string>>;
@@ -162,6 +162,10 @@ export interface LaunchRequest {
    * requested reruns)
    */
   readonly consumes?: SourceVersion;
+  /** The run's parameters, validated. @default - none */
+  readonly params?: Readonly<Record<string, ParamValue>>;
+  /** Tasks not to execute, each reusing the result the named run recorded (a rerun). @default - none */
+  readonly reuse?: Readonly<Record<string, string>>;
 }
 
 /** Outcome of `launchRun` for a manual, scheduled or backfill launch. */
@@ -372,7 +376,15 @@ async function claimAndStart<R>(request: LaunchRequest, deps: LaunchDeps, onBusy
 /** Starts the execution of a claimed attempt. */
 async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind: 'claimed' }>, deps: LaunchDeps): Promise<Started> {
   const { config, partition, trigger } = request;
-  const input: RunInput = { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger };
+  const input: RunInput = {
+    pipeline: config.name,
+    partition,
+    runId: claim.runId,
+    attempt: claim.attempt,
+    trigger,
+    params: request.params ?? {},
+    reuse: request.reuse ?? {},
+  };
   try {
     const out = await deps.sfn.send(
       new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: claim.runId, input: JSON.stringify(input) }),

@@ -1,5 +1,5 @@
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
-import type { LauncherConfig, RunInput } from '../lib/compile/contract';
+import type { LauncherConfig, RunRef } from '../lib/compile/contract';
 import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
 import type { PartitionRecord } from './partition-store';
 
@@ -41,7 +41,7 @@ const SUBJECT_MAX = 100;
 const CAUSE_MAX = 2000;
 
 /** The run an execution belongs to, when its input is a launcher's `RunInput`. */
-export function runInputOf(detail: ExecutionStatusChangeDetail): RunInput | undefined {
+export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefined {
   if (!detail.input) return undefined;
   let value: unknown;
   try {
@@ -177,20 +177,20 @@ export type StatusChangeResult =
   | {
       readonly kind: 'alerted';
       readonly markedFailed: boolean;
-      readonly run?: RunInput;
+      readonly run?: RunRef;
       /** The launch of the rerun an S3 arrival requested while the run was in progress, if any. */
       readonly rerun?: RerunLaunch;
     }
   | {
       readonly kind: 'succeeded';
-      readonly run: RunInput;
+      readonly run: RunRef;
       /** The launch of the rerun an S3 arrival requested while the run was in progress, if any. */
       readonly rerun?: RerunLaunch;
     };
 
 /** Thrown when a requested rerun waits at the pipeline's limit of concurrent runs, so that the event is retried. */
 export class RerunDeferredError extends Error {
-  constructor(run: RunInput, reason: string) {
+  constructor(run: RunRef, reason: string) {
     super(
       `The rerun of partition "${run.partition}" of pipeline "${run.pipeline}" requested during run ${run.runId} is deferred: ` +
         `${reason}. The event is retried; the request stays on the partition until a run of it starts.`,
@@ -242,7 +242,7 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
  * (a redelivered event finds the flag gone, cleared by the rerun's claim). Throws
  * `RerunDeferredError` when the rerun waits at the pipeline's limit.
  */
-export async function rerunIfRequested(run: RunInput, deps: RunMonitorDeps): Promise<RerunLaunch | undefined> {
+export async function rerunIfRequested(run: RunRef, deps: RunMonitorDeps): Promise<RerunLaunch | undefined> {
   if (run.pipeline !== deps.config.name) return undefined;
   const current = await deps.store.get(run.pipeline, run.partition);
   if (!current?.rerunRequested || current.runId !== run.runId) return undefined;

@@ -56,6 +56,14 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .action(action(async (ctx, name: string, options: { partition?: string }) => (await import('./commands/run')).run(ctx, name, options)));
 
   program
+    .command('rerun')
+    .description("a new attempt of an ended run's partition: re-runs its failed tasks (or those chosen), reusing the others' results")
+    .argument('<run-id>', 'the run to repeat (from sluice runs)')
+    .option('--from-task <task>', 're-run this task and everything downstream of it')
+    .option('--tasks <a,b>', 're-run exactly these tasks (and any task without a recorded result)')
+    .action(action(async (ctx, runId: string, options: { fromTask?: string; tasks?: string }) => (await import('./commands/rerun')).rerun(ctx, runId, options)));
+
+  program
     .command('status')
     .description('partition statuses: MISSING, RUNNING, SUCCEEDED, FAILED')
     .argument('<pipeline>', 'pipeline name')

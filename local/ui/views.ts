@@ -126,6 +126,8 @@ export interface RunDetail {
   readonly errorMessage?: string;
   readonly cause?: string;
   readonly output?: unknown;
+  /** Tasks not executed, each with the run whose recorded result it reused (a rerun). */
+  readonly reused: Readonly<Record<string, string>>;
   readonly attempts: readonly AttemptView[];
   /** The execution in the Step Functions console, for a deployed stage. */
   readonly consoleUrl?: string;

@@ -39,7 +39,7 @@ export type RunView = Omit<RunDetail, 'trigger' | 'consoleUrl'>;
 
 /** A run with the attempts of the pipeline's tasks (not the states that mark the partition). */
 export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, attempt: number): RunView {
-  const input = JSON.parse(execution.input) as { partition: string };
+  const input = JSON.parse(execution.input) as { partition: string; reuse?: Record<string, string> };
   const tasks = taskStates(pipeline);
   return {
     pipeline: pipeline.name,
@@ -55,6 +55,7 @@ export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, att
     errorMessage: causeMessage(execution.cause),
     cause: execution.cause,
     output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown),
+    reused: input.reuse ?? {},
     // The states around the tasks (marking the partition) are the platform's, not the user's.
     attempts: execution.attempts.filter((a) => tasks.has(a.state)).map(attemptView),
   };
@@ -80,9 +81,14 @@ function attemptView(attempt: TaskAttempt): AttemptView {
   };
 }
 
-function printRun(context: CliContext, view: RunView): void {
+/** Prints a run: its task attempts as a table, then the outcome. */
+export function printRun(context: CliContext, view: RunView): void {
   const { io } = context;
   io.out(`${view.pipeline}  partition ${view.partition}  run ${view.runId} (run ${view.attempt} of this partition)\n\n`);
+  const reused = Object.entries(view.reused);
+  if (reused.length > 0) {
+    io.out(`Reused the results of ${reused.map(([task, run]) => `${task} (from ${run})`).join(', ')}\n\n`);
+  }
   if (view.attempts.length > 0) {
     io.out(
       table(
