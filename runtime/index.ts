@@ -9,3 +9,4 @@ export * from './backfill';
 export * from './backfill-store';
 export * from './rerun';
 export * from './run-results';
+export * from './schedule-state';

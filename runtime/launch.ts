@@ -2,6 +2,7 @@ import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { LauncherConfig, ParamValue, RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
+import { resolveParams } from '../lib/compile/params';
 import { parsePartitionKey, partitionKeyAt, partitionsForScheduledTime } from '../lib/compile/partition-keys';
 import { consumedBy, judgeVersion, scheduleVersion, type SourceVersion, withConsumed } from './consumed';
 import { type ClaimResult, PartitionClaimError, type PartitionStore } from './partition-store';
@@ -162,8 +163,11 @@ export interface LaunchRequest {
    * requested reruns)
    */
   readonly consumes?: SourceVersion;
-  /** The run's parameters, validated. @default - none */
-  readonly params?: Readonly<Record<string, ParamValue>>;
+  /**
+   * Parameters given for the run, typed or as text; the others take their declared defaults.
+   * @default - every parameter at its default
+   */
+  readonly params?: Readonly<Record<string, unknown>>;
   /** Tasks not to execute, each reusing the result the named run recorded (a rerun). @default - none */
   readonly reuse?: Readonly<Record<string, string>>;
 }
@@ -256,7 +260,8 @@ export class RerunRequestError extends Error {
 const RERUN_TRIES = 3;
 
 /**
- * Launches a run of one partition: unless the pipeline is at its limit of concurrent runs, claims
+ * Launches a run of one partition, with its parameters resolved over the declared defaults
+ * (`InvalidParamsError` for an unknown name or a wrong type, before anything is written): unless the pipeline is at its limit of concurrent runs, claims
  * the partition, then starts the execution named after the claimed attempt. The partition never
  * stays RUNNING without an execution: when StartExecution fails it is marked FAILED.
  *
@@ -277,9 +282,11 @@ export function launchRun(
   request: LaunchRequest & { readonly trigger: Exclude<RunTrigger, 's3'> },
   deps: LaunchDeps,
 ): Promise<LaunchResult>;
-export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult | ArrivalLaunchResult> {
-  const { config, partition } = request;
+export async function launchRun(given: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult | ArrivalLaunchResult> {
+  const { config, partition } = given;
   assertPartition(config, partition);
+  // Validated before anything is written: a bad parameter never claims the partition.
+  const request = { ...given, params: resolveParams(config.name, config.params, given.params) };
   const onBusy: OnBusy<Skipped | RerunRequested> = request.trigger === 's3' ? requestRerun : skip;
   const atLimit = (await deps.store.countRunning(config.name)) >= config.maxConcurrentRuns;
   if (request.consumes) {
@@ -382,7 +389,7 @@ async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind:
     runId: claim.runId,
     attempt: claim.attempt,
     trigger,
-    params: request.params ?? {},
+    params: (request.params ?? {}) as Record<string, ParamValue>,
     reuse: request.reuse ?? {},
   };
   try {
@@ -524,7 +531,7 @@ export async function launchScheduled(
   const settled = await Promise.allSettled(
     partitions.map(async (partition, index) => {
       assertPartition(config, partition);
-      const request = { config, partition, trigger: 'schedule' as const, consumes: scheduleVersion(scheduledTime) };
+      const request = { config, partition, trigger: 'schedule' as const, consumes: scheduleVersion(scheduledTime), params: resolveParams(config.name, config.params) };
       return launchConsuming(request, deps, index >= free, SERVED_BY_RUN);
     }),
   );

@@ -35,6 +35,8 @@ export interface ScheduleInvocation {
 export interface DirectInvocation {
   readonly source: 'manual' | 'backfill';
   readonly partition: string;
+  /** Run parameters by name, typed or as text; validated against the declared ones. @default - the defaults */
+  readonly params?: Readonly<Record<string, unknown>>;
 }
 
 /** A new attempt of an ended run's partition that executes only some of its tasks (`sluice rerun`). */
@@ -181,7 +183,8 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
       }
     }
     if ('source' in event && (event.source === 'manual' || event.source === 'backfill') && typeof event.partition === 'string') {
-      const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source }, launchDeps());
+      const params = typeof event.params === 'object' && event.params !== null ? event.params : undefined;
+      const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source, params }, launchDeps());
       if (result.kind !== 'skipped') countLaunch(result);
       logger.info('Direct launch', { result });
       return result;

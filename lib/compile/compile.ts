@@ -48,6 +48,7 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
     triggers: Object.freeze([...(def.triggers ?? [])]),
     maxConcurrentRuns: def.maxConcurrentRuns ?? TASK_DEFAULTS.maxConcurrentRuns,
     partitionsPerRun: def.backfill?.partitionsPerRun ?? 1,
+    params: Object.freeze({ ...(def.params ?? {}) }),
     tasks: Object.freeze(tasks),
     flow: planFlow(tasks),
   });

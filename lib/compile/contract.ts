@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PartitionSpec } from '../definitions/partitions';
 import type { CompiledPipeline } from './model';
+import type { ParamSpec } from './params';
 
 /**
  * What the deployed pieces agree on: the partition table's schema, the state machine's input, the
@@ -126,6 +127,8 @@ export const BUCKETS_ENV = 'SLUICE_BUCKETS';
 /** The part of a pipeline the launcher needs, as JSON (regular expressions as source + flags). */
 export interface LauncherConfig {
   readonly name: string;
+  /** Declared run parameters with their types and defaults (see `resolveParams`). */
+  readonly params?: ParamSpec;
   /** The tasks with their direct dependencies: what a rerun plans with (see `planRerun`). */
   readonly tasks: readonly { readonly name: string; readonly after: readonly string[] }[];
   /**
@@ -151,6 +154,9 @@ export function launcherConfig(pipeline: CompiledPipeline): LauncherConfig {
   return {
     name: pipeline.name,
     tasks: pipeline.tasks.map((t) => ({ name: t.name, after: [...t.after] })),
+    ...(Object.keys(pipeline.params).length > 0 && {
+      params: Object.fromEntries(Object.entries(pipeline.params).map(([name, p]) => [name, { type: p.type, default: p.default }])),
+    }),
     maxConcurrentRuns: pipeline.maxConcurrentRuns,
     partitionsPerRun: pipeline.partitionsPerRun,
     partitions: pipeline.partitions,

@@ -3,3 +3,4 @@ export * from './pipeline';
 export * from './retry';
 export * from './task';
 export * from './triggers';
+export * from './params';

@@ -23,7 +23,7 @@ interface RerunJson extends RunJson {
   plan: { rerun: string[]; alsoRerun: string[]; reuse: Record<string, string> };
 }
 
-describe('sluice rerun (end to end, local runtime)', () => {
+describe('sluice rerun and logs (end to end, local runtime)', () => {
   let home: string;
   let env: NodeJS.ProcessEnv;
 
@@ -51,7 +51,8 @@ describe('sluice rerun (end to end, local runtime)', () => {
     for (const task of lines) counts[task] = (counts[task] ?? 0) + 1;
     return counts;
   };
-  const run = async (partition: string): Promise<RunJson> => json<RunJson>(await sluice(['--json', 'run', 'steps', '--partition', partition], env));
+  const run = async (partition: string, ...args: string[]): Promise<RunJson> =>
+    json<RunJson>(await sluice(['--json', 'run', 'steps', '--partition', partition, ...args], env));
   const rerun = async (...args: string[]): Promise<{ result: CliResult; view: RerunJson }> => {
     const result = await sluice(['--json', 'rerun', ...args], env);
     return { result, view: json<RerunJson>(result) };
@@ -62,7 +63,22 @@ describe('sluice rerun (end to end, local runtime)', () => {
     breakStep('2024-03-01', 'load');
     const failed = await run('2024-03-01');
     expect(failed.status).toBe('FAILED');
-    expect(invocations('2024-03-01')).toStrictEqual({ extract: 1, clean: 1, load: 1 });
+    expect(invocations('2024-03-01')).toStrictEqual({ extract: 1, clean: 1, load: 2 });
+
+    // Then its logs show each attempt's lines, and --task/--attempt select exactly one attempt's
+    const all = await sluice(['logs', failed.runId], env);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/^\S+Z {2}extract #1 {2}stdout {2}\{"message":"step extract of 2024-03-01"/m);
+    const second = await sluice(['--json', 'logs', failed.runId, '--task', 'load', '--attempt', '2'], env);
+    const lines = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toMatchObject([
+      { pipeline: 'steps', partition: '2024-03-01', runId: failed.runId, task: 'load', attempt: 2, stream: 'stdout', message: expect.stringContaining('step load') },
+      { task: 'load', attempt: 2, stream: 'stderr', message: expect.stringContaining('ERROR Invoke Error {"errorType":"StepBrokenError"') },
+    ]);
+    expect(new Set(lines.map((l) => l.requestId)).size).toBe(1);
+    const typo = await sluice(['logs', failed.runId, '--task', 'lode'], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe(`error: Task "lode" did not run in run ${failed.runId} (tasks that ran: extract, clean, load)\n`);
 
     // When the step is fixed and the run is re-run
     fixStep('2024-03-01', 'load');
@@ -94,31 +110,42 @@ describe('sluice rerun (end to end, local runtime)', () => {
   });
 
   it('re-runs exactly the tasks named by --tasks, and says which tasks without a result it runs with them', async () => {
-    // Given a run whose last step failed
+    // Given a run with parameters whose last step failed
     breakStep('2024-03-02', 'report');
-    const failed = await run('2024-03-02');
+    const failed = await run('2024-03-02', '--param', 'limit=5', '--param', 'dryRun=true');
     invocations('2024-03-02');
     fixStep('2024-03-02', 'report');
+    // (every task received the parameters, over the defaults)
+    const logged = (await sluice(['--json', 'logs', failed.runId], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { task: string; message: string });
+    const params = { limit: 5, label: 'daily', dryRun: true };
+    expect(logged.filter((l) => l.message.startsWith('{')).map((l) => [l.task, JSON.parse(l.message).params])).toStrictEqual(
+      ['extract', 'clean', 'load', 'report'].map((task) => [task, params]),
+    );
 
     // When the second step is re-run by name
     const human = await sluice(['rerun', failed.runId, '--tasks', 'clean'], env);
 
-    // Then it and the failed step execute, and the others' results are reused
+    // Then it and the failed step execute, with the run's parameters, and the others' results are reused
     expect(human.code).toBe(0);
+    expect(human.stdout).toContain('Parameters: limit=5 label="daily" dryRun=true');
     expect(invocations('2024-03-02')).toStrictEqual({ clean: 1, report: 1 });
     expect(human.stdout).toContain(`Rerun of ${failed.runId}: executes clean, report (with report: downstream without a recorded result)`);
     expect(human.stdout).toMatch(/Reused the results of extract \(from steps_2024-03-02_a1\), load/);
   });
 
-  it('fails with one line and exit 2 for an unknown run, an unknown task, both options, or nothing to re-run', async () => {
+  it('fails with one line and exit 2 for an unknown run, an unknown task, both options, nothing to re-run, or a bad parameter', async () => {
     const succeeded = await run('2024-03-03');
     expect(succeeded.status).toBe('SUCCEEDED');
 
     const cases: [string[], RegExp][] = [
       [['rerun', 'steps_2099-01-01_a1'], /^error: Unknown run "steps_2099-01-01_a1": pipeline "steps" has no such execution/],
+      [['logs', 'steps_2099-01-01_a1'], /^error: Unknown run "steps_2099-01-01_a1" in /],
       [['rerun', 'nope-a1'], /^error: Unknown run "nope-a1": run ids start with their pipeline's name/],
       [['rerun', succeeded.runId, '--from-task', 'publish'], /^error: Pipeline "steps" has no task "publish"\. Tasks: extract, clean, load, report/],
       [['rerun', succeeded.runId, '--from-task', 'load', '--tasks', 'load'], /^error: --from-task and --tasks cannot be combined/],
+      [['run', 'steps', '--partition', '2024-03-04', '--param', 'limit=lots', '--param', 'colour=red'],
+        /^error: Pipeline "steps": parameter "limit" must be a number, not "lots"; unknown parameter "colour" \(parameters: limit, label, dryRun\)/],
+      [['run', 'steps', '--param', 'limit'], /^error: --param "limit" is not name=value/],
       [['rerun', succeeded.runId], /^error: Every task of run "steps_2024-03-03_a1" succeeded: nothing to rerun from failure/],
     ];
     for (const [args, message] of cases) {
@@ -127,5 +154,26 @@ describe('sluice rerun (end to end, local runtime)', () => {
       expect(result.stderr).toMatch(message);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
+  });
+
+  it('pauses a schedule so that a tick fires nothing, and resumes it', async () => {
+    // Given the schedule is paused
+    const paused = await sluice(['pause', 'steps'], env);
+    expect(paused.stdout).toContain('steps: schedule paused. Ticks are not made up on resume');
+    const listed = json<{ schedules: unknown[] }>(await sluice(['--json', 'schedules'], env));
+    expect(listed.schedules).toStrictEqual([{ pipeline: 'steps', cron: '0 6 * * *', timezone: 'Europe/Paris', state: 'PAUSED' }]);
+
+    // When a tick comes, it fires nothing
+    const tick = await sluice(['tick', 'steps', '--at', '2024-03-06T05:00:00Z'], env);
+    expect(tick.code).toBe(1);
+    expect(tick.stderr).toBe('steps: the schedule is paused, so the tick fired nothing. Resume it with sluice resume steps\n');
+
+    // Then once resumed, a tick runs the partition the schedule would have
+    expect((await sluice(['resume', 'steps'], env)).code).toBe(0);
+    const fired = await sluice(['tick', 'steps', '--at', '2024-03-06T05:00:00Z'], env);
+    expect(fired.stdout).toBe('steps: partition 2024-03-05 started run steps_2024-03-05_a1\n');
+    const status = json<{ partitions: { status: string }[] }>(await sluice(['--json', 'status', 'steps', '--from', '2024-03-05', '--to', '2024-03-05'], env));
+    expect(status.partitions).toMatchObject([{ status: 'SUCCEEDED' }]);
+    expect(invocations('2024-03-05')).toStrictEqual({ extract: 1, clean: 1, load: 1, report: 1 });
   });
 });
