@@ -89,6 +89,9 @@ export interface LocalRuntimeProps {
   readonly interpose?: (service: 'dynamodb' | 'stepfunctions', endpoint: string) => Promise<string>;
 }
 
+/** How often a run's progress is reported while it runs. */
+const PROGRESS_INTERVAL_MS = 100;
+
 /** The file in `SLUICE_HOME` where `sluice dev` announces its services. */
 export const DEV_FILE = 'dev.json';
 
@@ -395,24 +398,42 @@ export class LocalRuntime {
     name: string,
     partition: string,
     params: Readonly<Record<string, unknown>> = {},
+    onProgress?: (execution: ExecutionRecord) => void,
   ): Promise<{ launch: LaunchResult; execution?: ExecutionResult }> {
     const launch = await this.launch(name, partition, 'manual', params);
     const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(name, launch.runId)) : undefined;
-    return { launch, execution: executionArn ? await this.engine.waitForExecution(executionArn) : undefined };
+    return { launch, execution: executionArn ? await this.waitForRun(executionArn, onProgress) : undefined };
+  }
+
+  /** Waits for an execution to end, handing its record to `onProgress` as it goes. */
+  private async waitForRun(executionArn: string, onProgress?: (execution: ExecutionRecord) => void): Promise<ExecutionResult> {
+    if (!onProgress) return this.engine.waitForExecution(executionArn);
+    const timer = setInterval(() => onProgress(this.engine.describeExecution(executionArn)), PROGRESS_INTERVAL_MS);
+    try {
+      const result = await this.engine.waitForExecution(executionArn);
+      onProgress(result);
+      return result;
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /**
    * Starts a new attempt of an ended run's partition that executes only the selected tasks and
    * reuses the results the run recorded for the others (through the launcher), and waits for it.
    */
-  async rerun(runId: string, selection: RerunSelection): Promise<{ rerun: RerunResult; execution?: ExecutionResult }> {
+  async rerun(
+    runId: string,
+    selection: RerunSelection,
+    onProgress?: (execution: ExecutionRecord) => void,
+  ): Promise<{ rerun: RerunResult; execution?: ExecutionResult }> {
     const pipeline = this.pipelineOfRun(runId);
     const result = await this.engine.invoke(pipeline.launcher.arn, { source: 'rerun', runId, selection });
     if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
     const rerun = result.payload as RerunResult;
     const { launch } = rerun;
     const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(pipeline.name, launch.runId)) : undefined;
-    return { rerun, execution: executionArn ? await this.engine.waitForExecution(executionArn) : undefined };
+    return { rerun, execution: executionArn ? await this.waitForRun(executionArn, onProgress) : undefined };
   }
 
   /** The pipeline a run id names (run ids start with their pipeline's name). */

@@ -1,7 +1,7 @@
 import type { RerunSelection } from '../../../runtime';
 import { type CliContext, withRuntime } from '../context';
 import { EXIT, UsageError } from '../errors';
-import { printRun, runView } from './run';
+import { printRun, progressOf, runView } from './run';
 
 /** Options of `sluice rerun`: at most one of them. */
 export interface RerunOptions {
@@ -33,7 +33,7 @@ export async function rerun(context: CliContext, runId: string, options: RerunOp
   const selection = rerunSelection(options);
   return withRuntime(context, async (runtime) => {
     const pipeline = runtime.pipelineOfRun(runId);
-    const { rerun: result, execution } = await runtime.rerun(runId, selection);
+    const { rerun: result, execution } = await runtime.rerun(runId, selection, progressOf(context, pipeline));
     const { launch, plan } = result;
     if (launch.kind !== 'started') {
       const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;

@@ -3,6 +3,7 @@ import type { LocalPipeline } from '../../runtime';
 import type { AttemptView, RunDetail } from '../../ui/views';
 import { type CliContext, withRuntime } from '../context';
 import { EXIT, UsageError } from '../errors';
+import { RunProgress } from '../progress';
 import { causeMessage, duration, elapsed, errorLine, status, table } from '../format';
 
 /** Options of `sluice run`. */
@@ -33,7 +34,7 @@ export async function run(context: CliContext, name: string, options: RunOptions
   return withRuntime(context, async (runtime) => {
     const pipeline = runtime.pipeline(name);
     const partition = options.partition ?? runtime.defaultPartition(name, new Date());
-    const { launch, execution } = await runtime.run(name, partition, params);
+    const { launch, execution } = await runtime.run(name, partition, params, progressOf(context, pipeline));
     if (launch.kind !== 'started') {
       const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;
       if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, partition, status: launch.kind.toUpperCase(), reason })}\n`);
@@ -46,6 +47,19 @@ export async function run(context: CliContext, name: string, options: RunOptions
     else printRun(context, view);
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
   });
+}
+
+/**
+ * On a terminal (and without `--json`), prints each task as it starts, is retried, succeeds or
+ * fails, before the summary; elsewhere nothing (`undefined`).
+ */
+export function progressOf(context: CliContext, pipeline: LocalPipeline): ((execution: ExecutionRecord) => void) | undefined {
+  if (context.json || !context.io.interactive) return undefined;
+  const tasks = taskStates(pipeline);
+  const progress = new RunProgress((state) => tasks.has(state));
+  return (execution) => {
+    for (const line of progress.update(execution.attempts)) context.io.out(`${line}\n`);
+  };
 }
 
 /** What `sluice run --json` prints: a run as the web console shows it, less what only it adds. */
