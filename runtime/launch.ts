@@ -440,7 +440,9 @@ export async function claimRun(
   }
   const claim = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
   if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
-  return { kind: 'claimed', input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger } };
+  // A backfill's runs take the declared defaults of the run parameters and reuse nothing.
+  const params = resolveParams(config.name, config.params, request.params);
+  return { kind: 'claimed', input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger, params, reuse: {} } };
 }
 
 /** At the limit: a launch of a running partition is handled by `onBusy`, any other waits. */

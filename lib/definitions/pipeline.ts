@@ -57,6 +57,7 @@ export interface PipelineProps {
    * @default - one partition per run
    */
   readonly backfill?: BackfillOptions;
+  /**
    * Run parameters, by name (letters, digits and `_`): every task receives them in `event.params`.
    * A launch may give some (`sluice run --param name=value`); the others take their default.
    *

@@ -119,6 +119,8 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
         (await import('./commands/backfills')).backfills(ctx, name, options),
       ),
     );
+
+  program
     .command('schedules')
     .description("every pipeline's schedule with its time zone, next tick and state (ENABLED or PAUSED)")
     .action(action(async (ctx) => (await import('./commands/schedules')).schedules(ctx)));
