@@ -1,10 +1,22 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { LAUNCHER_ENV, type LauncherConfig, type RunInput } from '../lib/compile/contract';
+import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
-import { BackfillStore, type LaunchResult, PartitionStore, type PartitionRecord, readLauncherEnvironment } from '../runtime';
+import {
+  BackfillStore,
+  type LaunchResult,
+  PartitionStore,
+  type PartitionRecord,
+  readLauncherEnvironment,
+  type RerunResult,
+  type RerunSelection,
+  type ScheduledLaunchResult,
+  type ScheduleState,
+  ScheduleStates,
+  UnknownRunError,
+} from '../runtime';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
 import {
@@ -84,6 +96,9 @@ export interface LocalRuntimeProps {
   readonly interpose?: (service: 'dynamodb' | 'stepfunctions', endpoint: string) => Promise<string>;
 }
 
+/** How often a run's progress is reported while it runs. */
+const PROGRESS_INTERVAL_MS = 100;
+
 /** The file in `SLUICE_HOME` where `sluice dev` announces its services. */
 export const DEV_FILE = 'dev.json';
 
@@ -138,7 +153,13 @@ async function ensureBucket(s3: LocalS3, name: string): Promise<void> {
 export type RuntimeNotice =
   | RouterNotice
   | { readonly kind: 'alert'; readonly message: PublishedMessage }
-  | { readonly kind: 'schedule'; readonly schedule: string; readonly scheduledTime: Date }
+  | {
+      readonly kind: 'schedule';
+      readonly schedule: string;
+      readonly scheduledTime: Date;
+      /** The pipeline whose schedule is paused: the tick fired nothing. */
+      readonly paused?: string;
+    }
   | { readonly kind: 'metric'; readonly sample: MetricSample };
 
 /** A pipeline as deployed in the local stage. */
@@ -165,6 +186,14 @@ export class UnknownPipelineError extends Error {
   constructor(name: string, known: readonly string[]) {
     super(`Unknown pipeline "${name}". Pipelines: ${known.join(', ') || 'none'}`);
     this.name = 'UnknownPipelineError';
+  }
+}
+
+/** Thrown when a schedule command names a pipeline that has no schedule. */
+export class NoScheduleError extends Error {
+  constructor(name: string) {
+    super(`Pipeline "${name}" has no schedule. Fix: declare \`schedule: { cron, timezone }\` in its pipeline.ts, or use sluice run`);
+    this.name = 'NoScheduleError';
   }
 }
 
@@ -383,18 +412,102 @@ export class LocalRuntime {
   }
 
   /** Starts one run of a partition through the launcher, as `sluice run` or a backfill would. */
-  async launch(name: string, partition: string, trigger: 'manual' | 'backfill' = 'manual'): Promise<LaunchResult> {
+  async launch(
+    name: string,
+    partition: string,
+    trigger: 'manual' | 'backfill' = 'manual',
+    params: Readonly<Record<string, unknown>> = {},
+  ): Promise<LaunchResult> {
     const pipeline = this.pipeline(name);
-    const result: InvokeResult = await this.engine.invoke(pipeline.launcher.arn, { source: trigger, partition });
+    const result: InvokeResult = await this.engine.invoke(pipeline.launcher.arn, { source: trigger, partition, params });
     if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
     return result.payload as LaunchResult;
   }
 
   /** Starts a run and waits for it to end. */
-  async run(name: string, partition: string): Promise<{ launch: LaunchResult; execution?: ExecutionResult }> {
-    const launch = await this.launch(name, partition);
+  async run(
+    name: string,
+    partition: string,
+    params: Readonly<Record<string, unknown>> = {},
+    onProgress?: (execution: ExecutionRecord) => void,
+  ): Promise<{ launch: LaunchResult; execution?: ExecutionResult }> {
+    const launch = await this.launch(name, partition, 'manual', params);
     const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(name, launch.runId)) : undefined;
-    return { launch, execution: executionArn ? await this.engine.waitForExecution(executionArn) : undefined };
+    return { launch, execution: executionArn ? await this.waitForRun(executionArn, onProgress) : undefined };
+  }
+
+  /** Waits for an execution to end, handing its record to `onProgress` as it goes. */
+  private async waitForRun(executionArn: string, onProgress?: (execution: ExecutionRecord) => void): Promise<ExecutionResult> {
+    if (!onProgress) return this.engine.waitForExecution(executionArn);
+    const timer = setInterval(() => onProgress(this.engine.describeExecution(executionArn)), PROGRESS_INTERVAL_MS);
+    try {
+      const result = await this.engine.waitForExecution(executionArn);
+      onProgress(result);
+      return result;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /**
+   * Starts a new attempt of an ended run's partition that executes only the selected tasks and
+   * reuses the results the run recorded for the others (through the launcher), and waits for it.
+   */
+  async rerun(
+    runId: string,
+    selection: RerunSelection,
+    onProgress?: (execution: ExecutionRecord) => void,
+  ): Promise<{ rerun: RerunResult; execution?: ExecutionResult }> {
+    const pipeline = this.pipelineOfRun(runId);
+    const result = await this.engine.invoke(pipeline.launcher.arn, { source: 'rerun', runId, selection });
+    if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
+    const rerun = result.payload as RerunResult;
+    const { launch } = rerun;
+    const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(pipeline.name, launch.runId)) : undefined;
+    return { rerun, execution: executionArn ? await this.waitForRun(executionArn, onProgress) : undefined };
+  }
+
+  /** The pipeline a run id names (run ids start with their pipeline's name). */
+  pipelineOfRun(runId: string): LocalPipeline {
+    const name = pipelineOfRunId(runId);
+    const pipeline = name === undefined ? undefined : this.pipelines.get(name);
+    if (!pipeline) {
+      throw new UnknownRunError(runId, `run ids start with their pipeline's name and "_", and no pipeline here is named "${name ?? runId}"`);
+    }
+    return pipeline;
+  }
+
+  /** A pipeline's schedule: its schedule in the stage and its pause state. */
+  async schedule(name: string): Promise<{ pipeline: LocalPipeline; scheduleName: string; state: ScheduleState }> {
+    const pipeline = this.pipeline(name);
+    const schedule = this.engine.stage.schedules.find((s) => this.engine.stage.findFunction(s.target.arn)?.arn === pipeline.launcher.arn);
+    if (!pipeline.config.schedule || !schedule) throw new NoScheduleError(name);
+    return { pipeline, scheduleName: schedule.name, state: await this.scheduleStates(pipeline).get(name) };
+  }
+
+  /**
+   * Pauses or resumes a pipeline's schedule: locally its state is kept in the partition table (as
+   * EventBridge Scheduler keeps a schedule's `State` on AWS). A paused schedule fires nothing, and
+   * ticks it missed are not made up when it resumes.
+   */
+  async setScheduleState(name: string, state: ScheduleState): Promise<void> {
+    const { pipeline } = await this.schedule(name);
+    await this.scheduleStates(pipeline).set(name, state, new Date());
+  }
+
+  /**
+   * Fires one tick of a pipeline's schedule as it would have fired at `at`: the launcher runs
+   * the partition(s) that tick is for. A paused schedule fires nothing (`paused`).
+   */
+  async tick(name: string, at: Date): Promise<{ kind: 'paused' } | { kind: 'fired'; result: ScheduledLaunchResult }> {
+    const { scheduleName, state } = await this.schedule(name);
+    if (state === 'PAUSED') return { kind: 'paused' };
+    const invoked = await this.fireSchedule(scheduleName, at);
+    return { kind: 'fired', result: (invoked.ok ? invoked.payload : undefined) as ScheduledLaunchResult };
+  }
+
+  private scheduleStates(pipeline: LocalPipeline): ScheduleStates {
+    return new ScheduleStates(this.services.dynamo.client(), pipeline.tableName);
   }
 
   /** Partition statuses in key order, `MISSING` included, over a key range. */
@@ -457,14 +570,24 @@ export class LocalRuntime {
         expression: schedule.scheduleExpression,
         timezone: schedule.timezone,
         fire: async (scheduledTime) => {
-          notify({ kind: 'schedule', schedule: schedule.name, scheduledTime });
-          await this.fireSchedule(schedule.name, scheduledTime);
+          const paused = await this.pausedPipelineOf(schedule.name);
+          notify({ kind: 'schedule', schedule: schedule.name, scheduledTime, ...(paused && { paused }) });
+          if (!paused) await this.fireSchedule(schedule.name, scheduledTime);
         },
       });
     }
     scheduler.start();
     this.scheduler = scheduler;
     await this.services.s3.listening();
+  }
+
+  /** The pipeline whose launcher the schedule targets, when that pipeline's schedule is paused. */
+  private async pausedPipelineOf(scheduleName: string): Promise<string | undefined> {
+    const schedule = this.engine.stage.schedules.find((s) => s.name === scheduleName);
+    const target = schedule && this.engine.stage.findFunction(schedule.target.arn)?.arn;
+    const pipeline = [...this.pipelines.values()].find((p) => p.launcher.arn === target);
+    if (!pipeline) return undefined;
+    return (await this.scheduleStates(pipeline).get(pipeline.name)) === 'PAUSED' ? pipeline.name : undefined;
   }
 
   /** Invokes a schedule's target as Scheduler would at `scheduledTime`. */

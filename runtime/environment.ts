@@ -111,6 +111,9 @@ function parseConfig(text: string): LauncherConfig {
       'is not a launcher configuration: expected { name, maxConcurrentRuns, triggers, partitions?, schedule? }',
     );
   }
+  if (!Array.isArray(value.tasks) || !value.tasks.every((t) => isRecord(t) && typeof t.name === 'string' && Array.isArray(t.after))) {
+    throw new EnvironmentError(name, `has tasks ${JSON.stringify(value.tasks)?.slice(0, 200)}; expected [{ name, after: [...] }, ...]`);
+  }
   const limit = value.maxConcurrentRuns;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
     throw new EnvironmentError(name, `has maxConcurrentRuns ${JSON.stringify(limit)}; expected a whole number of at least 1`);

@@ -8,3 +8,6 @@ export * from './retry';
 export * from './backfill';
 export * from './backfill-store';
 export * from './upstream';
+export * from './rerun';
+export * from './run-results';
+export * from './schedule-state';

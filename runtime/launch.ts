@@ -1,13 +1,14 @@
 import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { LauncherConfig, RunInput } from '../lib/compile/contract';
+import type { LauncherConfig, ParamValue, RunInput } from '../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
+import { resolveParams } from '../lib/compile/params';
 import { parsePartitionKey, partitionKeyAt, partitionsForScheduledTime } from '../lib/compile/partition-keys';
 import { consumedBy, judgeVersion, scheduleVersion, type SourceVersion, withConsumed } from './consumed';
 import { type ClaimResult, PartitionClaimError, type PartitionStore } from './partition-store';
 
 /** What started a run; recorded in the partition table and in the run's input. */
-export type RunTrigger = 'schedule' | 's3' | 'upstream' | 'manual' | 'backfill';
+export type RunTrigger = 'schedule' | 's3' | 'upstream' | 'manual' | 'backfill' | 'rerun';
 
 /** Logical bucket name (as in pipeline definitions) → deployed bucket name. */
 export type BucketNames = Readonly<Record<string, string>>;
@@ -162,6 +163,13 @@ export interface LaunchRequest {
    * requested reruns)
    */
   readonly consumes?: SourceVersion;
+  /**
+   * Parameters given for the run, typed or as text; the others take their declared defaults.
+   * @default - every parameter at its default
+   */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** Tasks not to execute, each reusing the result the named run recorded (a rerun). @default - none */
+  readonly reuse?: Readonly<Record<string, string>>;
 }
 
 /** Outcome of `launchRun` for a manual, scheduled or backfill launch. */
@@ -258,7 +266,8 @@ export class RerunRequestError extends Error {
 const RERUN_TRIES = 3;
 
 /**
- * Launches a run of one partition: unless the pipeline is at its limit of concurrent runs, claims
+ * Launches a run of one partition, with its parameters resolved over the declared defaults
+ * (`InvalidParamsError` for an unknown name or a wrong type, before anything is written): unless the pipeline is at its limit of concurrent runs, claims
  * the partition, then starts the execution named after the claimed attempt. The partition never
  * stays RUNNING without an execution: when StartExecution fails it is marked FAILED.
  *
@@ -279,9 +288,11 @@ export function launchRun(
   request: LaunchRequest & { readonly trigger: Exclude<RunTrigger, NewDataTrigger> },
   deps: LaunchDeps,
 ): Promise<LaunchResult>;
-export async function launchRun(request: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult | ArrivalLaunchResult> {
-  const { config, partition } = request;
+export async function launchRun(given: LaunchRequest, deps: LaunchDeps): Promise<LaunchResult | ArrivalLaunchResult> {
+  const { config, partition } = given;
   assertPartition(config, partition);
+  // Validated before anything is written: a bad parameter never claims the partition.
+  const request = { ...given, params: resolveParams(config.name, config.params, given.params) };
   const newData = request.trigger === 's3' || request.trigger === 'upstream';
   const onBusy: OnBusy<Skipped | RerunRequested> = newData ? requestRerun : skip;
   const atLimit = (await deps.store.countRunning(config.name)) >= config.maxConcurrentRuns;
@@ -379,7 +390,15 @@ async function claimAndStart<R>(request: LaunchRequest, deps: LaunchDeps, onBusy
 /** Starts the execution of a claimed attempt. */
 async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind: 'claimed' }>, deps: LaunchDeps): Promise<Started> {
   const { config, partition, trigger } = request;
-  const input: RunInput = { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger };
+  const input: RunInput = {
+    pipeline: config.name,
+    partition,
+    runId: claim.runId,
+    attempt: claim.attempt,
+    trigger,
+    params: (request.params ?? {}) as Record<string, ParamValue>,
+    reuse: request.reuse ?? {},
+  };
   try {
     const out = await deps.sfn.send(
       new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: claim.runId, input: JSON.stringify(input) }),
@@ -428,7 +447,9 @@ export async function claimRun(
   }
   const claim = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
   if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
-  return { kind: 'claimed', input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger } };
+  // A backfill's runs take the declared defaults of the run parameters and reuse nothing.
+  const params = resolveParams(config.name, config.params, request.params);
+  return { kind: 'claimed', input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger, params, reuse: {} } };
 }
 
 /** At the limit: a launch of a running partition is handled by `onBusy`, any other waits. */
@@ -519,7 +540,7 @@ export async function launchScheduled(
   const settled = await Promise.allSettled(
     partitions.map(async (partition, index) => {
       assertPartition(config, partition);
-      const request = { config, partition, trigger: 'schedule' as const, consumes: scheduleVersion(scheduledTime) };
+      const request = { config, partition, trigger: 'schedule' as const, consumes: scheduleVersion(scheduledTime), params: resolveParams(config.name, config.params) };
       return launchConsuming(request, deps, index >= free, SERVED_BY_RUN);
     }),
   );

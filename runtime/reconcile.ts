@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import type { RunInput } from '../lib/compile/contract';
+import type { RunRef } from '../lib/compile/contract';
 import { consumedBy } from './consumed';
 import type { StartExecutionClient } from './launch';
 import type { PartitionRecord, PartitionStore } from './partition-store';
@@ -187,7 +187,7 @@ function statusChangeOf(
 }
 
 /** The run a partition record names, as its execution's input has it. */
-function runOf(record: PartitionRecord): RunInput {
+function runOf(record: PartitionRecord): RunRef {
   return { pipeline: record.pipeline, partition: record.partition, runId: record.runId, attempt: record.attempt, trigger: record.trigger };
 }
 

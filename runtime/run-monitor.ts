@@ -1,6 +1,6 @@
 import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
-import { type LauncherConfig, PARTITION_EVENTS, type PartitionEventDetail, type RunInput } from '../lib/compile/contract';
+import { type LauncherConfig, PARTITION_EVENTS, type PartitionEventDetail, type RunRef } from '../lib/compile/contract';
 import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
 import type { PartitionRecord } from './partition-store';
 
@@ -42,7 +42,7 @@ const SUBJECT_MAX = 100;
 const CAUSE_MAX = 2000;
 
 /** The run an execution belongs to, when its input is a launcher's `RunInput`. */
-export function runInputOf(detail: ExecutionStatusChangeDetail): RunInput | undefined {
+export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefined {
   if (!detail.input) return undefined;
   let value: unknown;
   try {
@@ -157,7 +157,7 @@ export interface PutEventsClient {
 
 /** Thrown when EventBridge refuses a partition event, so that the status change is retried. */
 export class PartitionEventError extends Error {
-  constructor(detailType: string, run: RunInput, reason: string) {
+  constructor(detailType: string, run: RunRef, reason: string) {
     super(`Publishing "${detailType}" for partition "${run.partition}" of pipeline "${run.pipeline}" failed: ${reason}`);
     this.name = 'PartitionEventError';
   }
@@ -169,7 +169,7 @@ export class PartitionEventError extends Error {
  */
 export async function publishPartitionEvent(
   events: NonNullable<RunMonitorDeps['events']>,
-  run: RunInput,
+  run: RunRef,
   ended: { status: string; error?: string; time?: Date },
 ): Promise<void> {
   const detailType = ended.status === 'SUCCEEDED' ? PARTITION_EVENTS.succeeded : PARTITION_EVENTS.failed;
@@ -236,20 +236,20 @@ export type StatusChangeResult =
   | {
       readonly kind: 'alerted';
       readonly markedFailed: boolean;
-      readonly run?: RunInput;
+      readonly run?: RunRef;
       /** The launch of the rerun an S3 arrival requested while the run was in progress, if any. */
       readonly rerun?: RerunLaunch;
     }
   | {
       readonly kind: 'succeeded';
-      readonly run: RunInput;
+      readonly run: RunRef;
       /** The launch of the rerun an S3 arrival requested while the run was in progress, if any. */
       readonly rerun?: RerunLaunch;
     };
 
 /** Thrown when a requested rerun waits at the pipeline's limit of concurrent runs, so that the event is retried. */
 export class RerunDeferredError extends Error {
-  constructor(run: RunInput, reason: string) {
+  constructor(run: RunRef, reason: string) {
     super(
       `The rerun of partition "${run.partition}" of pipeline "${run.pipeline}" requested during run ${run.runId} is deferred: ` +
         `${reason}. The event is retried; the request stays on the partition until a run of it starts.`,
@@ -307,7 +307,7 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
  * (a redelivered event finds the flag gone, cleared by the rerun's claim). Throws
  * `RerunDeferredError` when the rerun waits at the pipeline's limit.
  */
-export async function rerunIfRequested(run: RunInput, deps: RunMonitorDeps): Promise<RerunLaunch | undefined> {
+export async function rerunIfRequested(run: RunRef, deps: RunMonitorDeps): Promise<RerunLaunch | undefined> {
   if (run.pipeline !== deps.config.name) return undefined;
   const current = await deps.store.get(run.pipeline, run.partition);
   if (!current?.rerunRequested || current.runId !== run.runId) return undefined;

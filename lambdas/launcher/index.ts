@@ -11,9 +11,14 @@ import {
   type LaunchResult,
   launchRun,
   launchFromUpstream,
+  launchRerun,
   launchScheduled,
   PartitionStore,
   ScheduledLaunchError,
+  type RerunDeps,
+  type RerunResult,
+  type RerunSelection,
+  RunResults,
   partitionFromS3Event,
   readLauncherEnvironment,
   s3Version,
@@ -31,19 +36,30 @@ export interface ScheduleInvocation {
 export interface DirectInvocation {
   readonly source: 'manual' | 'backfill';
   readonly partition: string;
+  /** Run parameters by name, typed or as text; validated against the declared ones. @default - the defaults */
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+/** A new attempt of an ended run's partition that executes only some of its tasks (`sluice rerun`). */
+export interface RerunInvocation {
+  readonly source: 'rerun';
+  readonly runId: string;
+  /** @default { kind: 'failed' } */
+  readonly selection?: RerunSelection;
 }
 
 /**
  * Every event the launcher accepts: an SQS batch of S3 `Object Created` events and upstream
  * pipelines' `Partition Succeeded` events, or an invocation.
  */
-export type LauncherEvent = SQSEvent | ScheduleInvocation | DirectInvocation;
+export type LauncherEvent = SQSEvent | ScheduleInvocation | DirectInvocation | RerunInvocation;
 
 /** What the launcher's core needs, created once per container. */
 export interface LauncherHandlerDeps {
   readonly env: Pick<LauncherEnvironment, 'config' | 'bucketNames' | 'stateMachineArn'>;
   readonly store: LaunchDeps['store'];
-  readonly sfn: LaunchDeps['sfn'];
+  readonly sfn: RerunDeps['sfn'];
+  readonly results: RerunDeps['results'];
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Counts what happened to every event (`LAUNCHER_METRICS`), published once per invocation. */
   readonly metrics: Pick<Metrics, 'addMetric' | 'hasStoredMetrics' | 'publishStoredMetrics'>;
@@ -54,8 +70,8 @@ export interface LauncherHandlerDeps {
 export class UnsupportedLauncherEventError extends Error {
   constructor(event: unknown) {
     super(
-      `The launcher accepts an SQS batch, { source: 'schedule', scheduledTime } or { source: 'manual' | 'backfill', ` +
-        `partition }; got ${JSON.stringify(event)?.slice(0, 200)}`,
+      `The launcher accepts an SQS batch, { source: 'schedule', scheduledTime }, { source: 'manual' | 'backfill', ` +
+        `partition } or { source: 'rerun', runId, selection? }; got ${JSON.stringify(event)?.slice(0, 200)}`,
     );
     this.name = 'UnsupportedLauncherEventError';
   }
@@ -168,7 +184,7 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
     return !deferred;
   }
 
-  const handle = async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult> => {
+  const handle = async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult | RerunResult> => {
     if ('Records' in event && Array.isArray(event.Records)) {
       const outcomes = await Promise.all(event.Records.map(onRecord));
       return {
@@ -194,16 +210,25 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
       }
     }
     if ('source' in event && (event.source === 'manual' || event.source === 'backfill') && typeof event.partition === 'string') {
-      const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source }, launchDeps());
+      const params = typeof event.params === 'object' && event.params !== null ? event.params : undefined;
+      const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source, params }, launchDeps());
       if (result.kind !== 'skipped') countLaunch(result);
       logger.info('Direct launch', { result });
+      return result;
+    }
+    if ('source' in event && event.source === 'rerun' && typeof event.runId === 'string') {
+      const result = await launchRerun(
+        { config: env.config, runId: event.runId, selection: event.selection ?? { kind: 'failed' } },
+        { ...launchDeps(), sfn: deps.sfn, results: deps.results },
+      );
+      logger.info('Rerun launch', { result });
       return result;
     }
     count('malformed');
     throw new UnsupportedLauncherEventError(event);
   };
 
-  return async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult> => {
+  return async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult | RerunResult> => {
     try {
       return await handle(event);
     } finally {
@@ -215,9 +240,11 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
 const environment = readLauncherEnvironment(process.env);
 const logger = new Logger({ serviceName: 'sluice-launcher', persistentKeys: { pipeline: environment.config.name } });
 
+const dynamodb = new DynamoDBClient(SDK_RETRY);
 export const handler = launcherHandler({
   env: environment,
-  store: new PartitionStore(new DynamoDBClient(SDK_RETRY), environment.tableName),
+  store: new PartitionStore(dynamodb, environment.tableName),
+  results: new RunResults(dynamodb, environment.tableName),
   sfn: new SFNClient(SDK_RETRY),
   logger,
   // The namespace comes from POWERTOOLS_METRICS_NAMESPACE, set by the Launcher construct.

@@ -50,6 +50,7 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
     upstream: Object.freeze(Object.entries(def.upstream ?? {}).map(([pipeline, mapping]) => Object.freeze({ pipeline, mapping }))),
     maxConcurrentRuns: def.maxConcurrentRuns ?? TASK_DEFAULTS.maxConcurrentRuns,
     partitionsPerRun: def.backfill?.partitionsPerRun ?? 1,
+    params: Object.freeze({ ...(def.params ?? {}) }),
     tasks: Object.freeze(tasks),
     flow: planFlow(tasks),
   });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PartitionSpec } from '../definitions/partitions';
 import type { PartitionMapping } from '../definitions/upstream';
 import type { CompiledPipeline } from './model';
+import type { ParamSpec } from './params';
 
 /**
  * What the deployed pieces agree on: the partition table's schema, the state machine's input, the
@@ -41,15 +42,21 @@ export const PARTITION_TABLE = Object.freeze({
 /** Statuses of a partition. `MISSING` is never stored: it is the absence of an item. */
 export type PartitionStatus = 'MISSING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
-/** Input of every execution of a pipeline's state machine. */
-export interface RunInput {
+/** The value of a run parameter, as the task event carries it. */
+export type ParamValue = string | number | boolean;
+
+/** What every task of a run is told about the run: part of each task's event. */
+export interface RunFields {
   readonly pipeline: string;
   readonly partition: string;
-  /** The execution name: deterministic from pipeline, partition and attempt. */
+  /**
+   * The execution name: deterministic from pipeline, partition and attempt, and unique across
+   * the pipelines of a stage (see {@link executionName}), so a run id alone names a run.
+   */
   readonly runId: string;
   /** 1 for the first run of a partition, incremented by every later run of it. */
   readonly attempt: number;
-  /** What started the run: `schedule`, `s3`, `upstream`, `manual`, `backfill`. */
+  /** What started the run: `schedule`, `s3`, `upstream`, `manual`, `backfill`, `rerun`. */
   readonly trigger: string;
   /**
    * Every partition the run processes, in order, when a backfill hands it several consecutive
@@ -58,16 +65,46 @@ export interface RunInput {
   readonly partitions?: readonly string[];
   /** First and last of `partitions`. */
   readonly range?: { readonly from: string; readonly to: string };
+  /** The run's parameters, by name: those given at launch over the declared defaults. */
+  readonly params: Readonly<Record<string, ParamValue>>;
 }
 
+/** Input of every execution of a pipeline's state machine. */
+export interface RunInput extends RunFields {
+  /**
+   * Tasks that are not executed in this run: each takes the result recorded for it by the run
+   * named here (see {@link RUN_RESULTS}). Empty for every run but a rerun (`sluice rerun`).
+   */
+  readonly reuse: Readonly<Record<string, string>>;
+}
+
+/** What names a run and says how it started: the run input without parameters and reuse. */
+export type RunRef = Pick<RunInput, 'pipeline' | 'partition' | 'runId' | 'attempt' | 'trigger'>;
+
 /** The event a task handler receives. */
-export interface TaskEvent extends RunInput {
+export interface TaskEvent extends RunFields {
   readonly task: string;
   /** Results of the tasks this one comes after, by task name. */
   readonly results: Readonly<Record<string, unknown>>;
   /** For a sensor: the number of this check, from 1. */
   readonly check?: number;
 }
+
+/**
+ * Task results recorded in the partition table, one item per run and task, so that a rerun can
+ * reuse them: partition key `run#<runId>` (never a pipeline name, which has no `#`), sort key
+ * `task#<task>`, and the result as JSON text in `value`. A result is at most 256 KB (Step
+ * Functions' state limit), within DynamoDB's 400 KB item limit. The state machine writes them
+ * after each task, reused or executed; the launcher reads them to plan a rerun.
+ */
+export const RUN_RESULTS = Object.freeze({
+  partitionKeyPrefix: 'run#',
+  sortKeyPrefix: 'task#',
+  value: 'value',
+  /** The pipeline of the run, for whoever reads the table item by item. */
+  pipeline: 'runPipeline',
+  recordedAt: 'recordedAt',
+});
 
 /** Environment variables of the launcher and run-monitor functions. */
 export const LAUNCHER_ENV = Object.freeze({
@@ -128,6 +165,10 @@ export const BUCKETS_ENV = 'SLUICE_BUCKETS';
 /** The part of a pipeline the launcher needs, as JSON (regular expressions as source + flags). */
 export interface LauncherConfig {
   readonly name: string;
+  /** Declared run parameters with their types and defaults (see `resolveParams`). */
+  readonly params?: ParamSpec;
+  /** The tasks with their direct dependencies: what a rerun plans with (see `planRerun`). */
+  readonly tasks: readonly { readonly name: string; readonly after: readonly string[] }[];
   /**
    * Runs of the pipeline that may be in progress at once: a launch finding this many RUNNING
    * partitions is deferred (see `launchRun`).
@@ -173,6 +214,10 @@ export function launcherConfig(pipeline: CompiledPipeline, upstreams: readonly C
   });
   return {
     name: pipeline.name,
+    tasks: pipeline.tasks.map((t) => ({ name: t.name, after: [...t.after] })),
+    ...(Object.keys(pipeline.params).length > 0 && {
+      params: Object.fromEntries(Object.entries(pipeline.params).map(([name, p]) => [name, { type: p.type, default: p.default }])),
+    }),
     maxConcurrentRuns: pipeline.maxConcurrentRuns,
     partitionsPerRun: pipeline.partitionsPerRun,
     partitions: pipeline.partitions,
@@ -264,4 +309,10 @@ export function executionName(pipeline: string, partition: string, attempt: numb
 function digest(text: string): string {
   const hex = createHash('sha256').update(text, 'utf8').digest('hex');
   return BigInt(`0x${hex.slice(0, 13)}`).toString(36).padStart(DIGEST_LENGTH, '0').slice(-DIGEST_LENGTH);
+}
+
+/** The pipeline a run id (an {@link executionName}) belongs to; `undefined` for a malformed id. */
+export function pipelineOfRunId(runId: string): string | undefined {
+  const end = runId.indexOf('_');
+  return end > 0 ? runId.slice(0, end) : undefined;
 }

@@ -1,3 +1,4 @@
+import type { ParamDefinition } from '../definitions/params';
 import type { PartitionSpec } from '../definitions/partitions';
 import type { ResolvedRetryPolicy } from '../definitions/retry';
 import type { SensorSchedule } from '../definitions/task';
@@ -65,6 +66,8 @@ export interface CompiledPipeline {
   readonly maxConcurrentRuns: number;
   /** Consecutive partitions one backfill run processes. */
   readonly partitionsPerRun: number;
+  /** Run parameters by name (empty when none are declared). */
+  readonly params: Readonly<Record<string, ParamDefinition>>;
   /** Tasks in a topological order. */
   readonly tasks: readonly CompiledTask[];
   /** How the tasks are arranged in the state machine. */

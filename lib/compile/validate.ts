@@ -3,6 +3,7 @@ import type { RetryPolicy } from '../definitions/retry';
 import type { TaskDefinition } from '../definitions/task';
 import type { ValidationIssue } from './errors';
 import { MAX_PARTITIONS_PER_RUN } from './model';
+import { PARAM_NAME } from './params';
 import { partitionSpecIssues } from './partition-keys';
 import { closest } from './private/closest';
 import { cyclesOf } from './private/cycles';
@@ -32,6 +33,18 @@ export function validatePipeline(def: PipelineDefinition): ValidationIssue[] {
       `invalid pipeline name ${JSON.stringify(def.name)}`,
       'use 1 to 40 lowercase letters, digits and "-", starting with a letter and not ending with "-" (e.g. "daily-sales")',
     );
+  }
+
+  for (const [name, param] of Object.entries(def.params ?? {})) {
+    if (!PARAM_NAME.test(name)) {
+      add(`invalid parameter name ${JSON.stringify(name)}`, 'use 1 to 64 letters, digits and "_", starting with a letter or "_"');
+    }
+    const type = param?.type;
+    if (type !== 'string' && type !== 'number' && type !== 'boolean') {
+      add(`parameter "${name}" has no valid type`, 'declare it with stringParam(), numberParam() or booleanParam()');
+    } else if (typeof param.default !== type || (type === 'number' && !Number.isFinite(param.default))) {
+      add(`parameter "${name}" has default ${JSON.stringify(param.default)}, which is not a ${type}`, `give it a ${type} default`);
+    }
   }
 
   const tasks = Object.entries(def.tasks ?? {});

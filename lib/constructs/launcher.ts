@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -9,6 +10,7 @@ import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig, METRICS_NAMESPACE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
+import { acknowledgeWildcards } from './private/acknowledge';
 import { SluiceFunction } from './private/node-function';
 import { grantLaunch, retainFailedInvocations } from './private/launching';
 
@@ -54,7 +56,8 @@ export const LAUNCHER_ENTRY = fileURLToPath(new URL('../../lambdas/launcher/inde
 /**
  * The one way a run of a pipeline starts: schedules, S3 arrivals, manual runs and backfills all
  * invoke this function, which computes the partition, claims it in the table with a conditional
- * write and starts the state machine with a deterministic execution name.
+ * write and starts the state machine with a deterministic execution name. Reruns too: it reads
+ * the run to repeat and the task results that run recorded, and plans which tasks to execute.
  *
  * Before claiming, it counts the pipeline's RUNNING partitions in the table's index of running
  * partitions, and defers the launch at the pipeline's `maxConcurrentRuns`. Schedules invoke it
@@ -98,6 +101,15 @@ export class Launcher extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).function;
     grantLaunch(this.function, props.table, props.stateMachine);
+    // A rerun reads the run it repeats (its execution) and the task results that run recorded.
+    props.stateMachine.grantExecution(this.function, 'states:DescribeExecution');
+    iam.Grant.addToPrincipal({ grantee: this.function, actions: ['dynamodb:Query'], resourceArns: [props.table.tableArn] });
+    acknowledgeWildcards(this, [
+      {
+        actions: ['states:DescribeExecution'],
+        reason: "A rerun describes the run it repeats; execution names are only known at run time, so the grant covers every execution of this pipeline's state machine and no other",
+      },
+    ]);
     this.failedInvocations = retainFailedInvocations(this, this.function, "the launcher's asynchronous invocations");
   }
 }

@@ -13,6 +13,7 @@ import type { CompiledPipeline, CompiledTask } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import {
   TASK_TIMEOUT_MARGIN_SECONDS,
+  eventRunFields,
   flowToChain,
   resultPathOf,
   resultValuePathOf,
@@ -21,6 +22,9 @@ import {
 } from './private/flow';
 import { SluiceFunction } from './private/node-function';
 import { retryProps, SENSOR_CHECK_PATH, sensorLoop } from './private/sensor';
+import { reusableTask } from './private/reuse';
+
+export { TASK_STATES } from './private/reuse';
 
 /** Environment variable telling a task the names of the buckets it was granted. */
 export const TASK_BUCKETS_ENV = BUCKETS_ENV;
@@ -137,7 +141,10 @@ export class PipelineWiringError extends Error {
  * Retry marks the partition FAILED and fails the execution with the task's error and cause.
  *
  * Task results travel in the state: `$.results.<task>.value` holds a task's return value, and a
- * task's handler receives the values of its direct dependencies as `event.results`. Step
+ * task's handler receives the values of its direct dependencies as `event.results`. Each result
+ * is also recorded in the partition table under the run (`RUN_RESULTS`), and a task the run input
+ * names under `reuse` is not executed: it takes the result an earlier run recorded (a rerun, see
+ * `reusableTask`). Step
  * Functions limits a state's input and output to 256 KB, so tasks should return references
  * (S3 keys), never the data itself.
  *
@@ -219,9 +226,15 @@ export class PipelineStateMachine extends Construct {
     });
     run.branch(
       flowToChain(this, pipeline.flow, (name) => {
-        const state = this.taskState(name, byName, functions);
         const task = byName.get(name)!;
-        return task.sensor ? sensorLoop(this, task, state) : state;
+        const state = this.taskState(name, byName, functions);
+        return reusableTask(this, {
+          task: name,
+          pipeline: pipeline.name,
+          execute: task.sensor ? sensorLoop(this, task, state) : state,
+          table,
+          timeout: Duration.seconds(DYNAMODB_TIMEOUT_SECONDS),
+        });
       }),
     );
 
@@ -277,7 +290,8 @@ export class PipelineStateMachine extends Construct {
     });
     // A run makes two status writes on any path ("Mark running", then one that ends it). Lambda's
     // service errors fail fast, so their retries fit in the slack.
-    const worstCase = worstCaseSeconds(pipeline.flow, byName) + 2 * statusWriteWorstCaseSeconds();
+    // Per task too, a read or a record of its result.
+    const worstCase = worstCaseSeconds(pipeline.flow, byName) + 2 * statusWriteWorstCaseSeconds() + 2 * pipeline.tasks.length * DYNAMODB_TIMEOUT_SECONDS;
     this.runTimeout = Duration.seconds(Math.min(worstCase + RUN_TIMEOUT_SLACK_SECONDS, MAX_STANDARD_EXECUTION_SECONDS));
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
@@ -373,7 +387,7 @@ export class PipelineStateMachine extends Construct {
     const state = new tasks.LambdaInvoke(this, name, {
       lambdaFunction: functions[name],
       payload: sfn.TaskInput.fromObject({
-        ...runFields('$'),
+        ...eventRunFields('$'),
         task: name,
         results: Object.fromEntries(task.after.map((dep) => [dep, sfn.JsonPath.objectAt(resultValuePathOf(dep))])),
         ...(task.sensor && { check: sfn.JsonPath.numberAt(SENSOR_CHECK_PATH) }),

@@ -4,3 +4,4 @@ export * from './retry';
 export * from './task';
 export * from './triggers';
 export * from './upstream';
+export * from './params';

@@ -1,3 +1,4 @@
+import type { ParamDefinition } from './params';
 import type { PartitionSpec } from './partitions';
 import type { RetryPolicy } from './retry';
 import type { TaskDefinition } from './task';
@@ -67,6 +68,13 @@ export interface PipelineProps {
    * @default - one partition per run
    */
   readonly backfill?: BackfillOptions;
+  /**
+   * Run parameters, by name (letters, digits and `_`): every task receives them in `event.params`.
+   * A launch may give some (`sluice run --param name=value`); the others take their default.
+   *
+   * @default - none
+   */
+  readonly params?: Readonly<Record<string, ParamDefinition>>;
   /** The tasks, by name. Names: letters, digits, `-` and `_`, at most 40 characters. */
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
 }
@@ -96,5 +104,6 @@ export function pipeline(props: PipelineProps): PipelineDefinition {
     tasks: Object.freeze({ ...props.tasks }),
     triggers: props.triggers ? Object.freeze([...props.triggers]) : undefined,
     upstream: props.upstream ? Object.freeze({ ...props.upstream }) : undefined,
+    params: props.params ? Object.freeze({ ...props.params }) : undefined,
   });
 }

@@ -54,7 +54,29 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .description('run one partition now through the launcher, wait, and print every task attempt')
     .argument('<pipeline>', 'pipeline name')
     .option('--partition <key>', 'partition key (default: the last complete time partition; required for static partitions)')
-    .action(action(async (ctx, name: string, options: { partition?: string }) => (await import('./commands/run')).run(ctx, name, options)));
+    .addOption(
+      new Option('--param <name=value>', 'a run parameter (repeat for more); the others take their defaults').argParser(
+        (value: string, previous: string[] = []) => [...previous, value],
+      ),
+    )
+    .action(action(async (ctx, name: string, options: { partition?: string; param?: string[] }) => (await import('./commands/run')).run(ctx, name, options)));
+
+  program
+    .command('rerun')
+    .description("a new attempt of an ended run's partition: re-runs its failed tasks (or those chosen), reusing the others' results")
+    .argument('<run-id>', 'the run to repeat (from sluice runs)')
+    .option('--from-task <task>', 're-run this task and everything downstream of it')
+    .option('--tasks <a,b>', 're-run exactly these tasks (and any task without a recorded result)')
+    .action(action(async (ctx, runId: string, options: { fromTask?: string; tasks?: string }) => (await import('./commands/rerun')).rerun(ctx, runId, options)));
+
+  program
+    .command('logs')
+    .description("what a run's task attempts printed, line by line with task and attempt")
+    .argument('<run-id>', 'the run (from sluice runs)')
+    .option('--task <task>', 'only this task')
+    .addOption(new Option('--attempt <n>', 'only this try of the task (1 = the first)').argParser(positiveInteger))
+    .option('--follow', 'keep printing new lines until the run ends')
+    .action(action(async (ctx, runId: string, options: { task?: string; attempt?: number; follow?: boolean }) => (await import('./commands/logs')).logs(ctx, runId, options)));
 
   program
     .command('status')
@@ -98,6 +120,30 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
         (await import('./commands/backfills')).backfills(ctx, name, options),
       ),
     );
+
+  program
+    .command('schedules')
+    .description("every pipeline's schedule with its time zone, next tick and state (ENABLED or PAUSED)")
+    .action(action(async (ctx) => (await import('./commands/schedules')).schedules(ctx)));
+
+  program
+    .command('pause')
+    .description("stop a pipeline's schedule; ticks it misses are not made up on resume")
+    .argument('<pipeline>', 'pipeline name')
+    .action(action(async (ctx, name: string) => (await import('./commands/schedules')).setState(ctx, name, 'PAUSED')));
+
+  program
+    .command('resume')
+    .description("restart a pipeline's paused schedule")
+    .argument('<pipeline>', 'pipeline name')
+    .action(action(async (ctx, name: string) => (await import('./commands/schedules')).setState(ctx, name, 'ENABLED')));
+
+  program
+    .command('tick')
+    .description("fire one tick of a pipeline's schedule as it would have at TIME; waits for the runs it starts")
+    .argument('<pipeline>', 'pipeline name')
+    .option('--at <time>', 'ISO-8601 instant of the tick (default: now)')
+    .action(action(async (ctx, name: string, options: { at?: string }) => (await import('./commands/schedules')).tick(ctx, name, options)));
 
   program
     .command('dev')

@@ -20,9 +20,17 @@ export class UsageError extends Error {
  * Errors of the runtime and the compiler that mean "bad usage or input", by name: the CLI does not
  * import the runtime just to classify its errors, so that `list` and `validate` stay fast.
  */
-const USAGE_ERRORS = new Set(['UsageError', 'UnknownPipelineError', 'PartitionKeyError', 'DevAlreadyRunningError', 'BackfillRequestError']);
+const USAGE_ERRORS = new Set(['UsageError', 'UnknownPipelineError', 'PartitionKeyError', 'DevAlreadyRunningError', 'BackfillRequestError', 'UnknownRunError', 'NoScheduleError']);
 /** Launcher rejections caused by the request itself, not by the system. */
-const REJECTED_INPUT = new Set(['InvalidPartitionError', 'MissingPartition']);
+const REJECTED_INPUT = new Set([
+  'InvalidPartitionError',
+  'MissingPartition',
+  'UnknownRunError',
+  'RunStillRunningError',
+  'UnknownTaskError',
+  'NothingToRerunError',
+  'InvalidParamsError',
+]);
 
 /** The exit code of a command that threw `error`. */
 export function exitCodeOf(error: unknown): number {

@@ -17,6 +17,8 @@ export interface CliIo {
   readonly terminal?: boolean;
   /** Width of the `err` terminal in columns. @default 80 */
   readonly columns?: number;
+  /** Whether `out` is a terminal a person watches: live progress is shown there. @default false */
+  readonly interactive?: boolean;
 }
 
 // Taken at load, before `captureFunctionOutput` can replace them.
@@ -31,6 +33,7 @@ export function processIo(env: NodeJS.ProcessEnv = process.env): CliIo {
     color: process.stdout.isTTY === true && env.NO_COLOR === undefined,
     terminal: process.stderr.isTTY === true,
     columns: process.stderr.columns,
+    interactive: process.stdout.isTTY === true,
   };
 }
 

@@ -21,6 +21,7 @@ import {
 } from 'aws-local-stepfunctions';
 import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf, loadStage } from './assembly';
 import { type InvokeResult, LocalLambdaRuntime } from './lambda';
+import type { OutputSink } from './private/invocation-output';
 import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
@@ -33,6 +34,8 @@ import {
 } from './private/child-executions';
 import { DynamoDbTasks } from './private/dynamodb-task';
 import { AccessDeniedError, type LocalAuthorizer } from '../iam/authorizer';
+import { TaskLogs } from '../task-logs';
+import { executionRecordFile } from './records';
 import { PAYLOAD_LIMIT_BYTES, TaskFailure, TerminalTaskFailure, payloadSize } from './private/task-errors';
 
 /** Properties of a {@link LocalEngine}. */
@@ -167,6 +170,7 @@ export class LocalEngine {
   private readonly prepared = new Map<string, Prepared>();
   private readonly executionsDir: string;
   private readonly statusListeners = new Set<(event: ExecutionStatusChangeEvent) => void>();
+  private readonly taskLogs: TaskLogs;
 
   constructor(private readonly props: LocalEngineProps) {
     this.stage = loadStage(props.assemblyDir, props.stage);
@@ -181,6 +185,7 @@ export class LocalEngine {
     });
     this.dynamodb = new DynamoDbTasks(props.dynamoEndpoint, this.stage.environment.region);
     this.executionsDir = join(props.home, 'executions');
+    this.taskLogs = new TaskLogs(props.home);
     const send = async (command: StartExecutionCommand | DescribeExecutionCommand): Promise<unknown> => {
       if (command instanceof StartExecutionCommand) {
         const { stateMachineArn, name, input } = command.input;
@@ -404,9 +409,15 @@ export class LocalEngine {
    */
   private taskHandlers(stateMachine: LocalStateMachine, prepared: Prepared, parent: ExecutionRecord, children: Set<() => void>): TaskHandlers {
     const handlers: TaskHandlers = {};
+    // Tries of each state so far: a state's handler runs once per try, retries included.
+    const tries = new Map<string, number>();
     for (const [state, task] of prepared.plan.tasks) {
-      handlers[state] = (taskInput) =>
-        (task.kind === 'start-execution-sync' ? this.serveStartExecutionSync(task.jsonOutput, taskInput, children) : this.serveTask(stateMachine, task, taskInput)) as Promise<never>;
+      handlers[state] = (taskInput) => {
+        if (task.kind === 'start-execution-sync') return this.serveStartExecutionSync(task.jsonOutput, taskInput, children) as Promise<never>;
+        const attempt = (tries.get(state) ?? 0) + 1;
+        tries.set(state, attempt);
+        return this.serveTask(stateMachine, task, taskInput, attempt) as Promise<never>;
+      };
     }
     for (const [state, child] of prepared.children) {
       handlers[state] = (item) => this.runChild(stateMachine, prepared, child, parent, item, handlers, children) as Promise<never>;
@@ -663,13 +674,18 @@ export class LocalEngine {
     }
   }
 
-  private async invokeAs(stateMachine: LocalStateMachine, functionNameOrArn: string, event: unknown): Promise<InvokeResult> {
+  private async invokeAs(
+    stateMachine: LocalStateMachine,
+    functionNameOrArn: string,
+    event: unknown,
+    onOutput?: (requestId: string) => OutputSink,
+  ): Promise<InvokeResult> {
     const fn = this.functionOf(functionNameOrArn);
     this.authorizeTask(stateMachine, 'Lambda', 'lambda:InvokeFunction', fn.arn);
-    return this.lambdas.invoke(fn, event);
+    return this.lambdas.invoke(fn, event, onOutput);
   }
 
-  private async serveTask(stateMachine: LocalStateMachine, task: TaskPlan, input: unknown): Promise<unknown> {
+  private async serveTask(stateMachine: LocalStateMachine, task: TaskPlan, input: unknown, attempt: number): Promise<unknown> {
     let result: unknown;
     if (task.kind === 'dynamodb') {
       const table = String((input as { TableName?: unknown } | undefined)?.TableName ?? '');
@@ -689,7 +705,10 @@ export class LocalEngine {
       if (parameters.InvocationType !== undefined && parameters.InvocationType !== 'RequestResponse') {
         throw new TaskFailure('Lambda.InvalidParameterValueException', `InvocationType ${parameters.InvocationType} is not supported locally`);
       }
-      const invoked = await this.invokeAs(stateMachine, functionName, 'Payload' in parameters ? parameters.Payload : {});
+      const event = 'Payload' in parameters ? parameters.Payload : {};
+      const log = this.taskLogOf(event, attempt);
+      const invoked = await this.invokeAs(stateMachine, functionName, event, log?.sink);
+      if (log && !invoked.ok) log.failed(invoked);
       const payload = lambdaPayload(invoked);
       const length = String(payloadSize(payload));
       result = {
@@ -720,8 +739,32 @@ export class LocalEngine {
     return result;
   }
 
+  /**
+   * Where the output of a task attempt goes: the run's task log, when the event is a sluice task's
+   * (it names its pipeline, partition, run and task). A failed attempt also logs its error, as
+   * Lambda's runtime does.
+   */
+  private taskLogOf(event: unknown, attempt: number): { sink: (requestId: string) => OutputSink; failed: (result: InvokeResult) => void } | undefined {
+    const e = (event ?? {}) as Record<string, unknown>;
+    const { pipeline, partition, runId, task } = e;
+    if (typeof pipeline !== 'string' || typeof partition !== 'string' || typeof runId !== 'string' || typeof task !== 'string') return undefined;
+    let requestId = '';
+    const append = (stream: 'stdout' | 'stderr', message: string) =>
+      this.taskLogs.append({ time: new Date().toISOString(), pipeline, partition, runId, task, attempt, requestId, stream, message });
+    return {
+      sink: (id) => {
+        requestId = id;
+        return append;
+      },
+      failed: (result) => {
+        if (result.ok) return;
+        append('stderr', `ERROR Invoke Error ${JSON.stringify({ errorType: result.errorType, errorMessage: result.errorMessage })}`);
+      },
+    };
+  }
+
   private recordFile(stateMachine: LocalStateMachine, name: string): string {
-    return join(this.executionsDir, stateMachine.name, `${name}.json`);
+    return executionRecordFile(this.props.home, stateMachine.name, name);
   }
 
   private persist(stateMachine: LocalStateMachine, record: ExecutionRecord, flag: 'wx' | 'w'): void {

@@ -3,6 +3,7 @@ import { createRequire, registerHooks } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LocalFunction } from './assembly';
+import { captureOutput, type OutputSink } from './private/invocation-output';
 import { withEnvironment } from './private/process-env';
 
 /** Endpoints of the local services, handed to every function through its environment. */
@@ -71,7 +72,11 @@ export class LocalLambdaRuntime {
 
   constructor(private readonly endpoints: LocalEndpoints) {}
 
-  async invoke(fn: LocalFunction, event: unknown): Promise<InvokeResult> {
+  /**
+   * Invokes the function with `event`. `onOutput`, when given, receives each line the invocation
+   * prints (and only those), as CloudWatch Logs would keep them under its request id.
+   */
+  async invoke(fn: LocalFunction, event: unknown, onOutput?: (requestId: string) => OutputSink): Promise<InvokeResult> {
     const requestId = randomUUID();
     const environment = this.environmentOf(fn);
     const deadline = Date.now() + fn.timeoutSeconds * 1000;
@@ -100,7 +105,7 @@ export class LocalLambdaRuntime {
         fn.timeoutSeconds * 1000,
       );
     });
-    const run = withEnvironment(environment, async (): Promise<InvokeResult> => {
+    const call = async (): Promise<InvokeResult> => {
       try {
         const handler = await this.handlerOf(fn);
         // The payload crosses a JSON boundary on Lambda: no shared references, `undefined` → null.
@@ -109,7 +114,9 @@ export class LocalLambdaRuntime {
       } catch (error) {
         return { ok: false, requestId, ...errorShape(error) };
       }
-    });
+    };
+    const sink = onOutput?.(requestId);
+    const run = withEnvironment(environment, () => (sink ? captureOutput(sink, call) : call()));
     try {
       return await Promise.race([run, timeout]);
     } finally {

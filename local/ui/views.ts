@@ -126,6 +126,10 @@ export interface RunDetail {
   readonly errorMessage?: string;
   readonly cause?: string;
   readonly output?: unknown;
+  /** The run's parameters, as its tasks received them. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Tasks not executed, each with the run whose recorded result it reused (a rerun). */
+  readonly reused: Readonly<Record<string, string>>;
   readonly attempts: readonly AttemptView[];
   /** The execution in the Step Functions console, for a deployed stage. */
   readonly consoleUrl?: string;

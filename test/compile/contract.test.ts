@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executionName } from '../../lib/compile/contract';
+import { executionName, pipelineOfRunId } from '../../lib/compile/contract';
 
 const NAME_RULE = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -46,5 +46,14 @@ describe('executionName', () => {
 
   it("names two pipelines' runs of the same partition apart", () => {
     expect(executionName('only', '2024-01-01', 1)).not.toBe(executionName('other', '2024-01-01', 1));
+  });
+});
+
+describe('pipelineOfRunId', () => {
+  it('names the pipeline of a run id, whatever the partition key holds', () => {
+    for (const partition of ['2024-01-01', '2024-01-01|eu_west', 'a:b c', 'k'.repeat(200)]) {
+      expect(pipelineOfRunId(executionName('daily-sales', partition, 3))).toBe('daily-sales');
+    }
+    expect(pipelineOfRunId('no-pipeline-here')).toBeUndefined();
   });
 });

@@ -79,16 +79,22 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
     );
   });
 
-  it('lets the launcher start only its own state machine, touch only partition items and query only the running index', () => {
+  it('lets the launcher start and describe only its own runs, touch only partition items and query the table and running index', () => {
     const statements = statementsOf(template, launcher.function.role!);
     const on = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
     expect(on('states:StartExecution')).toStrictEqual([stack.resolve(machine.stateMachine.stateMachineArn)]);
+    expect(JSON.stringify(on('states:DescribeExecution'))).toMatch(/:execution:/);
     expect(on('dynamodb:GetItem')).toStrictEqual([[stack.resolve(table.tableArn)]]);
-    expect(on('dynamodb:Query')).toStrictEqual([{ 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/running']] }]);
+    // The running index to count runs in progress; the table, for the task results a rerun reuses.
+    expect(on('dynamodb:Query')).toStrictEqual([
+      { 'Fn::Join': ['', [stack.resolve(table.tableArn), '/index/running']] },
+      stack.resolve(table.tableArn),
+    ]);
     expect(on('sqs:SendMessage')).toStrictEqual([stack.resolve(launcher.failedInvocations.queueArn)]);
     const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions).toStrictEqual([
       'dynamodb:GetItem',
+      'dynamodb:Query',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
       'logs:CreateLogStream',
@@ -96,6 +102,7 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
       'sqs:GetQueueAttributes',
       'sqs:GetQueueUrl',
       'sqs:SendMessage',
+      'states:DescribeExecution',
       'states:StartExecution',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',

@@ -126,11 +126,60 @@ describe('PipelineStateMachine', () => {
 
   it('runs independent tasks in the branches of a Parallel', () => {
     const run = asl.States[RUN_STATES.run].Branches![0];
-    expect(run.StartAt).toBe('a');
-    expect(run.States.a.Next).toBe('Parallel 1');
+    expect(run.StartAt).toBe('Reuse a?');
+    expect(run.States['Record a'].Next).toBe('Parallel 1');
     const parallel = run.States['Parallel 1'];
-    expect(parallel.Branches!.map((b) => Object.keys(b.States))).toStrictEqual([['b'], ['c']]);
-    expect(parallel.Next).toBe('d');
+    expect(parallel.Branches!.map((b) => b.StartAt)).toStrictEqual(['Reuse b?', 'Reuse c?']);
+    expect(parallel.Next).toBe('Reuse d?');
+  });
+
+  it('skips a task the run input says to reuse, taking the result the named run recorded', () => {
+    // Given the states around task b
+    const states = allStates(asl);
+    // Then the choice executes b unless $.reuse.b names a run
+    expect(states['Reuse b?']).toStrictEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.reuse.b', IsPresent: true, Next: 'Reuse b' }],
+      Default: 'b',
+    });
+    // And the reuse reads that run's recorded result into the task's result
+    expect(states['Reuse b']).toMatchObject({
+      Type: 'Task',
+      Resource: expect.stringMatching(/:::dynamodb:getItem$/),
+      Parameters: {
+        Key: { pipeline: { 'S.$': "States.Format('run#{}', $.reuse.b)" }, partition: { S: 'task#b' } },
+        ConsistentRead: true,
+      },
+      ResultSelector: { 'value.$': 'States.StringToJson($.Item.value.S)' },
+      ResultPath: '$.results.b',
+      Next: 'Record b',
+    });
+    expect(states.b.Next).toBe('Record b');
+  });
+
+  it('records every task result under the run, executed or reused, retrying DynamoDB errors', () => {
+    const record = allStates(asl)['Record b'];
+    expect(record).toMatchObject({
+      Type: 'Task',
+      Resource: expect.stringMatching(/:::dynamodb:putItem$/),
+      ResultPath: null,
+      Parameters: {
+        Item: {
+          pipeline: { 'S.$': "States.Format('run#{}', $.runId)" },
+          partition: { S: 'task#b' },
+          value: { 'S.$': 'States.JsonToString($.results.b.value)' },
+          runPipeline: { S: 'fanout' },
+        },
+      },
+      Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 3 }],
+    });
+  });
+
+  it('carries the parameters and the reuse map in the state, and gives tasks the parameters only', () => {
+    expect(asl.States[RUN_STATES.start].Parameters).toMatchObject({ 'params.$': '$.params', 'reuse.$': '$.reuse' });
+    const payload = (allStates(asl).d.Parameters as { Payload: Record<string, unknown> }).Payload;
+    expect(payload['params.$']).toBe('$.params');
+    expect(payload).not.toHaveProperty('reuse.$');
   });
 
   it('folds the branches of a Parallel back into one state object', () => {
@@ -141,6 +190,8 @@ describe('PipelineStateMachine', () => {
       'runId.$': '$[0].runId',
       'attempt.$': '$[0].attempt',
       'trigger.$': '$[0].trigger',
+      'params.$': '$[0].params',
+      'reuse.$': '$[0].reuse',
       results: { 'a.$': '$[0].results.a', 'b.$': '$[0].results.b', 'c.$': '$[1].results.c' },
     });
   });
@@ -196,7 +247,8 @@ describe('PipelineStateMachine', () => {
 
   it('sets TimeoutSeconds on every Task state, above the function timeout', () => {
     const tasks = Object.entries(allStates(asl)).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.length).toBe(7);
+    // 4 tasks, each with a reuse read and a record, and 3 status writes
+    expect(tasks.length).toBe(15);
     for (const [, state] of tasks) expect(state.TimeoutSeconds).toEqual(expect.any(Number));
     expect(allStates(asl).a.TimeoutSeconds).toBe(70);
     expect(allStates(asl).d.TimeoutSeconds).toBe(910);
@@ -216,8 +268,9 @@ describe('PipelineStateMachine', () => {
       Tags: [{ Key: 'sluice:pipeline', Value: 'fanout' }],
     });
     // 4 attempts of a (70 s) + 2+6+18 s, b likewise (310 s) + 26 s, d (910 s) + 26 s, two status
-    // writes of 6 attempts × 30 s + 1+2+4+8+8 s of retry delays, 300 s slack
-    const worst = 4 * 70 + 26 + 4 * 310 + 26 + 4 * 910 + 26 + 2 * (6 * 30 + 23) + 300;
+    // writes of 6 attempts × 30 s + 1+2+4+8+8 s of retry delays, a read or record of each of the 4
+    // results (2 × 4 × 30 s), 300 s slack
+    const worst = 4 * 70 + 26 + 4 * 310 + 26 + 4 * 910 + 26 + 2 * (6 * 30 + 23) + 2 * 4 * 30 + 300;
     expect(asl).toMatchObject({ TimeoutSeconds: worst });
   });
 

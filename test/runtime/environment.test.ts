@@ -4,6 +4,7 @@ import { readLauncherEnvironment, readRunMonitorEnvironment, SLUICE_BUCKETS_ENV 
 
 const CONFIG: LauncherConfig = {
   name: 'daily-sales',
+  tasks: [],
   maxConcurrentRuns: 10,
   partitions: { kind: 'daily', start: '2024-01-01' },
   triggers: [{ kind: 's3Arrival', bucket: 'raw', partitionFromKey: { source: '(?<partition>.*)', flags: '' } }],

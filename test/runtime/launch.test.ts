@@ -20,6 +20,7 @@ const BUCKETS = { raw: 'prod-raw-1a2b', landing: 'prod-landing-3c4d' };
 
 const SALES: LauncherConfig = {
   name: 'daily-sales',
+  tasks: [],
   maxConcurrentRuns: 10,
   partitions: { kind: 'daily', start: '2024-01-01', timezone: 'America/New_York' },
   triggers: [
@@ -119,13 +120,14 @@ describe('partitionFromS3Event', () => {
   });
 
   it('runs the partition "default" of an unpartitioned pipeline', () => {
-    const config: LauncherConfig = { name: 'plain', maxConcurrentRuns: 10, triggers: [{ kind: 's3Arrival', bucket: 'raw' }] };
+    const config: LauncherConfig = { name: 'plain', tasks: [], maxConcurrentRuns: 10, triggers: [{ kind: 's3Arrival', bucket: 'raw' }] };
     expect(partitionFromS3Event(config, BUCKETS, objectCreated('prod-raw-1a2b', 'x'))).toMatchObject({ kind: 'run', partition: 'default' });
   });
 
   it('fails a static-partitioned pipeline whose trigger cannot name a partition', () => {
     const config: LauncherConfig = {
       name: 'regions',
+      tasks: [],
       maxConcurrentRuns: 10,
       partitions: { kind: 'static', keys: ['eu', 'us'] },
       triggers: [{ kind: 's3Arrival', bucket: 'raw' }],
@@ -218,7 +220,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       {
         stateMachineArn: STATE_MACHINE,
         name: runId,
-        input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-05', runId, attempt: 1, trigger: 's3' }),
+        input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-05', runId, attempt: 1, trigger: 's3', params: {}, reuse: {} }),
       },
     ]);
     expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', runId, trigger: 's3' });
@@ -358,7 +360,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
   it('defers a launch while the pipeline is at its limit, writing nothing, and launches once a run ends', async () => {
     // Given one run in progress of a pipeline allowed one
     const sfn = sfnStub(started);
-    const single: LauncherConfig = { ...SALES, name: 'single', maxConcurrentRuns: 1 };
+    const single: LauncherConfig = { ...SALES, name: 'single', tasks: [], maxConcurrentRuns: 1 };
     const first = await launchRun({ config: single, partition: '2024-03-01', trigger: 'schedule' }, deps(sfn.client));
 
     // When
@@ -386,6 +388,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     const sfn = sfnStub(started);
     const regions: LauncherConfig = {
       name: 'slots',
+      tasks: [],
       maxConcurrentRuns: 2,
       partitions: { kind: 'static', keys: ['ap', 'eu', 'us'] },
       triggers: [],
@@ -437,6 +440,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     // Given
     const regions: LauncherConfig = {
       name: 'regions',
+      tasks: [],
       maxConcurrentRuns: 10,
       partitions: { kind: 'static', keys: ['eu', 'us'] },
       triggers: [],

@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ExecutionDoesNotExist, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { executionName, type LauncherConfig, type RunInput } from '../../lib/compile/contract';
+import { executionName, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
 import { PartitionStore } from '../../runtime/partition-store';
 import { formatAlert, formatLaunchInterruptedAlert, type PublishClient } from '../../runtime/run-monitor';
 import { RECONCILE_GRACE_MS, type ReconcileDeps, reconcilePartitions } from '../../runtime/reconcile';
@@ -64,20 +64,21 @@ describe('reconcilePartitions against dynalite', () => {
   function pipeline(): LauncherConfig {
     return {
       name: `sales-${++pipelines}`,
+      tasks: [],
       maxConcurrentRuns: 10,
       partitions: { kind: 'daily', start: '2024-01-01', timezone: 'UTC' },
       triggers: [{ kind: 's3Arrival', bucket: 'raw', prefix: 'sales/' }],
     };
   }
 
-  async function claimed(config: LauncherConfig, partition: string, at: Date): Promise<RunInput> {
+  async function claimed(config: LauncherConfig, partition: string, at: Date): Promise<RunRef> {
     const claim = await store.claim(config.name, partition, { trigger: 'schedule', now: at });
     if (claim.kind !== 'claimed') throw new Error(`expected the claim of ${partition} to win`);
     return { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger: 'schedule' };
   }
 
   /** The execution of a run as DescribeExecution reports it. */
-  function execution(run: RunInput, status: string, extra: Partial<DescribeExecutionCommandOutput> = {}): void {
+  function execution(run: RunRef, status: string, extra: Partial<DescribeExecutionCommandOutput> = {}): void {
     executions.set(executionArn(run.runId), {
       $metadata: {},
       executionArn: executionArn(run.runId),
@@ -206,7 +207,7 @@ describe('reconcilePartitions against dynalite', () => {
       },
     ]);
     expect(started).toStrictEqual([
-      { stateMachineArn: STATE_MACHINE, name: runId, input: JSON.stringify({ pipeline: config.name, partition: '2024-01-04', runId, attempt: 2, trigger: 's3' }) },
+      { stateMachineArn: STATE_MACHINE, name: runId, input: JSON.stringify({ pipeline: config.name, partition: '2024-01-04', runId, attempt: 2, trigger: 's3', params: {}, reuse: {} }) },
     ]);
     expect(await store.get(config.name, '2024-01-04')).toMatchObject({ status: 'RUNNING', attempt: 2, runId });
     expect(published).toHaveLength(0);

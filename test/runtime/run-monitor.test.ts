@@ -2,7 +2,7 @@ import type { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { executionName, type LauncherConfig, type RunInput } from '../../lib/compile/contract';
+import { executionName, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
 import type { StartExecutionClient } from '../../runtime/launch';
 import { PartitionStore } from '../../runtime/partition-store';
 import {
@@ -18,7 +18,7 @@ import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb'
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:daily-sales_2024-01-01_a1';
 
-function statusChange(status: string, run: RunInput | undefined, overrides: Record<string, unknown> = {}): ExecutionStatusChangeEvent {
+function statusChange(status: string, run: RunRef | undefined, overrides: Record<string, unknown> = {}): ExecutionStatusChangeEvent {
   return {
     'detail-type': 'Step Functions Execution Status Change',
     source: 'aws.states',
@@ -38,7 +38,7 @@ function statusChange(status: string, run: RunInput | undefined, overrides: Reco
   };
 }
 
-const RUN: RunInput = { pipeline: 'daily-sales', partition: '2024-01-01', runId: 'daily-sales_2024-01-01_a1', attempt: 1, trigger: 'schedule' };
+const RUN: RunRef = { pipeline: 'daily-sales', partition: '2024-01-01', runId: 'daily-sales_2024-01-01_a1', attempt: 1, trigger: 'schedule' };
 
 describe('formatAlert', () => {
   it('renders pipeline, partition, run, error, readable cause and console link', () => {
@@ -96,6 +96,7 @@ describe('formatAlert', () => {
 
 const CONFIG: LauncherConfig = {
   name: 'daily-sales',
+  tasks: [],
   maxConcurrentRuns: 10,
   partitions: { kind: 'daily', start: '2024-01-01', timezone: 'UTC' },
   triggers: [{ kind: 's3Arrival', bucket: 'raw', prefix: 'sales/' }],
@@ -142,7 +143,7 @@ describe('handleStatusChange against dynalite', () => {
   });
 
   /** A run of the partition claimed by the launcher, as its execution's input. */
-  async function claimed(partition: string, trigger = 's3', pipeline = 'daily-sales'): Promise<RunInput> {
+  async function claimed(partition: string, trigger = 's3', pipeline = 'daily-sales'): Promise<RunRef> {
     const claim = await store.claim(pipeline, partition, { trigger, now: NOW });
     if (claim.kind !== 'claimed') throw new Error(`expected the claim of ${partition} to win`);
     return { pipeline, partition, runId: claim.runId, attempt: claim.attempt, trigger };
@@ -203,7 +204,7 @@ describe('handleStatusChange against dynalite', () => {
         sfn: {
           stateMachineArn: STATE_MACHINE,
           name: runId,
-          input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-02', runId, attempt: 2, trigger: 's3' }),
+          input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-02', runId, attempt: 2, trigger: 's3', params: {}, reuse: {} }),
         },
       },
     ]);
@@ -251,7 +252,7 @@ describe('handleStatusChange against dynalite', () => {
 
   it('fails with RerunDeferredError when the rerun waits at the limit, keeping the request for the retry', async () => {
     // Given a pipeline allowed one run, taken by another partition, and a flagged run that succeeded
-    const single: LauncherConfig = { ...CONFIG, name: 'single', maxConcurrentRuns: 1 };
+    const single: LauncherConfig = { ...CONFIG, name: 'single', tasks: [], maxConcurrentRuns: 1 };
     const run = await claimed('2024-01-06', 's3', 'single');
     await store.requestRerun('single', '2024-01-06', run.runId);
     await recordSucceeded('2024-01-06', 'single');

@@ -58,9 +58,11 @@ describe('the example pipelines, synthesized for prod', () => {
   it('runs the regional checks in parallel branches after gather, then publish', () => {
     const s = states('regional-report');
     const parallel = Object.values(s).find((state) => state.Type === 'Parallel' && state.Branches?.length === 2);
-    expect(parallel?.Branches?.map((b) => b.StartAt).sort()).toStrictEqual(['check-stock', 'summarise']);
-    expect(s.gather.Next).toBe(Object.entries(s).find(([, state]) => state === parallel)?.[0]);
-    expect(s.publish.End).toBe(true);
+    // Each task's states start with the choice to reuse a recorded result and end by recording it.
+    expect(parallel?.Branches?.map((b) => b.StartAt).sort()).toStrictEqual(['Reuse check-stock?', 'Reuse summarise?']);
+    expect(s.gather.Next).toBe('Record gather');
+    expect(s['Record gather']!.Next).toBe(Object.entries(s).find(([, state]) => state === parallel)?.[0]);
+    expect(s['Record publish']!.End).toBe(true);
   });
 
   it('schedules daily-sales at 06:00 New York time', () => {

@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { type CompiledTask, type Flow, sensorMaxChecks } from '../../compile/model';
 
 /** Fields of the run input that every state carries along, unchanged. */
-export const RUN_FIELDS = ['pipeline', 'partition', 'runId', 'attempt', 'trigger'] as const;
+export const RUN_FIELDS = ['pipeline', 'partition', 'runId', 'attempt', 'trigger', 'params', 'reuse'] as const;
 
 /**
  * Seconds a Task state waits for its Lambda beyond the function's own timeout: the invoke itself
@@ -21,7 +21,7 @@ export function resultValuePathOf(task: string, root = '$'): string {
   return `${root}.results.${task}.value`;
 }
 
-/** Builds the state (or, for a sensor, the Parallel around its loop) of one task; `flowToChain` wires them together. */
+/** Builds the states of one task; `flowToChain` wires them together. */
 export type TaskStateFactory = (task: string) => sfn.IChainable & sfn.INextable;
 
 interface Compiled {
@@ -79,14 +79,20 @@ export function flowToChain(scope: Construct, flow: Flow, taskState: TaskStateFa
   return sfn.Chain.start(compile(flow, []).chain);
 }
 
-/** The run fields of the state object at `root`, as payload-template entries. */
+/** The run fields of the state object at `root` (`RunInput`), as payload-template entries. */
 export function runFields(root: string): Record<string, unknown> {
+  return { ...eventRunFields(root), reuse: sfn.JsonPath.objectAt(`${root}.reuse`) };
+}
+
+/** The run fields a task's event carries (`RunFields`): the run input but what is reused. */
+export function eventRunFields(root: string): Record<string, unknown> {
   return {
     pipeline: sfn.JsonPath.stringAt(`${root}.pipeline`),
     partition: sfn.JsonPath.stringAt(`${root}.partition`),
     runId: sfn.JsonPath.stringAt(`${root}.runId`),
     attempt: sfn.JsonPath.numberAt(`${root}.attempt`),
     trigger: sfn.JsonPath.stringAt(`${root}.trigger`),
+    params: sfn.JsonPath.objectAt(`${root}.params`),
   };
 }
 

@@ -156,6 +156,13 @@ function printNotice(notice: RuntimeNotice, print: Print): void {
       print({ event: 'alert', subject: notice.message.subject, message: notice.message.message }, `ALERT    ${notice.message.subject ?? notice.message.message}`);
       break;
     case 'schedule':
+      if (notice.paused) {
+        print(
+          { event: 'schedule', schedule: notice.schedule, scheduledTime: notice.scheduledTime.toISOString(), paused: true },
+          `schedule ${notice.schedule} is paused (pipeline ${notice.paused}): nothing fired for ${notice.scheduledTime.toISOString()}`,
+        );
+        break;
+      }
       print({ event: 'schedule', schedule: notice.schedule, scheduledTime: notice.scheduledTime.toISOString() }, `schedule ${notice.schedule} fired for ${notice.scheduledTime.toISOString()}`);
       break;
     case 'error':

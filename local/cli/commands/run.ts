@@ -2,13 +2,27 @@ import type { ExecutionRecord, TaskAttempt } from '../../engine';
 import type { LocalPipeline } from '../../runtime';
 import type { AttemptView, RunDetail } from '../../ui/views';
 import { type CliContext, withRuntime } from '../context';
-import { EXIT } from '../errors';
+import { EXIT, UsageError } from '../errors';
+import { RunProgress } from '../progress';
 import { causeMessage, duration, elapsed, errorLine, status, table } from '../format';
 
 /** Options of `sluice run`. */
 export interface RunOptions {
   /** @default - the last complete time partition (`default` for an unpartitioned pipeline) */
   readonly partition?: string;
+  /** `name=value` pairs: run parameters, validated by the launcher. @default - the defaults */
+  readonly param?: readonly string[];
+}
+
+/** `--param name=value` options as a map of text values (the launcher reads them as their types). */
+export function parseParams(pairs: readonly string[] = []): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--param ${JSON.stringify(pair)} is not name=value (e.g. --param limit=100)`);
+    params[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return params;
 }
 
 /** One try of one task, as `sluice run --json` reports it (and the web console shows it). */
@@ -16,10 +30,11 @@ export type { AttemptView };
 
 /** `sluice run`: one run now through the launcher; waits and prints every task attempt. */
 export async function run(context: CliContext, name: string, options: RunOptions): Promise<number> {
+  const params = parseParams(options.param);
   return withRuntime(context, async (runtime) => {
     const pipeline = runtime.pipeline(name);
     const partition = options.partition ?? runtime.defaultPartition(name, new Date());
-    const { launch, execution } = await runtime.run(name, partition);
+    const { launch, execution } = await runtime.run(name, partition, params, progressOf(context, pipeline));
     if (launch.kind !== 'started') {
       const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;
       if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, partition, status: launch.kind.toUpperCase(), reason })}\n`);
@@ -34,12 +49,25 @@ export async function run(context: CliContext, name: string, options: RunOptions
   });
 }
 
+/**
+ * On a terminal (and without `--json`), prints each task as it starts, is retried, succeeds or
+ * fails, before the summary; elsewhere nothing (`undefined`).
+ */
+export function progressOf(context: CliContext, pipeline: LocalPipeline): ((execution: ExecutionRecord) => void) | undefined {
+  if (context.json || !context.io.interactive) return undefined;
+  const tasks = taskStates(pipeline);
+  const progress = new RunProgress((state) => tasks.has(state));
+  return (execution) => {
+    for (const line of progress.update(execution.attempts)) context.io.out(`${line}\n`);
+  };
+}
+
 /** What `sluice run --json` prints: a run as the web console shows it, less what only it adds. */
 export type RunView = Omit<RunDetail, 'trigger' | 'consoleUrl'>;
 
 /** A run with the attempts of the pipeline's tasks (not the states that mark the partition). */
 export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, attempt: number): RunView {
-  const input = JSON.parse(execution.input) as { partition: string };
+  const input = JSON.parse(execution.input) as { partition: string; params?: Record<string, unknown>; reuse?: Record<string, string> };
   const tasks = taskStates(pipeline);
   return {
     pipeline: pipeline.name,
@@ -55,6 +83,8 @@ export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, att
     errorMessage: causeMessage(execution.cause),
     cause: execution.cause,
     output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown),
+    params: input.params ?? {},
+    reused: input.reuse ?? {},
     // The states around the tasks (marking the partition) are the platform's, not the user's.
     attempts: execution.attempts.filter((a) => tasks.has(a.state)).map(attemptView),
   };
@@ -80,9 +110,16 @@ function attemptView(attempt: TaskAttempt): AttemptView {
   };
 }
 
-function printRun(context: CliContext, view: RunView): void {
+/** Prints a run: its task attempts as a table, then the outcome. */
+export function printRun(context: CliContext, view: RunView): void {
   const { io } = context;
   io.out(`${view.pipeline}  partition ${view.partition}  run ${view.runId} (run ${view.attempt} of this partition)\n\n`);
+  const params = Object.entries(view.params);
+  if (params.length > 0) io.out(`Parameters: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n\n`);
+  const reused = Object.entries(view.reused);
+  if (reused.length > 0) {
+    io.out(`Reused the results of ${reused.map(([task, run]) => `${task} (from ${run})`).join(', ')}\n\n`);
+  }
   if (view.attempts.length > 0) {
     io.out(
       table(

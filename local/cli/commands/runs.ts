@@ -42,11 +42,12 @@ export async function runs(context: CliContext, name: string, options: RunsOptio
 
 /** A run as `sluice runs --json` lists it. */
 export function runSummary(execution: ExecutionRecord) {
-  const input = JSON.parse(execution.input) as { partition?: string; trigger?: string; attempt?: number };
+  const input = JSON.parse(execution.input) as { partition?: string; trigger?: string; attempt?: number; params?: Record<string, unknown> };
   return {
     runId: execution.name,
     partition: input.partition,
     trigger: input.trigger,
+    params: input.params ?? {},
     status: execution.status,
     startDate: execution.startDate,
     stopDate: execution.stopDate,

@@ -2,11 +2,12 @@ import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { executionName, LAUNCHER_ENV, type LauncherConfig } from '../../../lib/compile/contract';
-import { PartitionStore, SLUICE_BUCKETS_ENV, type StartExecutionClient } from '../../../runtime';
+import { PartitionStore, type RerunDeps, RunResults, SLUICE_BUCKETS_ENV, type StartExecutionClient } from '../../../runtime';
 import { type LocalPartitionTable, startPartitionTable } from '../../runtime/local-dynamodb';
 
 const CONFIG: LauncherConfig = {
   name: 'daily-sales',
+  tasks: [],
   maxConcurrentRuns: 10,
   partitions: { kind: 'daily', start: '2024-01-01' },
   triggers: [
@@ -77,12 +78,14 @@ describe('launcher handler', () => {
     stubEnv();
     const { launcherHandler } = await import('../../../lambdas/launcher/index');
     const calls: StartExecutionCommand['input'][] = [];
-    const sfn: StartExecutionClient = {
+    const start: StartExecutionClient = {
       send: async (command) => {
         calls.push(command.input);
         return { executionArn: `${STATE_MACHINE}:${command.input.name}`, startDate: new Date(), $metadata: {} };
       },
     };
+    // Only launches are exercised here; reruns are proved end to end (test/cli/rerun.test.ts).
+    const sfn = start as RerunDeps['sfn'];
     const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
     const store = new PartitionStore(table.client, table.tableName);
     const counted: Record<string, number> = {};
@@ -95,6 +98,7 @@ describe('launcher handler', () => {
       env: { config, bucketNames: BUCKETS, stateMachineArn: STATE_MACHINE },
       store,
       sfn,
+      results: new RunResults(table.client, table.tableName),
       logger,
       metrics: metrics as unknown as Parameters<typeof launcherHandler>[0]['metrics'],
       clock: () => new Date('2024-01-02T03:05:00Z'),
@@ -221,7 +225,7 @@ describe('launcher handler', () => {
   });
 
   describe('at the limit of concurrent runs', () => {
-    const SINGLE: LauncherConfig = { ...CONFIG, name: 'single-run', maxConcurrentRuns: 1 };
+    const SINGLE: LauncherConfig = { ...CONFIG, name: 'single-run', tasks: [], maxConcurrentRuns: 1 };
     const REASON = 'pipeline "single-run" is at its limit of 1 concurrent run';
 
     it('reports a deferred S3 arrival as a batch item failure for the queue to deliver again, logged at INFO', async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LAUNCHER_ENV, type LauncherConfig } from '../../../lib/compile/contract';
 import { RECONCILE_INPUT } from '../../../lib/constructs/run-monitor';
 
-const CONFIG: LauncherConfig = { name: 'daily-sales', maxConcurrentRuns: 10, triggers: [] };
+const CONFIG: LauncherConfig = { name: 'daily-sales', tasks: [], maxConcurrentRuns: 10, triggers: [] };
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:daily-sales';
 
 function stubEnv(overrides: Record<string, string> = {}): void {

@@ -1,0 +1,68 @@
+import type { RerunSelection } from '../../../runtime';
+import { type CliContext, withRuntime } from '../context';
+import { EXIT, UsageError } from '../errors';
+import { printRun, progressOf, runView } from './run';
+
+/** Options of `sluice rerun`: at most one of them. */
+export interface RerunOptions {
+  /** Re-run this task and everything downstream of it. */
+  readonly fromTask?: string;
+  /** Re-run exactly these tasks (comma-separated). */
+  readonly tasks?: string;
+}
+
+/** The selection the options ask for: from failure by default. */
+export function rerunSelection(options: RerunOptions): RerunSelection {
+  if (options.fromTask !== undefined && options.tasks !== undefined) {
+    throw new UsageError('--from-task and --tasks cannot be combined: choose one');
+  }
+  if (options.fromTask !== undefined) return { kind: 'from-task', task: options.fromTask };
+  if (options.tasks !== undefined) {
+    const tasks = options.tasks.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    if (tasks.length === 0) throw new UsageError('--tasks needs at least one task name, e.g. --tasks transform,load');
+    return { kind: 'tasks', tasks };
+  }
+  return { kind: 'failed' };
+}
+
+/**
+ * `sluice rerun`: a new attempt of an ended run's partition that executes only the selected tasks
+ * and reuses the other tasks' recorded results; waits and prints it as `sluice run` does.
+ */
+export async function rerun(context: CliContext, runId: string, options: RerunOptions): Promise<number> {
+  const selection = rerunSelection(options);
+  return withRuntime(context, async (runtime) => {
+    const pipeline = runtime.pipelineOfRun(runId);
+    const { rerun: result, execution } = await runtime.rerun(runId, selection, progressOf(context, pipeline));
+    const { launch, plan } = result;
+    if (launch.kind !== 'started') {
+      const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;
+      if (context.json) {
+        context.io.out(`${JSON.stringify({ pipeline: pipeline.name, partition: launch.partition, rerunOf: runId, plan, status: launch.kind.toUpperCase(), reason })}\n`);
+      } else {
+        context.io.err(`${pipeline.name}: the rerun of ${runId} was not started: partition "${launch.partition}" ${reason}\n`);
+      }
+      return EXIT.failed;
+    }
+    if (!execution) throw new Error(`Rerun ${launch.runId} of ${pipeline.name} started, but its execution cannot be found`);
+    const view = { ...runView(pipeline, execution, launch.attempt), rerunOf: runId, plan };
+    if (context.json) {
+      context.io.out(`${JSON.stringify(view, null, 2)}\n`);
+    } else {
+      const also = plan.alsoRerun.length > 0 ? ` (with ${plan.alsoRerun.join(', ')}: ${alsoReason(selection)})` : '';
+      context.io.out(`Rerun of ${runId}: executes ${plan.rerun.join(', ')}${also}\n`);
+      printRun(context, view);
+    }
+    return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  });
+}
+
+function alsoReason(selection: RerunSelection): string {
+  switch (selection.kind) {
+    case 'failed':
+    case 'from-task':
+      return 'downstream, or no result recorded';
+    case 'tasks':
+      return 'downstream without a recorded result';
+  }
+}
