@@ -101,7 +101,7 @@ export class BackfillStateMachine extends Construct {
       timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
       memorySize: 512,
       environment: {
-        [BACKFILL_ENV.pipeline]: JSON.stringify(launcherConfig(pipeline)),
+        [BACKFILL_ENV.pipeline]: JSON.stringify(launcherConfig({ ...pipeline, upstream: [] })),
         [BACKFILL_ENV.tableName]: table.tableName,
       },
       logRetention,
