@@ -15,7 +15,13 @@ if (major < MINIMUM_NODE_MAJOR) {
 
 export {};
 
+// Taken before the CLI redirects what functions print: these write to the real streams.
+const writers = [process.stdout, process.stderr].map((stream) => stream.write.bind(stream));
+
 const { runCli } = await import('./cli');
 const code = await runCli(process.argv.slice(2));
+// A pipe takes large output asynchronously, and process.exit drops what is still queued (a
+// `--json` status of a thousand partitions was cut at 64 KB): exit once both streams are written.
+await Promise.all(writers.map((write) => new Promise<void>((resolve) => write('', () => resolve()))));
 // Handlers may leave timers or sockets open, as they may in a Lambda container: do not wait for them.
 process.exit(code);
