@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployedNames } from '../../lib/compile/deployed-names';
 import { cliEnv, json, sluice, spawnSluice } from './sluice';
 
 /** Pipelines made for backfills: steady (no-op), patchy (first runs of some days fail), slow. */
@@ -26,8 +27,9 @@ interface StatusJson {
 
 /** Executions of a pipeline's run state machine, from the records the local engine keeps. */
 function runExecutions(home: string, pipeline: string): { startDate: string; stopDate: string; input: string }[] {
-  const dir = readdirSync(join(home, 'executions')).find((d) => d.includes(`-${pipeline}-Run`));
-  if (!dir) return [];
+  // Records are kept per state machine, named as deployed: the local stage's `<stage>-<pipeline>`.
+  const dir = deployedNames.stateMachine('local', pipeline);
+  if (!readdirSync(join(home, 'executions')).includes(dir)) return [];
   return readdirSync(join(home, 'executions', dir)).map((file) => JSON.parse(readFileSync(join(home, 'executions', dir, file), 'utf8')));
 }
 
