@@ -47,11 +47,14 @@ describe('a sensor in the state machine', () => {
       Error: 'SensorTimeoutError',
       Cause: 'Sensor "ready": the condition did not hold within 600 s (11 checks, every 60 s)',
     });
+    // Its result is recorded for reruns, then its dependant's states follow.
     expect(states['ready: sensor']).toMatchObject({
       Type: 'Parallel',
-      Next: 'load',
+      Next: 'Record ready',
       Retry: [{ ErrorEquals: ['SensorTimeoutError'], MaxAttempts: 1, IntervalSeconds: 5 }],
     });
+    expect(states['Record ready']).toMatchObject({ Next: 'Reuse load?' });
+    expect(states['Reuse load?']).toMatchObject({ Type: 'Choice', Default: 'load' });
   });
 
   it('emits valid ASL', () => {
