@@ -70,7 +70,9 @@ export async function hostSharedServices(props: HostSharedServicesProps): Promis
       return;
     }
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    response.write(': subscribed\n\n');
+    // The id of the last event sent before this subscription: a subscriber waiting for `last`
+    // (a flush) must not wait for events that went to the subscribers of a process now gone.
+    response.write(`: subscribed\nid: ${sent}\n\n`);
     subscribers.add(response);
     request.once('close', () => subscribers.delete(response));
   });

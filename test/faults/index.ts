@@ -33,10 +33,14 @@ const PIPELINE = 'fault-arrivals';
 const SLOW = 'fault-slow';
 const SEED = Number(process.env.FAULT_SEED ?? 10);
 const BURST = Number(process.env.FAULT_BURST ?? 10_000);
+/** The whole suite's bound: a scenario that hangs fails CI with its figures, never stalls it. */
+const DEADLINE_MS = Number(process.env.FAULT_DEADLINE_MS ?? 30 * 60_000);
 
 /** A row of the figures table. */
 type Figure = Record<string, string | number>;
 const figures: Figure[] = [];
+/** The `sluice` processes the suite started, stopped when it ends early. */
+const children = new Set<ChildProcess>();
 const failures: string[] = [];
 
 function check(scenario: string, what: string, actual: number | string, expected: number | string): void {
@@ -348,6 +352,8 @@ async function startDev(env: NodeJS.ProcessEnv): Promise<{
   until: (done: (events: Record<string, unknown>[]) => boolean) => Promise<void>;
 }> {
   const child = spawn(process.execPath, ['bin/sluice.js', 'dev', '--json'], { cwd: projectDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const events: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
@@ -402,6 +408,10 @@ async function main(): Promise<void> {
   }
   const run = (name: (typeof SCENARIOS)[number]) => chosen.length === 0 || chosen.includes(name);
   const started = Date.now();
+  setTimeout(() => {
+    failures.push(`the suite did not end within ${Math.round(DEADLINE_MS / 1000)} s (FAULT_DEADLINE_MS)`);
+    report(started);
+  }, DEADLINE_MS).unref();
   // The functions run in this process: their logs and metrics go to a file, as the CLI's do.
   const functionLog = join(tmpdir(), `sluice-faults-functions-${process.pid}.log`);
   captureFunctionOutput({ logFile: functionLog, verbose: false });
@@ -421,6 +431,13 @@ async function main(): Promise<void> {
     }
   }
   if (run('kill')) await scenarioKill();
+  report(started);
+}
+
+/** Prints the figures so far and exits: 1 when an expectation failed. */
+function report(started: number): never {
+  for (const child of children) child.kill('SIGKILL');
+  const io = processIo();
   io.out(`\nFault suite (seed ${SEED}), ${Math.round((Date.now() - started) / 1000)} s\n\n${formatTable(figures)}\n`);
   if (failures.length > 0) {
     io.out(`\n${failures.length} expectation(s) failed:\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
