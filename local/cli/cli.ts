@@ -84,7 +84,10 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .argument('<pipeline>', 'pipeline name')
     .option('--from <key>', 'first partition (default: the last 10 time partitions; every static key)')
     .option('--to <key>', 'last partition (default: the last complete one)')
-    .action(action(async (ctx, name: string, options: { from?: string; to?: string }) => (await import('./commands/status')).status(ctx, name, options)));
+    .option('--grid', 'one cell per partition (a calendar for daily partitions), also when not on a terminal')
+    .action(
+      action(async (ctx, name: string, options: { from?: string; to?: string; grid?: boolean }) => (await import('./commands/status')).status(ctx, name, options)),
+    );
 
   program
     .command('runs')

@@ -3,12 +3,15 @@ import type { PartitionSpec, TimePartitions } from '../../../lib/definitions/par
 import type { PartitionRecord } from '../../../runtime';
 import { type CliContext, withRuntime } from '../context';
 import { EXIT } from '../errors';
+import { partitionGrid } from '../grid';
 import { causeMessage, errorLine, instant, status as colored, table } from '../format';
 
 /** Options of `sluice status`. */
 export interface StatusOptions {
   readonly from?: string;
   readonly to?: string;
+  /** A grid of cells, as on a terminal, whatever the output is. @default - on a colour terminal */
+  readonly grid?: boolean;
 }
 
 /** How many time partitions `sluice status` shows without `--from`/`--to`. */
@@ -44,10 +47,15 @@ export async function status(context: CliContext, name: string, options: StatusO
       context.io.out(`${name} has no partitions in this range yet\n`);
       return EXIT.ok;
     }
+    const grid = options.grid ?? context.io.color;
+    if (grid) context.io.out(`${partitionGrid(spec, partitions, context.io.color)}\n`);
+    // Under a grid, only the partitions that need a look: failed and running ones.
+    const listed = grid ? partitions.filter((p) => p.status === 'FAILED' || p.status === 'RUNNING') : partitions;
+    if (listed.length === 0) return EXIT.ok;
     context.io.out(
       table(
         ['PARTITION', 'STATUS', 'RUN', 'RUN ID', 'TRIGGER', 'FINISHED', 'ERROR'],
-        partitions.map((p) => [
+        listed.map((p) => [
           p.partition,
           colored(p.status, context.io.color),
           p.attempt === undefined ? '' : String(p.attempt),
