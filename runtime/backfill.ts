@@ -20,7 +20,7 @@ export type BackfillStep =
   | { readonly action: 'chunk'; readonly backfillId: string; readonly chunk: number }
   | { readonly action: 'claim'; readonly backfillId: string; readonly run: BackfillRun }
   | { readonly action: 'ended'; readonly backfillId: string; readonly state: RunState }
-  | { readonly action: 'record'; readonly backfillId: string; readonly chunk: number; readonly outcomes: readonly RunOutcome[] }
+  | { readonly action: 'record'; readonly backfillId: string; readonly chunk: number; readonly outcomes: readonly (RunOutcome | readonly RunOutcome[])[] }
   | { readonly action: 'finish'; readonly backfillId: string };
 
 /** What the per-run states of the backfill state machine leave in their state object. */
@@ -36,7 +36,12 @@ export interface RunState {
 
 /** Output of the `claim` step. */
 export type ClaimStep =
-  | { readonly outcome: 'claimed'; readonly input: RunInput }
+  | {
+      readonly outcome: 'claimed';
+      readonly input: RunInput;
+      /** Partitions of a batch that were RUNNING when it was claimed: not part of the run. */
+      readonly busy?: readonly string[];
+    }
   | { readonly outcome: 'not-run'; readonly result: RunOutcome };
 
 /** Output of the `plan` step: the Distributed Map's items are the chunk numbers. */
@@ -71,7 +76,7 @@ export class RunNotStartableError extends Error {
 /** What the backfill steps need. */
 export interface BackfillDeps {
   readonly config: LauncherConfig;
-  readonly partitions: Pick<PartitionStore, 'get' | 'list' | 'countRunning' | 'claim' | 'markFailed'>;
+  readonly partitions: Pick<PartitionStore, 'get' | 'list' | 'countRunning' | 'claim' | 'markFailed' | 'markSucceeded'>;
   readonly backfills: Pick<BackfillStore, 'create' | 'get' | 'chunk' | 'recordChunk' | 'end'>;
   readonly clock: () => Date;
 }
@@ -118,13 +123,22 @@ export function backfillSteps(deps: BackfillDeps) {
     const { run } = step;
     const record = await deps.backfills.get(pipeline, step.backfillId);
     if (record?.cancelRequested) return { outcome: 'not-run', result: { ...runKeys(run), status: 'CANCELLED' } };
-    const result = await claimRun({ config, partition: run.partition, trigger: 'backfill' }, { store: deps.partitions, now: deps.clock() });
+    const now = deps.clock();
+    const result = await claimRun({ config, partition: run.partition, trigger: 'backfill' }, { store: deps.partitions, now });
     switch (result.kind) {
-      case 'claimed':
-        return {
-          outcome: 'claimed',
-          input: run.partitions ? { ...result.input, partitions: run.partitions, range: { from: run.partitions[0]!, to: run.partitions.at(-1)! } } : result.input,
-        };
+      case 'claimed': {
+        if (!run.partitions) return { outcome: 'claimed', input: result.input };
+        // The other partitions of a batch are claimed for the same run; one busy meanwhile is
+        // left to the run that has it, and reported skipped.
+        const claimed = [run.partition];
+        const busy: string[] = [];
+        for (const partition of run.partitions.slice(1)) {
+          const member = await deps.partitions.claim(pipeline, partition, { trigger: 'backfill', now, runId: result.input.runId });
+          (member.kind === 'claimed' ? claimed : busy).push(partition);
+        }
+        const input: RunInput = { ...result.input, partitions: claimed, range: { from: claimed[0]!, to: claimed.at(-1)! } };
+        return { outcome: 'claimed', input, ...(busy.length > 0 && { busy }) };
+      }
       case 'skipped':
         throw new RunNotStartableError('busy', `partition "${run.partition}" is already running (run ${result.runId})`);
       case 'deferred':
@@ -132,25 +146,35 @@ export function backfillSteps(deps: BackfillDeps) {
     }
   }
 
-  async function ended(step: Extract<BackfillStep, { action: 'ended' }>): Promise<RunOutcome> {
+  async function ended(step: Extract<BackfillStep, { action: 'ended' }>): Promise<RunOutcome[]> {
     const { run, claim: claimed, result, failure } = step.state;
-    if (claimed?.outcome === 'not-run') return claimed.result;
+    if (claimed?.outcome === 'not-run') return [claimed.result];
     if (!claimed) {
       // The claim step gave up: still busy or at the limit after waiting, or an error.
       const skipped = failure?.Error === 'RunNotStartableError';
-      return { ...runKeys(run), status: skipped ? 'SKIPPED' : 'FAILED', ...errorOf(failure, skipped ? undefined : failure?.Error) };
+      return [{ ...runKeys(run), status: skipped ? 'SKIPPED' : 'FAILED', ...errorOf(failure, skipped ? undefined : failure?.Error) }];
     }
-    const { runId } = claimed.input;
-    if (result) return { ...runKeys(run), status: 'SUCCEEDED', runId };
+    const { runId, partitions = [run.partition] } = claimed.input;
+    const ran: Pick<RunOutcome, 'partition' | 'partitions'> = partitions.length > 1 ? { partition: run.partition, partitions } : { partition: run.partition };
+    const busy: RunOutcome[] = (claimed.busy ?? []).map((partition) => ({ partition, status: 'SKIPPED', message: 'already running when its batch was claimed' }));
+    const now = deps.clock();
+    if (result) {
+      // The run marked its first partition; the others of a batch share its outcome.
+      for (const partition of partitions.slice(1)) await deps.partitions.markSucceeded(pipeline, partition, runId, { now });
+      return [{ ...ran, status: 'SUCCEEDED', runId }, ...busy];
+    }
     const { error, message } = runError(failure);
-    // The run marks its own failure; this covers a run whose execution never started.
-    await deps.partitions.markFailed(pipeline, run.partition, runId, { error, cause: message ?? '', now: deps.clock() });
-    return { ...runKeys(run), status: 'FAILED', runId, error, ...(message !== undefined && { message }) };
+    // The run marks its own failure; this covers a run whose execution never started, and the
+    // other partitions of a batch.
+    for (const partition of partitions) await deps.partitions.markFailed(pipeline, partition, runId, { error, cause: message ?? '', now });
+    return [{ ...ran, status: 'FAILED', runId, error, ...(message !== undefined && { message }) }, ...busy];
   }
 
   async function record(step: Extract<BackfillStep, { action: 'record' }>): Promise<{ readonly recorded: number }> {
-    await deps.backfills.recordChunk(pipeline, step.backfillId, step.chunk, step.outcomes);
-    return { recorded: step.outcomes.length };
+    // One list of outcomes per run (a batch's busy partitions have their own).
+    const outcomes = step.outcomes.flat();
+    await deps.backfills.recordChunk(pipeline, step.backfillId, step.chunk, outcomes);
+    return { recorded: outcomes.length };
   }
 
   async function finish(step: Extract<BackfillStep, { action: 'finish' }>): Promise<BackfillSummary> {

@@ -396,6 +396,7 @@ async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind:
     runId: claim.runId,
     attempt: claim.attempt,
     trigger,
+    ...onePartition(partition),
     params: (request.params ?? {}) as Record<string, ParamValue>,
     reuse: request.reuse ?? {},
   };
@@ -449,7 +450,15 @@ export async function claimRun(
   if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
   // A backfill's runs take the declared defaults of the run parameters and reuse nothing.
   const params = resolveParams(config.name, config.params, request.params);
-  return { kind: 'claimed', input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger, params, reuse: {} } };
+  return {
+    kind: 'claimed',
+    input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger, ...onePartition(partition), params, reuse: {} },
+  };
+}
+
+/** The `partitions` and `range` of a run of one partition. */
+export function onePartition(partition: string): Pick<RunInput, 'partitions' | 'range'> {
+  return { partitions: [partition], range: { from: partition, to: partition } };
 }
 
 /** At the limit: a launch of a running partition is handled by `onBusy`, any other waits. */

@@ -144,9 +144,15 @@ export class PartitionStore {
     return count;
   }
 
-  /** The partitions of a pipeline that are RUNNING, read through the index of running partitions. */
+  /**
+   * The partitions of a pipeline that are RUNNING, read through the index of running partitions:
+   * those runs claimed, then the other partitions of backfill batches.
+   */
   async listRunning(pipeline: string): Promise<PartitionRecord[]> {
-    const records = await this.readIndexed(RUNNING_INDEX, pipeline);
+    const records = [
+      ...(await this.readIndexed(RUNNING_INDEX, pipeline)),
+      ...(await this.readIndexed(RUNNING_INDEX, pipeline, `${pipeline}${RUNNING_INDEX.batchSuffix}`)),
+    ];
     return records.filter((r) => r.status === 'RUNNING');
   }
 
@@ -160,9 +166,9 @@ export class PartitionStore {
   }
 
   /** The items a sparse index lists under `pipeline`, each read consistently from the table. */
-  private async readIndexed(index: typeof RUNNING_INDEX | typeof RERUN_INDEX, pipeline: string): Promise<PartitionRecord[]> {
+  private async readIndexed(index: typeof RUNNING_INDEX | typeof RERUN_INDEX, pipeline: string, indexKey = pipeline): Promise<PartitionRecord[]> {
     const partitions: string[] = [];
-    await this.queryIndex(index, pipeline, 'ALL_PROJECTED_ATTRIBUTES', (page) =>
+    await this.queryIndex(index, indexKey, 'ALL_PROJECTED_ATTRIBUTES', (page) =>
       partitions.push(...(page.Items ?? []).map((item) => String(item[PARTITION_TABLE.sortKey]?.S))),
     );
     const records = await Promise.all(partitions.map((partition) => this.get(pipeline, partition)));
@@ -197,9 +203,11 @@ export class PartitionStore {
    * Marks the partition RUNNING under a new attempt, unless a run of it is already RUNNING.
    * Read, then write conditioned on the attempt read, so two concurrent claims cannot both win.
    * The item joins the index of running partitions (`countRunning`). A rerun requested of the
-   * previous run is cleared: this run is that rerun.
+   * previous run is cleared: this run is that rerun. `runId` (default: the execution name of the
+   * new attempt) names the run that processes it: another partition's, for a backfill batch; the
+   * item is then indexed as a member of that batch, not counted as a run of its own.
    */
-  async claim(pipeline: string, partition: string, options: { trigger: string; now: Date }): Promise<ClaimResult> {
+  async claim(pipeline: string, partition: string, options: { trigger: string; now: Date; runId?: string }): Promise<ClaimResult> {
     for (let i = 0; i < CLAIM_TRIES; i++) {
       const current = await this.get(pipeline, partition);
       if (current?.status === 'RUNNING') return { kind: 'busy', runId: current.runId };
@@ -231,10 +239,11 @@ export class PartitionStore {
     pipeline: string,
     partition: string,
     read: PartitionRecord | undefined,
-    options: { trigger: string; now: Date; consumed?: readonly ConsumedVersion[] },
+    options: { trigger: string; now: Date; consumed?: readonly ConsumedVersion[]; runId?: string },
   ): Promise<Extract<ClaimResult, { kind: 'claimed' }> | { readonly kind: 'changed' }> {
     const attempt = (read?.attempt ?? 0) + 1;
-    const runId = executionName(pipeline, partition, attempt);
+    // A partition run by another partition's run (a backfill batch) carries that run's id.
+    const runId = options.runId ?? executionName(pipeline, partition, attempt);
     const names: Record<string, string> = {
       '#status': A.status,
       '#attempt': A.attempt,
@@ -250,7 +259,7 @@ export class PartitionStore {
     };
     const values: Record<string, AttributeValue> = {
       ':running': { S: 'RUNNING' },
-      ':pipeline': { S: pipeline },
+      ':pipeline': { S: options.runId ? `${pipeline}${RUNNING_INDEX.batchSuffix}` : pipeline },
       ':attempt': { N: String(attempt) },
       ':runId': { S: runId },
       ':trigger': { S: options.trigger },

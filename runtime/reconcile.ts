@@ -122,6 +122,7 @@ export async function reconcilePartitions(deps: ReconcileDeps): Promise<Reconcil
     }
   };
   const executionPrefix = deps.stateMachineArn.replace(':stateMachine:', ':execution:');
+  const handledRuns = new Set<string>();
   for (const record of running) {
     const executionArn = `${executionPrefix}:${record.runId}`;
     const execution = await describe(deps.sfn, executionArn);
@@ -137,6 +138,9 @@ export async function reconcilePartitions(deps: ReconcileDeps): Promise<Reconcil
     const ended = status === 'SUCCEEDED' || FAILED_EXECUTION_STATUSES.includes(status);
     const stoppedAt = execution.stopDate?.getTime();
     if (!ended || stoppedAt === undefined || now - stoppedAt < RECONCILE_GRACE_MS) continue;
+    // The status change of a backfill batch's run records every partition of the batch: once.
+    if (handledRuns.has(record.runId)) continue;
+    handledRuns.add(record.runId);
     if (status === 'SUCCEEDED') {
       await deps.store.markSucceeded(record.pipeline, record.partition, record.runId, { now: execution.stopDate });
     }

@@ -2,7 +2,7 @@ import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-e
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
 import { type LauncherConfig, PARTITION_EVENTS, type PartitionEventDetail, type RunRef } from '../lib/compile/contract';
 import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
-import type { PartitionRecord } from './partition-store';
+import type { PartitionRecord, PartitionStore } from './partition-store';
 
 /** Detail of an EventBridge `Step Functions Execution Status Change` event. */
 export interface ExecutionStatusChangeDetail {
@@ -40,6 +40,22 @@ export const FAILED_EXECUTION_STATUSES: readonly string[] = Object.freeze(['FAIL
 
 const SUBJECT_MAX = 100;
 const CAUSE_MAX = 2000;
+
+/**
+ * The partitions of a backfill batch (`backfill.partitionsPerRun`) other than the run's own
+ * `partition`, as the execution input lists them: empty for a run of one partition.
+ */
+export function batchPartitionsOf(detail: ExecutionStatusChangeDetail, run: RunRef): readonly string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(detail.input ?? 'null');
+  } catch {
+    return [];
+  }
+  const partitions = (value as { partitions?: unknown } | null)?.partitions;
+  if (!Array.isArray(partitions)) return [];
+  return partitions.filter((p): p is string => typeof p === 'string' && p !== run.partition);
+}
 
 /** The run an execution belongs to, when its input is a launcher's `RunInput`. */
 export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefined {
@@ -210,8 +226,8 @@ export interface RunMonitorDeps {
    * @default - no partition events
    */
   readonly events?: { readonly client: PutEventsClient; readonly busName: string };
-  /** Marks failed runs, reads requested reruns and launches them. */
-  readonly store: LaunchDeps['store'];
+  /** Marks failed runs (and the other partitions of a batch), reads requested reruns and launches them. */
+  readonly store: LaunchDeps['store'] & Pick<PartitionStore, 'markSucceeded'>;
   readonly sns: PublishClient;
   readonly topicArn: string;
   readonly region: string;
@@ -282,22 +298,32 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
   }
   const run = runInputOf(d);
   const stopped = typeof d.stopDate === 'number' ? new Date(d.stopDate) : undefined;
+  // The state machine records its own partition; the other partitions of a backfill batch share
+  // its outcome, recorded here (conditioned on each still RUNNING under this run) and published.
+  const others = run ? batchPartitionsOf(d, run) : [];
   if (!failed) {
     if (!run) return { kind: 'ignored', reason: `execution ${d.name} was not started by the sluice launcher` };
-    if (deps.events) await publishPartitionEvent(deps.events, run, { status: d.status, time: stopped });
+    for (const partition of others) await deps.store.markSucceeded(run.pipeline, partition, run.runId, { now: stopped });
+    if (deps.events) {
+      for (const partition of [run.partition, ...others]) await publishPartitionEvent(deps.events, { ...run, partition }, { status: d.status, time: stopped });
+    }
     const rerun = await rerunIfRequested(run, deps);
     return { kind: 'succeeded', run, ...(rerun && { rerun }) };
   }
-  const markedFailed = run
-    ? await deps.store.markFailed(run.pipeline, run.partition, run.runId, {
-        error: d.error ?? `Execution${d.status === 'TIMED_OUT' ? 'TimedOut' : d.status === 'ABORTED' ? 'Aborted' : 'Failed'}`,
-        cause: d.cause ?? `The execution ended with status ${d.status}`,
-        now: typeof d.stopDate === 'number' ? new Date(d.stopDate) : undefined,
-      })
-    : false;
+  const failure = {
+    error: d.error ?? `Execution${d.status === 'TIMED_OUT' ? 'TimedOut' : d.status === 'ABORTED' ? 'Aborted' : 'Failed'}`,
+    cause: d.cause ?? `The execution ended with status ${d.status}`,
+    now: stopped,
+  };
+  const markedFailed = run ? await deps.store.markFailed(run.pipeline, run.partition, run.runId, failure) : false;
+  if (run) for (const partition of others) await deps.store.markFailed(run.pipeline, partition, run.runId, failure);
   const alert = formatAlert(event, deps.region);
   await deps.sns.send(new PublishCommand({ TopicArn: deps.topicArn, Subject: alert.subject, Message: alert.message }));
-  if (run && deps.events) await publishPartitionEvent(deps.events, run, { status: d.status, error: d.error ?? undefined, time: stopped });
+  if (run && deps.events) {
+    for (const partition of [run.partition, ...others]) {
+      await publishPartitionEvent(deps.events, { ...run, partition }, { status: d.status, error: d.error ?? undefined, time: stopped });
+    }
+  }
   const rerun = run && (await rerunIfRequested(run, deps));
   return { kind: 'alerted', markedFailed, ...(run && { run }), ...(rerun && { rerun }) };
 }

@@ -26,6 +26,12 @@ export const PARTITION_TABLE = Object.freeze({
     name: 'running',
     partitionKey: 'runningPipeline',
     sortKey: 'partition',
+    /**
+     * Appended to the pipeline's name in `runningPipeline` for the partitions of a backfill batch
+     * other than its run's own (`backfill.partitionsPerRun`): they are RUNNING and listed, but the
+     * batch counts as one run against `maxConcurrentRuns`. Pipeline names have no `#`.
+     */
+    batchSuffix: '#batch',
   }),
   /**
    * Sparse index of the partitions with a rerun requested: an item carries `rerunPipeline` (the
@@ -59,12 +65,12 @@ export interface RunFields {
   /** What started the run: `schedule`, `s3`, `upstream`, `manual`, `backfill`, `rerun`. */
   readonly trigger: string;
   /**
-   * Every partition the run processes, in order, when a backfill hands it several consecutive
-   * ones (`backfill.partitionsPerRun`); `partition` is the first.
+   * Every partition the run processes, in order: `[partition]`, or the consecutive partitions a
+   * backfill hands one run (`backfill.partitionsPerRun`), of which `partition` is the first.
    */
-  readonly partitions?: readonly string[];
+  readonly partitions: readonly string[];
   /** First and last of `partitions`. */
-  readonly range?: { readonly from: string; readonly to: string };
+  readonly range: { readonly from: string; readonly to: string };
   /** The run's parameters, by name: those given at launch over the declared defaults. */
   readonly params: Readonly<Record<string, ParamValue>>;
 }

@@ -95,6 +95,16 @@ describe('validatePipeline', () => {
     expect(error.message).toContain('0 2 * *');
   });
 
+  it('fails on a backfill.partitionsPerRun that is not a whole number from 1 to 1000', () => {
+    for (const partitionsPerRun of [0, 2.5, 1001]) {
+      expect(errorOf({ backfill: { partitionsPerRun } }).issues.map((i) => i.message)).toStrictEqual([
+        `invalid backfill.partitionsPerRun ${partitionsPerRun}`,
+      ]);
+    }
+    expect(compilePipeline(pipeline({ ...base, backfill: { partitionsPerRun: 24 } })).partitionsPerRun).toBe(24);
+    expect(compilePipeline(pipeline(base)).partitionsPerRun).toBe(1);
+  });
+
   it('fails on an unknown time zone', () => {
     const error = errorOf({ schedule: { cron: '0 2 * * *', timezone: 'Mars/Olympus_Mons' } });
     expect(error.message).toContain('Mars/Olympus_Mons');

@@ -43,7 +43,12 @@ describe('PipelineStateMachine', () => {
 
   it('wraps the flow in one Parallel that records any failure, between the status updates', () => {
     expect(asl.StartAt).toBe(RUN_STATES.start);
-    expect(asl.States[RUN_STATES.start]).toMatchObject({ Type: 'Pass', Next: RUN_STATES.markRunning });
+    // Every run input names its partitions and their range (one partition, or a backfill batch)
+    expect(asl.States[RUN_STATES.start]).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'partitions.$': '$.partitions', 'range.$': '$.range', results: {} },
+      Next: RUN_STATES.markRunning,
+    });
     expect(asl.States[RUN_STATES.markRunning]).toMatchObject({ Type: 'Task', Next: RUN_STATES.run, ResultPath: null });
     expect(asl.States[RUN_STATES.run]).toMatchObject({
       Type: 'Parallel',
@@ -190,6 +195,8 @@ describe('PipelineStateMachine', () => {
       'runId.$': '$[0].runId',
       'attempt.$': '$[0].attempt',
       'trigger.$': '$[0].trigger',
+      'partitions.$': '$[0].partitions',
+      'range.$': '$[0].range',
       'params.$': '$[0].params',
       'reuse.$': '$[0].reuse',
       results: { 'a.$': '$[0].results.a', 'b.$': '$[0].results.b', 'c.$': '$[1].results.c' },
@@ -205,6 +212,8 @@ describe('PipelineStateMachine', () => {
         'runId.$': '$.runId',
         'attempt.$': '$.attempt',
         'trigger.$': '$.trigger',
+        'partitions.$': '$.partitions',
+        'range.$': '$.range',
         task: 'd',
         results: { 'b.$': '$.results.b.value', 'c.$': '$.results.c.value' },
       },

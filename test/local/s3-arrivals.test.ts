@@ -108,7 +108,7 @@ describe('S3 arrivals through the local runtime', () => {
 
     // When an execution of an older, unclaimed attempt is started by hand (as from the console)
     // (its input copied from an earlier run, as the launcher writes it: parameters and reuse included)
-    const stale = { pipeline: 'late-drops', partition: '2024-03-05', runId: 'by-hand', attempt: 1, trigger: 'manual', params: {}, reuse: {} };
+    const stale = { pipeline: 'late-drops', partition: '2024-03-05', runId: 'by-hand', attempt: 1, trigger: 'manual', partitions: ['2024-03-05'], range: { from: '2024-03-05', to: '2024-03-05' }, params: {}, reuse: {} };
     const { executionArn } = await runtime.engine.startExecution({ stateMachineArn: pipeline.stateMachine.arn, name: 'by-hand', input: JSON.stringify(stale) });
     const execution = await runtime.engine.waitForExecution(executionArn);
     await runtime.settle();

@@ -220,7 +220,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       {
         stateMachineArn: STATE_MACHINE,
         name: runId,
-        input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-05', runId, attempt: 1, trigger: 's3', params: {}, reuse: {} }),
+        input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-05', runId, attempt: 1, trigger: 's3', partitions: ['2024-01-05'], range: { from: '2024-01-05', to: '2024-01-05' }, params: {}, reuse: {} }),
       },
     ]);
     expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', runId, trigger: 's3' });

@@ -205,6 +205,29 @@ describe('PartitionStore against dynalite', () => {
     ]);
   });
 
+  it('counts a backfill batch as one run, and lists every partition of it RUNNING until each is marked', async () => {
+    // Given a run claimed with two more partitions of its batch
+    const run = await store.claim('batches', '2024-06-01', { trigger: 'backfill', now: NOW });
+    if (run.kind !== 'claimed') throw new Error('expected the claim of 2024-06-01 to win');
+    for (const day of ['2024-06-02', '2024-06-03']) {
+      expect(await store.claim('batches', day, { trigger: 'backfill', now: NOW, runId: run.runId })).toMatchObject({ kind: 'claimed', runId: run.runId });
+    }
+
+    // Then
+    expect(await store.countRunning('batches')).toBe(1);
+    expect((await store.listRunning('batches')).map((r) => [r.partition, r.runId])).toStrictEqual([
+      ['2024-06-01', run.runId],
+      ['2024-06-02', run.runId],
+      ['2024-06-03', run.runId],
+    ]);
+
+    // When one partition of the batch is marked
+    await store.markSucceeded('batches', '2024-06-02', run.runId);
+
+    // Then it leaves the list
+    expect((await store.listRunning('batches')).map((r) => r.partition)).toStrictEqual(['2024-06-01', '2024-06-03']);
+  });
+
   it('lists the partitions of one pipeline within a range, in key order', async () => {
     // Given
     for (const p of ['2024-02-03', '2024-02-01', '2024-02-02', '2024-02-04']) {

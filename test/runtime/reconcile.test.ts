@@ -186,6 +186,26 @@ describe('reconcilePartitions against dynalite', () => {
     expect(published).toStrictEqual([{ TopicArn: TOPIC, Subject: `sluice: FAILED ${config.name} partition 2024-01-03`, Message: formatAlert(event, 'eu-west-1').message }]);
   });
 
+  it('records every partition of a backfill batch left RUNNING with its failed run\'s outcome, alerting once', async () => {
+    // Given a batch run of three days that failed long ago, its first day recorded FAILED, the others left RUNNING
+    const config = pipeline();
+    const run = await claimed(config, '2024-01-07', LONG_AGO);
+    for (const day of ['2024-01-08', '2024-01-09']) await store.claim(config.name, day, { trigger: 'backfill', now: LONG_AGO, runId: run.runId });
+    await store.markFailed(config.name, '2024-01-07', run.runId, { error: 'TypeError', now: LONG_AGO });
+    const partitions = ['2024-01-07', '2024-01-08', '2024-01-09'];
+    execution(run, 'FAILED', { stopDate: LONG_AGO, error: 'TypeError', input: JSON.stringify({ ...run, partitions }) });
+
+    // When
+    const summary = await reconcilePartitions(deps(config));
+
+    // Then
+    expect(summary).toMatchObject({ checked: 2, recovered: [{ partition: '2024-01-08', status: 'FAILED' }] });
+    const records = await Promise.all(partitions.map((p) => store.get(config.name, p)));
+    expect(records.map((r) => [r?.status, r?.error])).toStrictEqual(Array(3).fill(['FAILED', 'TypeError']));
+    expect(published).toHaveLength(1);
+    expect(await reconcilePartitions(deps(config))).toMatchObject({ checked: 0 });
+  });
+
   it('records a succeeded execution left RUNNING as SUCCEEDED, then starts the rerun requested of it', async () => {
     // Given a flagged run whose execution succeeded long ago, its partition still RUNNING
     const config = pipeline();
@@ -207,7 +227,7 @@ describe('reconcilePartitions against dynalite', () => {
       },
     ]);
     expect(started).toStrictEqual([
-      { stateMachineArn: STATE_MACHINE, name: runId, input: JSON.stringify({ pipeline: config.name, partition: '2024-01-04', runId, attempt: 2, trigger: 's3', params: {}, reuse: {} }) },
+      { stateMachineArn: STATE_MACHINE, name: runId, input: JSON.stringify({ pipeline: config.name, partition: '2024-01-04', runId, attempt: 2, trigger: 's3', partitions: ['2024-01-04'], range: { from: '2024-01-04', to: '2024-01-04' }, params: {}, reuse: {} }) },
     ]);
     expect(await store.get(config.name, '2024-01-04')).toMatchObject({ status: 'RUNNING', attempt: 2, runId });
     expect(published).toHaveLength(0);

@@ -204,7 +204,7 @@ describe('handleStatusChange against dynalite', () => {
         sfn: {
           stateMachineArn: STATE_MACHINE,
           name: runId,
-          input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-02', runId, attempt: 2, trigger: 's3', params: {}, reuse: {} }),
+          input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-02', runId, attempt: 2, trigger: 's3', partitions: ['2024-01-02'], range: { from: '2024-01-02', to: '2024-01-02' }, params: {}, reuse: {} }),
         },
       },
     ]);
@@ -335,6 +335,39 @@ describe('handleStatusChange against dynalite', () => {
       expect(calls).toHaveLength(1);
       expect(entries.map((e) => [e.DetailType, JSON.parse(e.Detail!)])).toStrictEqual([
         ['Partition Failed', { ...run, status: 'FAILED', error: 'MissingInputError' }],
+      ]);
+    });
+
+    it('records and publishes every partition of a backfill batch with its run\'s outcome', async () => {
+      // Given two batch runs of three days each, claimed by a backfill, whose first days the state machine recorded
+      const batch = async (days: readonly string[]) => {
+        const run = await claimed(days[0]!, 'backfill');
+        for (const day of days.slice(1)) await store.claim('daily-sales', day, { trigger: 'backfill', now: NOW, runId: run.runId });
+        return { run, input: JSON.stringify({ ...run, partitions: days, range: { from: days[0], to: days.at(-1) } }) };
+      };
+      const good = await batch(['2024-03-01', '2024-03-02', '2024-03-03']);
+      await recordSucceeded('2024-03-01');
+      const bad = await batch(['2024-03-04', '2024-03-05', '2024-03-06']);
+      await store.markFailed('daily-sales', '2024-03-04', bad.run.runId, { error: 'TypeError' });
+
+      // When their executions end
+      await handleStatusChange(statusChange('SUCCEEDED', good.run, { input: good.input }), { ...deps(), events: events() });
+      await handleStatusChange(statusChange('FAILED', bad.run, { input: bad.input, error: 'TypeError' }), { ...deps(), events: events() });
+
+      // Then every day has its run's outcome, and an event
+      const days = await Promise.all(['01', '02', '03', '04', '05', '06'].map((d) => store.get('daily-sales', `2024-03-${d}`)));
+      expect(days.map((d) => [d?.status, d?.runId])).toStrictEqual([
+        ...Array(3).fill(['SUCCEEDED', good.run.runId]),
+        ...Array(3).fill(['FAILED', bad.run.runId]),
+      ]);
+      expect(days[5]).toMatchObject({ error: 'TypeError' });
+      expect(entries.map((e) => `${e.DetailType} ${JSON.parse(e.Detail!).partition}`)).toStrictEqual([
+        'Partition Succeeded 2024-03-01',
+        'Partition Succeeded 2024-03-02',
+        'Partition Succeeded 2024-03-03',
+        'Partition Failed 2024-03-04',
+        'Partition Failed 2024-03-05',
+        'Partition Failed 2024-03-06',
       ]);
     });
 
