@@ -3,6 +3,7 @@ import { formatTable, type BenchResult } from './stats';
 
 /** Every benchmark, by the name given on the command line. Each module exports `run()`. */
 const BENCHES: Readonly<Record<string, () => Promise<{ run(): Promise<BenchResult> }>>> = {
+  backfill: () => import('./backfill'),
   dag: () => import('./dag'),
   local: () => import('./local'),
   synth: () => import('./synth'),

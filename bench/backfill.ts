@@ -1,0 +1,84 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listPartitions } from '../lib/compile/partition-keys';
+import { resolveBackfillRequest } from '../lib/compile/backfill';
+import { startBackfill } from '../local/backfills';
+import { LocalRuntime } from '../local/runtime';
+import type { BenchResult } from './stats';
+
+const PROJECT_DIR = fileURLToPath(new URL('../', import.meta.url));
+// Inside the project: NodejsFunction bundles only entries under the project root.
+const PIPELINES_DIR = fileURLToPath(new URL('./fixtures/pipelines/', import.meta.url));
+const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
+
+/** An ideal run of the waiting fixture: three tasks of 50 ms in a chain. */
+const IDEAL_RUN_SECONDS = 0.15;
+
+interface Row extends Record<string, string | number> {
+  readonly case: string;
+  readonly partitions: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly 'runs/s': number;
+  readonly 'achieved/ideal': string;
+  readonly 'peak RSS MB': number;
+  readonly goal: string;
+}
+
+/**
+ * Backfills on the local runtime, through the pipelines' backfill state machines as `sluice
+ * backfill` runs them (plan, Distributed Map of chunks, one `startExecution.sync` run per
+ * partition, each through the claim, the run's own status writes and the run monitor):
+ * (a) `PARTITIONS` (default 10,000) daily partitions of three no-op tasks at concurrency 32;
+ * (b) runs of three 50 ms tasks at concurrency 1, 8 and 32, `WAIT_RUNS` runs per slot (default
+ * 25: 25, 200 and 800 partitions), against the ideal throughput of concurrency ÷ 150 ms.
+ * Peak RSS is this process's (engine, functions, CLI side); DynamoDB and S3 run in the shared
+ * services process.
+ */
+export async function run(): Promise<BenchResult> {
+  const partitions = Number(process.env.PARTITIONS ?? 10_000);
+  const perSlot = Number(process.env.WAIT_RUNS ?? 25);
+  mkdirSync(SCRATCH_DIR, { recursive: true });
+  const home = mkdtempSync(join(SCRATCH_DIR, 'bench-backfill-'));
+  const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
+  try {
+    const rows: Row[] = [];
+    rows.push(await measure(runtime, 'no-op tasks', 'bench-backfill-noop', partitions, 32, '≥ 200 runs/s'));
+    for (const concurrency of [1, 8, 32]) {
+      rows.push(await measure(runtime, 'tasks of 50 ms', 'bench-backfill-wait', perSlot * concurrency, concurrency, concurrency === 32 ? 'ratio ≥ 0.5' : ''));
+    }
+    return { title: 'backfills on the local runtime: 3-task runs through the backfill state machine', rows };
+  } finally {
+    await runtime.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** One backfill of the first `count` partitions of `pipeline` (each measurement a fresh range). */
+async function measure(runtime: LocalRuntime, label: string, pipeline: string, count: number, concurrency: number, goal: string): Promise<Row> {
+  const spec = runtime.pipeline(pipeline).config.partitions!;
+  const offset = (used.get(pipeline) ?? 0);
+  const keys = listPartitions(spec, { now: new Date() }).slice(offset, offset + count);
+  used.set(pipeline, offset + count);
+  const request = resolveBackfillRequest({ from: keys[0], to: keys.at(-1), only: 'all', concurrency });
+  const started = await startBackfill(runtime, pipeline, request);
+  const execution = await runtime.engine.waitForExecution(started.executionArn);
+  if (execution.status !== 'SUCCEEDED') throw new Error(`bench backfill of ${pipeline} ended ${execution.status}: ${execution.cause ?? ''}`);
+  const record = await runtime.backfillStore(pipeline).get(pipeline, started.backfillId);
+  if (record?.succeeded !== count) throw new Error(`bench backfill of ${pipeline}: ${record?.succeeded} of ${count} partitions succeeded`);
+  const seconds = (Date.parse(execution.stopDate!) - Date.parse(execution.startDate)) / 1000;
+  const rate = count / seconds;
+  return {
+    case: label,
+    partitions: count,
+    concurrency,
+    seconds: Number(seconds.toFixed(1)),
+    'runs/s': Number(rate.toFixed(1)),
+    'achieved/ideal': pipeline === 'bench-backfill-wait' ? (rate / (concurrency / IDEAL_RUN_SECONDS)).toFixed(2) : '',
+    'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
+    goal,
+  };
+}
+
+const used = new Map<string, number>();
