@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput } from '../lib/compile/contract';
+import { formatIssue } from '../lib/compile/errors';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
 import {
@@ -197,6 +198,14 @@ export class NoScheduleError extends Error {
   }
 }
 
+/** Thrown when a command names a pipeline that is left out of the local stage for its problems. */
+export class BrokenPipelineError extends Error {
+  constructor(name: string, problems: readonly string[]) {
+    super(`Pipeline "${name}" cannot run: ${problems.join('; ')}. Run sluice validate to see every problem`);
+    this.name = 'BrokenPipelineError';
+  }
+}
+
 /** Thrown when the launcher refuses a run (e.g. a key that is not a partition of the pipeline). */
 export class LaunchRejectedError extends Error {
   constructor(
@@ -259,6 +268,9 @@ export class LocalRuntime {
   static async start(props: LocalRuntimeProps): Promise<LocalRuntime> {
     const warn = props.warn ?? ((message: string) => process.emitWarning(message));
     const synth = await synthLocalStage({ projectDir: props.projectDir, pipelinesDir: props.pipelinesDir, home: props.home });
+    for (const pipeline of new Set(synth.skipped.map((issue) => issue.pipeline))) {
+      warn(`pipeline "${pipeline}" is skipped: it has problems (sluice validate lists them); the other pipelines run`);
+    }
     const started: Array<{ stop(): Promise<void> }> = [];
     const announce = props.sharing === 'announce';
     const dev = await findLiveDev(props.home);
@@ -390,6 +402,8 @@ export class LocalRuntime {
   /** The pipeline with this name. */
   pipeline(name: string): LocalPipeline {
     const found = this.pipelines.get(name);
+    const problems = this.synth.skipped.filter((issue) => issue.pipeline === name).map(formatIssue);
+    if (!found && problems.length > 0) throw new BrokenPipelineError(name, problems);
     if (!found) throw new UnknownPipelineError(name, [...this.pipelines.keys()]);
     return found;
   }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { processExists } from './process';
-import { withLock } from './state-files';
+import type { ValidationIssue } from '../lib/compile/errors';
+import { readJsonFile, withLock } from './state-files';
 
 /** Properties of {@link synthLocalStage}. */
 export interface SynthLocalProps {
@@ -24,12 +25,18 @@ export interface SynthLocalResult {
   readonly cached: boolean;
   /** Content hash of every source the assembly was built from. */
   readonly hash: string;
+  /**
+   * The problems of the pipelines left out of the assembly (a typo in one pipeline must not stop
+   * the others): `sluice validate` and `cdk synth` still fail on them.
+   */
+  readonly skipped: readonly ValidationIssue[];
 }
 
 /** Folders of the project that shape the cloud assembly. */
 const APP_SOURCES = ['bin', 'lib', 'lambdas', 'runtime', 'config', 'package-lock.json'];
 const HASH_FILE = 'sluice-sources.sha256';
 const SYNTH_LOCK = 'synth.lock';
+const SKIPPED_FILE = 'sluice-skipped.json';
 const SKIPPED = new Set(['node_modules', 'cdk.out', '.sluice', '.git']);
 
 /**
@@ -45,12 +52,13 @@ export async function synthLocalStage(props: SynthLocalProps): Promise<SynthLoca
   const current = () => existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash;
   mkdirSync(props.home, { recursive: true });
   removeInterruptedBuilds(props.home);
-  if (current()) return { assemblyDir, cached: true, hash };
+  const skipped = () => (existsSync(join(assemblyDir, SKIPPED_FILE)) ? readJsonFile<ValidationIssue[]>(join(assemblyDir, SKIPPED_FILE)) : []);
+  if (current()) return { assemblyDir, cached: true, hash, skipped: skipped() };
   // One synth at a time per home: a second command waits, then finds the assembly current.
   return withLock(join(props.home, SYNTH_LOCK), async () => {
-    if (current()) return { assemblyDir, cached: true, hash };
+    if (current()) return { assemblyDir, cached: true, hash, skipped: skipped() };
     await synthesize(props, stage, assemblyDir, hash);
-    return { assemblyDir, cached: false, hash };
+    return { assemblyDir, cached: false, hash, skipped: skipped() };
   });
 }
 
@@ -64,23 +72,28 @@ function removeInterruptedBuilds(home: string): void {
 
 async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: string, hash: string): Promise<void> {
   // Loaded only on a cache miss: importing aws-cdk-lib alone takes longer than a warm start.
-  const [{ stages }, { loadPipelines }, { createSluiceApp }, { selectStages }] = await Promise.all([
+  const [{ stages }, { discoverPipelines, leaveOut }, { createSluiceApp }, { selectStages, bucketIssues }] = await Promise.all([
     import('../config/stages'),
     import('../lib/loader'),
     import('../lib/stacks/app'),
     import('../lib/stacks/stage-config'),
   ]);
-  const pipelines = await loadPipelines(props.pipelinesDir);
+  const selected = selectStages(stages, stage);
+  const discovered = await discoverPipelines(props.pipelinesDir);
+  const unknown = selected.flatMap((config) => bucketIssues(config, discovered.pipelines.map((p) => p.compiled)));
+  const { pipelines, blocked } = leaveOut(discovered.pipelines, unknown);
+  const skipped = [...discovered.issues, ...discovered.blocked, ...unknown, ...blocked];
   const building = `${assemblyDir}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   const { app } = createSluiceApp({
-    stages: selectStages(stages, stage),
+    stages: selected,
     pipelines,
     outdir: building,
     // The compliance checks report on what deploys; they change nothing in the assembly.
     complianceChecks: false,
   });
   app.synth();
+  writeFileSync(join(building, SKIPPED_FILE), JSON.stringify(skipped, null, 2));
   writeFileSync(join(building, HASH_FILE), hash);
   rmSync(assemblyDir, { recursive: true, force: true });
   renameSync(building, assemblyDir);

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NAME_LIMITS } from '../compile/deployed-names';
+import { formatIssue, type ValidationIssue } from '../compile/errors';
 import type { CompiledPipeline } from '../compile/model';
 
 /** A bucket the platform stack creates and owns. */
@@ -146,32 +147,45 @@ export class UnknownBucketError extends Error {
  * @throws UnknownBucketError naming each pipeline, the bucket and the fix
  */
 export function assertBucketsKnown(stage: StageConfig, pipelines: readonly CompiledPipeline[]): void {
+  // A trigger's issue has no task: "pipeline "x", s3Arrival trigger: ..." reads as one place.
+  const problems = bucketIssues(stage, pipelines).map((issue) => (issue.task ? formatIssue(issue) : `pipeline "${issue.pipeline}", ${issue.message}. Fix: ${issue.fix}`));
+  if (problems.length > 0) throw new UnknownBucketError(problems);
+}
+
+/**
+ * Every use of a logical bucket the stage does not configure, and every imported bucket a trigger
+ * watches without saying who turns on its EventBridge notifications, as validation issues.
+ */
+export function bucketIssues(stage: Pick<StageConfig, 'name' | 'buckets'>, pipelines: readonly CompiledPipeline[]): ValidationIssue[] {
   const known = Object.keys(stage.buckets);
-  const problems: string[] = [];
+  const issues: ValidationIssue[] = [];
   for (const pipeline of pipelines) {
     const uses = [
-      ...pipeline.triggers.map((t) => ({ bucket: t.bucket, where: `pipeline "${pipeline.name}", s3Arrival trigger` })),
-      ...pipeline.tasks.flatMap((t) =>
-        [...t.buckets.read, ...t.buckets.write, ...t.buckets.delete].map((bucket) => ({ bucket, where: `pipeline "${pipeline.name}", task "${t.name}"` })),
-      ),
+      ...pipeline.triggers.map((t) => ({ bucket: t.bucket, task: undefined, what: 's3Arrival trigger: ' })),
+      ...pipeline.tasks.flatMap((t) => [...t.buckets.read, ...t.buckets.write, ...t.buckets.delete].map((bucket) => ({ bucket, task: t.name, what: '' }))),
     ];
     for (const trigger of pipeline.triggers) {
       const bucket = stage.buckets[trigger.bucket];
       if (bucket?.kind !== 'imported' || bucket.eventBridge !== undefined) continue;
-      problems.push(
-        `pipeline "${pipeline.name}", s3Arrival trigger: bucket "${trigger.bucket}" of stage "${stage.name}" is imported ` +
-          `(${bucket.bucketName}), and nothing says it sends events to EventBridge, so the trigger would never fire. ` +
-          `Fix: in config/stages.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge ` +
-          `notifications on, or eventBridge: 'owner' if its owner already did`,
-      );
+      issues.push({
+        pipeline: pipeline.name,
+        message:
+          `s3Arrival trigger: bucket "${trigger.bucket}" of stage "${stage.name}" is imported (${bucket.bucketName}), ` +
+          'and nothing says it sends events to EventBridge, so the trigger would never fire',
+        fix:
+          "in config/stages.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge " +
+          "notifications on, or eventBridge: 'owner' if its owner already did",
+      });
     }
-    for (const { bucket, where } of uses) {
+    for (const { bucket, task, what } of uses) {
       if (stage.buckets[bucket]) continue;
-      problems.push(
-        `${where}: bucket "${bucket}" is not configured in stage "${stage.name}" (it has: ${known.join(', ') || 'none'}). ` +
-          `Fix: use one of those logical names, or add "${bucket}" to the buckets of stage "${stage.name}" in config/stages.ts`,
-      );
+      issues.push({
+        pipeline: pipeline.name,
+        ...(task !== undefined && { task }),
+        message: `${what}bucket "${bucket}" is not configured in stage "${stage.name}" (it has: ${known.join(', ') || 'none'})`,
+        fix: `use one of those logical names, or add "${bucket}" to the buckets of stage "${stage.name}" in config/stages.ts`,
+      });
     }
   }
-  if (problems.length > 0) throw new UnknownBucketError(problems);
+  return issues;
 }

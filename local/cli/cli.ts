@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CliContext, type GlobalOptions, resolveContext } from './context';
 import { EXIT, exitCodeOf } from './errors';
@@ -5,8 +7,8 @@ import { type CliIo, processIo } from './io';
 
 const HELP_FOOTER = `
 Environment:
-  SLUICE_HOME                local state: synthesized assembly, DynamoDB and S3 data, executions (default: ./.sluice)
-  SLUICE_PIPELINES           where pipelines are discovered, DIR/*/pipeline.ts (default: ./pipelines)
+  SLUICE_HOME                local state: synthesized assembly, DynamoDB and S3 data, executions (default: .sluice/ of the project)
+  SLUICE_PIPELINES           where pipelines are discovered, DIR/*/pipeline.ts (default: pipelines/ of the project)
   SLUICE_RETRY_INTERVAL_MS   a fixed wait before every task retry, instead of the retry policy's backoff (tests, quick iteration)
   SLUICE_SERVICES_IDLE_MS    how long the local services outlive the last command using them (default: 30000)
   SLUICE_WAIT_INTERVAL_MS    a fixed wait between the checks of every sensor, instead of its intervalSeconds (tests, quick iteration)
@@ -26,6 +28,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .option('--pipelines <dir>', 'where pipelines are discovered (default: $SLUICE_PIPELINES or ./pipelines)')
     .option('--json', 'print machine-readable JSON')
     .option('--verbose', "print the functions' logs on stderr instead of $SLUICE_HOME/functions.log")
+    .version(packageVersion(), '-V, --version', 'print the version of sluice')
     .showHelpAfterError('(run sluice --help for usage)')
     .addHelpText('after', HELP_FOOTER)
     .exitOverride()
@@ -186,6 +189,11 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     io.err(`${describeError(error, exit)}\n`);
     return exit;
   }
+}
+
+function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 function positiveInteger(value: string): number {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalRuntime, LocalRuntimeProps } from '../runtime';
 import { UsageError } from './errors';
@@ -17,9 +17,9 @@ export interface CliContext {
   readonly io: CliIo;
   /** The sluice project (its CDK app), found from this file, not from the working folder. */
   readonly projectDir: string;
-  /** `--pipelines`, else `$SLUICE_PIPELINES`, else `./pipelines`. */
+  /** `--pipelines`, else `$SLUICE_PIPELINES`, else `pipelines/` of the project the command runs in. */
   readonly pipelinesDir: string;
-  /** `$SLUICE_HOME`, else `./.sluice`. */
+  /** `$SLUICE_HOME`, else `.sluice/` of the project the command runs in. */
   readonly home: string;
   readonly json: boolean;
   /** Function logs to stderr instead of `<home>/functions.log`. */
@@ -37,16 +37,27 @@ const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
 export function resolveContext(options: GlobalOptions, io: CliIo, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliContext {
   if (!existsSync(join(PROJECT_DIR, 'package.json'))) throw new Error(`The sluice project is not at ${PROJECT_DIR}: reinstall it`);
+  // The defaults are the project's, wherever inside it the command runs (a pipeline's folder);
+  // paths the user gives are relative to where they typed them.
+  const root = projectRoot(cwd);
   return {
     io,
     projectDir: PROJECT_DIR,
-    pipelinesDir: resolve(cwd, options.pipelines ?? env.SLUICE_PIPELINES ?? 'pipelines'),
-    home: resolve(cwd, env.SLUICE_HOME ?? '.sluice'),
+    pipelinesDir: options.pipelines ?? env.SLUICE_PIPELINES ? resolve(cwd, (options.pipelines ?? env.SLUICE_PIPELINES)!) : join(root, 'pipelines'),
+    home: env.SLUICE_HOME ? resolve(cwd, env.SLUICE_HOME) : join(root, '.sluice'),
     json: options.json === true,
     verbose: options.verbose === true,
     retryIntervalMs: milliseconds('SLUICE_RETRY_INTERVAL_MS', env.SLUICE_RETRY_INTERVAL_MS),
     waitIntervalMs: milliseconds('SLUICE_WAIT_INTERVAL_MS', env.SLUICE_WAIT_INTERVAL_MS),
   };
+}
+
+/** The nearest folder from `cwd` up that holds a `package.json`: the project; else `cwd`. */
+export function projectRoot(cwd: string): string {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(cwd);
+  }
 }
 
 function milliseconds(variable: string, value: string | undefined): number | undefined {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokenFixtures, cliEnv, json, sluice } from './sluice';
+import { brokenFixtures, cliEnv, json, sluice, unresolvedFixtures } from './sluice';
 
 /** Commands that read the definitions only (no synth, no services), and usage errors. */
 describe('sluice list, validate and usage errors', () => {
@@ -25,7 +25,7 @@ describe('sluice list, validate and usage errors', () => {
 
     // Then
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^PIPELINE\s+PARTITIONS\s+SCHEDULE\s+TRIGGERS\s+TASKS$/m);
+    expect(result.stdout).toMatch(/^PIPELINE\s+PARTITIONS\s+SCHEDULE\s+TRIGGERS\s+TASKS\s+DESCRIPTION$/m);
     expect(result.stdout).toMatch(/^drops\s+daily from 2024-01-01 \(UTC\)\s+s3:\/\/raw\/drops\/\*\.csv\s+count$/m);
     expect(result.stdout).toMatch(/^malformed-feed\s+static: eu, us\s+load$/m);
     expect(listed.code).toBe(0);
@@ -71,6 +71,20 @@ describe('sluice list, validate and usage errors', () => {
     expect(result.stdout).toContain('pipeline "cyclic", task "second": handler file ./second.ts does not exist');
     expect(asJson.code).toBe(1);
     expect(json<{ ok: boolean; issues: { task: string }[] }>(asJson)).toMatchObject({ ok: false, issues: [{ task: 'first' }, { task: 'second' }, {}] });
+  });
+
+  it('fails validate on a bucket no stage configures and on a handler import that does not resolve, one line each', async () => {
+    // When
+    const result = await sluice(['validate', '--pipelines', unresolvedFixtures], env);
+
+    // Then
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      'pipeline "missing-package", task "parse": handler file ./parse.ts imports "sluice-test-no-such-package", which does not resolve. Fix: install it',
+    );
+    expect(result.stdout).toContain('pipeline "stray-bucket", task "archive": bucket "archive" is not configured in stage "local" (it has: raw, curated)');
+    expect(result.stdout).toContain('bucket "archive" is not configured in stage "prod"');
+    expect(result.stdout.trim().split('\n')).toHaveLength(1 + 1 + 4);
   });
 
   it.each([

@@ -53,7 +53,8 @@ describe('the local runtime under concurrent commands and damaged state', () => 
     const refused = results.find((r) => r.code === 1)!;
     expect(json<RunJson>(succeeded).status).toBe('SUCCEEDED');
     expect(json<{ status: string; reason: string }>(refused)).toMatchObject({ status: 'SKIPPED', reason: expect.stringContaining('already running') });
-  });
+    // Both commands synthesize a fresh home's stage (one waits for the other): slow on a busy machine.
+  }, 300_000);
 
   it('runs three partitions at once, all to success', async () => {
     // When
@@ -114,6 +115,26 @@ describe('the local runtime under concurrent commands and damaged state', () => 
     // Then
     expect(result.code).toBe(0);
     expect(existsSync(leftover)).toBe(false);
+  });
+
+  it('runs a pipeline beside a broken one, which is reported and refused, while validate still fails', async () => {
+    // When
+    const run = await sluice(['run', 'steady', '--partition', '2024-01-08', '--json'], env);
+    const list = await sluice(['list', '--json'], env);
+    const broken = await sluice(['run', 'typo', '--partition', '2024-01-08'], env);
+    const validate = await sluice(['validate'], env);
+
+    // Then
+    expectClean(run);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('pipeline "typo" is skipped');
+    expect(list.code).toBe(0);
+    expect(json<{ name: string }[]>(list).map((p) => p.name)).toStrictEqual(['overtime', 'steady']);
+    expect(list.stderr).toContain('warning: skipped pipeline "typo"');
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('Pipeline "typo" cannot run: pipeline "typo", task "load": ');
+    expect(validate.code).toBe(1);
+    expect(validate.stdout).toContain('pipeline "typo", task "load"');
   });
 
   it('reports an emptied DynamoDB store by its folder, repairs it and keeps its data', async () => {

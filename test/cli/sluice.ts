@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const projectDir = fileURLToPath(new URL('../..', import.meta.url));
 export const fixtures = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
 export const brokenFixtures = fileURLToPath(new URL('./fixtures/broken', import.meta.url));
+/** Valid pipelines that `run` could not run: a bucket no stage has, an import that does not resolve. */
+export const unresolvedFixtures = fileURLToPath(new URL('./fixtures/unresolved', import.meta.url));
 /** Pipelines that exercise the local runtime itself: overlapping runs, timeouts. */
 export const runtimeFixtures = fileURLToPath(new URL('./fixtures/runtime', import.meta.url));
 

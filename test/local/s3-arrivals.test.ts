@@ -36,7 +36,7 @@ describe('S3 arrivals through the local runtime', () => {
     const s3 = runtime.s3.client();
     const status = async () => (await runtime.partitions('late-drops', { from: '2024-03-01', to: '2024-03-01', now: new Date() }))[0];
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-03-01/store-1.csv', Body: 'sku,qty\na,1\n' }));
-    await expect.poll(async () => (await status())?.status, { timeout: 10_000, interval: 50 }).toBe('RUNNING');
+    await expect.poll(async () => (await status())?.status, { timeout: 30_000, interval: 50 }).toBe('RUNNING');
 
     // When the second store's file lands while it runs
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-03-01/store-2.csv', Body: 'sku,qty\nb,2\n' }));

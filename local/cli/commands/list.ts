@@ -1,5 +1,6 @@
+import { formatIssue } from '../../../lib/compile/errors';
 import { describeMapping } from '../../../lib/compile/upstream';
-import { loadPipelines } from '../../../lib/loader';
+import { discoverPipelines } from '../../../lib/loader';
 import type { CliContext } from '../context';
 import { EXIT } from '../errors';
 import { describePartitions, describeSchedule, describeTrigger, table } from '../format';
@@ -9,7 +10,9 @@ import { describePartitions, describeSchedule, describeTrigger, table } from '..
  * run after others; no synth, no services.
  */
 export async function list(context: CliContext): Promise<number> {
-  const pipelines = await loadPipelines(context.pipelinesDir);
+  const { pipelines, issues, blocked } = await discoverPipelines(context.pipelinesDir);
+  // A broken pipeline is reported and left out; `sluice validate` lists its problems.
+  for (const issue of [...issues, ...blocked]) context.io.err(`warning: skipped ${formatIssue(issue)}\n`);
   const edges = pipelines.flatMap(({ compiled }) =>
     compiled.upstream.map((u) => ({ from: u.pipeline, to: compiled.name, mapping: describeMapping(u.mapping) })),
   );
@@ -41,7 +44,7 @@ export async function list(context: CliContext): Promise<number> {
   }
   context.io.out(
     table(
-      ['PIPELINE', 'PARTITIONS', 'SCHEDULE', 'TRIGGERS', 'TASKS'],
+      ['PIPELINE', 'PARTITIONS', 'SCHEDULE', 'TRIGGERS', 'TASKS', 'DESCRIPTION'],
       pipelines.map(({ compiled }) => [
         compiled.name,
         describePartitions(compiled.partitions),
@@ -51,6 +54,7 @@ export async function list(context: CliContext): Promise<number> {
           ...(compiled.upstream.length > 0 ? [`after ${compiled.upstream.map((u) => u.pipeline).join(' + ')}`] : []),
         ].join(', '),
         compiled.tasks.map((task) => task.name).join(', '),
+        compiled.description ?? '',
       ]),
     ),
   );

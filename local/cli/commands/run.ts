@@ -2,6 +2,7 @@ import type { ExecutionRecord, TaskAttempt } from '../../engine';
 import type { LocalPipeline } from '../../runtime';
 import type { AttemptView, RunDetail } from '../../ui/views';
 import { type CliContext, withRuntime } from '../context';
+import { parsePartitionKey, partitionStart } from '../../../lib/compile/partition-keys';
 import { EXIT, UsageError } from '../errors';
 import { RunProgress } from '../progress';
 import { causeMessage, duration, elapsed, errorLine, status, table } from '../format';
@@ -33,7 +34,9 @@ export async function run(context: CliContext, name: string, options: RunOptions
   const params = parseParams(options.param);
   return withRuntime(context, async (runtime) => {
     const pipeline = runtime.pipeline(name);
-    const partition = options.partition ?? runtime.defaultPartition(name, new Date());
+    const now = new Date();
+    const partition = options.partition ?? runtime.defaultPartition(name, now);
+    refuseFuturePartition(pipeline, partition, now);
     const { launch, execution } = await runtime.run(name, partition, params, progressOf(context, pipeline));
     if (launch.kind !== 'started') {
       const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;
@@ -60,6 +63,18 @@ export function progressOf(context: CliContext, pipeline: LocalPipeline): ((exec
   return (execution) => {
     for (const line of progress.update(execution.attempts)) context.io.out(`${line}\n`);
   };
+}
+
+/** A time partition that has not begun has no data yet: running it is a mistake, not a run. */
+function refuseFuturePartition(pipeline: LocalPipeline, partition: string, now: Date): void {
+  const spec = pipeline.config.partitions;
+  if (!spec || spec.kind === 'static' || spec.kind === 'multi' || !parsePartitionKey(spec, partition).ok) return;
+  const start = partitionStart(spec, partition);
+  if (start > now) {
+    throw new UsageError(
+      `partition "${partition}" of pipeline "${pipeline.name}" begins at ${start.toISOString()}, in the future: choose one that has begun (the last complete one is the default)`,
+    );
+  }
 }
 
 /** What `sluice run --json` prints: a run as the web console shows it, less what only it adds. */

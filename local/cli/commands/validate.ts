@@ -1,12 +1,20 @@
 import { formatIssue, PipelineValidationError } from '../../../lib/compile/errors';
-import { loadPipelines } from '../../../lib/loader';
+import { discoverPipelines } from '../../../lib/loader';
 import type { CliContext } from '../context';
 import { EXIT } from '../errors';
 
-/** `sluice validate`: loads and compiles every pipeline and reports every problem at once. */
+/**
+ * `sluice validate`: loads and compiles every pipeline, checks its handlers' imports and that
+ * every stage configures the buckets it names, and reports every problem at once.
+ */
 export async function validate(context: CliContext): Promise<number> {
   try {
-    const pipelines = await loadPipelines(context.pipelinesDir);
+    const { pipelines, issues: loadIssues } = await discoverPipelines(context.pipelinesDir);
+    // Loaded only here: the stage configuration imports aws-cdk-lib, which `list` does not need.
+    const [{ stages }, { bucketIssues }] = await Promise.all([import('../../../config/stages'), import('../../../lib/stacks/stage-config')]);
+    const compiled = pipelines.map((p) => p.compiled);
+    const issues = [...loadIssues, ...stages.flatMap((stage) => bucketIssues(stage, compiled))];
+    if (issues.length > 0) throw new PipelineValidationError(issues);
     const names = pipelines.map((p) => p.compiled.name);
     if (context.json) context.io.out(`${JSON.stringify({ ok: true, pipelines: names })}\n`);
     else context.io.out(`OK: ${names.length} pipeline${names.length === 1 ? '' : 's'} valid in ${context.pipelinesDir} (${names.join(', ')})\n`);
