@@ -25,7 +25,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   let code: number = EXIT.ok;
   const program = new Command('sluice')
     .description('Run sluice pipelines locally: the same cdk.out that deploys, on embedded stand-ins of AWS')
-    .option('--pipelines <dir>', 'where pipelines are discovered (default: $SLUICE_PIPELINES or ./pipelines)')
+    .option('--pipelines <dir>', 'where pipelines are discovered (default: $SLUICE_PIPELINES or pipelines/ of the project)')
     .option('--json', 'print machine-readable JSON')
     .option('--verbose', "print the functions' logs on stderr instead of $SLUICE_HOME/functions.log")
     .version(packageVersion(), '-V, --version', 'print the version of sluice')
