@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { DEAD_LETTER_ATTRIBUTES } from '../lib/compile/contract';
 import type { InvokeResult, LocalEventSourceMapping, LocalQueue, LocalRuleTarget, LocalStage } from './engine';
 import { matchesPattern } from './services';
 
@@ -85,11 +86,24 @@ export class EventRouter {
     }
   }
 
-  /** Sends a message to a queue of the stage (SQS SendMessage): its consumer receives it as any other. */
-  send(queueArn: string, body: string): void {
+  /**
+   * Sends a message to a queue of the stage (SQS SendMessage): its consumer receives it as any
+   * other. A queue without a consumer is a dead-letter queue: the message is kept there, with the
+   * reason its sender gave in the `DEAD_LETTER_ATTRIBUTES.reason` message attribute.
+   */
+  send(queueArn: string, body: string, attributes: Readonly<Record<string, string>> = {}): void {
     const queue = this.props.stage.queues.find((q) => q.arn === queueArn);
     if (!queue) throw new Error(`No queue ${queueArn} in the local stage`);
+    if (!this.consumerOf(queue)) {
+      const reason = attributes[DEAD_LETTER_ATTRIBUTES.reason] ?? `sent to ${queue.name}, which has no consumer in the stage`;
+      this.deadLetter(queue.name, body, reason, attributes);
+      return;
+    }
     this.track(this.enqueue(queue, body));
+  }
+
+  private consumerOf(queue: LocalQueue): LocalEventSourceMapping | undefined {
+    return this.props.stage.eventSourceMappings.find((m) => m.enabled && m.eventSourceArn === queue.arn);
   }
 
   /** Resolves once every event published so far has been fully handled, retries included. */
@@ -125,7 +139,7 @@ export class EventRouter {
 
   /** Resolves once the message is consumed or dead-lettered. */
   private enqueue(queue: LocalQueue, body: string): Promise<void> {
-    const mapping = this.props.stage.eventSourceMappings.find((m) => m.enabled && m.eventSourceArn === queue.arn);
+    const mapping = this.consumerOf(queue);
     if (!mapping) {
       this.deadLetter(queue.name, body, `queue ${queue.name} has no consumer in the stage`);
       return Promise.resolve();
@@ -209,10 +223,10 @@ export class EventRouter {
     return new Map(failures.map((f) => [f.itemIdentifier, 'reported as a batch item failure']));
   }
 
-  private deadLetter(name: string, body: string, reason: string): void {
+  private deadLetter(name: string, body: string, reason: string, attributes?: Readonly<Record<string, string>>): void {
     mkdirSync(this.props.deadLetterDir, { recursive: true });
     const file = join(this.props.deadLetterDir, `${name}.jsonl`);
-    appendFileSync(file, `${JSON.stringify({ time: new Date().toISOString(), reason, body })}\n`);
+    appendFileSync(file, `${JSON.stringify({ time: new Date().toISOString(), reason, body, ...(attributes && { attributes }) })}\n`);
     this.notify({ kind: 'dead-lettered', source: name, reason, file });
   }
 

@@ -26,13 +26,16 @@ import {
   type LocalDynamo,
   type LocalEventBridgeApi,
   type LocalS3,
+  liveLeases,
   LocalScheduler,
   type LocalSnsApi,
+  type LocalSqsApi,
   type LocalStepFunctionsApi,
   type PublishedMessage,
   type SharedServices,
   startEventBridgeApi,
   startSnsApi,
+  startSqsApi,
   startStepFunctionsApi,
   useSharedServices,
 } from './services';
@@ -243,6 +246,7 @@ export class LocalRuntime {
       sns: LocalSnsApi;
       gateway: IamGateway;
       events: LocalEventBridgeApi;
+      sqs: LocalSqsApi;
     },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
@@ -303,6 +307,8 @@ export class LocalRuntime {
       // Partition events the run monitors put on the stage's bus reach that bus's rules.
       let router: EventRouter | undefined;
       const events = await startEventBridgeApi({
+        authorize,
+        environment: stage.environment,
         onEvent: (put) =>
           router?.publish(
             {
@@ -320,6 +326,9 @@ export class LocalRuntime {
           ),
       });
       started.push(events);
+      // The launcher moves a message that can never start a run to its dead-letter queue itself.
+      const sqs = await startSqsApi({ queues: stage.queues, authorize, onMessage: (message) => router?.send(message.queueArn, message.body, message.attributes) });
+      started.push(sqs);
       engine = new LocalEngine({
         assemblyDir: synth.assemblyDir,
         stage: 'local',
@@ -333,6 +342,7 @@ export class LocalRuntime {
           // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy).
           AWS_ENDPOINT_URL_DYNAMODB: props.interpose ? await props.interpose('dynamodb', gateway.dynamodb) : gateway.dynamodb,
           AWS_ENDPOINT_URL_S3: gateway.s3,
+          AWS_ENDPOINT_URL_SQS: sqs.endpoint,
           ...(props.interpose && { AWS_ENDPOINT_URL_SFN: await props.interpose('stepfunctions', sfn.endpoint) }),
           // The launcher and run monitor log every launch at INFO; locally the CLI reports those.
           POWERTOOLS_LOG_LEVEL: props.functionLogLevel ?? 'WARN',
@@ -374,8 +384,9 @@ export class LocalRuntime {
         writeFileAtomic(join(props.home, DEV_FILE), JSON.stringify(announcement, null, 2));
       }
       const pipelines = pipelinesOf(running);
-      await failAbandonedRuns(running, pipelines, dynamo);
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events }, router, props, dev?.pid);
+      // This process holds one lease on the services: any other is another sluice command.
+      await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -652,7 +663,7 @@ export class LocalRuntime {
     await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
-    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop()]);
+    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop(), this.services.sqs.stop()]);
     await this.services.shared.release();
     if (this.props.sharing === 'announce') this.withdrawAnnouncement();
   }
@@ -678,9 +689,11 @@ export class LocalRuntime {
  * pipeline's run monitor reconciles its RUNNING partitions, through its own bundle and its
  * schedule's input, as its reconciliation schedule does every 10 minutes on AWS and in
  * `sluice dev`: partitions claimed by a launch interrupted before its execution started are
- * marked FAILED (`sluice.LaunchInterrupted`, after a 5-minute grace) and alerted about.
+ * marked FAILED (`sluice.LaunchInterrupted`) and alerted about. The reconciliation's 5-minute
+ * grace lets a launch in progress finish; when no other process uses this state (`alone`),
+ * none can be in progress, and a claim the killed process left is failed at once.
  */
-async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo): Promise<void> {
+async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo, alone: boolean): Promise<void> {
   for (const record of engine.abortAbandoned()) {
     const backfilled = [...pipelines.values()].find((p) => p.backfill?.arn === record.stateMachineArn);
     if (backfilled) {
@@ -703,7 +716,8 @@ async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<str
     const monitor = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === pipeline.stateMachine.arn);
     const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
     for (const schedule of reconciliations) {
-      const result = await engine.invoke(schedule.target.arn, JSON.parse(schedule.target.input ?? '{}') as unknown);
+      const input = JSON.parse(schedule.target.input ?? '{}') as Record<string, unknown>;
+      const result = await engine.invoke(schedule.target.arn, alone ? { ...input, graceMs: 0 } : input);
       if (!result.ok) {
         throw new Error(`Reconciling the partitions of pipeline "${pipeline.name}" failed: ${result.errorType}: ${result.errorMessage}`);
       }

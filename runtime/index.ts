@@ -11,3 +11,4 @@ export * from './upstream';
 export * from './rerun';
 export * from './run-results';
 export * from './schedule-state';
+export * from './dead-letters';

@@ -64,6 +64,18 @@ export interface StrandedRerun {
   readonly rerun: RerunLaunch;
 }
 
+/** Options of `reconcilePartitions`. */
+export interface ReconcileOptions {
+  /**
+   * How old a claim, or the end of an execution, must be before reconciliation acts on it. Only a
+   * caller that knows no launch can be in progress and no status change on its way (the local
+   * runtime, starting when no other process uses its state) may shorten it.
+   *
+   * @default RECONCILE_GRACE_MS
+   */
+  readonly graceMs?: number;
+}
+
 /** Outcome of `reconcilePartitions`. */
 export interface ReconcileSummary {
   /** How many RUNNING partitions were checked. */
@@ -105,7 +117,8 @@ export interface ReconcileSummary {
  * nothing but its alert: every write is conditioned on the partition still being RUNNING under
  * that run, and a rerun's claim clears its request.
  */
-export async function reconcilePartitions(deps: ReconcileDeps): Promise<ReconcileSummary> {
+export async function reconcilePartitions(deps: ReconcileDeps, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
+  const graceMs = options.graceMs ?? RECONCILE_GRACE_MS;
   const running = await deps.store.listRunning(deps.config.name);
   const now = deps.clock().getTime();
   const failed: InterruptedLaunch[] = [];
@@ -127,9 +140,9 @@ export async function reconcilePartitions(deps: ReconcileDeps): Promise<Reconcil
     const executionArn = `${executionPrefix}:${record.runId}`;
     const execution = await describe(deps.sfn, executionArn);
     if (!execution) {
-      if (now - Date.parse(record.claimedAt) < RECONCILE_GRACE_MS) continue;
+      if (now - Date.parse(record.claimedAt) < graceMs) continue;
       await unlessDeferred(record.partition, async () => {
-        const interrupted = await failInterruptedLaunch(record, deps);
+        const interrupted = await failInterruptedLaunch(record, deps, graceMs);
         if (interrupted) failed.push(interrupted);
       });
       continue;
@@ -137,7 +150,7 @@ export async function reconcilePartitions(deps: ReconcileDeps): Promise<Reconcil
     const status = execution.status ?? 'RUNNING';
     const ended = status === 'SUCCEEDED' || FAILED_EXECUTION_STATUSES.includes(status);
     const stoppedAt = execution.stopDate?.getTime();
-    if (!ended || stoppedAt === undefined || now - stoppedAt < RECONCILE_GRACE_MS) continue;
+    if (!ended || stoppedAt === undefined || now - stoppedAt < graceMs) continue;
     // The status change of a backfill batch's run records every partition of the batch: once.
     if (handledRuns.has(record.runId)) continue;
     handledRuns.add(record.runId);
@@ -155,7 +168,7 @@ export async function reconcilePartitions(deps: ReconcileDeps): Promise<Reconcil
     (r) =>
       r.status !== 'RUNNING' &&
       !reconciled.has(r.partition) &&
-      now - Date.parse(r.finishedAt ?? r.claimedAt) >= RECONCILE_GRACE_MS,
+      now - Date.parse(r.finishedAt ?? r.claimedAt) >= graceMs,
   );
   for (const record of stranded) {
     await unlessDeferred(record.partition, async () => {
@@ -209,12 +222,14 @@ async function describe(sfn: DescribeExecutionClient, executionArn: string): Pro
  * Marks a claim that never became an execution FAILED, alerts, then starts its requested rerun,
  * or a rerun of the data it had consumed.
  */
-async function failInterruptedLaunch(record: PartitionRecord, deps: ReconcileDeps): Promise<InterruptedLaunch | undefined> {
+async function failInterruptedLaunch(record: PartitionRecord, deps: ReconcileDeps, graceMs: number): Promise<InterruptedLaunch | undefined> {
   const failure = {
     error: LAUNCH_INTERRUPTED_ERROR,
     cause:
       `The partition was claimed at ${record.claimedAt} by a ${record.trigger} launch, but its execution ${record.runId} ` +
-      `was still not started ${RECONCILE_GRACE_MS / 60_000} minutes later: the launcher stopped between its claim and StartExecution`,
+      (graceMs > 0
+        ? `was still not started ${Math.round(graceMs / 60_000)} minutes later: the launcher stopped between its claim and StartExecution`
+        : 'was never started, and no process that could start it is left: the launcher stopped between its claim and StartExecution'),
   };
   // Data the interrupted attempt consumed still needs a run: its events may have been delivered
   // again while it was claimed, and found consumed.

@@ -1,10 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LAUNCHER_METRICS, PARTITION_EVENTS } from '../../lib/compile/contract';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
+  DeadLetters,
   LaunchDeferredError,
   type LaunchDeps,
   type LauncherEnvironment,
@@ -14,6 +16,7 @@ import {
   launchRerun,
   launchScheduled,
   PartitionStore,
+  type Rejection,
   ScheduledLaunchError,
   type RerunDeps,
   type RerunResult,
@@ -60,6 +63,8 @@ export interface LauncherHandlerDeps {
   readonly store: LaunchDeps['store'];
   readonly sfn: RerunDeps['sfn'];
   readonly results: RerunDeps['results'];
+  /** Where a record that can never start a run goes at once, with the reason. */
+  readonly deadLetters: Pick<DeadLetters, 'send'>;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Counts what happened to every event (`LAUNCHER_METRICS`), published once per invocation. */
   readonly metrics: Pick<Metrics, 'addMetric' | 'hasStoredMetrics' | 'publishStoredMetrics'>;
@@ -78,9 +83,11 @@ export class UnsupportedLauncherEventError extends Error {
 }
 
 /**
- * The launcher's core. SQS records that can never start a run are reported as batch item failures
- * (and logged) so that the queue moves them to its dead-letter queue after `maxReceiveCount`;
- * records matching no trigger are dropped on purpose. Invocations throw on failure so that
+ * The launcher's core. SQS records that can never start a run (malformed, or a key yielding no
+ * valid partition) are logged, counted and moved to their queue's dead-letter queue at once with
+ * the reason as message attributes; should that move fail, they are reported as batch item
+ * failures, so that the queue's redrive policy moves them after `maxReceiveCount` receives.
+ * Records matching no trigger are dropped on purpose. Invocations throw on failure so that
  * they are retried. An arrival for a partition whose run is in progress is done with once a
  * rerun of that run is requested: the run monitor launches it when the run ends.
  *
@@ -107,6 +114,24 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
   const countLaunch = (result: { kind: string }) =>
     count(result.kind === 'started' ? 'runsStarted' : result.kind === 'rerun-requested' ? 'rerunsRequested' : result.kind === 'duplicate' ? 'duplicates' : 'deferred');
 
+  /**
+   * A record that can never start a run: counted and logged, then done with once it is in the
+   * dead-letter queue; left to the queue's redrive if it could not be moved there.
+   */
+  async function reject(record: SQSRecord, rejection: Rejection): Promise<boolean> {
+    count(rejection.kind);
+    try {
+      if (await deps.deadLetters.send(record, rejection)) {
+        logger.error(`${rejection.reason}; moved to the dead-letter queue`, { messageId: record.messageId });
+        return true;
+      }
+    } catch (error) {
+      logger.error('Could not move the record to the dead-letter queue; the queue redrives it there', { messageId: record.messageId, error: error as Error });
+    }
+    logger.error(`${rejection.reason}; left for the dead-letter queue`, { messageId: record.messageId });
+    return false;
+  }
+
   /** Whether the record is done with; a thrown error is a failure the queue retries. */
   async function onRecord(record: SQSRecord): Promise<boolean> {
     try {
@@ -123,22 +148,12 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
     try {
       body = JSON.parse(record.body);
     } catch (error) {
-      count('malformed');
-      logger.error('Malformed record: body is not JSON; left for the dead-letter queue', {
-        messageId: record.messageId,
-        reason: (error as Error).message,
-      });
-      return false;
+      return reject(record, { kind: 'malformed', reason: `Malformed record: body is not JSON (${(error as Error).message})` });
     }
     if ((body as { source?: unknown } | null)?.source === PARTITION_EVENTS.source) return handleUpstream(record, body);
     const decision = partitionFromS3Event(env.config, env.bucketNames, body);
     if (decision.kind === 'malformed' || decision.kind === 'invalid') {
-      count(decision.kind);
-      logger.error(`${decision.kind === 'malformed' ? 'Malformed record' : 'No valid partition'}: it can never start a run; left for the dead-letter queue`, {
-        messageId: record.messageId,
-        reason: decision.reason,
-      });
-      return false;
+      return reject(record, { kind: decision.kind, reason: `${decision.kind === 'malformed' ? 'Malformed record' : 'No valid partition'}: ${decision.reason}` });
     }
     if (decision.kind === 'ignore') {
       count('ignored');
@@ -165,11 +180,7 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
   /** An upstream partition succeeded: launch what it completes (see `launchFromUpstream`). */
   async function handleUpstream(record: SQSRecord, body: unknown): Promise<boolean> {
     const outcome = await launchFromUpstream(env.config, body, launchDeps());
-    if (outcome.kind === 'invalid') {
-      count('malformed');
-      logger.error('Malformed record: it can never start a run; left for the dead-letter queue', { messageId: record.messageId, reason: outcome.reason });
-      return false;
-    }
+    if (outcome.kind === 'invalid') return reject(record, { kind: 'malformed', reason: `Malformed record: ${outcome.reason}` });
     if (outcome.kind === 'ignore') {
       count('ignored');
       logger.info('Record ignored', { messageId: record.messageId, reason: outcome.reason });
@@ -246,6 +257,8 @@ export const handler = launcherHandler({
   store: new PartitionStore(dynamodb, environment.tableName),
   results: new RunResults(dynamodb, environment.tableName),
   sfn: new SFNClient(SDK_RETRY),
+  // Queue URLs are built from ARNs: the client's endpoint (regional, or AWS_ENDPOINT_URL_SQS) serves them.
+  deadLetters: new DeadLetters(new SQSClient({ ...SDK_RETRY, useQueueUrlAsEndpoint: false })),
   logger,
   // The namespace comes from POWERTOOLS_METRICS_NAMESPACE, set by the Launcher construct.
   metrics: new Metrics({

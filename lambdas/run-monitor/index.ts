@@ -18,6 +18,8 @@ import {
 /** The input of the run monitor's reconciliation schedule (`RECONCILE_INPUT` of the `RunMonitor` construct). */
 export interface ReconcileRequest {
   readonly source: 'reconcile';
+  /** See `ReconcileOptions.graceMs`: only the local runtime sets it, when nothing else runs. @default RECONCILE_GRACE_MS */
+  readonly graceMs?: number;
 }
 
 /** What the run monitor is invoked with: an execution's status change, or its reconciliation schedule. */
@@ -46,7 +48,7 @@ export class UnknownMonitorEventError extends Error {
 export function runMonitorHandler(deps: ReconcileDeps & { readonly logger: Pick<Logger, 'info'> }) {
   return async (event: RunMonitorEvent): Promise<StatusChangeResult | ReconcileSummary> => {
     if (isReconcileRequest(event)) {
-      const summary = await reconcilePartitions(deps);
+      const summary = await reconcilePartitions(deps, { graceMs: event.graceMs });
       deps.logger.info('Partitions reconciled', { summary });
       return summary;
     }
@@ -62,7 +64,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isReconcileRequest(event: unknown): event is ReconcileRequest {
-  return isRecord(event) && event.source === 'reconcile' && Object.keys(event).length === 1;
+  if (!isRecord(event) || event.source !== 'reconcile') return false;
+  const { source, graceMs, ...rest } = event;
+  return Object.keys(rest).length === 0 && (graceMs === undefined || (typeof graceMs === 'number' && graceMs >= 0));
 }
 
 function isStatusChange(event: unknown): event is ExecutionStatusChangeEvent {

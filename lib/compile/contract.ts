@@ -268,6 +268,24 @@ export const LAUNCHER_METRICS = Object.freeze({
 });
 
 /**
+ * Message attributes of a message the launcher moved to its queue's dead-letter queue itself,
+ * because it can never start a run: why, and where it came from. (A message that keeps failing
+ * for another reason reaches the dead-letter queue by SQS's redrive policy, without them.)
+ *
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html
+ */
+export const DEAD_LETTER_ATTRIBUTES = Object.freeze({
+  /** Why the message can never start a run, e.g. `Malformed record: body is not JSON`. */
+  reason: 'sluice-reason',
+  /** `malformed` or `invalid`, as the launcher's metrics count it. */
+  kind: 'sluice-kind',
+  /** The ARN of the queue the message was received from: where a redrive sends it back. */
+  sourceQueue: 'sluice-source-queue',
+  /** The message's id in that queue. */
+  messageId: 'sluice-message-id',
+});
+
+/**
  * Backfills live in the partition table beside the partitions, under partition-key values no
  * pipeline name can take (names have no `#`): one item per backfill under
  * `backfill#<pipeline>` (sort key: the backfill id, which is its execution's name), and its plan

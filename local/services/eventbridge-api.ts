@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { serveOnLoopback } from './private/loopback';
+import type { RequestAuthorizer } from '../iam/authorizer';
+import { serveAwsJson } from './private/aws-json';
 
 /** An event put on a bus, as PutEvents received it. */
 export interface PutEvent {
@@ -34,57 +34,49 @@ const MAX_ENTRY_BYTES = 256 * 1024;
  *
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
  */
-export async function startEventBridgeApi(props: { onEvent: (event: PutEvent) => void; port?: number }): Promise<LocalEventBridgeApi> {
-  const server = createServer((request, response) => {
-    void handle(request, response);
-  });
-
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const send = (status: number, body: unknown, errorType?: string) => {
-      response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...(errorType && { 'x-amzn-errortype': errorType }) });
-      response.end(JSON.stringify(body));
-    };
-    const target = String(request.headers['x-amz-target'] ?? '');
-    if (target !== 'AWSEvents.PutEvents') {
-      send(400, { __type: 'UnknownOperationException', message: `The local EventBridge API serves PutEvents only; got "${target}"` }, 'UnknownOperationException');
-      return;
-    }
-    let entries: Record<string, unknown>[];
-    try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: unknown };
-      if (!Array.isArray(body.Entries) || body.Entries.length === 0 || body.Entries.length > MAX_ENTRIES) {
-        throw new Error(`Entries must hold 1 to ${MAX_ENTRIES} entries`);
+export async function startEventBridgeApi(props: {
+  onEvent: (event: PutEvent) => void;
+  port?: number;
+  /** Decides each entry against its caller's role (`events:PutEvents` on its bus). @default - every call is allowed */
+  authorize?: RequestAuthorizer;
+  /** Where the buses are, for their ARNs. @default - us-east-1, account 000000000000 */
+  environment?: { readonly region: string; readonly account: string };
+}): Promise<LocalEventBridgeApi> {
+  const { region, account } = props.environment ?? { region: 'us-east-1', account: '000000000000' };
+  return serveAwsJson({
+    version: '1.1',
+    port: props.port ?? 0,
+    handle: ({ operation, input, accessKeyId }) => {
+      if (operation !== 'PutEvents') {
+        return { status: 400, errorType: 'UnknownOperationException', message: `The local EventBridge API serves PutEvents only; got "${operation}"` };
       }
-      entries = body.Entries as Record<string, unknown>[];
-    } catch (error) {
-      send(400, { __type: 'ValidationException', message: (error as Error).message }, 'ValidationException');
-      return;
-    }
-    const results = entries.map((entry) => {
-      const failed = entryProblem(entry);
-      if (failed) return { ErrorCode: 'InvalidArgument', ErrorMessage: failed };
-      const bus = typeof entry.EventBusName === 'string' && entry.EventBusName !== '' ? entry.EventBusName : 'default';
-      const event: PutEvent = {
-        id: randomUUID(),
-        eventBusName: bus.startsWith('arn:') ? bus.slice(bus.indexOf(':event-bus/') + ':event-bus/'.length) : bus,
-        source: String(entry.Source),
-        detailType: String(entry.DetailType),
-        detail: JSON.parse(String(entry.Detail)) as Record<string, unknown>,
-        time: typeof entry.Time === 'number' ? new Date(entry.Time * 1000) : new Date(),
-        resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
-      };
-      props.onEvent(event);
-      return { EventId: event.id };
-    });
-    send(200, { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results });
-  }
-
-  const served = await serveOnLoopback(server, props.port ?? 0);
-  return {
-    ...served,
-  };
+      const entries = input?.Entries;
+      if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES) {
+        return { status: 400, errorType: 'ValidationException', message: `Entries must hold 1 to ${MAX_ENTRIES} entries` };
+      }
+      const results = (entries as Record<string, unknown>[]).map((entry) => {
+        const failed = entryProblem(entry);
+        if (failed) return { ErrorCode: 'InvalidArgument', ErrorMessage: failed };
+        const bus = typeof entry.EventBusName === 'string' && entry.EventBusName !== '' ? entry.EventBusName : 'default';
+        const eventBusName = bus.startsWith('arn:') ? bus.slice(bus.indexOf(':event-bus/') + ':event-bus/'.length) : bus;
+        // EventBridge decides each entry on its own bus, and reports a denied one as a failed entry.
+        const denial = props.authorize?.({ accessKeyId, action: 'events:PutEvents', resource: `arn:aws:events:${region}:${account}:event-bus/${eventBusName}` });
+        if (denial) return { ErrorCode: 'AccessDeniedException', ErrorMessage: denial };
+        const event: PutEvent = {
+          id: randomUUID(),
+          eventBusName,
+          source: String(entry.Source),
+          detailType: String(entry.DetailType),
+          detail: JSON.parse(String(entry.Detail)) as Record<string, unknown>,
+          time: typeof entry.Time === 'number' ? new Date(entry.Time * 1000) : new Date(),
+          resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+        };
+        props.onEvent(event);
+        return { EventId: event.id };
+      });
+      return { output: { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results } };
+    },
+  });
 }
 
 function entryProblem(entry: Record<string, unknown>): string | undefined {

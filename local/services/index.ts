@@ -8,3 +8,4 @@ export * from './shared';
 export * from './shared-host';
 export * from './metrics';
 export * from './eventbridge-api';
+export * from './sqs-api';

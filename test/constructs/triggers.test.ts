@@ -49,7 +49,7 @@ describe('S3ArrivalTrigger', () => {
       trigger: s3Arrival({ bucket: 'raw', prefix: 'sales/', suffix: '.csv' }),
       launcher: launcherIn(stack),
     });
-    return { template: Template.fromStack(stack), bucketId: stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket) };
+    return { template: Template.fromStack(stack), bucketId: stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket), stack };
   };
 
   it('matches objects created in the bucket under the prefix with the suffix', () => {
@@ -82,6 +82,23 @@ describe('S3ArrivalTrigger', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 10,
     });
+  });
+});
+
+describe('S3ArrivalTrigger dead letters', () => {
+  it('lets the launcher send to its dead-letter queue, and to no other queue, so it can move a message there with the reason', () => {
+    const { stack } = testStack();
+    const bucket = new s3.Bucket(stack, 'Raw', { eventBridgeEnabled: true });
+    const trigger = new S3ArrivalTrigger(stack, 'Arrival', { bucket, trigger: s3Arrival({ bucket: 'raw', prefix: 'sales/' }), launcher: launcherIn(stack) });
+    const template = Template.fromStack(stack);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const sends = statements.filter((st) => [st.Action].flat().includes('sqs:SendMessage'));
+    expect(sends.map((st) => st.Resource)).toStrictEqual([stack.resolve(trigger.deadLetterQueue.queueArn)]);
+    // It finds that queue from its source queue's redrive policy, which consuming lets it read.
+    const reads = statements.filter((st) => [st.Action].flat().includes('sqs:GetQueueAttributes'));
+    expect(reads.map((st) => st.Resource)).toContainEqual(stack.resolve(trigger.queue.queueArn));
   });
 });
 

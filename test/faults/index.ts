@@ -6,11 +6,11 @@
  * runs tens of thousands of launches and takes minutes.
  *
  *   npm run test:faults                  # every scenario
- *   npm run test:faults -- burst kill    # some of them (duplicates, burst, throttling, kill, hostile)
+ *   npm run test:faults -- burst kill    # some of them (duplicates, burst, throttling, kill, kill-backfill, hostile)
  *   FAULT_BURST=2000 npm run test:faults -- burst   # a smaller burst
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
 import { shuffle, randomInt } from '../../bench/random-dags';
 import { formatTable, seededRandom } from '../../bench/stats';
-import { LAUNCHER_METRICS } from '../../lib/compile/contract';
+import { DEAD_LETTER_ATTRIBUTES, LAUNCHER_METRICS } from '../../lib/compile/contract';
 import { captureFunctionOutput, processIo } from '../../local/cli/io';
 import { LocalRuntime } from '../../local/runtime';
 import { encodeEventKey, s3ClientFor } from '../../local/services';
@@ -126,7 +126,7 @@ function runsPerPartition(runtime: LocalRuntime, pipeline: string, keys: Readonl
   return counts;
 }
 
-async function deadLetters(h: Harness, pipeline: string): Promise<{ reason: string; body: string }[]> {
+async function deadLetters(h: Harness, pipeline: string): Promise<{ reason: string; body: string; attributes?: Record<string, string> }[]> {
   const queue = h.runtime.engine.stage.queues.find((q) => q.deadLetter && q.name.includes(pipeline))!;
   const dlq = h.runtime.engine.stage.queues.find((q) => q.arn === queue.deadLetter!.targetArn)!;
   const file = join(h.home, 'dead-letters', `${dlq.name}.jsonl`);
@@ -135,7 +135,7 @@ async function deadLetters(h: Harness, pipeline: string): Promise<{ reason: stri
     .trim()
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as { reason: string; body: string });
+    .map((line) => JSON.parse(line) as { reason: string; body: string; attributes?: Record<string, string> });
 }
 
 const metric = (h: Harness, name: keyof typeof LAUNCHER_METRICS) => h.runtime.metrics.total(LAUNCHER_METRICS[name], PIPELINE);
@@ -285,9 +285,12 @@ async function scenarioHostile(h: Harness): Promise<void> {
   check('hostile', 'dead letters', letters.length, malformed.length + 1);
   const unexpected = letters.filter((l) => !malformed.some(([, body]) => body === l.body) && !l.body.includes('impossible-hour'));
   if (unexpected.length > 0) failures.push(`hostile: first unexpected dead letter: ${unexpected[0]!.reason}`);
-  // The launcher counts every receive: a message dead-lettered after 3 receives counts 3 times.
-  check('hostile', `${LAUNCHER_METRICS.malformed} (metric, per receive)`, metric(h, 'malformed') - before.malformed, malformed.length * 3);
-  check('hostile', `${LAUNCHER_METRICS.invalid} (metric, per receive)`, metric(h, 'invalid') - before.invalid, 3);
+  // The launcher moves each to the dead-letter queue at once, with the reason, and counts it once;
+  // an empty body (which SQS itself never holds) cannot be sent there and is redriven after 3 receives.
+  const withReason = letters.filter((l) => l.attributes?.[DEAD_LETTER_ATTRIBUTES.reason]);
+  check('hostile', 'dead letters moved by the launcher, with the reason', withReason.length, malformed.length);
+  check('hostile', `${LAUNCHER_METRICS.malformed} (metric)`, metric(h, 'malformed') - before.malformed, malformed.length - 1 + 3);
+  check('hostile', `${LAUNCHER_METRICS.invalid} (metric)`, metric(h, 'invalid') - before.invalid, 1);
   check('hostile', `${LAUNCHER_METRICS.ignored} (metric): key outside partitionFromKey`, metric(h, 'ignored') - before.ignored, 1);
 }
 
@@ -332,6 +335,57 @@ async function scenarioKill(): Promise<void> {
     measure('kill -9', 'partitions never run (events lost with the process)', after.partitions.filter((p) => p.status === 'MISSING').length);
   } finally {
     await rm(home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `sluice backfill` killed with SIGKILL while its runs are in progress, then the backfill asked
+ * again: the interrupted backfill ends ABORTED, no partition is left RUNNING, the partitions that
+ * had completed are not run again, and the second backfill completes the range.
+ */
+async function scenarioKillBackfill(): Promise<void> {
+  const home = await mkdtemp(join(tmpdir(), 'sluice-faults-kill-backfill-'));
+  const env = { ...process.env, SLUICE_HOME: home, SLUICE_PIPELINES: pipelinesDir, SLUICE_RETRY_INTERVAL_MS: '20', NO_COLOR: '1' };
+  const count = 40;
+  const range = ['--from', hour(0), '--to', hour(count - 1)];
+  const scenario = 'kill -9 backfill';
+  try {
+    const child = spawn(process.execPath, ['bin/sluice.js', 'backfill', SLOW, ...range, '--concurrency', '8', '--json'], { cwd: projectDir, env, stdio: 'ignore' });
+    children.add(child);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Kill once some runs have completed, while others are in progress (each run takes 5 s).
+    const records = join(home, 'executions', `local-${SLOW}`);
+    const succeeded = async () => {
+      if (!existsSync(records)) return 0;
+      const names = await readdir(records);
+      const texts = await Promise.all(names.map((name) => readFile(join(records, name), 'utf8').catch(() => '')));
+      return texts.filter((text) => text.includes('"status":"SUCCEEDED"')).length;
+    };
+    const deadline = Date.now() + 180_000;
+    while ((await succeeded()) < 8) {
+      if (Date.now() > deadline) throw new Error('sluice backfill: no 8 runs succeeded within 3 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    child.kill('SIGKILL');
+    await exited;
+
+    const before = await sluiceJson<StatusJson>(['status', SLOW, ...range, '--json'], env);
+    const succeededBefore = new Set(before.partitions.filter((p) => p.status === 'SUCCEEDED').map((p) => p.partition));
+    const { backfills } = await sluiceJson<{ backfills: { status: string }[] }>(['backfills', SLOW, '--json'], env);
+    const again = await sluiceJson<{ status: string; runs: number }>(['backfill', SLOW, ...range, '--concurrency', '8', '--json'], env);
+    const after = await sluiceJson<StatusJson>(['status', SLOW, ...range, '--json'], env);
+
+    measure(scenario, 'partitions in the range', count);
+    measure(scenario, 'partitions SUCCEEDED before the kill', succeededBefore.size);
+    check(scenario, 'interrupted backfill', backfills.at(-1)?.status ?? 'none', 'ABORTED');
+    check(scenario, 'partitions RUNNING after the kill', before.partitions.filter((p) => p.status === 'RUNNING').length, 0);
+    check(scenario, 'second backfill', again.status, 'SUCCEEDED');
+    check(scenario, 'runs of the second backfill', again.runs, count - succeededBefore.size);
+    check(scenario, 'partitions SUCCEEDED after the second backfill', after.partitions.filter((p) => p.status === 'SUCCEEDED').length, count);
+    const rerun = after.partitions.filter((p) => succeededBefore.has(p.partition) && p.attempt !== 1);
+    check(scenario, 'completed partitions run again', rerun.length, 0);
+  } finally {
+    if (!process.env.FAULT_KEEP) await rm(home, { recursive: true, force: true });
   }
 }
 
@@ -397,7 +451,7 @@ async function sluiceJson<T>(args: readonly string[], env: NodeJS.ProcessEnv): P
   return JSON.parse(stdout) as T;
 }
 
-const SCENARIOS = ['duplicates', 'throttling', 'burst', 'hostile', 'kill'] as const;
+const SCENARIOS = ['duplicates', 'throttling', 'burst', 'hostile', 'kill', 'kill-backfill'] as const;
 
 async function main(): Promise<void> {
   const chosen = process.argv.slice(2).filter((a) => a !== '--');
@@ -431,6 +485,7 @@ async function main(): Promise<void> {
     }
   }
   if (run('kill')) await scenarioKill();
+  if (run('kill-backfill')) await scenarioKillBackfill();
   report(started);
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEAD_LETTER_ATTRIBUTES } from '../../lib/compile/contract';
 import { LocalRuntime } from '../../local/runtime';
 import { LocalAuthorizer } from '../../local/iam/authorizer';
 import { readLauncherEnvironment } from '../../runtime';
@@ -119,7 +120,7 @@ describe('S3 arrivals through the local runtime', () => {
     expect((await partition()).record).toStrictEqual(before.record);
   }, 60_000);
 
-  it('moves an event that can never start a run to the dead-letter queue after maxReceiveCount receives', async () => {
+  it('moves an event that can never start a run to the dead-letter queue at once, with the reason, counted once', async () => {
     // Given a key that matches the rule but names no valid partition (month 13)
     const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
     const before = runtime.runs('late-drops').length;
@@ -133,17 +134,21 @@ describe('S3 arrivals through the local runtime', () => {
     await expect.poll(() => existsSync(file), { timeout: 20_000, interval: 50 }).toBe(true);
     await runtime.settle();
 
-    // Then no run started, and the event sits in the queue's dead-letter queue, received 3 times
+    // Then no run started, and the launcher itself (through the local SQS API, as its role allows)
+    // put the event in its queue's dead-letter queue with why and where from, after one receive
     expect(runtime.runs('late-drops')).toHaveLength(before);
     const letters = (await readFile(file, 'utf8'))
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { reason: string; body: string });
+      .map((line) => JSON.parse(line) as { reason: string; body: string; attributes: Record<string, string> });
     expect(letters).toHaveLength(1);
-    expect(queue.deadLetter!.maxReceiveCount).toBe(3);
-    expect(letters[0].reason).toMatch(/^received 3 times from .* without success: reported as a batch item failure$/);
-    // Counted by the launcher's metrics at every receive, as CloudWatch would
-    expect(runtime.metrics.total('EventsInvalid', 'late-drops')).toBe(3);
+    expect(letters[0].reason).toMatch(/^No valid partition: .*2024-13-45/);
+    expect(letters[0].attributes).toMatchObject({
+      [DEAD_LETTER_ATTRIBUTES.reason]: letters[0].reason,
+      [DEAD_LETTER_ATTRIBUTES.kind]: 'invalid',
+      [DEAD_LETTER_ATTRIBUTES.sourceQueue]: queue.arn,
+    });
+    expect(runtime.metrics.total('EventsInvalid', 'late-drops')).toBe(1);
     expect(JSON.parse(letters[0].body)).toMatchObject({ 'detail-type': 'Object Created', detail: { object: { key: 'drops/2024-13-45/store-1.csv' } } });
   }, 60_000);
 

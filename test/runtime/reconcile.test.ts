@@ -134,6 +134,23 @@ describe('reconcilePartitions against dynalite', () => {
     expect(published).toHaveLength(0);
   });
 
+  it('fails a fresh claim at once when told no launch can be in progress (grace 0), saying so', async () => {
+    // Given a claim of a minute ago, left by a process that was killed
+    const config = pipeline();
+    const run = await claimed(config, '2024-01-01', JUST_NOW);
+
+    // When the local runtime, alone on its state, reconciles
+    const summary = await reconcilePartitions(deps(config), { graceMs: 0 });
+
+    // Then
+    expect(summary.failed).toStrictEqual([{ partition: '2024-01-01', runId: run.runId }]);
+    expect(await store.get(config.name, '2024-01-01')).toMatchObject({
+      status: 'FAILED',
+      error: 'sluice.LaunchInterrupted',
+      cause: expect.stringContaining('was never started, and no process that could start it is left'),
+    });
+  });
+
   it('handles an aborted execution whose status change was lost as if it had arrived', async () => {
     // Given a run aborted long ago, which skipped the state machine's "Mark failed"
     const config = pipeline();

@@ -65,7 +65,8 @@ export const MAX_RECEIVE_COUNT = 3;
  * An EventBridge rule that queues matching events for the launcher: the queue absorbs bursts,
  * delivers a launch deferred at the pipeline's limit again after its visibility timeout, and keeps
  * what the launcher could not process after {@link MAX_RECEIVE_COUNT} receives in a dead-letter
- * queue. The queue hides a message six times the launcher's timeout while it is processed, as
+ * queue, where the launcher also moves at once, with the reason, a message that can never start
+ * a run. The queue hides a message six times the launcher's timeout while it is processed, as
  * Lambda recommends for SQS event sources.
  */
 export function queuedLaunchRule(
@@ -88,6 +89,9 @@ export function queuedLaunchRule(
   });
   const rule = new events.Rule(scope, ids.rule, props.rule);
   rule.addTarget(new targets.SqsQueue(queue));
+  // Consuming grants GetQueueAttributes, by which the launcher finds the dead-letter queue it
+  // moves a message to, with the reason, when the message can never start a run.
   props.launcher.addEventSource(new SqsEventSource(queue, { reportBatchItemFailures: true, batchSize: 10 }));
+  deadLetters.grantSendMessages(props.launcher);
   return { rule, queue, deadLetterQueue: deadLetters };
 }

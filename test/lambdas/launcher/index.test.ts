@@ -2,7 +2,7 @@ import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { executionName, LAUNCHER_ENV, type LauncherConfig } from '../../../lib/compile/contract';
-import { PartitionStore, type RerunDeps, RunResults, SLUICE_BUCKETS_ENV, type StartExecutionClient } from '../../../runtime';
+import { type DeadLetters, PartitionStore, type RerunDeps, RunResults, SLUICE_BUCKETS_ENV, type StartExecutionClient } from '../../../runtime';
 import { type LocalPartitionTable, startPartitionTable } from '../../runtime/local-dynamodb';
 
 const CONFIG: LauncherConfig = {
@@ -74,7 +74,7 @@ describe('launcher handler', () => {
     vi.resetModules();
   });
 
-  async function core(config: LauncherConfig = CONFIG) {
+  async function core(config: LauncherConfig = CONFIG, deadLetters: Pick<DeadLetters, 'send'> = acceptingDeadLetters()) {
     stubEnv();
     const { launcherHandler } = await import('../../../lambdas/launcher/index');
     const calls: StartExecutionCommand['input'][] = [];
@@ -99,16 +99,27 @@ describe('launcher handler', () => {
       store,
       sfn,
       results: new RunResults(table.client, table.tableName),
+      deadLetters,
       logger,
       metrics: metrics as unknown as Parameters<typeof launcherHandler>[0]['metrics'],
       clock: () => new Date('2024-01-02T03:05:00Z'),
     });
-    return { handler, calls, logger, store, counted, metrics };
+    return { handler, calls, logger, store, counted, metrics, deadLetters };
   }
 
-  it('reports exactly the malformed record of a batch as failed, launching the good one and ignoring the unmatched one', async () => {
+  /** Dead-letter queues that take every message (the real move is proved in test/local/s3-arrivals.test.ts). */
+  function acceptingDeadLetters() {
+    const moved: { messageId: string; kind: string; reason: string }[] = [];
+    return {
+      moved,
+      send: vi.fn(async (message: { messageId: string }, rejection: { kind: string; reason: string }) => (moved.push({ messageId: message.messageId, ...rejection }), true)),
+    };
+  }
+
+  it('moves exactly the malformed record of a batch to the dead-letter queue with the reason, launching the good one and ignoring the unmatched one', async () => {
     // Given
-    const { handler, calls, logger, store, counted, metrics } = await core();
+    const deadLetters = acceptingDeadLetters();
+    const { handler, calls, logger, store, counted, metrics } = await core(CONFIG, deadLetters);
     const batch: SQSEvent = {
       Records: [
         record('good', objectCreated('sales/2024-01-01/a.csv')),
@@ -120,14 +131,13 @@ describe('launcher handler', () => {
     // When
     const response = await handler(batch);
 
-    // Then
-    expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: 'malformed' }] });
+    // Then every record is done with: the malformed one is in the dead-letter queue, not redelivered
+    expect(response).toStrictEqual({ batchItemFailures: [] });
     expect(calls.map((c) => c.name)).toStrictEqual([executionName('daily-sales', '2024-01-01', 1)]);
     expect((await store.get('daily-sales', '2024-01-01'))?.status).toBe('RUNNING');
-    expect(logger.error).toHaveBeenCalledWith(
-      'No valid partition: it can never start a run; left for the dead-letter queue',
-      expect.objectContaining({ messageId: 'malformed', reason: expect.stringContaining('partition "2024-01-32" is not valid') }),
-    );
+    expect(deadLetters.moved).toStrictEqual([
+      { messageId: 'malformed', kind: 'invalid', reason: expect.stringMatching(/^No valid partition: .*partition "2024-01-32" is not valid/) },
+    ]);
     expect(counted).toStrictEqual({ RunsStarted: 1, EventsInvalid: 1, EventsIgnored: 1 });
     expect(metrics.publishStoredMetrics).toHaveBeenCalledTimes(1);
     expect(logger.warn).toHaveBeenCalledWith(
@@ -175,16 +185,28 @@ describe('launcher handler', () => {
     });
   });
 
-  it('reports a body that is not JSON as failed, with the reason logged', async () => {
-    const { handler, logger } = await core();
+  it('moves a body that is not JSON to the dead-letter queue, with the reason logged', async () => {
+    const deadLetters = acceptingDeadLetters();
+    const { handler, logger } = await core(CONFIG, deadLetters);
 
     const response = await handler({ Records: [record('junk', '{not json')] });
 
+    expect(response).toStrictEqual({ batchItemFailures: [] });
+    expect(deadLetters.moved).toStrictEqual([{ messageId: 'junk', kind: 'malformed', reason: expect.stringMatching(/^Malformed record: body is not JSON/) }]);
+    expect(logger.error).toHaveBeenCalledWith(expect.stringMatching(/^Malformed record: body is not JSON.*; moved to the dead-letter queue$/), { messageId: 'junk' });
+  });
+
+  it('leaves a record it could not move to the dead-letter queue to the queue, which redrives it there', async () => {
+    // Given a dead-letter queue the launcher cannot send to (throttled, or a missing grant)
+    const failing = { send: vi.fn(async () => Promise.reject(new Error('AccessDenied'))) };
+    const { handler, counted } = await core(CONFIG, failing);
+
+    // When
+    const response = await handler({ Records: [record('junk', '{not json')] });
+
+    // Then it is reported as failed, so that SQS moves it after maxReceiveCount receives
     expect(response).toStrictEqual({ batchItemFailures: [{ itemIdentifier: 'junk' }] });
-    expect(logger.error).toHaveBeenCalledWith(
-      'Malformed record: body is not JSON; left for the dead-letter queue',
-      expect.objectContaining({ messageId: 'junk', reason: expect.any(String) }),
-    );
+    expect(counted).toStrictEqual({ EventsMalformed: 1 });
   });
 
   it('completes an S3 arrival for a RUNNING partition by requesting a rerun of its run', async () => {
