@@ -38,7 +38,13 @@ export function serveAwsJson(props: {
         input = undefined;
       }
       const target = String(request.headers['x-amz-target'] ?? '');
-      const reply = props.handle({ operation: target.slice(target.indexOf('.') + 1), input, accessKeyId: accessKeyIdOfRequest(request.headers.authorization) });
+      let reply: AwsJsonReply;
+      try {
+        reply = props.handle({ operation: target.slice(target.indexOf('.') + 1), input, accessKeyId: accessKeyIdOfRequest(request.headers.authorization) });
+      } catch (error) {
+        // As a service's own failure: the caller's SDK reports it with this message.
+        reply = { status: 500, errorType: 'InternalFailure', message: (error as Error).message };
+      }
       const headers = { 'content-type': `application/x-amz-json-${props.version}`, 'x-amzn-requestid': randomUUID() };
       if ('output' in reply) {
         response.writeHead(200, headers).end(JSON.stringify(reply.output));
