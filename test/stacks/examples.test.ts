@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stages } from '../../config/stages';
 import { loadPipelines } from '../../lib/loader';
 import { createSluiceApp, selectStages } from '../../lib/stacks';
-import { allStates, definitions, type AslState } from '../constructs/helpers';
+import { chunkRuns } from '../../lib/compile/backfill';
+import { BACKFILL_STATES } from '../../lib/constructs/backfill-state-machine';
+import { allStates, type Asl, definitions, type AslState } from '../constructs/helpers';
 
 const EXAMPLES = fileURLToPath(new URL('../../pipelines', import.meta.url));
 
@@ -112,6 +114,34 @@ describe('the example pipelines, synthesized for prod', () => {
     expect(path.filter((state) => state.Resource === 'arn:aws:states:::lambda:invoke').length).toBe(3);
   });
 
+  it('counts what a backfill of 10,000 daily-sales partitions executes: 180,605 transitions, 20,402 backfill-step invocations', () => {
+    // Given the backfill state machine beside daily-sales' own, and the plan of 10,000 runs at concurrency 32
+    const asls = definitions(templates.get('daily-sales')!);
+    const backfill = asls.find((asl) => asl.StartAt === BACKFILL_STATES.plan)!;
+    const run = asls.find((asl) => asl !== backfill)!;
+    const runs = 10_000;
+    const chunks = chunkRuns(
+      Array.from({ length: runs }, (_, i) => ({ partition: `p${i}` })),
+      32,
+    ).length;
+
+    // When the states a backfill whose runs all succeed enters are counted (each Choice takes its first rule)
+    const parent = backfillPath(backfill);
+    const chunk = backfillPath(backfill.States[BACKFILL_STATES.chunks]!.ItemProcessor as Asl);
+    const perRun = backfillPath(chunk.asl.States[BACKFILL_STATES.runs]!.ItemProcessor as Asl);
+
+    // Then: the parent once, each chunk's child execution, and per run its Map iteration and the run itself
+    expect(parent.names).toStrictEqual([BACKFILL_STATES.plan, BACKFILL_STATES.chunks, BACKFILL_STATES.finish, BACKFILL_STATES.outcome, BACKFILL_STATES.succeeded]);
+    expect(chunk.names).toStrictEqual([BACKFILL_STATES.loadChunk, BACKFILL_STATES.runs, BACKFILL_STATES.record]);
+    expect(perRun.names).toStrictEqual([BACKFILL_STATES.claim, BACKFILL_STATES.claimed, BACKFILL_STATES.run, BACKFILL_STATES.ended]);
+    expect(chunks).toBe(200);
+    const transitions = parent.names.length + chunks * chunk.names.length + runs * (perRun.names.length + successPath(run).length);
+    expect(transitions).toBe(180_605);
+    // The backfill function's steps: plan and finish, load and record per chunk, claim and end per run
+    const steps = [parent, chunk, perRun].map((p) => p.names.filter((name) => p.asl.States[name]!.Type === 'Task' && name !== BACKFILL_STATES.run).length);
+    expect(steps[0] + chunks * steps[1] + runs * steps[2]).toBe(20_402);
+  });
+
   it('counts what a stage keeps while idle: one KMS key, and per pipeline a reconciliation schedule and its alarms', () => {
     expect(Object.keys(templates.get('platform')!.findResources('AWS::KMS::Key'))).toHaveLength(1);
     const idle = Object.fromEntries(
@@ -135,6 +165,18 @@ describe('the example pipelines, synthesized for prod', () => {
     });
   });
 });
+
+/** The states a backfill's execution enters when every run succeeds (inline Map iterations apart). */
+function backfillPath(asl: Asl): { asl: Asl; names: string[] } {
+  const names: string[] = [];
+  let name: string | undefined = asl.StartAt;
+  while (name) {
+    const state: AslState = asl.States[name]!;
+    names.push(name);
+    name = state.End ? undefined : ((state.Type === 'Choice' ? (state.Choices as { Next: string }[])[0]!.Next : state.Next) as string | undefined);
+  }
+  return { asl, names };
+}
 
 /** The states a successful execution enters, in order: each is one state transition on AWS. */
 function successPath(asl: { StartAt: string; States: Record<string, AslState> }): AslState[] {
