@@ -30,7 +30,8 @@ interface Row extends Record<string, string | number> {
  * Backfills on the local runtime, through the pipelines' backfill state machines as `sluice
  * backfill` runs them (plan, Distributed Map of chunks, one `startExecution.sync` run per
  * partition, each through the claim, the run's own status writes and the run monitor):
- * (a) `PARTITIONS` (default 10,000) daily partitions of three no-op tasks at concurrency 32;
+ * (a) daily partitions of three no-op tasks: `PARTITIONS` (default 10,000) at concurrency 32, and
+ * 8 × `WAIT_RUNS` per slot at concurrency 1 and 8 (200 and 1,600);
  * (b) runs of three 50 ms tasks at concurrency 1, 8 and 32, `WAIT_RUNS` runs per slot (default
  * 25: 25, 200 and 800 partitions), against the ideal throughput of concurrency ÷ 150 ms.
  * Peak RSS is this process's (engine, functions, CLI side); DynamoDB and S3 run in the shared
@@ -44,6 +45,7 @@ export async function run(): Promise<BenchResult> {
   const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
   try {
     const rows: Row[] = [];
+    for (const concurrency of [1, 8]) rows.push(await measure(runtime, 'no-op tasks', 'bench-backfill-noop', perSlot * 8 * concurrency, concurrency, ''));
     rows.push(await measure(runtime, 'no-op tasks', 'bench-backfill-noop', partitions, 32, '≥ 200 runs/s'));
     for (const concurrency of [1, 8, 32]) {
       rows.push(await measure(runtime, 'tasks of 50 ms', 'bench-backfill-wait', perSlot * concurrency, concurrency, concurrency === 32 ? 'ratio ≥ 0.5' : ''));
