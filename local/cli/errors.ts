@@ -6,6 +6,8 @@ export const EXIT = Object.freeze({
   failed: 1,
   /** Bad usage or input: an unknown command, option, pipeline or partition. */
   usage: 2,
+  /** Interrupted by Ctrl+C (SIGINT), as shells report it. */
+  interrupted: 130,
 });
 
 /** Thrown for bad usage or input that commander cannot see (a port out of range, a bad env value). */

@@ -313,6 +313,14 @@ export class LocalEngine {
     return running.record;
   }
 
+  /**
+   * Stops every execution this process runs, as {@link stopExecution} stops one (e.g. on Ctrl+C:
+   * they cannot outlive the process). Returns them once each has ended.
+   */
+  async stopRunning(reason: { error?: string; cause?: string } = {}): Promise<ExecutionRecord[]> {
+    return Promise.all([...this.executions.keys()].map((arn) => this.stopExecution(arn, reason)));
+  }
+
   /** Executions of a state machine, this process's and those kept under `SLUICE_HOME`, newest first. */
   listExecutions(stateMachineArn: string): ExecutionRecord[] {
     const stateMachine = this.stage.findStateMachine(stateMachineArn);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, cliEnv, json, runtimeFixtures, STACK_FRAME, sluice } from './sluice';
+import { type CliResult, cliEnv, json, runtimeFixtures, STACK_FRAME, sluice, spawnSluice } from './sluice';
 
 interface RunJson {
   status: string;
@@ -129,13 +129,36 @@ describe('the local runtime under concurrent commands and damaged state', () => 
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('pipeline "typo" is skipped');
     expect(list.code).toBe(0);
-    expect(json<{ name: string }[]>(list).map((p) => p.name)).toStrictEqual(['overtime', 'steady']);
+    expect(json<{ name: string }[]>(list).map((p) => p.name)).toStrictEqual(['lingering', 'overtime', 'steady']);
     expect(list.stderr).toContain('warning: skipped pipeline "typo"');
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('Pipeline "typo" cannot run: pipeline "typo", task "load": ');
     expect(validate.code).toBe(1);
     expect(validate.stdout).toContain('pipeline "typo", task "load"');
   });
+
+  it('marks a run interrupted by Ctrl+C ABORTED at once, says so, and alerts', async () => {
+    // Given a run in progress
+    const child = spawnSluice(['run', 'lingering', '--partition', '2024-01-01'], env);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const status = async () => json<StatusJson>(await sluice(['status', 'lingering', '--from', '2024-01-01', '--to', '2024-01-01', '--json'], env)).partitions[0]?.status;
+    await expect.poll(status, { timeout: 120_000, interval: 500 }).toBe('RUNNING');
+
+    // When
+    child.kill('SIGINT');
+    const code = await exited;
+
+    // Then
+    expect(code).toBe(130);
+    expect(stderr).not.toMatch(STACK_FRAME);
+    expect(stderr).toContain('was stopped and marked ABORTED');
+    expect(await status()).toBe('FAILED');
+    const alerts = readFileSync(join(home, 'alerts.jsonl'), 'utf8');
+    expect(alerts).toContain('lingering');
+    expect(alerts).toContain('ABORTED');
+  }, 300_000);
 
   it('reports an emptied DynamoDB store by its folder, repairs it and keeps its data', async () => {
     // Given

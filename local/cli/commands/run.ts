@@ -37,7 +37,25 @@ export async function run(context: CliContext, name: string, options: RunOptions
     const now = new Date();
     const partition = options.partition ?? runtime.defaultPartition(name, now);
     refuseFuturePartition(pipeline, partition, now);
-    const { launch, execution } = await runtime.run(name, partition, params, progressOf(context, pipeline));
+    // Ctrl+C stops the run as StopExecution would: ABORTED at once, alerted by the run monitor.
+    // Before the execution starts there is nothing to stop yet: it is stopped as soon as it runs.
+    let interrupted = false;
+    let ended = false;
+    const interrupt = async () => {
+      interrupted = true;
+      const reason = { error: 'sluice.Interrupted', cause: 'sluice run was interrupted (Ctrl+C)' };
+      while (!ended && (await runtime.engine.stopRunning(reason)).length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    const onInterrupt = () => void interrupt();
+    process.once('SIGINT', onInterrupt);
+    let result: Awaited<ReturnType<typeof runtime.run>>;
+    try {
+      result = await runtime.run(name, partition, params, progressOf(context, pipeline));
+    } finally {
+      ended = true;
+      process.off('SIGINT', onInterrupt);
+    }
+    const { launch, execution } = result;
     if (launch.kind !== 'started') {
       const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;
       if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, partition, status: launch.kind.toUpperCase(), reason })}\n`);
@@ -48,6 +66,10 @@ export async function run(context: CliContext, name: string, options: RunOptions
     const view = runView(pipeline, execution, launch.attempt);
     if (context.json) context.io.out(`${JSON.stringify(view, null, 2)}\n`);
     else printRun(context, view);
+    if (interrupted && view.status === 'ABORTED') {
+      context.io.err(`Interrupted: run ${view.runId} of ${name} (partition ${view.partition}) was stopped and marked ABORTED; its partition is FAILED and an alert was sent\n`);
+      return EXIT.interrupted;
+    }
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
   });
 }
