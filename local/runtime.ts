@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput } from '../lib/compile/contract';
+import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput, SECRETS_ENV, type SecretLocation } from '../lib/compile/contract';
 import { formatIssue } from '../lib/compile/errors';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
@@ -28,12 +28,14 @@ import {
   type LocalS3,
   liveLeases,
   LocalScheduler,
+  type LocalSecretsApi,
   type LocalSnsApi,
   type LocalSqsApi,
   type LocalStepFunctionsApi,
   type PublishedMessage,
   type SharedServices,
   startEventBridgeApi,
+  startSecretsApi,
   startSnsApi,
   startSqsApi,
   startStepFunctionsApi,
@@ -46,6 +48,20 @@ import { writeFileAtomic } from './state-files';
 import { LocalMetrics, type MetricSample, tapStdout } from './services/metrics';
 import { synthLocalStage, type SynthLocalResult } from './synth';
 
+/** The file of local secret values in a project; `.gitignore` keeps it out of git. */
+export const SECRETS_FILE = 'secrets.local.json';
+
+/** Where the stage's task functions read each logical secret (their `SLUICE_SECRETS`). */
+function secretLocationsOf(functions: readonly LocalFunction[]): Map<string, SecretLocation> {
+  const locations = new Map<string, SecretLocation>();
+  for (const fn of functions) {
+    const declared = fn.environment[SECRETS_ENV];
+    if (!declared) continue;
+    for (const [name, location] of Object.entries(JSON.parse(declared) as Record<string, SecretLocation>)) locations.set(name, location);
+  }
+  return locations;
+}
+
 /** Properties of {@link LocalRuntime.start}. */
 export interface LocalRuntimeProps {
   /** The sluice project (its CDK app). */
@@ -54,6 +70,11 @@ export interface LocalRuntimeProps {
   readonly pipelinesDir: string;
   /** Local state: assembly, DynamoDB and S3 data, executions, dead letters, alerts. */
   readonly home: string;
+  /**
+   * The local values of the secrets tasks declare: `{ "<logical name>": "<value>" }`.
+   * @default - `$SLUICE_SECRETS_FILE`, else `secrets.local.json` in `projectDir`
+   */
+  readonly secretsFile?: string;
   /** Fixed ports; 0 picks free ones. @default - free ports */
   readonly ports?: { readonly s3?: number; readonly dynamodb?: number };
   /**
@@ -247,6 +268,7 @@ export class LocalRuntime {
       gateway: IamGateway;
       events: LocalEventBridgeApi;
       sqs: LocalSqsApi;
+      secrets: LocalSecretsApi;
     },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
@@ -304,6 +326,14 @@ export class LocalRuntime {
       started.push(sfn);
       const sns = await startSnsApi({ logFile: join(props.home, 'alerts.jsonl'), authorize });
       started.push(sns);
+      // Tasks read their declared secrets, unchanged, from the local file through these services.
+      const secrets = await startSecretsApi({
+        file: props.secretsFile ?? process.env.SLUICE_SECRETS_FILE ?? join(props.projectDir, SECRETS_FILE),
+        locations: secretLocationsOf(stage.functions),
+        environment: stage.environment,
+        authorize,
+      });
+      started.push(secrets);
       // Partition events the run monitors put on the stage's bus reach that bus's rules.
       let router: EventRouter | undefined;
       const events = await startEventBridgeApi({
@@ -343,6 +373,8 @@ export class LocalRuntime {
           AWS_ENDPOINT_URL_DYNAMODB: props.interpose ? await props.interpose('dynamodb', gateway.dynamodb) : gateway.dynamodb,
           AWS_ENDPOINT_URL_S3: gateway.s3,
           AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+          AWS_ENDPOINT_URL_SSM: secrets.endpoint,
           ...(props.interpose && { AWS_ENDPOINT_URL_SFN: await props.interpose('stepfunctions', sfn.endpoint) }),
           // The launcher and run monitor log every launch at INFO; locally the CLI reports those.
           POWERTOOLS_LOG_LEVEL: props.functionLogLevel ?? 'WARN',
@@ -386,7 +418,7 @@ export class LocalRuntime {
       const pipelines = pipelinesOf(running);
       // This process holds one lease on the services: any other is another sluice command.
       await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs }, router, props, dev?.pid);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs, secrets }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -663,7 +695,7 @@ export class LocalRuntime {
     await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
-    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop(), this.services.sqs.stop()]);
+    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop(), this.services.sqs.stop(), this.services.secrets.stop()]);
     await this.services.shared.release();
     if (this.props.sharing === 'announce') this.withdrawAnnouncement();
   }

@@ -31,6 +31,7 @@ export function compilePipeline(def: PipelineDefinition): CompiledPipeline {
         write: Object.freeze([...(t.buckets?.write ?? [])]),
         delete: Object.freeze([...(t.buckets?.delete ?? [])]),
       }),
+      secrets: Object.freeze([...(t.secrets ?? [])]),
       ...(t.sensor && { sensor: Object.freeze({ ...t.sensor }) }),
     });
   });

@@ -168,6 +168,20 @@ export function eventBusName(stage: string): string {
  */
 export const BUCKETS_ENV = 'SLUICE_BUCKETS';
 
+/**
+ * Environment variable of a task function that declares secrets: where each one is, as JSON
+ * `{ "<logical>": SecretLocation }`. Names only: values are read at run time (`secret()`).
+ */
+export const SECRETS_ENV = 'SLUICE_SECRETS';
+
+/** Where a task's secret is read from: a Secrets Manager secret (name or ARN) or an SSM parameter name. */
+export type SecretLocation = { readonly kind: 'secretsManager'; readonly id: string } | { readonly kind: 'ssmParameter'; readonly id: string };
+
+/** The Secrets Manager secret a stage reads a logical secret from unless its configuration says otherwise. */
+export function defaultSecretName(stage: string, logical: string): string {
+  return `sluice/${stage}/${logical}`;
+}
+
 /** The part of a pipeline the launcher needs, as JSON (regular expressions as source + flags). */
 export interface LauncherConfig {
   readonly name: string;

@@ -27,6 +27,8 @@ export interface CompiledTask {
   readonly environment: Readonly<Record<string, string>>;
   /** Logical buckets the task reads, those it reads and writes, and those it also deletes objects in. */
   readonly buckets: { readonly read: readonly string[]; readonly write: readonly string[]; readonly delete: readonly string[] };
+  /** Logical names of the secrets the task reads, as declared. */
+  readonly secrets: readonly string[];
   /** A sensor's schedule; `timeoutSeconds` above is then the timeout of one check. */
   readonly sensor?: SensorSchedule;
 }

@@ -12,6 +12,9 @@ import { upstreamShapeIssues } from './upstream';
 
 /** Pipeline names prefix resource names, so they stay short and DNS-like. */
 const PIPELINE_NAME = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+/** Logical secret names: keys of the stage configuration and of `secrets.local.json`. */
+export const SECRET_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /** Task names become Step Functions state names and part of Lambda function names. */
 const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,39}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
@@ -169,6 +172,15 @@ function taskIssues(pipeline: string, name: string, t: TaskDefinition, known: Se
     add(`invalid memoryMb ${t.memoryMb}`, 'use a whole number of MB from 128 to 10240 (Lambda\'s limits)');
   }
   for (const m of retryIssues(t.retry)) add(`retry: ${m.message}`, m.fix);
+  const secrets = new Set<string>();
+  for (const secret of t.secrets ?? []) {
+    if (typeof secret !== 'string' || !SECRET_NAME.test(secret)) {
+      add(`invalid secret name ${JSON.stringify(secret)}`, 'use 1 to 64 letters, digits, ".", "-" and "_", e.g. "warehouse-password"');
+    } else if (secrets.has(secret)) {
+      add(`declares secret "${secret}" twice`, `list "${secret}" once in \`secrets\``);
+    }
+    secrets.add(secret);
+  }
   if (t.sensor) {
     const { intervalSeconds, timeoutSeconds } = t.sensor;
     if (!(Number.isInteger(intervalSeconds) && intervalSeconds >= 1 && intervalSeconds <= SENSOR_MAX_SECONDS)) {

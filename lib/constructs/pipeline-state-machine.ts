@@ -4,10 +4,12 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { BUCKETS_ENV, PARTITION_TABLE } from '../compile/contract';
+import { BUCKETS_ENV, PARTITION_TABLE, SECRETS_ENV, type SecretLocation } from '../compile/contract';
 import { deployedNames, NAME_LIMITS } from '../compile/deployed-names';
 import type { CompiledPipeline, CompiledTask } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
@@ -28,6 +30,11 @@ export { TASK_STATES } from './private/reuse';
 
 /** Environment variable telling a task the names of the buckets it was granted. */
 export const TASK_BUCKETS_ENV = BUCKETS_ENV;
+
+/** A secret a task may read: a Secrets Manager secret or an SSM parameter, and the name it is read by. */
+export type TaskSecret =
+  | { readonly kind: 'secretsManager'; readonly secret: secretsmanager.ISecret; readonly id: string }
+  | { readonly kind: 'ssmParameter'; readonly parameter: ssm.IStringParameter; readonly id: string };
 
 /** Names of the states around the tasks. Task states are named after their task. */
 export const RUN_STATES = Object.freeze({
@@ -103,6 +110,13 @@ export interface PipelineStateMachineProps {
    * @default - no buckets: a task that declares one fails synth
    */
   readonly buckets?: Readonly<Record<string, s3.IBucket>>;
+  /**
+   * Secrets by logical name: those the tasks declare in `secrets` must be here. A task's role may
+   * read exactly its own; its environment names them (`SLUICE_SECRETS`), never their values.
+   *
+   * @default - no secrets: a task that declares one fails synth
+   */
+  readonly secrets?: Readonly<Record<string, TaskSecret>>;
   /**
    * How long the logs of the state machine and of the task functions are kept.
    *
@@ -356,6 +370,16 @@ export class PipelineStateMachine extends Construct {
       bucketNames[name] = bucket.bucketName;
       return { bucket, level };
     });
+    const secrets = task.secrets.map((name): [string, TaskSecret] => {
+      const secret = props.secrets?.[name];
+      if (!secret) {
+        throw new PipelineWiringError(
+          `pipeline "${props.pipeline.name}", task "${task.name}": secret "${name}" was not given. Fix: pass where it is in secrets["${name}"]`,
+        );
+      }
+      return [name, secret];
+    });
+    const secretLocations = Object.fromEntries(secrets.map(([name, secret]): [string, SecretLocation] => [name, { kind: secret.kind, id: secret.id }]));
 
     const fn = new SluiceFunction(scope, task.name, {
       entry,
@@ -365,11 +389,16 @@ export class PipelineStateMachine extends Construct {
       environment: {
         ...task.environment,
         ...(access.length > 0 ? { [TASK_BUCKETS_ENV]: JSON.stringify(bucketNames) } : {}),
+        ...(secrets.length > 0 ? { [SECRETS_ENV]: JSON.stringify(secretLocations) } : {}),
       },
       logRetention,
       removalPolicy,
     });
     for (const { bucket, level } of buckets) grantBucket(fn.function, bucket, level);
+    for (const [, secret] of secrets) {
+      if (secret.kind === 'secretsManager') secret.secret.grantRead(fn.function);
+      else secret.parameter.grantRead(fn.function);
+    }
     if (buckets.length > 0) {
       acknowledgeWildcards(fn.role, [
         {

@@ -42,11 +42,22 @@ export interface TaskProps {
    */
   readonly buckets?: TaskBuckets;
   /**
-   * Extra environment variables of the task's Lambda function.
+   * Extra environment variables of the task's Lambda function. Plain values, the same in every
+   * stage, visible in the template: a password or a token goes in `secrets`.
    *
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Logical names of the secrets the task reads (`[A-Za-z0-9_.-]`, e.g. `warehouse-password`).
+   * Each stage says where each one is (`secrets` of the stage configuration: a Secrets Manager
+   * secret or an SSM parameter); the task's role may read exactly those, and the handler reads a
+   * value with `await secret('warehouse-password')`. Locally the values come from
+   * `secrets.local.json` in the project (git-ignored). No value ever appears in a template.
+   *
+   * @default - no secrets
+   */
+  readonly secrets?: readonly string[];
 }
 
 /** Bucket access of a task, by logical bucket name. */

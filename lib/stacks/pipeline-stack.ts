@@ -16,7 +16,8 @@ import { eventBusName } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import type { LoadedPipeline } from '../loader';
 import { stageResources } from './private/stage-resources';
-import { STAGE_DEFAULTS, assertBucketsKnown, type StageConfig } from './stage-config';
+import { taskSecrets } from './private/task-secrets';
+import { STAGE_DEFAULTS, assertBucketsKnown, secretsOf, type StageConfig } from './stage-config';
 
 /** Properties of a {@link PipelineStack}. */
 export interface PipelineStackProps extends StackProps {
@@ -63,6 +64,7 @@ export class PipelineStack extends Stack {
       handlers,
       table: shared.table,
       buckets: shared.buckets,
+      secrets: taskSecrets(this, secretsOf(props.config, [compiled], { complete: false })),
       stateMachineName: deployedNames.stateMachine(stage, compiled.name),
       logRetention,
       removalPolicy,

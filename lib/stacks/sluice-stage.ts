@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import type { LoadedPipeline } from '../loader';
 import { PipelineStack } from './pipeline-stack';
 import { PlatformStack } from './platform-stack';
-import { assertBucketsKnown, type StageConfig } from './stage-config';
+import { assertBucketsKnown, secretsOf, type StageConfig } from './stage-config';
 
 /** Properties of a {@link SluiceStage}. */
 export interface SluiceStageProps extends Omit<StageProps, 'env'> {
@@ -27,6 +27,12 @@ export class SluiceStage extends Stage {
     assertBucketsKnown(
       props.config,
       props.pipelines.map((p) => p.compiled),
+    );
+    // A stage naming a secret no task declares has a typo: the real one would go unread.
+    secretsOf(
+      props.config,
+      props.pipelines.map((p) => p.compiled),
+      { complete: true },
     );
     this.platform = new PlatformStack(this, 'Platform', {
       config: props.config,

@@ -2,7 +2,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NAME_LIMITS } from '../compile/deployed-names';
 import { formatIssue, type ValidationIssue } from '../compile/errors';
+import { defaultSecretName } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
+import { SECRET_NAME } from '../compile/validate';
 
 /** A bucket the platform stack creates and owns. */
 export interface ManagedBucket {
@@ -30,6 +32,29 @@ export interface ImportedBucket {
 /** Where a logical bucket comes from in a stage. A discriminated union: switch on `kind`. */
 export type BucketConfig = ManagedBucket | ImportedBucket;
 
+/** A secret kept in Secrets Manager. */
+export interface SecretsManagerSecret {
+  readonly kind: 'secretsManager';
+  /** The secret's name (or full ARN), e.g. `prod/warehouse/password`. */
+  readonly secretName: string;
+}
+
+/** A secret kept as an SSM parameter (a `SecureString`, decrypted when read). */
+export interface SsmParameterSecret {
+  readonly kind: 'ssmParameter';
+  /** The parameter's name, starting with `/`, e.g. `/acme/prod/api-token`. */
+  readonly parameterName: string;
+  /**
+   * The customer-managed KMS key encrypting it: its ARN. The task may decrypt with it.
+   *
+   * @default - the AWS managed key `aws/ssm`, which needs no grant
+   */
+  readonly encryptionKeyArn?: string;
+}
+
+/** Where a logical secret comes from in a stage. A discriminated union: switch on `kind`. */
+export type SecretConfig = SecretsManagerSecret | SsmParameterSecret;
+
 /** One deployment environment: an account and region, its buckets and its operational settings. */
 export interface StageConfig {
   /** The stage's name, also its construct id: `cdk deploy '<name>/*'` deploys it. */
@@ -43,6 +68,15 @@ export interface StageConfig {
    * `task({ buckets: { read: ['raw'] } })`).
    */
   readonly buckets: Readonly<Record<string, BucketConfig>>;
+  /**
+   * Where the secrets tasks declare (`task({ secrets: ['warehouse-password'] })`) come from, by
+   * logical name. A secret a task declares and this map leaves out is the Secrets Manager secret
+   * `sluice/<stage>/<name>`. Naming a secret no task declares is an error (a typo would otherwise
+   * leave the real one unread). The local runtime serves `secrets.local.json` as both services.
+   *
+   * @default - every secret from `sluice/<stage>/<name>` in Secrets Manager
+   */
+  readonly secrets?: Readonly<Record<string, SecretConfig>>;
   /**
    * Email addresses subscribed to the alert topic.
    *
@@ -100,6 +134,15 @@ export function validateStages(stages: readonly StageConfig[]): readonly StageCo
       }
       if (bucket.kind === 'imported' && !BUCKET_NAME.test(bucket.bucketName)) {
         problems.push(`${where}: bucket "${logical}": "${bucket.bucketName}" is not a valid S3 bucket name`);
+      }
+    }
+    for (const [logical, secret] of Object.entries(stage.secrets ?? {})) {
+      if (!SECRET_NAME.test(logical)) problems.push(`${where}: secret "${logical}": use 1 to 64 letters, digits, ".", "-" and "_"`);
+      if (secret.kind === 'secretsManager' && !/^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(secret.secretName)) {
+        problems.push(`${where}: secret "${logical}": "${secret.secretName}" is not a Secrets Manager secret name or ARN`);
+      }
+      if (secret.kind === 'ssmParameter' && !/^\/[A-Za-z0-9/_.-]{1,1010}$/.test(secret.parameterName)) {
+        problems.push(`${where}: secret "${logical}": "${secret.parameterName}" is not an SSM parameter name starting with "/"`);
       }
     }
     for (const email of stage.alertEmails ?? []) {
@@ -188,4 +231,36 @@ export function bucketIssues(stage: Pick<StageConfig, 'name' | 'buckets'>, pipel
     }
   }
   return issues;
+}
+
+/** Thrown when a stage maps secrets that no task declares. */
+export class UnknownSecretError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(`Unknown secret(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'UnknownSecretError';
+  }
+}
+
+/**
+ * Where each secret the pipelines' tasks declare comes from in the stage: its configuration, else
+ * `sluice/<stage>/<name>` in Secrets Manager.
+ *
+ * @throws UnknownSecretError when the stage maps a secret no task of `pipelines` declares
+ *   (checked only when `pipelines` is the stage's every pipeline: `complete`)
+ */
+export function secretsOf(stage: StageConfig, pipelines: readonly CompiledPipeline[], options: { complete: boolean }): Map<string, SecretConfig> {
+  const declared = new Set(pipelines.flatMap((p) => p.tasks.flatMap((t) => t.secrets)));
+  if (options.complete) {
+    const problems = Object.keys(stage.secrets ?? {})
+      .filter((name) => !declared.has(name))
+      .map(
+        (name) =>
+          `stage "${stage.name}" maps secret "${name}", which no task declares (declared: ${[...declared].join(', ') || 'none'}). ` +
+          `Fix: correct the name in the secrets of stage "${stage.name}" in config/stages.ts, or add it to a task's \`secrets\``,
+      );
+    if (problems.length > 0) throw new UnknownSecretError(problems);
+  }
+  return new Map(
+    [...declared].map((name): [string, SecretConfig] => [name, stage.secrets?.[name] ?? { kind: 'secretsManager', secretName: defaultSecretName(stage.name, name) }]),
+  );
 }

@@ -9,3 +9,4 @@ export * from './shared-host';
 export * from './metrics';
 export * from './eventbridge-api';
 export * from './sqs-api';
+export * from './secrets-api';
