@@ -127,7 +127,9 @@ export function backfillSteps(deps: BackfillDeps) {
     const result = await claimRun({ config, partition: run.partition, trigger: 'backfill' }, { store: deps.partitions, now });
     switch (result.kind) {
       case 'claimed': {
-        if (!run.partitions) return { outcome: 'claimed', input: result.input };
+        // Its partition events then tell the pipelines that run after this one not to start.
+        const claimedInput: RunInput = record?.request.downstream === false ? { ...result.input, downstream: false } : result.input;
+        if (!run.partitions) return { outcome: 'claimed', input: claimedInput };
         // The other partitions of a batch are claimed for the same run; one busy meanwhile is
         // left to the run that has it, and reported skipped.
         const claimed = [run.partition];
@@ -136,7 +138,7 @@ export function backfillSteps(deps: BackfillDeps) {
           const member = await deps.partitions.claim(pipeline, partition, { trigger: 'backfill', now, runId: result.input.runId });
           (member.kind === 'claimed' ? claimed : busy).push(partition);
         }
-        const input: RunInput = { ...result.input, partitions: claimed, range: { from: claimed[0]!, to: claimed.at(-1)! } };
+        const input: RunInput = { ...claimedInput, partitions: claimed, range: { from: claimed[0]!, to: claimed.at(-1)! } };
         return { outcome: 'claimed', input, ...(busy.length > 0 && { busy }) };
       }
       case 'skipped':

@@ -75,6 +75,7 @@ export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefi
     runId: v.runId,
     attempt: typeof v.attempt === 'number' ? v.attempt : 0,
     trigger: typeof v.trigger === 'string' ? v.trigger : 'unknown',
+    ...(v.downstream === false && { downstream: false }),
   };
 }
 
@@ -197,6 +198,7 @@ export async function publishPartitionEvent(
     trigger: run.trigger,
     status: ended.status,
     ...(ended.error !== undefined && { error: ended.error }),
+    ...(run.downstream === false && { downstream: false }),
   };
   const out = await events.client.send(
     new PutEventsCommand({

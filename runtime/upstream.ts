@@ -39,6 +39,10 @@ export async function launchFromUpstream(config: LauncherConfig, event: unknown,
   const parsed = parsePartitionSucceeded(event);
   if (!parsed.ok) return { kind: 'invalid', reason: parsed.reason };
   const { detail } = parsed;
+  // The rules do not deliver these; a redrive from a dead-letter queue could.
+  if (detail.downstream === false) {
+    return { kind: 'ignore', reason: `run ${detail.runId} of "${detail.pipeline}" was asked not to start the pipelines that run after it (a backfill with downstream: false)` };
+  }
   const upstream = config.upstream?.find((u) => u.pipeline === detail.pipeline);
   if (!upstream) return { kind: 'ignore', reason: `pipeline "${config.name}" does not run after pipeline "${detail.pipeline}"` };
 

@@ -35,6 +35,13 @@ export interface BackfillRequest {
    * @default - every key of every dimension
    */
   readonly dimensions?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Whether the backfill's runs start the pipelines that run after this one, partition by
+   * partition, as any run does. `false` for a reload whose downstreams must not run again.
+   *
+   * @default true
+   */
+  readonly downstream?: boolean;
 }
 
 /** A request with its defaults applied. */
@@ -44,6 +51,7 @@ export interface ResolvedBackfillRequest {
   readonly only: BackfillSelection;
   readonly concurrency: number;
   readonly dimensions?: Readonly<Record<string, readonly string[]>>;
+  readonly downstream: boolean;
 }
 
 /** One partition run of a backfill: one partition, or up to `partitionsPerRun` consecutive ones. */
@@ -80,10 +88,10 @@ export function resolveBackfillRequest(input: unknown): ResolvedBackfillRequest 
     throw new BackfillRequestError(`a backfill request is a JSON object such as {"from":"2024-01-01","to":"2024-01-31"}; got ${JSON.stringify(input)}`);
   }
   const request = input as Record<string, unknown>;
-  const known = new Set(['from', 'to', 'only', 'concurrency', 'dimensions']);
+  const known = new Set(['from', 'to', 'only', 'concurrency', 'dimensions', 'downstream']);
   const unknown = Object.keys(request).filter((k) => !known.has(k));
   if (unknown.length > 0) {
-    throw new BackfillRequestError(`unknown field(s) ${unknown.join(', ')} in the backfill request; use from, to, only, concurrency, dimensions`);
+    throw new BackfillRequestError(`unknown field(s) ${unknown.join(', ')} in the backfill request; use from, to, only, concurrency, dimensions, downstream`);
   }
   for (const field of ['from', 'to'] as const) {
     if (request[field] !== undefined && typeof request[field] !== 'string') {
@@ -98,6 +106,8 @@ export function resolveBackfillRequest(input: unknown): ResolvedBackfillRequest 
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_BACKFILL_CONCURRENCY) {
     throw new BackfillRequestError(`concurrency must be a whole number from 1 to ${MAX_BACKFILL_CONCURRENCY}; got ${JSON.stringify(concurrency)}`);
   }
+  const downstream = request.downstream ?? true;
+  if (typeof downstream !== 'boolean') throw new BackfillRequestError(`downstream must be true or false; got ${JSON.stringify(downstream)}`);
   const dimensions = request.dimensions;
   if (dimensions !== undefined) {
     const valid =
@@ -112,6 +122,7 @@ export function resolveBackfillRequest(input: unknown): ResolvedBackfillRequest 
     only: only as BackfillSelection,
     concurrency,
     ...(dimensions !== undefined && { dimensions: dimensions as Record<string, string[]> }),
+    downstream,
   };
 }
 

@@ -78,6 +78,13 @@ export interface RunFields {
 /** Input of every execution of a pipeline's state machine. */
 export interface RunInput extends RunFields {
   /**
+   * `false` on the runs of a backfill asked not to start the pipelines that run after this one:
+   * its partition events say so (`PartitionEventDetail.downstream`).
+   *
+   * @default - absent: they do start
+   */
+  readonly downstream?: false;
+  /**
    * Tasks that are not executed in this run: each takes the result recorded for it by the run
    * named here (see {@link RUN_RESULTS}). Empty for every run but a rerun (`sluice rerun`).
    */
@@ -85,7 +92,7 @@ export interface RunInput extends RunFields {
 }
 
 /** What names a run and says how it started: the run input without parameters and reuse. */
-export type RunRef = Pick<RunInput, 'pipeline' | 'partition' | 'runId' | 'attempt' | 'trigger'>;
+export type RunRef = Pick<RunInput, 'pipeline' | 'partition' | 'runId' | 'attempt' | 'trigger' | 'downstream'>;
 
 /** The event a task handler receives. */
 export interface TaskEvent extends RunFields {
@@ -154,6 +161,13 @@ export interface PartitionEventDetail {
   readonly status: string;
   /** The error of a run that did not succeed. */
   readonly error?: string;
+  /**
+   * Present, and `false`, when the run must not start the pipelines that run after this one: a
+   * backfill asked so (`downstream: false`). Their rules match only events without it.
+   *
+   * @default - absent: downstream pipelines run
+   */
+  readonly downstream?: false;
 }
 
 /** Name of a stage's event bus: `sluice-<stage>`, found by name so that no stack exports it. */

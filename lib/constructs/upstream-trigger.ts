@@ -51,7 +51,8 @@ export class UpstreamTrigger extends Construct {
           eventPattern: {
             source: [PARTITION_EVENTS.source],
             detailType: [PARTITION_EVENTS.succeeded],
-            detail: { pipeline: [...props.upstreams] },
+            // A backfill asked not to start downstream pipelines marks its events `downstream: false`.
+            detail: { pipeline: [...props.upstreams], downstream: [{ exists: false }] },
           },
         },
       },

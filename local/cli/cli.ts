@@ -108,8 +108,9 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .addOption(new Option('--only <which>', 'which partitions of the range run').choices(['missing', 'failed', 'missing,failed', 'all']).default('missing,failed'))
     .addOption(new Option('--concurrency <n>', 'runs in flight at most').default(1).argParser(positiveInteger))
     .option('--yes', 'confirm a range of more than 10,000 partitions')
+    .option('--no-downstream', 'do not start the pipelines that run after this one (they run by default, partition by partition)')
     .action(
-      action(async (ctx, name: string, options: { from?: string; to?: string; only: 'missing' | 'failed' | 'missing,failed' | 'all'; concurrency: number; yes?: boolean }) =>
+      action(async (ctx, name: string, options: { from?: string; to?: string; only: 'missing' | 'failed' | 'missing,failed' | 'all'; concurrency: number; yes?: boolean; downstream: boolean }) =>
         (await import('./commands/backfill')).backfill(ctx, name, options),
       ),
     );

@@ -86,7 +86,7 @@ describe('backfill plan', () => {
 
   it('fails a request with bad fields, naming the field and the fix', () => {
     expect(() => resolveBackfillRequest({ from: '2024-01-01', concurency: 8 })).toThrow(
-      new BackfillRequestError('unknown field(s) concurency in the backfill request; use from, to, only, concurrency, dimensions'),
+      new BackfillRequestError('unknown field(s) concurency in the backfill request; use from, to, only, concurrency, dimensions, downstream'),
     );
     expect(() => resolveBackfillRequest({ only: 'broken' })).toThrow(/^only must be one of all, missing, failed, missing,failed; got "broken"$/);
     expect(() => resolveBackfillRequest({ concurrency: 0 })).toThrow(/^concurrency must be a whole number from 1 to 1000; got 0$/);

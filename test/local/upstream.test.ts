@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_EVENTS, eventBusName } from '../../lib/compile/contract';
+import { resolveBackfillRequest } from '../../lib/compile/backfill';
+import { startBackfill } from '../../local/backfills';
 import { LocalRuntime } from '../../local/runtime';
 
 const projectDir = fileURLToPath(new URL('../..', import.meta.url));
@@ -100,4 +102,22 @@ describe('upstream triggers through the local runtime', () => {
     expect((await statusOf('daily-hits', '2024-03-05')).record).toMatchObject({ status: 'SUCCEEDED', trigger: 'upstream' });
     expect(runsOf('daily-hits', '2024-03-05')).toHaveLength(1);
   }, 120_000);
+
+  it.each([
+    { downstream: false, partition: '2024-03-10', reportRuns: 0 },
+    { downstream: true, partition: '2024-03-11', reportRuns: 1 },
+  ])('starts the downstream partitions of a backfill of an upstream unless it says not to (downstream: $downstream)', async ({ downstream, partition, reportRuns }) => {
+    // Given the rates of the day succeeded
+    await runAndSettle('rates', partition);
+
+    // When the sales of that day are back-filled
+    const request = resolveBackfillRequest({ from: partition, to: partition, downstream });
+    const started = await startBackfill(runtime, 'sales', request);
+    expect((await runtime.engine.waitForExecution(started.executionArn)).status).toBe('SUCCEEDED');
+    await runtime.settle();
+
+    // Then the report ran for that partition only when the backfill let it
+    expect((await statusOf('sales', partition)).status).toBe('SUCCEEDED');
+    expect(runsOf('report', partition)).toHaveLength(reportRuns);
+  }, 60_000);
 });

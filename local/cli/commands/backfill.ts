@@ -25,6 +25,8 @@ export interface BackfillOptions {
   readonly only?: BackfillSelection;
   /** @default 1 */
   readonly concurrency?: number;
+  /** `false` (`--no-downstream`): the runs do not start the pipelines that run after this one. @default true */
+  readonly downstream?: boolean;
   /** Confirms a range of more than `BACKFILL_CONFIRM_ABOVE` partitions. */
   readonly yes?: boolean;
 }
@@ -59,7 +61,7 @@ export async function backfill(context: CliContext, name: string, options: Backf
     const pipeline = runtime.pipeline(name);
     const { request, rangeSize } = checkBackfill(
       pipeline,
-      { from: options.from, to: options.to, only: options.only, concurrency: options.concurrency },
+      { from: options.from, to: options.to, only: options.only, concurrency: options.concurrency, downstream: options.downstream },
       { now: new Date(), yes: options.yes },
     );
     const started = await startBackfill(runtime, name, request);
