@@ -43,7 +43,8 @@ export interface BackfillView {
   readonly skipped: number;
   readonly cancelled: number;
   readonly durationMs?: number;
-  readonly runsPerSecond?: number;
+  /** Partitions that ended per second: with `backfill.partitionsPerRun`, several per run. */
+  readonly partitionsPerSecond?: number;
   readonly problems: readonly RunOutcome[];
   readonly error?: string;
   readonly cause?: string;
@@ -87,7 +88,7 @@ async function follow(context: CliContext, runtime: LocalRuntime, started: Start
   const terminal = context.io.terminal === true && !context.json;
   const bar = terminal
     ? new SingleBar({
-        format: ' {bar} {percentage}% | {value}/{total} partitions | {succeeded} ok, {failed} failed | {running} running | {rate} runs/s | ETA {eta_formatted}',
+        format: ' {bar} {percentage}% | {value}/{total} partitions | {succeeded} ok, {failed} failed | {running} running | {rate} partitions/s | ETA {eta_formatted}',
         barsize: 24,
         hideCursor: true,
         // The process's own streams are captured for the functions' logs: draw through the CLI's.
@@ -175,7 +176,7 @@ async function backfillView(runtime: LocalRuntime, started: StartedBackfill, pro
     skipped: record?.skipped ?? 0,
     cancelled: record?.cancelled ?? 0,
     ...(durationMs !== undefined && { durationMs }),
-    ...(durationMs && ran > 0 && { runsPerSecond: Math.round((ran / (durationMs / 1000)) * 10) / 10 }),
+    ...(durationMs && ran > 0 && { partitionsPerSecond: Math.round((ran / (durationMs / 1000)) * 10) / 10 }),
     problems: record ? await backfillProblems(runtime, started.pipeline, started.backfillId) : [],
     // A backfill that never recorded itself failed in its plan step: say why.
     ...(!record && execution.error !== undefined && { error: execution.error }),
@@ -193,7 +194,7 @@ function printSummary(context: CliContext, view: BackfillView): void {
     return;
   }
   const counts = [`${view.succeeded} succeeded`, `${view.failed} failed`, `${view.skipped} skipped`, ...(view.cancelled > 0 ? [`${view.cancelled} cancelled`] : [])];
-  const rate = view.runsPerSecond === undefined ? '' : `, ${view.runsPerSecond} runs/s`;
+  const rate = view.partitionsPerSecond === undefined ? '' : `, ${view.partitionsPerSecond} partitions/s`;
   io.out(
     `${colored(view.status, io.color)}  backfill ${view.backfillId} of ${view.pipeline}: ${view.partitions} partition(s): ${counts.join(', ')}  (${duration(view.durationMs)}${rate})\n`,
   );
