@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// The `sluice` command: registers tsx so that the TypeScript CLI (and the pipelines it imports)
-// run without a build step, then hands over to local/cli/main.ts.
-import { register } from 'tsx/esm/api';
+// The `sluice` command. Installed as a package, it runs the built CLI (dist/cli.js): plain
+// JavaScript, nothing compiled at start. In a checkout of the sluice repository (the TypeScript
+// sources beside this folder) it runs those through tsx, so that no build is needed while
+// developing sluice itself.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../local/cli/main.ts');
+const sources = new URL('../local/cli/main.ts', import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(sources.href);
+} else {
+  await import('../dist/cli.js');
+}

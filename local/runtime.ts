@@ -16,6 +16,7 @@ import {
   type ScheduledLaunchResult,
   type ScheduleState,
   ScheduleStates,
+  RunResults,
   UnknownRunError,
 } from '../runtime';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
@@ -597,6 +598,11 @@ export class LocalRuntime {
   /** The backfills of a pipeline, as its backfill function records them. */
   backfillStore(name: string): BackfillStore {
     return new BackfillStore(this.services.dynamo.client(), this.pipeline(name).tableName);
+  }
+
+  /** The task results the runs of a pipeline recorded. */
+  runResults(name: string): RunResults {
+    return new RunResults(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /** Executions of a pipeline, newest first. */

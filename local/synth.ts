@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { PACKAGE_DIR, RUNS_FROM_BUILD } from '../lib/package-files';
+import { PROJECT_CONFIG_FILE } from '../lib/loader/project-config';
 import { processExists } from './process';
 import type { ValidationIssue } from '../lib/compile/errors';
 import { readJsonFile, withLock } from './state-files';
 
 /** Properties of {@link synthLocalStage}. */
 export interface SynthLocalProps {
-  /** The sluice project: its `bin/`, `lib/`, `lambdas/`, `runtime/` and `config/` make the app. */
+  /** The project: its `sluice.config.ts` names the stages. */
   readonly projectDir: string;
   /** Where the pipelines are discovered. */
   readonly pipelinesDir: string;
@@ -32,8 +34,10 @@ export interface SynthLocalResult {
   readonly skipped: readonly ValidationIssue[];
 }
 
-/** Folders of the project that shape the cloud assembly. */
-const APP_SOURCES = ['bin', 'lib', 'lambdas', 'runtime', 'config', 'package-lock.json'];
+/** Files of the sluice package that shape the cloud assembly: its sources, or its build. */
+const PACKAGE_SOURCES = RUNS_FROM_BUILD ? ['dist', 'package.json'] : ['bin', 'lib', 'lambdas', 'runtime', 'config', 'package-lock.json'];
+/** Files of the project that shape it (the stages may import from `config/`). */
+const PROJECT_SOURCES = [PROJECT_CONFIG_FILE, 'config', 'package-lock.json'];
 const HASH_FILE = 'sluice-sources.sha256';
 const SYNTH_LOCK = 'synth.lock';
 const SKIPPED_FILE = 'sluice-skipped.json';
@@ -72,12 +76,13 @@ function removeInterruptedBuilds(home: string): void {
 
 async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: string, hash: string): Promise<void> {
   // Loaded only on a cache miss: importing aws-cdk-lib alone takes longer than a warm start.
-  const [{ stages }, { discoverPipelines, leaveOut }, { createSluiceApp }, { selectStages, bucketIssues }] = await Promise.all([
-    import('../config/stages'),
+  const [{ loadProjectStages }, { discoverPipelines, leaveOut }, { createSluiceApp }, { selectStages, bucketIssues }] = await Promise.all([
+    import('../lib/loader/project-config'),
     import('../lib/loader'),
     import('../lib/stacks/app'),
     import('../lib/stacks/stage-config'),
   ]);
+  const stages = await loadProjectStages(props.projectDir);
   const selected = selectStages(stages, stage);
   const discovered = await discoverPipelines(props.pipelinesDir);
   const unknown = selected.flatMap((config) => bucketIssues(config, discovered.pipelines.map((p) => p.compiled)));
@@ -107,7 +112,8 @@ export function sourceHash(projectDir: string, pipelinesDir: string, stage: stri
       hash.update(`${label}/${relative(root, file)}\n`).update(readFileSync(file)).update('\n');
     }
   };
-  for (const source of APP_SOURCES) add(join(projectDir, source), source);
+  for (const source of PACKAGE_SOURCES) add(join(PACKAGE_DIR, source), `sluice/${source}`);
+  for (const source of PROJECT_SOURCES) add(join(projectDir, source), `project/${source}`);
   add(pipelinesDir, 'pipelines');
   return hash.digest('hex');
 }

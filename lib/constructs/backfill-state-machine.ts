@@ -6,11 +6,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { BACKFILL_ENV, launcherConfig, PARTITION_TABLE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import { SluiceFunction } from './private/node-function';
+import { packageModule } from '../package-files';
 
 /** Names of the backfill state machine's states. */
 export const BACKFILL_STATES = Object.freeze({
@@ -36,7 +36,7 @@ export const BACKFILL_METADATA_KEY = 'sluice:backfill';
 export const BACKFILL_FAILED_ERROR = 'sluice.BackfillFailed';
 
 /** The backfill function's handler module. */
-export const BACKFILL_ENTRY = fileURLToPath(new URL('../../lambdas/backfill/index.ts', import.meta.url));
+export const BACKFILL_ENTRY = packageModule('lambdas/backfill/index.ts');
 
 /** Properties of a {@link BackfillStateMachine}. */
 export interface BackfillStateMachineProps {

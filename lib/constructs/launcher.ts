@@ -7,12 +7,12 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { BUCKETS_ENV, LAUNCHER_ENV, launcherConfig, METRICS_NAMESPACE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import { SluiceFunction } from './private/node-function';
 import { grantLaunch, retainFailedInvocations } from './private/launching';
+import { packageModule } from '../package-files';
 
 /** Properties of a {@link Launcher}. */
 export interface LauncherProps {
@@ -51,7 +51,7 @@ export interface LauncherProps {
 }
 
 /** The launcher's handler module. */
-export const LAUNCHER_ENTRY = fileURLToPath(new URL('../../lambdas/launcher/index.ts', import.meta.url));
+export const LAUNCHER_ENTRY = packageModule('lambdas/launcher/index.ts');
 
 /**
  * The one way a run of a pipeline starts: schedules, S3 arrivals, manual runs and backfills all

@@ -10,13 +10,13 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { LAUNCHER_ENV, launcherConfig, PARTITION_TABLE } from '../compile/contract';
 import type { CompiledPipeline } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import { SluiceFunction } from './private/node-function';
 import { grantLaunch, retainFailedInvocations } from './private/launching';
 import { deadLetterQueue } from './private/queues';
+import { packageModule } from '../package-files';
 
 /** Properties of a {@link RunMonitor}. */
 export interface RunMonitorProps {
@@ -64,7 +64,7 @@ export const RECONCILE_INPUT = Object.freeze({ source: 'reconcile' });
 export const RECONCILE_RATE = Duration.minutes(10);
 
 /** The run monitor's handler module. */
-export const RUN_MONITOR_ENTRY = fileURLToPath(new URL('../../lambdas/run-monitor/index.ts', import.meta.url));
+export const RUN_MONITOR_ENTRY = packageModule('lambdas/run-monitor/index.ts');
 
 /**
  * Follows the end of every run. Turns a failed, timed-out or aborted execution into one readable

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import type { PipelineDefinition } from '../definitions/pipeline';
 import { compilePipeline } from '../compile/compile';
 import { PipelineValidationError, type ValidationIssue } from '../compile/errors';
 import type { CompiledPipeline } from '../compile/model';
 import { upstreamGraphIssues } from '../compile/upstream';
+import { importUserModule } from './import-user-module';
 
 /** A pipeline found on disk, compiled, with its handler files resolved. */
 export interface LoadedPipeline {
@@ -128,7 +128,7 @@ async function loadPipeline(file: string): Promise<{ pipeline: LoadedPipeline } 
   const dir = dirname(file);
   let definition: PipelineDefinition;
   try {
-    const module = (await import(pathToFileURL(file).href)) as { default?: PipelineDefinition };
+    const module = await importUserModule<{ default?: PipelineDefinition }>(file);
     if (module.default?.kind !== 'pipeline') {
       return {
         issues: [{ pipeline: file, message: 'pipeline.ts has no default export made by pipeline()', fix: 'end the file with `export default pipeline({ ... })`' }],

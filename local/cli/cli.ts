@@ -166,6 +166,11 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .option('--port <n>', 'port of the console (default: a free port)')
     .action(action(async (ctx, options: { port?: string }) => (await import('./commands/ui')).ui(ctx, options)));
 
+  program
+    .command('cdk-app')
+    .description("the project's CDK app, for cdk.json (\"app\": \"npx sluice cdk-app\"): every stage of sluice.config.ts, every pipeline")
+    .action(action(async (ctx) => (await import('./commands/cdk-app')).cdkApp(ctx)));
+
   // Started in the background by the other commands (see useSharedServices); not for users.
   program
     .command('services', { hidden: true })

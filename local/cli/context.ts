@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findProjectDir, PROJECT_CONFIG_FILE } from '../../lib/loader/project-config';
+import { PACKAGE_DIR } from '../../lib/package-files';
 import type { LocalRuntime, LocalRuntimeProps } from '../runtime';
 import { UsageError } from './errors';
 import { captureFunctionOutput, type CliIo } from './io';
@@ -15,7 +16,10 @@ export interface GlobalOptions {
 /** What a command runs against, resolved once from options and environment. */
 export interface CliContext {
   readonly io: CliIo;
-  /** The sluice project (its CDK app), found from this file, not from the working folder. */
+  /**
+   * The project: the nearest folder at or above the working folder holding a `sluice.config.ts`;
+   * else, in a checkout of the sluice repository, the repository's own example project.
+   */
   readonly projectDir: string;
   /** `--pipelines`, else `$SLUICE_PIPELINES`, else `pipelines/` of the project the command runs in. */
   readonly pipelinesDir: string;
@@ -33,16 +37,13 @@ export interface CliContext {
 /** File that receives what task handlers print, unless `--verbose`. */
 export const FUNCTION_LOG = 'functions.log';
 
-const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
-
 export function resolveContext(options: GlobalOptions, io: CliIo, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliContext {
-  if (!existsSync(join(PROJECT_DIR, 'package.json'))) throw new Error(`The sluice project is not at ${PROJECT_DIR}: reinstall it`);
   // The defaults are the project's, wherever inside it the command runs (a pipeline's folder);
   // paths the user gives are relative to where they typed them.
   const root = projectRoot(cwd);
   return {
     io,
-    projectDir: PROJECT_DIR,
+    projectDir: findProjectDir(cwd) ?? (existsSync(join(PACKAGE_DIR, PROJECT_CONFIG_FILE)) ? PACKAGE_DIR : root),
     pipelinesDir: options.pipelines ?? env.SLUICE_PIPELINES ? resolve(cwd, (options.pipelines ?? env.SLUICE_PIPELINES)!) : join(root, 'pipelines'),
     home: env.SLUICE_HOME ? resolve(cwd, env.SLUICE_HOME) : join(root, '.sluice'),
     json: options.json === true,

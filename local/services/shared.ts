@@ -3,7 +3,6 @@ import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { get, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { processExists } from '../process';
@@ -11,6 +10,7 @@ import { tryLock } from '../state-files';
 import { dynamoClientFor, type LocalDynamo } from './dynamodb';
 import { type LocalS3, type ObjectCreatedEvent, s3ClientFor } from './s3';
 import { SERVICES_FILE, SERVICES_LOG, type ServicesAnnouncement, takeLease } from './shared-host';
+import { packageFile } from '../../lib/package-files';
 
 /** Properties of {@link useSharedServices}. */
 export interface UseSharedServicesProps {
@@ -59,7 +59,7 @@ export class ServicesStartError extends Error {
 }
 
 const LOCK_FILE = 'services.lock';
-const CLI = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
+const CLI = packageFile('bin/sluice.js');
 const DEFAULT_IDLE_MS = 30_000;
 
 /**

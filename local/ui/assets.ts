@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { packageFile } from '../../lib/package-files';
 
 /** The console's browser app: one script and one style sheet, served by the console's server. */
 export interface ConsoleAssets {
@@ -9,7 +9,8 @@ export interface ConsoleAssets {
   html(token: string): string;
 }
 
-const ENTRY = fileURLToPath(new URL('./app/main.tsx', import.meta.url));
+// Shipped as source in the package too: bundled for the browser when the console first starts.
+const ENTRY = packageFile('local/ui/app/main.tsx');
 
 let bundled: Promise<ConsoleAssets> | undefined;
 

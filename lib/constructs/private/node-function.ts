@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { type Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -58,7 +61,7 @@ export class SluiceFunction extends Construct {
       }),
     );
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
+      entry: bundledEntry(props.entry),
       handler: 'handler',
       runtime: SLUICE_RUNTIME,
       description: props.description,
@@ -86,6 +89,33 @@ export class SluiceFunction extends Construct {
     const environment = props.environment ?? {};
     this.node.addValidation({ validate: () => environmentProblems(this, props.description, environment) });
   }
+}
+
+const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb'];
+
+/**
+ * NodejsFunction bundles only entries under its project root, the folder of the lock file found
+ * from the working folder, and runs esbuild from there: a handler elsewhere on disk (a pipelines
+ * folder named by `--pipelines` or `$SLUICE_PIPELINES`) would be refused. Such a handler is
+ * bundled through a one-line module under the root's `node_modules/.cache/sluice/` that
+ * re-exports it: esbuild follows the import to the handler's own folder and resolves the
+ * handler's imports from there, so the bundle holds the same code.
+ */
+function bundledEntry(entry: string): string {
+  let root: string | undefined;
+  for (let dir = process.cwd(); root === undefined; dir = dirname(dir)) {
+    if (LOCK_FILES.some((name) => existsSync(join(dir, name)))) root = dir;
+    else if (dirname(dir) === dir) return entry;
+  }
+  const path = resolve(entry);
+  if (!relative(root, path).startsWith('..')) return entry;
+  const stub = join(root, 'node_modules', '.cache', 'sluice', 'entries', `${createHash('sha256').update(path).digest('hex').slice(0, 16)}.ts`);
+  const content = `export { handler } from ${JSON.stringify(path)};\n`;
+  if (!existsSync(stub) || readFileSync(stub, 'utf8') !== content) {
+    mkdirSync(dirname(stub), { recursive: true });
+    writeFileSync(stub, content);
+  }
+  return stub;
 }
 
 /**

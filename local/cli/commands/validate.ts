@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatIssue, PipelineValidationError } from '../../../lib/compile/errors';
 import { discoverPipelines } from '../../../lib/loader';
+import { PROJECT_CONFIG_FILE } from '../../../lib/loader/project-config';
 import type { CliContext } from '../context';
 import { EXIT } from '../errors';
 
@@ -11,7 +14,9 @@ export async function validate(context: CliContext): Promise<number> {
   try {
     const { pipelines, issues: loadIssues } = await discoverPipelines(context.pipelinesDir);
     // Loaded only here: the stage configuration imports aws-cdk-lib, which `list` does not need.
-    const [{ stages }, { bucketIssues }] = await Promise.all([import('../../../config/stages'), import('../../../lib/stacks/stage-config')]);
+    // Pipelines outside any project (no sluice.config.ts) have no stages to check against.
+    const [{ loadProjectStages }, { bucketIssues }] = await Promise.all([import('../../../lib/loader/project-config'), import('../../../lib/stacks/stage-config')]);
+    const stages = existsSync(join(context.projectDir, PROJECT_CONFIG_FILE)) ? await loadProjectStages(context.projectDir) : [];
     const compiled = pipelines.map((p) => p.compiled);
     const issues = [...loadIssues, ...stages.flatMap((stage) => bucketIssues(stage, compiled))];
     if (issues.length > 0) throw new PipelineValidationError(issues);
