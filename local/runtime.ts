@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput, SECRETS_ENV, type SecretLocation } from '../lib/compile/contract';
+import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput, SECRETS_ENV, type SecretLocation, type TaskEvent } from '../lib/compile/contract';
 import { formatIssue } from '../lib/compile/errors';
 import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
@@ -18,6 +18,7 @@ import {
   ScheduleStates,
   RunResults,
   UnknownRunError,
+  UnknownTaskError,
 } from '../runtime';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
@@ -598,6 +599,19 @@ export class LocalRuntime {
   /** The backfills of a pipeline, as its backfill function records them. */
   backfillStore(name: string): BackfillStore {
     return new BackfillStore(this.services.dynamo.client(), this.pipeline(name).tableName);
+  }
+
+  /**
+   * Runs `handler` instead of the bundle of one task's function, or the bundle again when
+   * `undefined`: a test's stand-in for a task (its retries, timeout and payload limits still apply).
+   */
+  replaceTaskHandler(name: string, task: string, handler: ((event: TaskEvent) => unknown) | undefined): void {
+    const pipeline = this.pipeline(name);
+    const tasks = (pipeline.stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined)?.tasks ?? {};
+    const logicalId = tasks[task];
+    const fn = this.engine.stage.functions.find((f) => f.stackName === pipeline.stateMachine.stackName && f.logicalId === logicalId);
+    if (logicalId === undefined || !fn) throw new UnknownTaskError(name, task, Object.keys(tasks));
+    this.engine.replaceHandler(fn.arn, handler as ((event: unknown) => unknown) | undefined);
   }
 
   /** The task results the runs of a pipeline recorded. */

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { TaskEvent } from '../lib/compile/contract';
 import { findProjectDir } from '../lib/loader/project-config';
 import { LocalRuntime } from './runtime';
 
@@ -22,6 +23,13 @@ export interface RunPipelineOptions {
   readonly home?: string;
   /** A fixed wait before every task retry, instead of the retry policy's backoff. @default 0 */
   readonly retryIntervalMs?: number;
+  /**
+   * Handlers to run instead of some tasks' own, by task name: a stand-in for a task that calls a
+   * system the test cannot reach, or one that fails on purpose. They run in the task's function,
+   * with its retries, timeout and environment, and receive the same event.
+   * @default - every task runs its own handler
+   */
+  readonly overrides?: Readonly<Record<string, (event: TaskEvent) => unknown>>;
 }
 
 /** One task of a run, as {@link runPipeline} reports it. */
@@ -55,17 +63,16 @@ export interface PipelineRunResult {
  * ```ts
  * const run = await runPipeline('example', { partition: '2024-01-01' });
  * expect(run.tasks.load.result).toEqual({ rows: 3 });
+ *
+ * const failing = await runPipeline('example', { overrides: { load: async () => { throw new Error('down'); } } });
+ * expect(failing.tasks.load.attempts).toHaveLength(3);
  * ```
  */
 export async function runPipeline(name: string, options: RunPipelineOptions = {}): Promise<PipelineRunResult> {
-  const projectDir = resolve(options.projectDir ?? findProjectDir(process.cwd()) ?? process.cwd());
-  const runtime = await LocalRuntime.start({
-    projectDir,
-    pipelinesDir: resolve(options.pipelinesDir ?? process.env.SLUICE_PIPELINES ?? join(projectDir, 'pipelines')),
-    home: resolve(options.home ?? process.env.SLUICE_HOME ?? mkdtempSync(join(tmpdir(), 'sluice-test-'))),
-    retryIntervalMs: options.retryIntervalMs ?? 0,
-  });
+  const runtime = await runtimeFor(options);
+  const overrides = Object.entries(options.overrides ?? {});
   try {
+    for (const [task, handler] of overrides) runtime.replaceTaskHandler(name, task, handler);
     const partition = options.partition ?? runtime.defaultPartition(name, new Date());
     const { launch, execution } = await runtime.run(name, partition, options.params ?? {});
     if (launch.kind !== 'started' || !execution) {
@@ -93,6 +100,45 @@ export async function runPipeline(name: string, options: RunPipelineOptions = {}
       tasks,
     };
   } finally {
-    await runtime.stop();
+    for (const [task] of overrides) {
+      try {
+        runtime.replaceTaskHandler(name, task, undefined);
+      } catch {
+        // An unknown task was refused above, with its message.
+      }
+    }
   }
+}
+
+/**
+ * One runtime per project, pipelines folder and home, kept for the test process: the functions'
+ * modules (with the SDK clients they create at load) stay loaded, as in a warm Lambda container,
+ * so a second runtime in the same process could not start them afresh.
+ */
+const runtimes = new Map<string, Promise<LocalRuntime>>();
+
+function runtimeFor(options: RunPipelineOptions): Promise<LocalRuntime> {
+  const projectDir = resolve(options.projectDir ?? findProjectDir(process.cwd()) ?? process.cwd());
+  const pipelinesDir = resolve(options.pipelinesDir ?? process.env.SLUICE_PIPELINES ?? join(projectDir, 'pipelines'));
+  const home = options.home ?? process.env.SLUICE_HOME;
+  const key = JSON.stringify([projectDir, pipelinesDir, home ?? null, options.retryIntervalMs ?? 0]);
+  let runtime = runtimes.get(key);
+  if (!runtime) {
+    runtime = LocalRuntime.start({
+      projectDir,
+      pipelinesDir,
+      home: resolve(home ?? mkdtempSync(join(tmpdir(), 'sluice-test-'))),
+      retryIntervalMs: options.retryIntervalMs ?? 0,
+    });
+    runtime.catch(() => runtimes.delete(key));
+    runtimes.set(key, runtime);
+  }
+  return runtime;
+}
+
+/** Stops the runtimes {@link runPipeline} started (e.g. in `afterAll`); otherwise they end with the process. */
+export async function stopRuntimes(): Promise<void> {
+  const started = [...runtimes.values()];
+  runtimes.clear();
+  await Promise.all(started.map(async (runtime) => (await runtime.catch(() => undefined))?.stop()));
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CliContext, type GlobalOptions, resolveContext } from './context';
 import { EXIT, exitCodeOf } from './errors';
 import { type CliIo, processIo } from './io';
+import { packageFile } from '../../lib/package-files';
 
 const HELP_FOOTER = `
 Environment:
@@ -167,6 +167,12 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
     .action(action(async (ctx, options: { port?: string }) => (await import('./commands/ui')).ui(ctx, options)));
 
   program
+    .command('init')
+    .description('create a sluice project (package.json, cdk.json, sluice.config.ts, an example pipeline and its test) in dir')
+    .argument('[dir]', 'the new project\'s folder (default: the working folder)')
+    .action(action(async (ctx, dir: string | undefined) => (await import('./commands/init')).init(ctx, dir)));
+
+  program
     .command('cdk-app')
     .description("the project's CDK app, for cdk.json (\"app\": \"npx sluice cdk-app\"): every stage of sluice.config.ts, every pipeline")
     .action(action(async (ctx) => (await import('./commands/cdk-app')).cdkApp(ctx)));
@@ -198,7 +204,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
 }
 
 function packageVersion(): string {
-  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  const file = packageFile('package.json');
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 

@@ -20,7 +20,7 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf, loadStage } from './assembly';
-import { type InvokeResult, LocalLambdaRuntime, type OutputSink } from './lambda';
+import { type InvokeResult, LocalLambdaRuntime, type OutputSink, type TaskHandler } from './lambda';
 import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
@@ -211,6 +211,11 @@ export class LocalEngine {
     const record = this.executions.get(executionArn)?.record ?? this.findRecord(executionArn);
     if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
     return record;
+  }
+
+  /** Runs `handler` instead of the function's bundle (see {@link LocalLambdaRuntime.replaceHandler}). */
+  replaceHandler(functionNameOrArn: string, handler: TaskHandler | undefined): void {
+    this.lambdas.replaceHandler(this.functionOf(functionNameOrArn), handler);
   }
 
   /** Invokes a function of the stage in-process, as Lambda's Invoke would. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { packageModule } from '../../lib/package-files';
 import type { LocalFunction } from './assembly';
 import type { InvokeMessage, SandboxData, SandboxMessage } from './private/sandbox-worker';
 
@@ -72,7 +74,9 @@ export type OutputSink = (stream: 'stdout' | 'stderr', line: string) => void;
 const DEFAULT_CONCURRENCY = 32;
 /** Lambda's limit on a function's initialization (loading its module), before its handler runs. */
 const INIT_LIMIT_MS = 10_000;
-const WORKER = new URL('./private/sandbox-worker.ts', import.meta.url);
+// Found through the package: built, it is dist/local/engine/private/sandbox-worker.js (Node.js
+// strips no types under node_modules).
+const WORKER = pathToFileURL(packageModule('local/engine/private/sandbox-worker.ts'));
 /** `@aws-sdk/*` resolves from here for bundles outside the project, as the Lambda runtime provides it. */
 const SDK_PARENT_URL = import.meta.url;
 
@@ -92,6 +96,7 @@ export class LocalLambdaRuntime {
   private readonly all = new Set<Sandbox>();
   private readonly waiting: Array<() => void> = [];
   private readonly environments = new Map<string, Record<string, string>>();
+  private readonly overrides = new Map<string, TaskHandler>();
   private readonly limit: number;
 
   constructor(private readonly endpoints: LocalEndpoints) {
@@ -104,6 +109,8 @@ export class LocalLambdaRuntime {
    */
   async invoke(fn: LocalFunction, event: unknown, onOutput?: (requestId: string) => OutputSink): Promise<InvokeResult> {
     const requestId = randomUUID();
+    const override = this.overrides.get(fn.arn);
+    if (override) return invokeOverride(fn, override, requestId, event);
     const sandbox = await this.acquire(fn);
     try {
       // The payload crosses a JSON boundary on Lambda: no shared references, `undefined` → null.
@@ -111,6 +118,16 @@ export class LocalLambdaRuntime {
     } finally {
       this.release(fn, sandbox);
     }
+  }
+
+  /**
+   * Runs `handler` instead of the function's bundle from now on (a test's stand-in for one task),
+   * or the bundle again when `undefined`. It runs in this process (a function cannot be handed to
+   * an environment's thread), with the function's timeout and the JSON payload boundary.
+   */
+  replaceHandler(fn: LocalFunction, handler: TaskHandler | undefined): void {
+    if (handler) this.overrides.set(fn.arn, handler);
+    else this.overrides.delete(fn.arn);
   }
 
   /** Stops every execution environment. */
@@ -327,5 +344,27 @@ class Sandbox {
     for (const stream of ['stdout', 'stderr'] as const) if (current.partial[stream] !== '') current.sink?.(stream, current.partial[stream]);
     this.worker.unref();
     current.settle(result);
+  }
+}
+
+/** A handler standing in for a function's bundle (see {@link LocalLambdaRuntime.replaceHandler}). */
+export type TaskHandler = (event: unknown) => unknown;
+
+async function invokeOverride(fn: LocalFunction, handler: TaskHandler, requestId: string, event: unknown): Promise<InvokeResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`Task timed out after ${fn.timeoutSeconds}.00 seconds`), { name: 'Sandbox.Timedout' })),
+      fn.timeoutSeconds * 1000,
+    );
+  });
+  try {
+    const result = await Promise.race([Promise.resolve(handler(JSON.parse(JSON.stringify(event ?? null)))), timeout]);
+    return { ok: true, requestId, payload: result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown) };
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    return { ok: false, requestId, errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack ?? '').split('\n') };
+  } finally {
+    clearTimeout(timer);
   }
 }
