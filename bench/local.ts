@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -14,6 +14,9 @@ const PROJECT_DIR = fileURLToPath(new URL('../', import.meta.url));
 const PIPELINES_DIR = fileURLToPath(new URL('./fixtures/pipelines/', import.meta.url));
 const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
 const CLI = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
+/** The CLI as installed from the package: built JavaScript (bin/sluice.js runs it where no sources are). */
+const BUILT_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const DIST_DIR = fileURLToPath(new URL('../dist/', import.meta.url));
 const RSS_PROBE = new URL('./fixtures/peak-rss.mjs', import.meta.url).href;
 
 /** The fixture pipelines: 20 no-op tasks each, in a chain and in one Parallel. */
@@ -233,28 +236,43 @@ interface CliRun {
 }
 
 /**
- * (b) and (c): `node bin/sluice.js run bench-chain`, as a user runs it, each repetition in a fresh
- * `SLUICE_HOME` (cold: the stage is synthesized) and then twice more in the same one (warm).
+ * (b) and (c): `sluice run bench-chain`, as a user runs it, each repetition in a fresh
+ * `SLUICE_HOME` (cold: the stage is synthesized) and then twice more in the same one (warm); from
+ * the TypeScript sources (bin/sluice.js in this checkout, through tsx) and from the package's
+ * build (dist/cli.js, what an installed package runs; built here first), with the build's size.
  */
 async function measureStarts(scratch: string, repetitions: number): Promise<Row[]> {
   if (!existsSync(CLI)) throw new Error(`The CLI ${CLI} does not exist: build it before running this bench`);
-  const cold: CliRun[] = [];
-  const warm: CliRun[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    const home = join(scratch, `cli-${i}`);
-    cold.push(await runCli(home));
-    warm.push(await runCli(home), await runCli(home));
-    rmSync(home, { recursive: true, force: true });
+  execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)), 'scripts/build.ts'], { cwd: PROJECT_DIR, stdio: 'ignore' });
+  const rows: Row[] = [];
+  for (const [variant, cli] of [['sources', CLI], ['built', BUILT_CLI]] as const) {
+    const cold: CliRun[] = [];
+    const warm: CliRun[] = [];
+    for (let i = 0; i < repetitions; i++) {
+      const home = join(scratch, `cli-${variant}-${i}`);
+      cold.push(await runCli(home, cli));
+      warm.push(await runCli(home, cli), await runCli(home, cli));
+      rmSync(home, { recursive: true, force: true });
+    }
+    const figures = (label: string, samples: readonly CliRun[], goal: string): Row[] => [
+      row('start', `${variant}, ${label}: command → first task`, samples.map((s) => s.firstTaskSeconds), 's', goal),
+      row('start', `${variant}, ${label}: command → exit`, samples.map((s) => s.exitSeconds), 's'),
+      row('memory', `${variant}, ${label}: peak RSS of the CLI`, samples.map((s) => s.peakRssMb), 'MB'),
+    ];
+    rows.push(...figures('cold (synth)', cold, ''), ...figures('warm (cached)', warm, variant === 'built' ? '< 0.4 s' : '< 2 s'));
   }
-  const figures = (label: string, samples: readonly CliRun[], goal: string): Row[] => [
-    row('start', `${label}: command → first task`, samples.map((s) => s.firstTaskSeconds), 's', goal),
-    row('start', `${label}: command → exit`, samples.map((s) => s.exitSeconds), 's'),
-    row('memory', `${label}: peak RSS of the CLI`, samples.map((s) => s.peakRssMb), 'MB'),
-  ];
-  return [...figures('cold (synth)', cold, ''), ...figures('warm (cached)', warm, '< 2 s')];
+  const sizes = ['js', 'ts'].map((ext) => filesSize(DIST_DIR, ext) / 1024 / 1024);
+  rows.push(row('size', 'dist/: JavaScript', [sizes[0]!], 'MB'), row('size', 'dist/: type declarations', [sizes[1]!], 'MB'));
+  return rows;
 }
 
-async function runCli(home: string): Promise<CliRun> {
+function filesSize(dir: string, extension: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(`.${extension}`))
+    .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0);
+}
+
+async function runCli(home: string, cli: string): Promise<CliRun> {
   mkdirSync(home, { recursive: true });
   const rssFile = `${home}.rss.jsonl`;
   rmSync(rssFile, { force: true });
@@ -264,7 +282,7 @@ async function runCli(home: string): Promise<CliRun> {
   const spawnedAt = Date.now();
   const started = performance.now();
   const { pid, code, output } = await new Promise<{ pid: number; code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', RSS_PROBE, CLI, 'run', 'bench-chain'], { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', RSS_PROBE, cli, 'run', 'bench-chain'], { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -301,6 +319,6 @@ function newestRecord(dir: string): ExecutionRecord {
 }
 
 function row(measure: string, label: string, values: readonly number[], unit: string, goal = ''): Row {
-  const round = (x: number) => Number(x.toFixed(unit === 'MB' ? 0 : 3));
+  const round = (x: number) => Number(x.toFixed(unit === 'MB' ? (measure === 'size' ? 2 : 0) : 3));
   return { measure, case: label, n: values.length, p50: round(quantile(values, 0.5)), p95: round(quantile(values, 0.95)), unit, goal };
 }

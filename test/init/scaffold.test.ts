@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,7 +32,9 @@ describe('sluice init', () => {
   it('writes an example pipeline whose handlers exist and export handler', async () => {
     const dir = newDir();
     scaffoldProject(dir);
-    // The example imports 'sluice', which only an installed project resolves: point it at the sources.
+    // The example imports 'sluice', which only an installed project resolves: point it at the
+    // sources; its handlers' packages (the AWS SDK) resolve from this repository's node_modules.
+    symlinkSync(join(__dirname, '../../node_modules'), join(dir, 'node_modules'), 'dir');
     const pipelineFile = join(dir, 'pipelines/example/pipeline.ts');
     writeFileSync(pipelineFile, readFileSync(pipelineFile, 'utf8').replace("from 'sluice'", `from ${JSON.stringify(join(__dirname, '../../lib/index.ts'))}`));
     const [example] = await loadPipelines(join(dir, 'pipelines'));
