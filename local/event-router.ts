@@ -67,8 +67,9 @@ export class EventRouter {
     this.redeliveryDelayMs = props.redeliveryDelayMs ?? 100;
   }
 
-  /** Puts an event on a bus (PutEvents): only the rules of that bus see it. */
-  publish(event: Record<string, unknown>, eventBusName = 'default'): void {
+  /** Puts an event on a bus (PutEvents): only the rules of that bus see it. Returns how many rules matched it. */
+  publish(event: Record<string, unknown>, eventBusName = 'default'): number {
+    let matched = 0;
     for (const rule of this.props.stage.rules) {
       if (!rule.enabled || !rule.eventPattern || rule.eventBusName !== eventBusName) continue;
       let matches: boolean;
@@ -79,11 +80,13 @@ export class EventRouter {
         continue;
       }
       if (!matches) continue;
+      matched++;
       for (const target of rule.targets) {
         this.notify({ kind: 'delivered', rule: rule.name, target: target.arn });
         this.track(this.deliver(rule.name, target, event));
       }
     }
+    return matched;
   }
 
   /**

@@ -187,7 +187,9 @@ export type RuntimeNotice =
       /** The pipeline whose schedule is paused: the tick fired nothing. */
       readonly paused?: string;
     }
-  | { readonly kind: 'metric'; readonly sample: MetricSample };
+  | { readonly kind: 'metric'; readonly sample: MetricSample }
+  /** An uploaded object that no trigger's rule matches: nothing runs for it. */
+  | { readonly kind: 'unmatched'; readonly bucket: string; readonly key: string };
 
 /** A pipeline as deployed in the local stage. */
 export interface LocalPipeline {
@@ -636,7 +638,14 @@ export class LocalRuntime {
     if (this.triggersStarted) return;
     this.triggersStarted = true;
     const notify = this.props.notify ?? (() => {});
-    this.stopped.push(this.services.s3.onObjectCreated((event) => this.router.publish(event as unknown as Record<string, unknown>)));
+    this.stopped.push(
+      this.services.s3.onObjectCreated((event) => {
+        if (this.router.publish(event as unknown as Record<string, unknown>) > 0) return;
+        // Nothing listens for it: say so, or a mistyped key looks like a trigger that never fires.
+        const { bucket, object } = (event as unknown as { detail: { bucket: { name: string }; object: { key: string } } }).detail;
+        notify({ kind: 'unmatched', bucket: bucket.name, key: object.key });
+      }),
+    );
 
     const scheduler = new LocalScheduler({
       onError: (error, schedule) => notify({ kind: 'error', message: `Schedule ${schedule.name}: ${(error as Error).message}` }),

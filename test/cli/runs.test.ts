@@ -316,8 +316,9 @@ describe('sluice run, status, runs and dev', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     // Then
-    // Lines about earlier runs may still arrive; no run may start.
+    // Lines about earlier runs may still arrive; no run may start. The key no rule matches is named.
     expect(dev.output().slice(mark)).not.toContain(' started (');
+    expect(dev.output().slice(mark)).toContain(`upload   s3://${dev.rawBucket}/elsewhere/2024-02-11/store-1.csv matches no trigger: nothing runs`);
     const [runs, status] = await Promise.all([
       sluice(['runs', 'drops', '--json'], env),
       sluice(['status', 'drops', '--from', '2024-02-11', '--to', '2024-02-12', '--json'], env),

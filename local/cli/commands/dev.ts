@@ -168,6 +168,12 @@ function printNotice(notice: RuntimeNotice, print: Print): void {
     case 'error':
       print({ event: 'error', message: notice.message }, `ERROR    ${notice.message}`);
       break;
+    case 'unmatched':
+      print(
+        { event: 'unmatched', bucket: notice.bucket, key: notice.key },
+        `upload   s3://${notice.bucket}/${notice.key} matches no trigger: nothing runs (sluice list shows each pipeline's triggers)`,
+      );
+      break;
     case 'metric': {
       // The launcher's counters (LAUNCHER_METRICS), as CloudWatch would sum them.
       const { name, pipeline, value, total } = notice.sample;
