@@ -25,13 +25,11 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
 });
-// One self-contained file per handler (no chunks shared with the CLI or the CDK side), and the
-// local runtime's Lambda environment, which runs in a worker thread of its own.
+// One self-contained file per handler (no chunks shared with the CLI or the CDK side).
 await build({
   ...common,
   entryPoints: [
     ...['launcher', 'run-monitor', 'backfill'].map((name) => ({ in: `lambdas/${name}/index.ts`, out: `lambdas/${name}/index` })),
-    { in: 'local/engine/private/sandbox-worker.ts', out: 'local/engine/private/sandbox-worker' },
   ],
 });
 execFileSync('tsc', ['-p', 'tsconfig.build.json'], { stdio: 'inherit' });

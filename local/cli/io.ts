@@ -38,7 +38,7 @@ export function processIo(env: NodeJS.ProcessEnv = process.env): CliIo {
 }
 
 /**
- * Task handlers log through this process's stdout and stderr, as they log to CloudWatch
+ * Task handlers run in this process and log to its stdout and stderr, as they log to CloudWatch
  * on AWS. Their lines would break `--json` and bury the tables, so from now on whatever is written
  * to the process's streams (except through a {@link CliIo}) goes to `logFile`, or to stderr with
  * `verbose`. Returns the function that restores the streams.

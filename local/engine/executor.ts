@@ -20,7 +20,8 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf, loadStage } from './assembly';
-import { type InvokeResult, LocalLambdaRuntime, type OutputSink, type TaskHandler } from './lambda';
+import { type InvokeResult, LocalLambdaRuntime, type TaskHandler } from './lambda';
+import type { OutputSink } from './private/invocation-output';
 import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
@@ -365,10 +366,9 @@ export class LocalEngine {
     return abandoned;
   }
 
-  /** Waits for every running execution, then stops the functions' environments and releases the DynamoDB client. */
+  /** Waits for every running execution, then releases the DynamoDB client. */
   async close(): Promise<void> {
     await Promise.all([...this.executions.values()].map((e) => e.done));
-    await this.lambdas.close();
     this.dynamodb.destroy();
   }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire, registerHooks } from 'node:module';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { packageModule } from '../../lib/package-files';
 import type { LocalFunction } from './assembly';
-import type { InvokeMessage, SandboxData, SandboxMessage } from './private/sandbox-worker';
+import { captureOutput, type OutputSink } from './private/invocation-output';
+import { withEnvironment } from './private/process-env';
 
 /** Endpoints of the local services, handed to every function through its environment. */
 export interface LocalEndpoints {
@@ -30,13 +30,6 @@ export interface LocalEndpoints {
    * @default - every function signs with the local services' own key
    */
   readonly accessKeyIdOf?: (roleArn: string) => string;
-  /**
-   * How many execution environments (worker threads) may be alive at once, across functions: an
-   * invocation beyond them waits for one to be free, and an idle one of another function is
-   * stopped to make room.
-   * @default 32
-   */
-  readonly concurrency?: number;
 }
 
 /** Outcome of one invocation, in the shape Lambda's Invoke API reports it. */
@@ -64,44 +57,21 @@ export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
-/** Receives what one invocation wrote, line by line. */
-export type OutputSink = (stream: 'stdout' | 'stderr', line: string) => void;
+type Handler = (event: unknown, context: LambdaContext) => unknown;
 
 /**
- * Execution environments alive at once, as an account's concurrency: each is a thread with its
- * own heap (tens of MB with the AWS SDK loaded), so a burst of runs queues for them instead.
- */
-const DEFAULT_CONCURRENCY = 32;
-/** Lambda's limit on a function's initialization (loading its module), before its handler runs. */
-const INIT_LIMIT_MS = 10_000;
-// Found through the package: built, it is dist/local/engine/private/sandbox-worker.js (Node.js
-// strips no types under node_modules).
-const WORKER = pathToFileURL(packageModule('local/engine/private/sandbox-worker.ts'));
-/** `@aws-sdk/*` resolves from here for bundles outside the project, as the Lambda runtime provides it. */
-const SDK_PARENT_URL = import.meta.url;
-
-/**
- * Runs Lambda functions from their bundles in `cdk.out`, each invocation in an execution
- * environment of its function (a worker thread, see sandbox-worker.ts) that is reused while warm,
- * one invocation at a time, as Lambda reuses its sandboxes: module scope survives between
- * invocations, concurrent invocations get environments of their own. An invocation that outlives
- * the function's timeout is stopped with its environment (`Sandbox.Timedout`): nothing it started
- * runs on. One whose heap outgrows the function's memory fails (`Runtime.OutOfMemory`); a handler
- * that crashes its environment (an uncaught exception in a callback, `process.exit`) fails its own
- * invocation only. What functions print is written to this process's standard streams (the CLI
- * may have redirected them) and to the invocation's sink.
+ * Runs Lambda functions from their bundles in `cdk.out`, in this process: one module instance per
+ * function (module scope survives between invocations, as in a warm container), the function's
+ * environment plus what Lambda sets plus the local endpoints, a Lambda-like context, and the
+ * function's timeout (`Sandbox.Timedout`). A timed-out handler cannot be stopped in-process: its
+ * result is ignored.
  */
 export class LocalLambdaRuntime {
-  private readonly idle = new Map<string, Sandbox[]>();
-  private readonly all = new Set<Sandbox>();
-  private readonly waiting: Array<() => void> = [];
+  private readonly modules = new Map<string, Promise<Handler>>();
   private readonly environments = new Map<string, Record<string, string>>();
   private readonly overrides = new Map<string, TaskHandler>();
-  private readonly limit: number;
 
-  constructor(private readonly endpoints: LocalEndpoints) {
-    this.limit = endpoints.concurrency ?? DEFAULT_CONCURRENCY;
-  }
+  constructor(private readonly endpoints: LocalEndpoints) {}
 
   /**
    * Invokes the function with `event`. `onOutput`, when given, receives each line the invocation
@@ -109,75 +79,60 @@ export class LocalLambdaRuntime {
    */
   async invoke(fn: LocalFunction, event: unknown, onOutput?: (requestId: string) => OutputSink): Promise<InvokeResult> {
     const requestId = randomUUID();
-    const override = this.overrides.get(fn.arn);
-    if (override) return invokeOverride(fn, override, requestId, event);
-    const sandbox = await this.acquire(fn);
+    const environment = this.environmentOf(fn);
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    const context: LambdaContext = {
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: String(fn.memoryMb),
+      awsRequestId: requestId,
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: `local/[$LATEST]${requestId.replace(/-/g, '')}`,
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<InvokeResult>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve({
+            ok: false,
+            requestId,
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+            trace: [],
+          }),
+        fn.timeoutSeconds * 1000,
+      );
+    });
+    const call = async (): Promise<InvokeResult> => {
+      try {
+        const handler = this.overrides.get(fn.arn) ?? (await this.handlerOf(fn));
+        // The payload crosses a JSON boundary on Lambda: no shared references, `undefined` → null.
+        const result = await handler(JSON.parse(JSON.stringify(event ?? null)), context);
+        return { ok: true, requestId, payload: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
+      } catch (error) {
+        return { ok: false, requestId, ...errorShape(error) };
+      }
+    };
+    const sink = onOutput?.(requestId);
+    const run = withEnvironment(environment, () => (sink ? captureOutput(sink, call) : call()));
     try {
-      // The payload crosses a JSON boundary on Lambda: no shared references, `undefined` → null.
-      return await sandbox.invoke(requestId, JSON.stringify(event ?? null), onOutput?.(requestId));
+      return await Promise.race([run, timeout]);
     } finally {
-      this.release(fn, sandbox);
+      clearTimeout(timer);
     }
   }
 
   /**
    * Runs `handler` instead of the function's bundle from now on (a test's stand-in for one task),
-   * or the bundle again when `undefined`. It runs in this process (a function cannot be handed to
-   * an environment's thread), with the function's timeout and the JSON payload boundary.
+   * or the bundle again when `undefined`, with the function's environment, timeout and the JSON
+   * payload boundary.
    */
   replaceHandler(fn: LocalFunction, handler: TaskHandler | undefined): void {
     if (handler) this.overrides.set(fn.arn, handler);
     else this.overrides.delete(fn.arn);
-  }
-
-  /** Stops every execution environment. */
-  async close(): Promise<void> {
-    const sandboxes = [...this.all];
-    this.all.clear();
-    this.idle.clear();
-    await Promise.all(sandboxes.map((sandbox) => sandbox.stop()));
-  }
-
-  /**
-   * A warm environment of the function, else a new one: within the limit, or in place of the
-   * environment of another function idle the longest, or, when every one is busy, once one is free.
-   */
-  private async acquire(fn: LocalFunction): Promise<Sandbox> {
-    for (;;) {
-      const warm = this.idle.get(fn.arn)?.pop();
-      if (warm) return warm;
-      if (this.all.size >= this.limit) this.evictIdle();
-      if (this.all.size < this.limit) {
-        const sandbox = new Sandbox(fn, this.environmentOf(fn));
-        this.all.add(sandbox);
-        return sandbox;
-      }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    }
-  }
-
-  private release(fn: LocalFunction, sandbox: Sandbox): void {
-    if (sandbox.alive) {
-      const idle = this.idle.get(fn.arn) ?? [];
-      idle.push(sandbox);
-      this.idle.set(fn.arn, idle);
-    } else {
-      this.all.delete(sandbox);
-    }
-    this.waiting.shift()?.();
-  }
-
-  /** Stops the environment idle the longest, of any function. */
-  private evictIdle(): void {
-    let oldest: { arn: string; sandbox: Sandbox } | undefined;
-    for (const [arn, sandboxes] of this.idle) {
-      for (const sandbox of sandboxes) if (!oldest || sandbox.idleSince < oldest.sandbox.idleSince) oldest = { arn, sandbox };
-    }
-    if (!oldest) return;
-    const sandboxes = this.idle.get(oldest.arn)!;
-    sandboxes.splice(sandboxes.indexOf(oldest.sandbox), 1);
-    this.all.delete(oldest.sandbox);
-    void oldest.sandbox.stop();
   }
 
   private environmentOf(fn: LocalFunction): Record<string, string> {
@@ -217,154 +172,71 @@ export class LocalLambdaRuntime {
     }
     return environment;
   }
+
+  private handlerOf(fn: LocalFunction): Promise<Handler> {
+    let loaded = this.modules.get(fn.arn);
+    if (!loaded) {
+      loaded = loadHandler(fn);
+      // A module that failed to load is retried on the next invocation, as Lambda re-inits.
+      loaded.catch(() => this.modules.delete(fn.arn));
+      this.modules.set(fn.arn, loaded);
+    }
+    return loaded;
+  }
 }
 
-/** One execution environment of a function: a worker thread running one invocation at a time. */
-class Sandbox {
-  private readonly worker: Worker;
-  private current?: {
-    readonly requestId: string;
-    readonly sink?: OutputSink;
-    readonly partial: Record<'stdout' | 'stderr', string>;
-    readonly started: () => void;
-    readonly settle: (result: InvokeResult) => void;
-  };
-  private loaded = false;
-  private ended = false;
-  /** When its last invocation ended (`performance.now()`). */
-  idleSince = 0;
-
-  constructor(
-    private readonly fn: LocalFunction,
-    environment: Record<string, string>,
-  ) {
-    const data: SandboxData = {
-      handlerFile: fn.handlerFile,
-      handlerExport: fn.handlerExport,
-      sdkParentUrl: SDK_PARENT_URL,
-      timeoutMs: fn.timeoutSeconds * 1000,
-      context: { functionName: fn.name, invokedFunctionArn: fn.arn, memoryLimitInMB: String(fn.memoryMb), logGroupName: `/aws/lambda/${fn.name}` },
-    };
-    this.worker = new Worker(WORKER, {
-      workerData: data,
-      env: environment,
-      // Lambda's memory setting bounds the whole sandbox; the heap is what a handler can grow.
-      resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb },
+async function loadHandler(fn: LocalFunction): Promise<Handler> {
+  provideRuntimeModules();
+  let exports: Record<string, unknown>;
+  if (fn.handlerFile.endsWith('.mjs')) {
+    // The query makes a module instance of its own per function, even when two share a bundle.
+    const url = `${pathToFileURL(fn.handlerFile).href}?function=${encodeURIComponent(fn.arn)}`;
+    exports = (await import(/* @vite-ignore */ url)) as Record<string, unknown>;
+  } else {
+    const require = createRequire(fn.handlerFile);
+    const resolved = require.resolve(fn.handlerFile);
+    delete require.cache[resolved];
+    exports = require(resolved) as Record<string, unknown>;
+    delete require.cache[resolved];
+  }
+  const handler = exports[fn.handlerExport];
+  if (typeof handler !== 'function') {
+    throw Object.assign(new Error(`${fn.handlerFile} does not export a function "${fn.handlerExport}"`), {
+      name: 'Runtime.HandlerNotFound',
     });
-    this.worker.on('message', (message: SandboxMessage) => this.receive(message));
-    this.worker.on('error', (error: Error & { code?: string }) => {
-      this.ended = true;
-      if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        this.fail('Runtime.OutOfMemory', `Runtime exited with error: the function used more than its ${fn.memoryMb} MB of memory`);
-      } else {
-        // As Lambda reports an uncaught exception: the error itself.
-        this.fail(error.name || 'Error', error.message, (error.stack ?? '').split('\n'), false);
+  }
+  return handler as Handler;
+}
+
+let runtimeModulesProvided = false;
+
+/**
+ * The Lambda Node.js runtime provides the AWS SDK v3, so NodejsFunction leaves `@aws-sdk/*` out of
+ * bundles. A bundle in a `cdk.out` outside this project cannot resolve them from its own folder:
+ * resolve them from here instead, as the runtime would. Nothing else is provided.
+ */
+function provideRuntimeModules(): void {
+  if (runtimeModulesProvided) return;
+  runtimeModulesProvided = true;
+  const here = import.meta.url;
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      try {
+        return nextResolve(specifier, context);
+      } catch (error) {
+        if (!specifier.startsWith('@aws-sdk/') || !['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes(String((error as NodeJS.ErrnoException).code))) throw error;
+        return nextResolve(specifier, { ...context, parentURL: here });
       }
-    });
-    this.worker.on('exit', (code) => {
-      this.ended = true;
-      this.fail('Runtime.ExitError', `Runtime exited with error: exit status ${code}`);
-    });
-    // An idle environment does not keep the process alive; a busy one does.
-    this.worker.unref();
-  }
+    },
+  });
+}
 
-  /** Whether it can take another invocation. */
-  get alive(): boolean {
-    return !this.ended;
+function errorShape(error: unknown): { errorType: string; errorMessage: string; trace: string[] } {
+  if (error instanceof Error) {
+    return { errorType: error.name || 'Error', errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
   }
-
-  invoke(requestId: string, event: string, sink?: OutputSink): Promise<InvokeResult> {
-    let resolve!: (result: InvokeResult) => void;
-    const promise = new Promise<InvokeResult>((settle) => (resolve = settle));
-    const timeOut = (errorMessage: string) => () => {
-      // Lambda stops a timed-out invocation: nothing it started runs on.
-      this.settle({ ok: false, requestId, errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: ${errorMessage}`, trace: [] });
-      void this.stop();
-    };
-    const handlerTimeout = () => setTimeout(timeOut(`Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`), this.fn.timeoutSeconds * 1000);
-    // Loading the module has Lambda's init limit; the handler then has the function's timeout.
-    let timer = this.loaded ? handlerTimeout() : setTimeout(timeOut(`the function's initialization did not complete within ${INIT_LIMIT_MS / 1000} seconds`), INIT_LIMIT_MS);
-    this.current = {
-      requestId,
-      sink,
-      partial: { stdout: '', stderr: '' },
-      started: () => {
-        this.loaded = true;
-        clearTimeout(timer);
-        timer = handlerTimeout();
-      },
-      settle: (result) => {
-        clearTimeout(timer);
-        resolve(result);
-      },
-    };
-    this.worker.ref();
-    this.worker.postMessage({ requestId, event } satisfies InvokeMessage);
-    return promise;
-  }
-
-  async stop(): Promise<void> {
-    this.ended = true;
-    await this.worker.terminate();
-  }
-
-  private receive(message: SandboxMessage): void {
-    if (message.kind === 'output') return this.output(message.stream, message.text);
-    if (message.requestId !== this.current?.requestId) return;
-    if (message.kind === 'started') return this.current.started();
-    this.settle(
-      message.ok
-        ? { ok: true, requestId: message.requestId, payload: JSON.parse(message.payload) as unknown }
-        : { ok: false, requestId: message.requestId, errorType: message.errorType, errorMessage: message.errorMessage, trace: message.trace },
-    );
-  }
-
-  /** Written as the function wrote it, and line by line to the running invocation's sink. */
-  private output(stream: 'stdout' | 'stderr', text: string): void {
-    process[stream].write(text);
-    const current = this.current;
-    if (!current?.sink) return;
-    const lines = (current.partial[stream] + text).split('\n');
-    current.partial[stream] = lines.pop() ?? '';
-    for (const line of lines) current.sink(stream, line);
-  }
-
-  private fail(errorType: string, errorMessage: string, trace: string[] = [], runtimeError = true): void {
-    const current = this.current;
-    if (!current) return;
-    this.settle({ ok: false, requestId: current.requestId, errorType, errorMessage: runtimeError ? `RequestId: ${current.requestId} Error: ${errorMessage}` : errorMessage, trace });
-  }
-
-  private settle(result: InvokeResult): void {
-    const current = this.current;
-    if (!current) return;
-    this.current = undefined;
-    this.idleSince = performance.now();
-    for (const stream of ['stdout', 'stderr'] as const) if (current.partial[stream] !== '') current.sink?.(stream, current.partial[stream]);
-    this.worker.unref();
-    current.settle(result);
-  }
+  return { errorType: typeof error, errorMessage: String(error), trace: [] };
 }
 
 /** A handler standing in for a function's bundle (see {@link LocalLambdaRuntime.replaceHandler}). */
 export type TaskHandler = (event: unknown) => unknown;
-
-async function invokeOverride(fn: LocalFunction, handler: TaskHandler, requestId: string, event: unknown): Promise<InvokeResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`Task timed out after ${fn.timeoutSeconds}.00 seconds`), { name: 'Sandbox.Timedout' })),
-      fn.timeoutSeconds * 1000,
-    );
-  });
-  try {
-    const result = await Promise.race([Promise.resolve(handler(JSON.parse(JSON.stringify(event ?? null)))), timeout]);
-    return { ok: true, requestId, payload: result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown) };
-  } catch (error) {
-    const e = error instanceof Error ? error : new Error(String(error));
-    return { ok: false, requestId, errorType: e.name || 'Error', errorMessage: e.message, trace: (e.stack ?? '').split('\n') };
-  } finally {
-    clearTimeout(timer);
-  }
-}

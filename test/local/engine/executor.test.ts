@@ -29,9 +29,9 @@ function newEngine(props: Partial<LocalEngineProps> = {}): LocalEngine {
 }
 
 /** The fixture state machine's input: the worker fails `failTimes` times with `errorName`. */
-function runInput(failTimes: number, errorName = 'TransientError', sleepMs = 0, resultBytes = 0, crash: 'none' | 'uncaught' | 'exit' = 'none') {
+function runInput(failTimes: number, errorName = 'TransientError', sleepMs = 0, resultBytes = 0) {
   const runId = `run-${++runs}`;
-  return { runId, failTimes, errorName, sleepMs, resultBytes, crash };
+  return { runId, failTimes, errorName, sleepMs, resultBytes };
 }
 
 async function run(input: ReturnType<typeof runInput>, on = engine) {
@@ -162,23 +162,6 @@ describe('LocalEngine', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('Sandbox.Timedout');
     expect(JSON.parse(result.cause ?? '{}').errorMessage).toMatch(/Task timed out after 1\.00 seconds$/);
-  });
-
-  it.each([
-    { crash: 'uncaught' as const, error: 'Error', message: /^crashed in a callback/ },
-    { crash: 'exit' as const, error: 'Runtime.ExitError', message: /Runtime exited with error: exit status 3$/ },
-  ])('fails only the invocation whose handler crashes its environment ($crash), then runs the next in a fresh one', async ({ crash, error, message }) => {
-    // Given a run whose worker crashes its execution environment
-    const crashed = await run(runInput(0, 'Error', 0, 0, crash));
-
-    // When the next run invokes the same function
-    const next = await run(runInput(0));
-
-    // Then the crash failed its own invocation with Lambda's error, and this process and the next run went on
-    expect(crashed.status).toBe('FAILED');
-    expect(crashed.error).toBe(error);
-    expect(JSON.parse(crashed.cause ?? '{}').errorMessage).toMatch(message);
-    expect(next.status).toBe('SUCCEEDED');
   });
 
   it('catches an error by its name and hands the Catch the error and cause', async () => {
