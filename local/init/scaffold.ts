@@ -236,7 +236,7 @@ describe('the example pipeline', () => {
   });
 });
 `,
-    '.gitignore': 'node_modules/\ncdk.out/\n.sluice/\n',
+    '.gitignore': 'node_modules/\ncdk.out/\n.sluice/\nsecrets.local.json\n',
     'README.md': `# ${folder}
 
 \`\`\`sh
