@@ -54,7 +54,8 @@ export async function startSqsApi(props: {
         return fail(400, 'UnsupportedOperation', `The local SQS API serves SendMessage and GetQueueAttributes; got "${operation}"`);
       }
       if (!input) return fail(400, 'InvalidParameterValue', 'The request body is not JSON');
-      const queue = props.queues.find((q) => q.url === input.QueueUrl || queueUrlMatches(q, String(input.QueueUrl)));
+      // The stage's queue URLs are the regional ones, as the launcher builds them from ARNs.
+      const queue = props.queues.find((q) => q.url === input.QueueUrl);
       if (!queue) return fail(400, 'QueueDoesNotExist', `The specified queue does not exist: ${String(input.QueueUrl)}`);
       const denial = props.authorize?.({ accessKeyId, action: `sqs:${operation}`, resource: queue.arn });
       if (denial) return fail(403, 'AccessDenied', denial);
@@ -80,12 +81,6 @@ export async function startSqsApi(props: {
       return { output: { MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(body).digest('hex') } };
     },
   });
-}
-
-/** A queue's URL on any endpoint (`https://sqs.<region>.amazonaws.com/<account>/<name>` or local). */
-function queueUrlMatches(queue: SqsApiQueue, url: string): boolean {
-  const [, , , region, account, name] = queue.arn.split(':');
-  return url.endsWith(`/${account}/${name}`) && (url.includes(region!) || url.startsWith('http://127.0.0.1'));
 }
 
 function queueAttributes(queue: SqsApiQueue, names: unknown): Record<string, string> {
