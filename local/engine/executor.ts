@@ -426,7 +426,7 @@ export class LocalEngine {
     const tries = new Map<string, number>();
     for (const [state, task] of prepared.plan.tasks) {
       handlers[state] = (taskInput) => {
-        if (task.kind === 'start-execution-sync') return this.serveStartExecutionSync(task.jsonOutput, taskInput, children) as Promise<never>;
+        if (task.kind === 'start-execution-sync') return this.serveStartExecutionSync(stateMachine, task.jsonOutput, taskInput, children) as Promise<never>;
         const attempt = (tries.get(state) ?? 0) + 1;
         tries.set(state, attempt);
         return this.serveTask(stateMachine, task, taskInput, attempt) as Promise<never>;
@@ -478,6 +478,13 @@ export class LocalEngine {
     handlers: TaskHandlers,
     children: Set<() => void>,
   ): Promise<unknown> {
+    // A Map Run starts each child as an execution of the state machine itself, as its role.
+    try {
+      this.props.authorizer?.assertAllowed(stateMachine.roleArn, 'states:StartExecution', stateMachine.arn);
+    } catch (error) {
+      if (!(error instanceof AccessDeniedError)) throw error;
+      throw new TaskFailure('States.Runtime', `The Map Run of "${child.mapState}" could not start its child executions: ${error.message}`);
+    }
     const name = crypto.randomUUID();
     const record: ExecutionRecord = {
       executionArn: `${parent.executionArn.replace(/:[^:]+$/, '')}/${child.mapState.replace(/[^A-Za-z0-9_-]/g, '_')}:${name}`,
@@ -522,8 +529,14 @@ export class LocalEngine {
    * `startExecution.sync(:2)`: starts the execution, waits for it, and returns its description;
    * an execution that does not succeed fails the Task with `States.TaskFailed`, as on AWS.
    */
-  private async serveStartExecutionSync(jsonOutput: boolean, input: unknown, children: Set<() => void>): Promise<unknown> {
+  private async serveStartExecutionSync(stateMachine: LocalStateMachine, jsonOutput: boolean, input: unknown, children: Set<() => void>): Promise<unknown> {
     const parameters = startExecutionParameters(input);
+    // What a `.sync` start calls on AWS: the start, the managed rule that reports the end, and
+    // the description of the started execution (its ARN is known only once started).
+    const { account, region } = this.stage.environment;
+    this.authorizeTask(stateMachine, 'StepFunctions', 'states:StartExecution', parameters.stateMachineArn);
+    const managedRule = `arn:aws:events:${region}:${account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
+    for (const action of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) this.authorizeTask(stateMachine, 'StepFunctions', action, managedRule);
     let executionArn: string;
     try {
       ({ executionArn } = await this.startExecution(parameters));
@@ -534,6 +547,7 @@ export class LocalEngine {
     const stop = () => void this.stopExecution(executionArn, { error: 'States.Aborted', cause: 'The execution that started it with startExecution.sync was stopped' });
     children.add(stop);
     try {
+      this.authorizeTask(stateMachine, 'StepFunctions', 'states:DescribeExecution', executionArn);
       const ended: EndedExecution = await this.waitForExecution(executionArn);
       const output = syncTaskOutput(ended, jsonOutput);
       if (ended.status === 'SUCCEEDED') return output;
@@ -675,15 +689,20 @@ export class LocalEngine {
    * Refuses a Task state's call its state machine's role may not make, with the error Step
    * Functions reports for the service's AccessDeniedException.
    */
-  private authorizeTask(stateMachine: LocalStateMachine, service: 'DynamoDB' | 'Lambda', action: string, resource: string): void {
+  private authorizeTask(stateMachine: LocalStateMachine, service: 'DynamoDB' | 'Lambda' | 'StepFunctions', action: string, resource: string): void {
     try {
       this.props.authorizer?.assertAllowed(stateMachine.roleArn, action, resource);
     } catch (error) {
       if (!(error instanceof AccessDeniedError)) throw error;
       const requestId = crypto.randomUUID();
-      throw service === 'DynamoDB'
-        ? new TaskFailure('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException, Request ID: ${requestId})`)
-        : new TaskFailure('Lambda.AWSLambdaException', `${error.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${requestId})`);
+      switch (service) {
+        case 'DynamoDB':
+          throw new TaskFailure('DynamoDB.AmazonDynamoDBException', `${error.message} (Service: DynamoDb, Status Code: 400, Error Code: AccessDeniedException, Request ID: ${requestId})`);
+        case 'Lambda':
+          throw new TaskFailure('Lambda.AWSLambdaException', `${error.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${requestId})`);
+        case 'StepFunctions':
+          throw new TaskFailure('StepFunctions.AWSStepFunctionsException', `${error.message} (Service: AWSStepFunctions; Status Code: 400; Error Code: AccessDeniedException; Request ID: ${requestId})`);
+      }
     }
   }
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalEngine } from '../../../local/engine';
+import { LocalEngine, loadStage } from '../../../local/engine';
+import { LocalAuthorizer } from '../../../local/iam/authorizer';
 import { synthChildExecutionsApp } from './fixtures/child-executions-app';
 
 let outdir: string;
@@ -66,9 +67,9 @@ describe('Distributed Map and startExecution.sync:2 on the local engine', () => 
 
     // Then the Catch got what AWS hands it
     expect(result.status).toBe('SUCCEEDED');
-    const [caught] = JSON.parse(result.output!) as { error: string; cause: Record<string, unknown> }[];
+    const [caught] = JSON.parse(result.output!) as { error: string; cause: string }[];
     expect(caught.error).toBe('States.TaskFailed');
-    expect(caught.cause).toMatchObject({ Status: 'FAILED', Error: 'ItemError', Cause: 'the item asked to fail', Name: 'failing-0' });
+    expect(JSON.parse(caught.cause)).toMatchObject({ Status: 'FAILED', Error: 'ItemError', Cause: 'the item asked to fail', Name: 'failing-0' });
   });
 
   it('keeps at most MaxConcurrencyPath items in flight', async () => {
@@ -100,5 +101,74 @@ describe('Distributed Map and startExecution.sync:2 on the local engine', () => 
     expect(await done).toMatchObject({ status: 'ABORTED', error: 'Cancelled', cause: 'test' });
     const child = await engine.waitForExecution(`${childArn.replace(':stateMachine:', ':execution:')}:stopped-0`);
     expect(child.status).toBe('ABORTED');
+  });
+});
+
+describe('the IAM of Distributed Map and startExecution.sync:2 on the local engine', () => {
+  interface Statement {
+    Action: string | string[];
+  }
+  interface Template {
+    Resources: Record<string, { Type: string; Properties: { PolicyDocument: { Statement: Statement[] } } }>;
+  }
+
+  /** The fixture with the parent's role missing what `drop` selects; returns how to run the parent under IAM. */
+  async function parentWithout(drop: (id: string, statement: Statement) => boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-children-iam-'));
+    const runHome = mkdtempSync(join(tmpdir(), 'sluice-children-iam-home-'));
+    synthChildExecutionsApp(dir);
+    const assembly = join(dir, 'assembly-local');
+    for (const file of readdirSync(assembly).filter((f) => f.endsWith('.template.json'))) {
+      const template = JSON.parse(readFileSync(join(assembly, file), 'utf8')) as Template;
+      for (const [id, resource] of Object.entries(template.Resources)) {
+        if (resource.Type !== 'AWS::IAM::Policy') continue;
+        const document = resource.Properties.PolicyDocument;
+        document.Statement = document.Statement.filter((statement) => !drop(id, statement));
+      }
+      writeFileSync(join(assembly, file), JSON.stringify(template));
+    }
+    const denied = new LocalEngine({
+      assemblyDir: dir,
+      stage: 'local',
+      dynamoEndpoint: 'http://127.0.0.1:9',
+      home: runHome,
+      authorizer: LocalAuthorizer.of(loadStage(dir, 'local')),
+    });
+    const arn = denied.stage.findStateMachine('child-executions-parent')!.arn;
+    const { executionArn } = await denied.startExecution({
+      stateMachineArn: arn,
+      name: 'denied',
+      input: JSON.stringify({ prefix: 'denied', items: [{ value: 1, fail: false, waitSeconds: 0 }], concurrency: 1 }),
+    });
+    try {
+      return await denied.waitForExecution(executionArn);
+    } finally {
+      await denied.close();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(runHome, { recursive: true, force: true });
+    }
+  }
+
+  const actions = (statement: Statement) => [statement.Action].flat();
+
+  it('fails the Task of a start its role may not make, with the AccessDenied Step Functions reports', async () => {
+    // When the parent's role lost states:StartExecution on the child (CDK grants it with the Task)
+    const result = await parentWithout((id, s) => !id.includes('DistributedMap') && actions(s).includes('states:StartExecution'));
+
+    // Then the Task failed with the error Step Functions reports, naming the action and the child
+    expect(result.status).toBe('SUCCEEDED');
+    const [caught] = JSON.parse(result.output!) as { error: string; cause: string }[];
+    expect(caught.error).toBe('StepFunctions.AWSStepFunctionsException');
+    expect(caught.cause).toMatch(/is not authorized to perform: states:StartExecution on resource: arn:aws:states:us-east-1:000000000000:stateMachine:child-executions-child/);
+  });
+
+  it('fails a Distributed Map whose role may not start its own child executions', async () => {
+    // When the policy CDK adds for the Distributed Map is gone
+    const result = await parentWithout((id) => id.includes('DistributedMap'));
+
+    // Then
+    expect(result.status).toBe('FAILED');
+    expect(result).toMatchObject({ error: 'States.Runtime' });
+    expect(result.cause).toMatch(/could not start its child executions: .*states:StartExecution on resource: .*stateMachine:child-executions-parent/);
   });
 });
