@@ -683,6 +683,15 @@ export class LocalEngine {
         }
       }
     }
+    // Attempts the execution's end cut short (a stop, a failure in another branch, a forced
+    // limit): on AWS their Task is aborted with the execution, so none is left running.
+    const ended = new Date().toISOString();
+    for (const entry of open.values()) {
+      if (entry.endDate !== undefined) continue;
+      entry.endDate = ended;
+      entry.error = 'States.Aborted';
+      entry.cause = 'The execution ended while this attempt was running';
+    }
   }
 
   /**

@@ -164,6 +164,23 @@ describe('LocalEngine', () => {
     expect(JSON.parse(result.cause ?? '{}').errorMessage).toMatch(/Task timed out after 1\.00 seconds$/);
   });
 
+  it('ends the attempt a stop cuts short as aborted, leaving no task running', async () => {
+    // Given a run whose worker takes most of its second
+    const input = runInput(0, 'Error', 800);
+    const { executionArn } = await engine.startExecution({ stateMachineArn, name: input.runId, input: JSON.stringify(input) });
+    while (!engine.describeExecution(executionArn).attempts.some((a) => a.state === 'Work')) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    // When the execution is stopped during the attempt
+    await engine.stopExecution(executionArn, { error: 'Cancelled', cause: 'test' });
+    const result = await engine.waitForExecution(executionArn);
+
+    // Then the attempt ended with the execution, aborted
+    expect(result.status).toBe('ABORTED');
+    const [work] = result.attempts.filter((a) => a.state === 'Work');
+    expect(work).toMatchObject({ error: 'States.Aborted' });
+    expect(work.endDate).toBeDefined();
+  });
+
   it('catches an error by its name and hands the Catch the error and cause', async () => {
     // Given a worker failing with the error name the Catch matches
     const input = runInput(-1, 'SourceUnavailableError');
