@@ -520,12 +520,18 @@ export class LocalRuntime {
     onProgress?: (execution: ExecutionRecord) => void,
   ): Promise<{ rerun: RerunResult; execution?: ExecutionResult }> {
     const pipeline = this.pipelineOfRun(runId);
-    const result = await this.engine.invoke(pipeline.launcher.arn, { source: 'rerun', runId, selection });
-    if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
-    const rerun = result.payload as RerunResult;
+    const rerun = await this.startRerun(runId, selection);
     const { launch } = rerun;
     const executionArn = launch.kind === 'started' ? (launch.executionArn ?? this.executionArnOf(pipeline.name, launch.runId)) : undefined;
     return { rerun, execution: executionArn ? await this.waitForRun(executionArn, onProgress) : undefined };
+  }
+
+  /** Starts a rerun through the launcher (see {@link rerun}) without waiting for it. */
+  async startRerun(runId: string, selection: RerunSelection): Promise<RerunResult> {
+    const pipeline = this.pipelineOfRun(runId);
+    const result = await this.engine.invoke(pipeline.launcher.arn, { source: 'rerun', runId, selection });
+    if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
+    return result.payload as RerunResult;
   }
 
   /** The pipeline a run id names (run ids start with their pipeline's name). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CliContext, type GlobalOptions, resolveContext } from './context';
-import { EXIT, exitCodeOf } from './errors';
+import { describeError, EXIT, exitCodeOf } from './errors';
 import { type CliIo, processIo } from './io';
 import { packageFile } from '../../lib/package-files';
 
@@ -218,11 +218,4 @@ function positiveIntegerOrZero(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number.');
   return n;
-}
-
-function describeError(error: unknown, exit: number): string {
-  if (!(error instanceof Error)) return `error: ${String(error)}`;
-  // Validation messages already list every problem; usage errors say what to change.
-  if (exit === EXIT.usage || error.name === 'PipelineValidationError') return `error: ${error.message}`;
-  return `error: ${error.name}: ${error.message}${process.env.SLUICE_DEBUG ? `\n${error.stack ?? ''}` : ''}`;
 }

@@ -41,3 +41,14 @@ export function exitCodeOf(error: unknown): number {
   if (error.name === 'LaunchRejectedError' && REJECTED_INPUT.has((error as Error & { errorType?: string }).errorType ?? '')) return EXIT.usage;
   return EXIT.failed;
 }
+
+/**
+ * The one line the CLI prints for a command that threw `error` (the web console answers its
+ * actions' errors with the same line).
+ */
+export function describeError(error: unknown, exit = exitCodeOf(error)): string {
+  if (!(error instanceof Error)) return `error: ${String(error)}`;
+  // Validation messages already list every problem; usage errors say what to change.
+  if (exit === EXIT.usage || error.name === 'PipelineValidationError') return `error: ${error.message}`;
+  return `error: ${error.name}: ${error.message}${process.env.SLUICE_DEBUG ? `\n${error.stack ?? ''}` : ''}`;
+}
