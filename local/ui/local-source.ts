@@ -5,15 +5,18 @@ import { listPartitions, MAX_LISTED_PARTITIONS, parsePartitionKey, partitionKeyA
 import { nextFireTimes } from '../../lib/compile/schedule';
 import type { PartitionSpec, TimePartitions } from '../../lib/definitions/partitions';
 import { loadPipelines } from '../../lib/loader';
-import { readLauncherEnvironment } from '../../runtime';
+import { type BackfillRecord, readLauncherEnvironment } from '../../runtime';
+import { type BackfillProgress, backfillProgress, cancelBackfill, checkBackfill, listBackfills, startBackfill, type StartedBackfill } from '../backfills';
 import { runSummary } from '../cli/commands/runs';
 import { runView } from '../cli/commands/run';
 import { recordFields } from '../cli/commands/status';
 import { describePartitions, describeTrigger } from '../cli/format';
 import type { LocalPipeline, LocalRuntime } from '../runtime';
-import type { ConsoleSource } from './source';
+import { TaskLogs } from '../task-logs';
+import type { BackfillAction, ConsoleSource } from './source';
 import type {
   AlertView,
+  BackfillView,
   ChangeEvent,
   GridKind,
   LaunchView,
@@ -23,7 +26,10 @@ import type {
   PartitionStatus,
   PipelineSummary,
   PipelineView,
+  RerunSelectionView,
+  RerunView,
   RunDetail,
+  ScheduleStateView,
   TaskNode,
 } from './views';
 
@@ -69,7 +75,7 @@ export class LocalConsoleSource implements ConsoleSource {
   async overview(now: Date): Promise<OverviewView> {
     return {
       stage: this.stage,
-      pipelines: [...this.runtime.pipelines.values()].map((pipeline) => this.summary(pipeline, now)),
+      pipelines: await Promise.all([...this.runtime.pipelines.values()].map((pipeline) => this.summary(pipeline, now))),
       alerts: this.alerts(),
     };
   }
@@ -79,7 +85,7 @@ export class LocalConsoleSource implements ConsoleSource {
     const spec = pipeline.config.partitions;
     const tasks = (await this.taskGraphs()).get(name) ?? [];
     return {
-      ...this.summary(pipeline, now),
+      ...(await this.summary(pipeline, now)),
       grid: gridKind(spec),
       dimensions:
         spec?.kind === 'multi'
@@ -90,6 +96,8 @@ export class LocalConsoleSource implements ConsoleSource {
           : undefined,
       tasks,
       runs: this.runtime.runs(name).slice(0, RECENT_RUNS).map(runSummary),
+      params: Object.entries(pipeline.config.params ?? {}).map(([param, p]) => ({ name: param, type: p.type, default: p.default })),
+      maxConcurrentRuns: pipeline.config.maxConcurrentRuns,
     };
   }
 
@@ -128,15 +136,59 @@ export class LocalConsoleSource implements ConsoleSource {
     const execution = this.runtime.runs(name).find((r) => r.name === runId);
     if (!execution) throw new NotFoundError(`Pipeline "${name}" has no run "${runId}"`);
     const input = JSON.parse(execution.input) as { attempt?: number; trigger?: string };
-    return { ...runView(pipeline, execution, input.attempt ?? 1), trigger: input.trigger };
+    const tasks = (await this.taskGraphs()).get(name) ?? [];
+    // What `sluice logs` reads, and the results the run recorded (what a rerun would reuse).
+    const logs = new TaskLogs(this.props.home).read(runId).entries.map(({ time, task, attempt, stream, message }) => ({ time, task, attempt, stream, message }));
+    const results = await this.runtime.runResults(name).list(runId);
+    return { ...runView(pipeline, execution, input.attempt ?? 1), trigger: input.trigger, tasks: tasks.map((t) => t.name), logs, results };
   }
 
-  async launch(name: string, partition: string): Promise<LaunchView> {
+  async launch(name: string, partition: string, params: Readonly<Record<string, unknown>> = {}): Promise<LaunchView> {
     this.pipelineNamed(name);
-    const result = await this.runtime.launch(name, partition, 'manual');
-    return result.kind === 'started'
-      ? { kind: 'started', partition: result.partition, runId: result.runId, attempt: result.attempt }
-      : result;
+    return launchView(await this.runtime.launch(name, partition, 'manual', params));
+  }
+
+  async rerun(name: string, runId: string, selection: RerunSelectionView): Promise<RerunView> {
+    this.pipelineNamed(name);
+    if (this.runtime.pipelineOfRun(runId).name !== name) throw new NotFoundError(`Pipeline "${name}" has no run "${runId}"`);
+    const { rerunOf, plan, launch } = await this.runtime.startRerun(runId, selection);
+    return { rerunOf, plan, launch: launchView(launch) };
+  }
+
+  async startBackfill(name: string, action: BackfillAction): Promise<BackfillView> {
+    const pipeline = this.pipelineNamed(name);
+    const { from, to, only, concurrency, yes } = action;
+    const { request } = checkBackfill(pipeline, { from, to, only, concurrency }, { now: new Date(), yes });
+    const started = await startBackfill(this.runtime, name, request);
+    return backfillView(started, await backfillProgress(this.runtime, started));
+  }
+
+  async backfill(name: string, backfillId: string): Promise<BackfillView> {
+    const pipeline = this.pipelineNamed(name);
+    const record = await this.runtime.backfillStore(name).get(name, backfillId);
+    // Until its plan step has recorded it, a backfill is only its execution.
+    const executionArn = record?.executionArn ?? (pipeline.backfill && this.runtime.engine.listExecutions(pipeline.backfill.arn).find((e) => e.name === backfillId)?.executionArn);
+    if (executionArn === undefined) throw new NotFoundError(`Pipeline "${name}" has no backfill ${backfillId}`);
+    const started = { pipeline: name, backfillId, executionArn };
+    return backfillView(started, await backfillProgress(this.runtime, started));
+  }
+
+  async backfills(name?: string): Promise<BackfillView[]> {
+    const names = name === undefined ? [...this.runtime.pipelines.keys()] : [this.pipelineNamed(name).name];
+    const records = (await Promise.all(names.map((n) => listBackfills(this.runtime, n)))).flat();
+    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((record) => recordView(record));
+  }
+
+  async cancelBackfill(name: string, backfillId: string, mode: 'finish' | 'stop'): Promise<BackfillView> {
+    const known = await this.backfill(name, backfillId);
+    if (known.status === 'PLANNING') throw new NotFoundError(`Backfill ${backfillId} is still planning: cancel it once it runs`);
+    await cancelBackfill(this.runtime, name, backfillId, mode);
+    return this.backfill(name, backfillId);
+  }
+
+  async setSchedule(name: string, state: ScheduleStateView): Promise<void> {
+    this.pipelineNamed(name);
+    await this.runtime.setScheduleState(name, state);
   }
 
   /**
@@ -145,8 +197,9 @@ export class LocalConsoleSource implements ConsoleSource {
    */
   watch(listener: (event: ChangeEvent) => void): () => void {
     const unsubscribe = this.runtime.engine.onStatusChange((event) => {
-      const pipeline = [...this.runtime.pipelines.values()].find((p) => p.stateMachine.arn === event.detail.stateMachineArn);
-      listener({ pipeline: pipeline?.name, what: 'run' });
+      const arn = event.detail.stateMachineArn;
+      const pipeline = [...this.runtime.pipelines.values()].find((p) => p.stateMachine.arn === arn || p.backfill?.arn === arn);
+      listener({ pipeline: pipeline?.name, what: pipeline?.backfill?.arn === arn ? 'backfill' : 'run' });
     });
     const seen = new Map<string, string>();
     const look = () => {
@@ -175,20 +228,26 @@ export class LocalConsoleSource implements ConsoleSource {
     return pipeline;
   }
 
-  private summary(pipeline: LocalPipeline, now: Date): PipelineSummary {
+  private async summary(pipeline: LocalPipeline, now: Date): Promise<PipelineSummary> {
     const { config } = pipeline;
     const { bucketNames } = readLauncherEnvironment(pipeline.launcher.environment);
     const runs = this.runtime.runs(pipeline.name);
     const since = now.getTime() - DAY_MS;
     const last = runs[0];
+    const [state, backfills] = await Promise.all([
+      config.schedule ? this.runtime.schedule(pipeline.name).then((s) => s.state) : undefined,
+      listBackfills(this.runtime, pipeline.name),
+    ]);
+    const next = state === 'ENABLED' && config.schedule ? nextFireTimes(config.schedule, now, 1)[0]?.toISOString() : undefined;
     return {
       name: pipeline.name,
       partitions: describePartitions(config.partitions),
-      schedule: config.schedule && { ...config.schedule, next: nextFireTimes(config.schedule, now, 1)[0]?.toISOString() },
+      schedule: config.schedule && state && { ...config.schedule, state, ...(next && { next }) },
       triggers: config.triggers.map((t) => describeTrigger(t, bucketNames[t.bucket])),
       lastRun: last && runSummary(last),
       failures24h: runs.filter((r) => FAILED_RUN.has(r.status) && Date.parse(r.startDate) >= since).length,
       running: runs.filter((r) => r.status === 'RUNNING').length,
+      backfillsRunning: backfills.filter((b) => b.status === 'RUNNING').length,
     };
   }
 
@@ -261,6 +320,51 @@ export class LocalConsoleSource implements ConsoleSource {
         }
       });
   }
+}
+
+function launchView(result: Awaited<ReturnType<LocalRuntime['launch']>>): LaunchView {
+  return result.kind === 'started' ? { kind: 'started', partition: result.partition, runId: result.runId, attempt: result.attempt } : result;
+}
+
+/** A backfill's progress as the console shows it: `PLANNING` until it is recorded. */
+function backfillView(started: StartedBackfill, progress: BackfillProgress): BackfillView {
+  if (progress.record) return recordView(progress.record);
+  const { execution } = progress;
+  const ended = execution.status !== 'RUNNING';
+  return {
+    pipeline: started.pipeline,
+    backfillId: started.backfillId,
+    status: ended ? (execution.status === 'ABORTED' ? 'ABORTED' : 'FAILED') : 'PLANNING',
+    partitions: 0,
+    succeeded: 0,
+    failed: 0,
+    skipped: 0,
+    cancelled: 0,
+    createdAt: execution.startDate,
+    ...(execution.error !== undefined && { error: [execution.error, execution.cause].filter(Boolean).join(': ') }),
+  };
+}
+
+function recordView(record: BackfillRecord): BackfillView {
+  const { pipeline, backfillId, status, request, partitions, succeeded, failed, skipped, cancelled, createdAt, finishedAt, reason, cancelRequested } = record;
+  return {
+    pipeline,
+    backfillId,
+    status,
+    ...(request.from !== undefined && { from: request.from }),
+    ...(request.to !== undefined && { to: request.to }),
+    only: request.only,
+    concurrency: request.concurrency,
+    partitions,
+    succeeded,
+    failed,
+    skipped,
+    cancelled,
+    ...(cancelRequested && { cancelRequested: true }),
+    createdAt,
+    ...(finishedAt !== undefined && { finishedAt }),
+    ...(reason !== undefined && { reason }),
+  };
 }
 
 /** Keys of a range, each with its position. */

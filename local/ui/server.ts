@@ -2,10 +2,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, listen } from '../services/private/loopback';
+import { describeError, EXIT, exitCodeOf } from '../cli/errors';
 import { bundleConsoleApp } from './assets';
 import { NotFoundError } from './local-source';
 import type { ConsoleSource } from './source';
-import type { ChangeEvent } from './views';
+import type { BackfillOnlyView, ChangeEvent, RerunSelectionView } from './views';
 
 /** Properties of {@link startConsoleServer}. */
 export interface ConsoleServerProps {
@@ -53,9 +54,11 @@ export async function startConsoleServer(props: ConsoleServerProps): Promise<Con
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      const status = error instanceof NotFoundError ? 404 : error instanceof BadRequestError || isUsageError(error) ? 400 : 500;
+      const status = httpStatusOf(error);
       if (status === 500) props.onError?.(error);
-      if (!response.headersSent) sendJson(response, status, { error: (error as Error).message ?? String(error) });
+      // Bad input is answered with the line the CLI prints for the same mistake.
+      const message = status === 400 && !(error instanceof BadRequestError) ? describeError(error) : ((error as Error).message ?? String(error));
+      if (!response.headersSent) sendJson(response, status, { error: message });
       else response.end();
     });
   });
@@ -84,6 +87,7 @@ export async function startConsoleServer(props: ConsoleServerProps): Promise<Con
     const [, resource, name, sub, key] = path;
     if (resource === 'events' && path.length === 2) return stream(request, response);
     if (resource === 'overview' && path.length === 2) return sendJson(response, 200, await source.overview(now));
+    if (resource === 'backfills' && path.length === 2) return sendJson(response, 200, await source.backfills());
     if (resource === 'pipelines' && name !== undefined) {
       if (path.length === 3) return sendJson(response, 200, await source.pipeline(name, now));
       if (sub === 'partitions' && path.length === 4) {
@@ -96,6 +100,7 @@ export async function startConsoleServer(props: ConsoleServerProps): Promise<Con
       }
       if (sub === 'partitions' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.partition(name, key));
       if (sub === 'runs' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.run(name, key));
+      if (sub === 'backfills' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.backfill(name, key));
     }
     return sendJson(response, 404, { error: `No API ${url.pathname}` });
   }
@@ -105,11 +110,39 @@ export async function startConsoleServer(props: ConsoleServerProps): Promise<Con
       return sendJson(response, 415, { error: 'Actions take a JSON body (Content-Type: application/json)' });
     }
     const body = await readJson(request);
-    const [api, resource, name, action] = segments(url.pathname);
-    if (api === 'api' && resource === 'pipelines' && name !== undefined && action === 'runs') {
+    const [api, resource, name, action, id, verb] = segments(url.pathname);
+    const { source } = props;
+    if (api !== 'api' || resource !== 'pipelines' || name === undefined) return sendJson(response, 404, { error: `No action ${url.pathname}` });
+    if (action === 'runs' && id === undefined) {
       const partition = body.partition;
       if (typeof partition !== 'string' || partition === '') throw new BadRequestError('Give the partition to run: {"partition": "2024-01-01"}');
-      return sendJson(response, 202, await props.source.launch(name, partition));
+      return sendJson(response, 202, await source.launch(name, partition, paramsOf(body.params)));
+    }
+    if (action === 'runs' && id !== undefined && verb === 'rerun') return sendJson(response, 202, await source.rerun(name, id, selectionOf(body.selection)));
+    if (action === 'backfills' && id === undefined) {
+      const { from, to, only, concurrency, yes } = body;
+      return sendJson(
+        response,
+        202,
+        await source.startBackfill(name, {
+          from: optional(from, 'string', 'from'),
+          to: optional(to, 'string', 'to'),
+          only: optional(only, 'string', 'only') as BackfillOnlyView | undefined,
+          concurrency: optional(concurrency, 'number', 'concurrency'),
+          yes: optional(yes, 'boolean', 'yes'),
+        }),
+      );
+    }
+    if (action === 'backfills' && id !== undefined && verb === 'cancel') {
+      const mode = body.mode ?? 'finish';
+      if (mode !== 'finish' && mode !== 'stop') throw new BadRequestError(`mode must be "finish" (runs in flight finish) or "stop" (they are stopped), not ${JSON.stringify(mode)}`);
+      return sendJson(response, 200, await source.cancelBackfill(name, id, mode));
+    }
+    if (action === 'schedule' && id === undefined) {
+      const state = body.state;
+      if (state !== 'ENABLED' && state !== 'PAUSED') throw new BadRequestError(`state must be "PAUSED" or "ENABLED", not ${JSON.stringify(state)}`);
+      await source.setSchedule(name, state);
+      return sendJson(response, 200, { pipeline: name, state });
     }
     return sendJson(response, 404, { error: `No action ${url.pathname}` });
   }
@@ -205,7 +238,38 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
   }
 }
 
-/** Errors that name bad input (a partition key that is not one, a launch the launcher refused). */
-function isUsageError(error: unknown): boolean {
-  return error instanceof Error && ['PartitionKeyError', 'LaunchRejectedError', 'UnknownPipelineError'].includes(error.name);
+/** 404 for what the stage does not have, 400 for bad input (as the CLI's exit 2), 500 otherwise. */
+function httpStatusOf(error: unknown): number {
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof BadRequestError || exitCodeOf(error) === EXIT.usage) return 400;
+  // The launcher refused the launch: the request's doing, whatever its reason.
+  if (error instanceof Error && error.name === 'LaunchRejectedError') return 400;
+  return 500;
+}
+
+function optional<T extends 'string' | 'number' | 'boolean'>(
+  value: unknown,
+  type: T,
+  field: string,
+): (T extends 'string' ? string : T extends 'number' ? number : boolean) | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== type) throw new BadRequestError(`${field} must be a ${type}, not ${JSON.stringify(value)}`);
+  return value as never;
+}
+
+/** Run parameters as a form sends them: name → text (or a typed JSON value). */
+function paramsOf(value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('params must be an object of name: value');
+  return value as Record<string, unknown>;
+}
+
+function selectionOf(value: unknown): RerunSelectionView {
+  const selection = (value ?? { kind: 'failed' }) as Record<string, unknown>;
+  if (selection.kind === 'failed') return { kind: 'failed' };
+  if (selection.kind === 'from-task' && typeof selection.task === 'string') return { kind: 'from-task', task: selection.task };
+  if (selection.kind === 'tasks' && Array.isArray(selection.tasks) && selection.tasks.length > 0 && selection.tasks.every((t) => typeof t === 'string')) {
+    return { kind: 'tasks', tasks: selection.tasks as string[] };
+  }
+  throw new BadRequestError('selection must be {"kind":"failed"}, {"kind":"from-task","task":"<task>"} or {"kind":"tasks","tasks":["<task>",...]}');
 }

@@ -28,13 +28,26 @@ export interface PipelineSummary {
   readonly description?: string;
   /** `daily from 2024-01-01 (UTC)`. */
   readonly partitions: string;
-  readonly schedule?: { readonly cron: string; readonly timezone: string; readonly next?: string };
+  /** `next` is absent while the schedule is paused, or when it never fires again. */
+  readonly schedule?: { readonly cron: string; readonly timezone: string; readonly state: ScheduleStateView; readonly next?: string };
   /** `s3://raw/sales/*.csv`, one per trigger. */
   readonly triggers: readonly string[];
   readonly lastRun?: RunSummary;
   /** Runs that failed, timed out or were aborted, started in the last 24 hours. */
   readonly failures24h: number;
   readonly running: number;
+  /** Backfills of the pipeline still running. */
+  readonly backfillsRunning: number;
+}
+
+/** Whether a schedule fires (EventBridge Scheduler's `State`). */
+export type ScheduleStateView = 'ENABLED' | 'PAUSED';
+
+/** A run parameter the pipeline declares: the "run a partition" form has a field per parameter. */
+export interface ParamView {
+  readonly name: string;
+  readonly type: 'string' | 'number' | 'boolean';
+  readonly default: string | number | boolean;
 }
 
 /** An alert the stage published (the alert topic's messages). */
@@ -67,6 +80,9 @@ export interface PipelineView extends PipelineSummary {
   readonly tasks: readonly TaskNode[];
   /** Newest first. */
   readonly runs: readonly RunSummary[];
+  readonly params: readonly ParamView[];
+  /** Most runs in flight at once: the highest concurrency a backfill may ask for. */
+  readonly maxConcurrentRuns: number;
 }
 
 /**
@@ -133,6 +149,67 @@ export interface RunDetail {
   readonly attempts: readonly AttemptView[];
   /** The execution in the Step Functions console, for a deployed stage. */
   readonly consoleUrl?: string;
+  /** The tasks of the pipeline, to choose what a rerun executes. */
+  readonly tasks: readonly string[];
+  /** What the task attempts printed, in order (what `sluice logs` reads). */
+  readonly logs: readonly LogLineView[];
+  /** The results the run recorded, per task (executed or reused). */
+  readonly results: readonly TaskResultView[];
+}
+
+/** One line a task attempt printed. */
+export interface LogLineView {
+  readonly time: string;
+  readonly task: string;
+  readonly attempt: number;
+  readonly stream: 'stdout' | 'stderr';
+  readonly message: string;
+}
+
+/** A task's result as a run recorded it. */
+export interface TaskResultView {
+  readonly task: string;
+  readonly value: unknown;
+  readonly recordedAt?: string;
+}
+
+/** Which tasks a rerun executes: as `sluice rerun` (from failure, `--from-task`, `--tasks`). */
+export type RerunSelectionView =
+  | { readonly kind: 'failed' }
+  | { readonly kind: 'from-task'; readonly task: string }
+  | { readonly kind: 'tasks'; readonly tasks: readonly string[] };
+
+/** Outcome of a rerun action: the plan, and the run it started (or why it did not). */
+export interface RerunView {
+  readonly rerunOf: string;
+  readonly plan: { readonly rerun: readonly string[]; readonly alsoRerun: readonly string[]; readonly reuse: Readonly<Record<string, string>> };
+  readonly launch: LaunchView;
+}
+
+/** Which partitions of the range a backfill runs. */
+export type BackfillOnlyView = 'all' | 'missing' | 'failed' | 'missing,failed';
+
+/** A backfill with its progress. */
+export interface BackfillView {
+  readonly pipeline: string;
+  readonly backfillId: string;
+  /** `PLANNING` until its plan step has recorded it. */
+  readonly status: 'PLANNING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'ABORTED';
+  readonly from?: string;
+  readonly to?: string;
+  readonly only?: BackfillOnlyView;
+  readonly concurrency?: number;
+  readonly partitions: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly cancelled: number;
+  readonly cancelRequested?: boolean;
+  readonly createdAt?: string;
+  readonly finishedAt?: string;
+  readonly reason?: string;
+  /** Why it failed before it ran anything (its plan step's error). */
+  readonly error?: string;
 }
 
 /** Outcome of the "run a partition" action, as the launcher reports it. */
@@ -150,5 +227,5 @@ export interface ApiError {
 export interface ChangeEvent {
   /** The pipeline whose runs or partitions changed; absent for alerts and the like. */
   readonly pipeline?: string;
-  readonly what: 'run' | 'alert';
+  readonly what: 'run' | 'alert' | 'backfill' | 'schedule';
 }

@@ -100,7 +100,7 @@ function refuseFuturePartition(pipeline: LocalPipeline, partition: string, now: 
 }
 
 /** What `sluice run --json` prints: a run as the web console shows it, less what only it adds. */
-export type RunView = Omit<RunDetail, 'trigger' | 'consoleUrl'>;
+export type RunView = Omit<RunDetail, 'trigger' | 'consoleUrl' | 'tasks' | 'logs' | 'results'>;
 
 /** A run with the attempts of the pipeline's tasks (not the states that mark the partition). */
 export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, attempt: number): RunView {

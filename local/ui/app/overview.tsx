@@ -23,6 +23,7 @@ export function OverviewPage() {
             <th>Last run</th>
             <th>Failures 24 h</th>
             <th>Running</th>
+            <th>Backfills running</th>
           </tr>
         </thead>
         <tbody>
@@ -36,8 +37,8 @@ export function OverviewPage() {
                 {p.schedule ? (
                   <>
                     <code>{p.schedule.cron}</code> {p.schedule.timezone}
-                    <div class="muted" title={instant(p.schedule.next)}>
-                      next {p.schedule.next ? relative(p.schedule.next) : 'never'}
+                    <div class="muted" title={instant(p.schedule.next)} data-schedule-state={p.schedule.state}>
+                      {p.schedule.state === 'PAUSED' ? 'PAUSED' : `next ${p.schedule.next ? relative(p.schedule.next) : 'never'}`}
                     </div>
                   </>
                 ) : (
@@ -61,6 +62,7 @@ export function OverviewPage() {
               </td>
               <td class={p.failures24h > 0 ? 'failures bad' : 'failures'}>{p.failures24h}</td>
               <td>{p.running}</td>
+              <td>{p.backfillsRunning > 0 ? <a href="#/backfills">{p.backfillsRunning}</a> : 0}</td>
             </tr>
           ))}
         </tbody>

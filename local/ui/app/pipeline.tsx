@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { LaunchView, PartitionDetail, PartitionGridView, PipelineView } from '../views';
+import type { BackfillOnlyView, BackfillView, LaunchView, PartitionDetail, PartitionGridView, PipelineSummary, PipelineView } from '../views';
 import { path, post } from './api';
+import { FollowBackfill } from './backfills';
 import { duration, errorLine, instant } from './format';
 import { TaskGraph } from './graph';
 import { PartitionGrid, type Selection } from './grid';
-import { useLive } from './hooks';
-import { Problem, Status } from './status';
+import { useAction, useLive } from './hooks';
+import { OutcomeLine, Problem, Status } from './status';
 
 /** A pipeline: its task graph, its partition grid with actions on a selection, its latest runs. */
 export function PipelinePage({ name, from, to }: { name: string; from?: string; to?: string }) {
@@ -25,11 +26,12 @@ export function PipelinePage({ name, from, to }: { name: string; from?: string; 
         {p.schedule && (
           <>
             {' '}
-            · schedule <code>{p.schedule.cron}</code> {p.schedule.timezone}, next {instant(p.schedule.next) || 'never'}
+            · schedule <code>{p.schedule.cron}</code> {p.schedule.timezone}, next {p.schedule.state === 'PAUSED' ? 'none while paused' : instant(p.schedule.next) || 'never'}
           </>
         )}
         {p.triggers.length > 0 && <> · triggers {p.triggers.join(', ')}</>}
       </p>
+      {p.schedule && <ScheduleControl pipeline={p} onDone={pipeline.reload} />}
       <h2>Tasks</h2>
       <TaskGraph tasks={p.tasks} />
       <h2>Partitions</h2>
@@ -38,7 +40,7 @@ export function PipelinePage({ name, from, to }: { name: string; from?: string; 
       {grid.data && (
         <div class="grid-and-actions">
           <PartitionGrid grid={grid.data} dimensions={p.dimensions} selection={selection} onSelect={setSelection} />
-          {selection && <SelectionPanel pipeline={name} grid={grid.data} selection={selection} onDone={grid.reload} />}
+          {selection && <SelectionPanel key={`${selection.first}-${selection.last}`} pipeline={p} grid={grid.data} selection={selection} onDone={grid.reload} />}
         </div>
       )}
       <h2>Runs</h2>
@@ -72,30 +74,51 @@ function RangeForm({ name, from, to }: { name: string; from?: string; to?: strin
   );
 }
 
+/** The schedule's state, and the button that pauses or resumes it (as `sluice pause` / `resume`). */
+export function ScheduleControl({ pipeline, onDone }: { pipeline: PipelineSummary; onDone(): void }) {
+  const { busy, outcome, act } = useAction();
+  const state = pipeline.schedule?.state;
+  if (!state) return null;
+  const next = state === 'PAUSED' ? 'ENABLED' : 'PAUSED';
+  const toggle = () =>
+    act(async () => {
+      await post(path('api', 'pipelines', pipeline.name, 'schedule'), { state: next });
+      onDone();
+      return next === 'PAUSED' ? 'Schedule paused: ticks are not made up on resume' : 'Schedule resumed';
+    });
+  return (
+    <div class="schedule-control" data-schedule={pipeline.name} data-state={state}>
+      <span class={`badge s-${state === 'PAUSED' ? 'paused' : 'enabled'}`} data-schedule-state>
+        {state === 'PAUSED' ? 'schedule PAUSED' : 'schedule ENABLED'}
+      </span>{' '}
+      <button type="button" disabled={busy} onClick={toggle} data-action={next === 'PAUSED' ? 'pause' : 'resume'}>
+        {next === 'PAUSED' ? 'Pause' : 'Resume'}
+      </button>
+      <OutcomeLine outcome={outcome} />
+    </div>
+  );
+}
+
 /** What the selected partitions are, and what can be done with them. */
-function SelectionPanel({ pipeline, grid, selection, onDone }: { pipeline: string; grid: PartitionGridView; selection: Selection; onDone(): void }) {
+function SelectionPanel({ pipeline: p, grid, selection, onDone }: { pipeline: PipelineView; grid: PartitionGridView; selection: Selection; onDone(): void }) {
+  const pipeline = p.name;
   const from = grid.keys[selection.first]!;
   const to = grid.keys[selection.last]!;
   const single = selection.first === selection.last;
   const detail = useLive<PartitionDetail>(single ? path('api', 'pipelines', pipeline, 'partitions', from) : undefined, (e) => e.pipeline === pipeline);
-  const [outcome, setOutcome] = useState<{ text: string; bad: boolean } | undefined>();
-  const [busy, setBusy] = useState(false);
-  const act = async (action: () => Promise<string>) => {
-    setBusy(true);
-    try {
-      setOutcome({ text: await action(), bad: false });
+  const { busy, outcome, act } = useAction();
+  const [backfilling, setBackfilling] = useState(false);
+  const run = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    // Sent as text, as `--param name=value`: the launcher reads each as its declared type.
+    const params = Object.fromEntries(p.params.map((param) => [param.name, String(form.get(param.name) ?? '')]));
+    return act(async () => {
+      const launch = await post<LaunchView>(path('api', 'pipelines', pipeline, 'runs'), { partition: from, params });
       onDone();
-    } catch (error) {
-      setOutcome({ text: (error as Error).message, bad: true });
-    } finally {
-      setBusy(false);
-    }
-  };
-  const run = () =>
-    act(async () => {
-      const launch = await post<LaunchView>(path('api', 'pipelines', pipeline, 'runs'), { partition: from });
       return launch.kind === 'started' ? `Started run ${launch.runId} (run ${launch.attempt} of ${from})` : `Not started: ${launch.reason}`;
     });
+  };
   return (
     <aside class="selection" data-selection={`${from}..${to}`}>
       <h3>{single ? `Partition ${from}` : `${selection.last - selection.first + 1} partitions, ${from} to ${to}`}</h3>
@@ -124,20 +147,84 @@ function SelectionPanel({ pipeline, grid, selection, onDone }: { pipeline: strin
           )}
         </dl>
       )}
-      <div class="actions">
-        {single && (
-          <button type="button" disabled={busy} onClick={run} data-action="run">
+      {single && (
+        <form class="actions" onSubmit={run} data-form="run">
+          {p.params.map((param) => (
+            <label key={param.name} class="param">
+              {param.name} <span class="muted">({param.type})</span>{' '}
+              <input name={param.name} defaultValue={String(param.default)} data-param={param.name} />
+            </label>
+          ))}
+          <button type="submit" disabled={busy} data-action="run">
             Run {from} now
+          </button>
+        </form>
+      )}
+      <OutcomeLine outcome={outcome} />
+      <div class="actions">
+        {!backfilling && (
+          <button type="button" onClick={() => setBackfilling(true)} data-action="backfill">
+            Back-fill {single ? from : 'this range'}…
           </button>
         )}
         {!single && <p class="muted">Shift-click selects a range.</p>}
       </div>
-      {outcome && (
-        <p class={outcome.bad ? 'error' : 'ok'} role="status">
-          {outcome.text}
-        </p>
-      )}
+      {backfilling && <BackfillDialog pipeline={p} from={timeKey(p, from)} to={timeKey(p, to)} onClose={() => setBackfilling(false)} />}
     </aside>
+  );
+}
+
+/** The key of the time dimension in a partition key: what a backfill's range is given in. */
+function timeKey(pipeline: PipelineView, key: string): string {
+  return pipeline.dimensions ? (key.split('|')[pipeline.dimensions.timeIndex] ?? key) : key;
+}
+
+/** Starts a backfill of the range (which partitions, how many at once) and follows it until it ends. */
+function BackfillDialog({ pipeline, from, to, onClose }: { pipeline: PipelineView; from: string; to: string; onClose(): void }) {
+  const { busy, outcome, act } = useAction();
+  const [started, setStarted] = useState<string | undefined>();
+  const start = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const only = String(form.get('only')) as BackfillOnlyView;
+    const concurrency = Number(form.get('concurrency'));
+    return act(async () => {
+      const backfill = await post<BackfillView>(path('api', 'pipelines', pipeline.name, 'backfills'), { from, to, only, concurrency });
+      setStarted(backfill.backfillId);
+      return `Started backfill ${backfill.backfillId}`;
+    });
+  };
+  return (
+    <div class="dialog" role="dialog" aria-label="Back-fill" data-dialog="backfill">
+      <h3>
+        Back-fill {from}
+        {from !== to && <> to {to}</>}
+      </h3>
+      {!started && (
+        <form class="actions" onSubmit={start}>
+          <label>
+            Only{' '}
+            <select name="only" defaultValue="missing,failed" data-field="only">
+              <option value="missing,failed">missing and failed</option>
+              <option value="missing">missing</option>
+              <option value="failed">failed</option>
+              <option value="all">all (runs succeeded ones again)</option>
+            </select>
+          </label>
+          <label>
+            Runs at once <input name="concurrency" type="number" min={1} max={pipeline.maxConcurrentRuns} defaultValue="1" data-field="concurrency" />
+          </label>
+          <button type="submit" disabled={busy} data-action="start-backfill">
+            Start backfill
+          </button>
+          <button type="button" class="secondary" onClick={onClose}>
+            Close
+          </button>
+        </form>
+      )}
+      <OutcomeLine outcome={outcome} />
+      {started && <FollowBackfill pipeline={pipeline.name} backfillId={started} />}
+    </div>
   );
 }
 

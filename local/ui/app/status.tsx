@@ -1,3 +1,5 @@
+import type { Outcome } from './hooks';
+
 /** A status as a coloured badge that also says it in words. */
 export function Status({ status }: { status: string }) {
   return (
@@ -11,4 +13,14 @@ export function Status({ status }: { status: string }) {
 export function Problem({ error, loading }: { error?: string; loading?: boolean }) {
   if (error) return <p class="error" role="alert">{error}</p>;
   return loading ? <p class="muted">Loading…</p> : null;
+}
+
+/** An action's outcome next to its button. */
+export function OutcomeLine({ outcome }: { outcome?: Outcome }) {
+  if (!outcome) return null;
+  return (
+    <p class={outcome.bad ? 'error' : 'ok'} role="status">
+      {outcome.text}
+    </p>
+  );
 }

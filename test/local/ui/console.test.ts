@@ -11,16 +11,21 @@ import { type ConsoleProcess, launchBrowser, SCREENSHOTS_DIR, startConsoleProces
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
 
-/** Status code of a request to the console, with the given headers. */
-function status(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<number> {
+/** Status code and body of a request to the console, with the given headers. */
+function call(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.once('error', reject);
     req.end(options.body);
   });
+}
+
+async function status(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<number> {
+  return (await call(port, options)).status;
 }
 
 /**
@@ -66,9 +71,29 @@ describe('sluice ui', () => {
     expect(await status(ui.port, { path: '/api/overview?token=wrong' })).toBe(403);
     expect(await status(ui.port, { path: `/api/overview?token=${ui.token}`, headers: { host: `evil.example:${ui.port}` } })).toBe(403);
     // An action needs the token in its header: a form or link elsewhere cannot carry it there.
-    const action = { method: 'POST', path: `/api/pipelines/sales/runs?token=${ui.token}`, body: '{"partition":"2024-01-03"}' };
-    expect(await status(ui.port, { ...action, headers: { 'content-type': 'application/json' } })).toBe(403);
+    const json = { 'content-type': 'application/json' };
+    for (const [path, body] of [
+      ['/api/pipelines/sales/runs', '{"partition":"2024-01-03"}'],
+      ['/api/pipelines/sales/backfills', '{"from":"2024-01-20","to":"2024-01-21"}'],
+      ['/api/pipelines/sales/schedule', '{"state":"PAUSED"}'],
+    ] as const) {
+      expect(await status(ui.port, { method: 'POST', path: `${path}?token=${ui.token}`, body, headers: json })).toBe(403);
+    }
+    // No CORS: a preflight is refused like any request without the token, and allows nothing.
+    const preflight = await call(ui.port, { method: 'OPTIONS', path: '/api/pipelines/sales/runs', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(403);
     expect(await status(ui.port, { path: `/api/overview?token=${ui.token}` })).toBe(200);
+  });
+
+  it("answers a bad action with the CLI's one-line error and a 4xx", async () => {
+    const headers = { 'content-type': 'application/json', 'x-sluice-token': ui.token };
+    const post = (path: string, body: unknown) => call(ui.port, { method: 'POST', path, headers, body: JSON.stringify(body) });
+    const badTask = await post('/api/pipelines/sales/runs/sales_nope/rerun', { selection: { kind: 'from-task', task: 'nope' } });
+    expect(badTask.status).toBe(400);
+    expect(JSON.parse(badTask.body).error).toMatch(/^error: [^\n]*sales_nope[^\n]*$/);
+    const badRange = await post('/api/pipelines/sales/backfills', { from: '2024-02-30' });
+    expect(badRange.status).toBe(400);
+    expect(JSON.parse(badRange.body).error).toMatch(/^error: [^\n]*2024-02-30[^\n]*$/);
   });
 
   it('lists every pipeline on the overview with its last run and failures in 24 hours', async () => {
@@ -94,15 +119,24 @@ describe('sluice ui', () => {
     await shot('pipeline');
   });
 
-  it('runs a selected partition and shows its status change without reloading', async () => {
+  it('runs a selected partition with parameters and shows its status change without reloading', async () => {
     await open('#/pipelines/sales?from=2024-01-01&to=2024-01-31');
     await page.locator('[data-key="2024-01-03"]').click();
+    // A bad value is refused before anything runs, with the line `sluice run --param` prints.
+    await page.locator('[data-param="rows"]').fill('many');
     await page.locator('[data-action="run"]').click();
-    expect(await page.locator('.selection [role="status"]').textContent()).toMatch(/^Started run \S+ \(run 1 of 2024-01-03\)$/);
+    await expect.poll(() => page.locator('.selection [role="status"]').textContent()).toBe('error: Pipeline "sales": parameter "rows" must be a number, not "many"');
+    await page.locator('[data-param="rows"]').fill('7');
+    await page.locator('[data-action="run"]').click();
+    await expect.poll(() => page.locator('.selection [role="status"]').textContent()).toMatch(/^Started run \S+ \(run 1 of 2024-01-03\)$/);
     await expect.poll(() => page.locator('[data-key="2024-01-03"]').getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
+    const runId = /^Started run (\S+)/.exec((await page.locator('.selection [role="status"]').textContent())!)![1]!;
+    const run = JSON.parse((await call(ui.port, { path: `/api/pipelines/sales/runs/${runId}?token=${ui.token}` })).body) as { params: unknown; results: unknown };
+    expect(run.params).toStrictEqual({ rows: 7 });
+    expect(run.results).toContainEqual(expect.objectContaining({ task: 'clean', value: { rows: 7 } }));
   });
 
-  it('shows each task attempt of a run on a timeline, retries and errors included', async () => {
+  it('shows each task attempt of a run on a timeline, retries and errors included, with their logs', async () => {
     await open('#/pipelines/sales');
     await page.locator('tr[data-run]', { hasText: '2024-01-02' }).locator('a').click();
     await page.locator('.gantt').waitFor();
@@ -110,7 +144,80 @@ describe('sluice ui', () => {
     const attempts = await rows.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-task')}#${e.getAttribute('data-attempt')} ${e.getAttribute('data-status')}`));
     expect(attempts.sort()).toStrictEqual(['clean#1 FAILED', 'clean#2 FAILED', 'enrich#1 SUCCEEDED', 'extract#1 SUCCEEDED']);
     expect(await page.locator('[data-run-error]').textContent()).toBe('BadRowsError: 3 rows of 2024-01-02 have no amount');
+    expect((await logBlocks()).sort()).toStrictEqual(['clean #1', 'clean #2', 'enrich #1', 'extract #1']);
+    expect(await page.locator('[data-logs="clean #2"]').textContent()).toContain('clean 2024-01-02');
     await shot('run');
+  });
+
+  /** The task attempts that printed on the run page: one block of logs per invocation. */
+  const logBlocks = () => page.locator('[data-logs]').evaluateAll((els) => els.map((e) => e.getAttribute('data-logs')!));
+
+  it('re-runs a failed run from failure: only the failed task (and what depends on it) runs again', async () => {
+    await open('#/pipelines/sales');
+    await page.locator('tr[data-run]', { hasText: '2024-01-02' }).locator('a').click();
+    const failedRun = await page.locator('section.run').getAttribute('data-run');
+    await page.locator('[data-action="rerun-failed"]').click();
+    // The page opens the new run, which ends without reloading.
+    await expect.poll(() => page.locator('section.run').getAttribute('data-run')).not.toBe(failedRun);
+    await expect.poll(() => page.locator('h1 [data-status]').textContent(), { timeout: 30_000 }).toBe('SUCCEEDED');
+    // Counted by what the tasks printed: extract and enrich were not invoked, their results reused.
+    await expect.poll(async () => (await logBlocks()).sort()).toStrictEqual(['clean #1', 'load #1']);
+    const reused = await page.locator('[data-reused]').textContent();
+    expect(reused).toContain(`extract (from ${failedRun})`);
+    expect(reused).toContain(`enrich (from ${failedRun})`);
+    expect(await page.locator('[data-result]').evaluateAll((els) => els.map((e) => e.getAttribute('data-result')))).toStrictEqual(['clean', 'enrich', 'extract', 'load']);
+    await shot('run-rerun');
+  });
+
+  it('back-fills a range selected in the grid, showing its progress until it ends', async () => {
+    await open('#/pipelines/sales?from=2024-01-01&to=2024-01-31');
+    await page.locator('[data-key="2024-01-10"]').click();
+    await page.locator('[data-key="2024-01-12"]').click({ modifiers: ['Shift'] });
+    await page.locator('[data-action="backfill"]').click();
+    await page.locator('[data-field="only"]').selectOption('missing');
+    await page.locator('[data-field="concurrency"]').fill('2');
+    await page.locator('[data-action="start-backfill"]').click();
+    const progress = page.locator('[data-dialog="backfill"] [data-backfill-progress]');
+    await expect.poll(() => progress.getAttribute('data-status')).toBe('RUNNING');
+    await expect.poll(() => progress.getAttribute('data-status'), { timeout: 60_000 }).toBe('SUCCEEDED');
+    expect(await progress.locator('.counts').textContent()).toBe('3/3 partitions: 3 succeeded, 0 failed, 0 skipped');
+    for (const key of ['2024-01-10', '2024-01-11', '2024-01-12']) {
+      await expect.poll(() => page.locator(`[data-key="${key}"]`).getAttribute('data-status')).toBe('SUCCEEDED');
+    }
+    await shot('backfill');
+    const backfillId = await progress.getAttribute('data-backfill-progress');
+    await open('#/backfills');
+    const row = page.locator(`tr[data-backfill="${backfillId}"]`);
+    expect(await row.locator('[data-backfill-progress]').getAttribute('data-status')).toBe('SUCCEEDED');
+    expect(await row.textContent()).toContain('2024-01-10..2024-01-12');
+  });
+
+  it('lists running backfills live and cancels one', async () => {
+    const headers = { 'content-type': 'application/json', 'x-sluice-token': ui.token };
+    const started = await call(ui.port, { method: 'POST', path: '/api/pipelines/sales/backfills', headers, body: JSON.stringify({ from: '2024-01-13', to: '2024-01-31' }) });
+    expect(started.status, started.body).toBe(202);
+    const { backfillId } = JSON.parse(started.body) as { backfillId: string };
+    await open('#/backfills');
+    const progress = page.locator(`tr[data-backfill="${backfillId}"] [data-backfill-progress]`);
+    await expect.poll(() => progress.getAttribute('data-status')).toBe('RUNNING');
+    await shot('backfills');
+    await progress.locator('[data-action="cancel-backfill"]').click();
+    // Runs in flight finish; none starts after them.
+    await expect.poll(() => progress.getAttribute('data-status'), { timeout: 30_000 }).toBe('CANCELLED');
+    expect(await progress.locator('.counts').textContent()).toMatch(/^19\/19 partitions: \d+ succeeded, 0 failed, 0 skipped, [1-9]\d* cancelled$/);
+  });
+
+  it('pauses and resumes a schedule, the state shown changing with it', async () => {
+    await open('#/pipelines/sales');
+    const control = page.locator('[data-schedule="sales"]');
+    expect(await control.getAttribute('data-state')).toBe('ENABLED');
+    await control.locator('[data-action="pause"]').click();
+    await expect.poll(() => control.getAttribute('data-state')).toBe('PAUSED');
+    await open('');
+    expect(await page.locator('tr[data-pipeline="sales"] [data-schedule-state]').getAttribute('data-schedule-state')).toBe('PAUSED');
+    await open('#/pipelines/sales');
+    await control.locator('[data-action="resume"]').click();
+    await expect.poll(() => control.getAttribute('data-state')).toBe('ENABLED');
   });
 
   it('shows 100,000 partitions, rendering only the rows in view', async () => {
