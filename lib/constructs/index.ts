@@ -7,3 +7,6 @@ export * from './run-monitor';
 export * from './s3-arrival-trigger';
 export * from './schedule-trigger';
 export * from './upstream-trigger';
+export * from './sluice-pipeline';
+export * from './sluice-pipelines';
+export * from './sluice-platform';

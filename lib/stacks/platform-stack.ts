@@ -1,16 +1,12 @@
 import { type CfnResource, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct } from 'constructs';
-import { deployedNames, stageParameters } from '../compile/deployed-names';
-import { eventBusName } from '../compile/contract';
-import { PartitionTable } from '../constructs/partition-table';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import type { PartitionTable } from '../constructs/partition-table';
+import { SluicePlatform } from '../constructs/sluice-platform';
 import { STAGE_DEFAULTS, type StageConfig } from './stage-config';
 
 /** Construct id of aws-cdk-lib's singleton that configures bucket notifications. */
@@ -26,12 +22,9 @@ export interface PlatformStackProps extends StackProps {
 }
 
 /**
- * What every pipeline of a stage shares: the partition table, the alert topic and the buckets
- * (managed ones created here, imported ones referenced). It shares them without CloudFormation
- * exports: the table and topic have fixed names (`deployedNames`), and every name or ARN is also
- * published as an SSM parameter under `/sluice/<stage>/` (`stageParameters`), which the pipeline
- * stacks and the CLI read by name.
- * The stage's event bus (`sluice-<stage>`) receives the partition events of every pipeline.
+ * What every pipeline of a stage shares: a {@link SluicePlatform} (partition table, alert topic,
+ * event bus, SSM parameters) and the stage's buckets (managed ones created here, imported ones
+ * referenced). The pipeline stacks read them by name, without CloudFormation exports.
  */
 export class PlatformStack extends Stack {
   public readonly table: PartitionTable;
@@ -47,38 +40,6 @@ export class PlatformStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const removalPolicy = config.removalPolicy ?? STAGE_DEFAULTS.removalPolicy;
-
-    this.table = new PartitionTable(this, 'Partitions', { removalPolicy, tableName: deployedNames.partitionTable(config.name) });
-
-    this.alertKey = new kms.Key(this, 'AlertKey', {
-      description: `Encrypts sluice ${config.name} run alerts`,
-      alias: deployedNames.alertKeyAlias(config.name),
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    // CloudWatch alarms (on the dead-letter queues) publish to the encrypted topic with this key.
-    this.alertKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-    );
-    this.alertTopic = new sns.Topic(this, 'Alerts', {
-      topicName: deployedNames.alertTopic(config.name),
-      displayName: `sluice ${config.name} alerts`,
-      masterKey: this.alertKey,
-      enforceSSL: true,
-    });
-    for (const email of config.alertEmails ?? []) {
-      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
-    }
-
-    this.eventBus = new events.EventBus(this, 'Events', {
-      eventBusName: eventBusName(config.name),
-      description: `sluice ${config.name}: partitions that succeeded or failed`,
-    });
 
     const buckets: Record<string, s3.IBucket> = {};
     const managed = Object.entries(config.buckets).filter(([, b]) => b.kind === 'managed');
@@ -114,15 +75,13 @@ export class PlatformStack extends Stack {
     }
     this.buckets = Object.freeze(buckets);
 
-    const parameters = new Construct(this, 'Parameters');
-    const publish = (id: string, parameterName: string, stringValue: string, description: string) =>
-      new ssm.StringParameter(parameters, id, { parameterName, stringValue, description, tier: ssm.ParameterTier.STANDARD });
-    publish('TableName', stageParameters.partitionTableName(config.name), this.table.table.tableName, `sluice ${config.name}: partition table name`);
-    publish('AlertTopicArn', stageParameters.alertTopicArn(config.name), this.alertTopic.topicArn, `sluice ${config.name}: alert topic ARN`);
-    publish('AlertKeyArn', stageParameters.alertKeyArn(config.name), this.alertKey.keyArn, `sluice ${config.name}: ARN of the alert topic's key`);
-    for (const [logical, bucket] of Object.entries(buckets)) {
-      publish(`Bucket-${logical}`, stageParameters.bucketName(config.name, logical), bucket.bucketName, `sluice ${config.name}: bucket "${logical}"`);
-    }
+    // Id `Default`: the construct adds nothing to its resources' logical ids, which stay those
+    // this stack gave them before the construct existed (a deployed stage keeps its table).
+    const platform = new SluicePlatform(this, 'Default', { stage: config.name, alertEmails: config.alertEmails, buckets, removalPolicy });
+    this.table = platform.table;
+    this.alertKey = platform.alertKey;
+    this.alertTopic = platform.alertTopic;
+    this.eventBus = platform.eventBus;
 
     const notifications = this.node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
     if (notifications) {

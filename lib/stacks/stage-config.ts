@@ -109,10 +109,10 @@ export class StageConfigError extends Error {
 /** Logical bucket names: they appear in construct ids and pipeline definitions. */
 const LOGICAL_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 /** Stage names appear in deployed names (`<stage>-<pipeline>` state machines), which AWS limits. */
-const STAGE_NAME = new RegExp(`^[A-Za-z][A-Za-z0-9-]{0,${NAME_LIMITS.stage - 1}}$`);
+export const STAGE_NAME = new RegExp(`^[A-Za-z][A-Za-z0-9-]{0,${NAME_LIMITS.stage - 1}}$`);
 /** S3 bucket naming rules (general purpose buckets). */
 const BUCKET_NAME = /^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+export const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /**
  * Checks every stage at once and returns them frozen, or throws a {@link StageConfigError}
@@ -248,7 +248,7 @@ export class UnknownSecretError extends Error {
  * @throws UnknownSecretError when the stage maps a secret no task of `pipelines` declares
  *   (checked only when `pipelines` is the stage's every pipeline: `complete`)
  */
-export function secretsOf(stage: StageConfig, pipelines: readonly CompiledPipeline[], options: { complete: boolean }): Map<string, SecretConfig> {
+export function secretsOf(stage: Pick<StageConfig, 'name' | 'secrets'>, pipelines: readonly CompiledPipeline[], options: { complete: boolean }): Map<string, SecretConfig> {
   const declared = new Set(pipelines.flatMap((p) => p.tasks.flatMap((t) => t.secrets)));
   if (options.complete) {
     const problems = Object.keys(stage.secrets ?? {})

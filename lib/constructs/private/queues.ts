@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -7,21 +7,29 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 
 /** How long undeliverable messages are kept for inspection and redrive: SQS's maximum. */
 const DEAD_LETTER_RETENTION = Duration.days(14);
 
-/** Where the dead-letter queues of a stack raise their alarms (see {@link alarmDeadLetterQueues}). */
-const ALARM_SINKS = new WeakMap<Stack, { readonly topic: sns.ITopic; readonly owner: string }>();
+/** Where the dead-letter queues under a construct raise their alarms (see {@link alarmDeadLetterQueues}). */
+const ALARM_SINKS = new WeakMap<IConstruct, { readonly topic: sns.ITopic; readonly owner: string }>();
 
 /**
- * From now on, every {@link deadLetterQueue} of `stack` gets an alarm publishing to `alertTopic`.
- * Called first thing by a stack, so that no queue of any construct added later goes unwatched.
- * `owner` names the stack's pipeline in the alarm descriptions, e.g. `sluice prod daily-sales`.
+ * Every {@link deadLetterQueue} created under `scope` gets an alarm publishing to `alertTopic`.
+ * Called first thing by a pipeline's construct, so that no queue of any construct added under it
+ * goes unwatched. `owner` names the pipeline in the alarm descriptions, e.g. `sluice prod daily-sales`.
  */
-export function alarmDeadLetterQueues(stack: Stack, alertTopic: sns.ITopic, owner: string): void {
-  ALARM_SINKS.set(stack, { topic: alertTopic, owner });
+export function alarmDeadLetterQueues(scope: IConstruct, alertTopic: sns.ITopic, owner: string): void {
+  ALARM_SINKS.set(scope, { topic: alertTopic, owner });
+}
+
+/** The alarm sink of the nearest enclosing scope that asked for one. */
+function alarmSinkOf(scope: IConstruct) {
+  return scope.node.scopes
+    .reverse()
+    .map((s) => ALARM_SINKS.get(s))
+    .find((sink) => sink !== undefined);
 }
 
 /**
@@ -43,7 +51,7 @@ export function deadLetterQueue(scope: Construct, id: string, deadLettersOf: str
     id: 'AwsSolutions-SQS3',
     reason: `This queue is itself the dead-letter queue of ${deadLettersOf}`,
   });
-  const sink = ALARM_SINKS.get(Stack.of(scope));
+  const sink = alarmSinkOf(scope);
   if (sink) {
     const alarm = new cloudwatch.Alarm(scope, `${id}Alarm`, {
       alarmDescription: `${sink.owner}: a message waits in the dead-letter queue of ${deadLettersOf}; inspect it and redrive it`,

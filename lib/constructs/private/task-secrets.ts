@@ -2,8 +2,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import type { TaskSecret } from '../../constructs/pipeline-state-machine';
-import type { SecretConfig } from '../stage-config';
+import type { TaskSecret } from '../pipeline-state-machine';
+import type { SecretConfig } from '../../stacks/stage-config';
 
 /**
  * References to the secrets a pipeline's tasks read, where the stage keeps them: nothing is
