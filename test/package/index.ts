@@ -3,7 +3,8 @@
  * `npm test`; CI runs it): packs sluice, runs `sluice init` into a temporary folder outside the
  * repository, installs the tarball there from npm's cache with no network, and runs the new
  * project's own commands: `npm test`, `npx sluice run example`, `npx sluice validate` and
- * `npx cdk synth`, whose validation report must be clean. Prints each step with its time and the
+ * `npx cdk synth`, whose validation report must be clean, and the synth of a CDK app of the
+ * team's own that adds `SluicePipelines` to its stack (its report too). Prints each step with its time and the
  * installed size, then `N passed, N failed`; exit 1 when a step failed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -37,6 +38,32 @@ function step(name: string, command: string, args: readonly string[], cwd: strin
   return result.stdout ?? '';
 }
 
+/** A step passes when `<project>/<outdir>/validation-report.json` lists no violation. */
+function checkReport(outdir: string): void {
+  const report = join(project, outdir, 'validation-report.json');
+  const violations = existsSync(report)
+    ? (JSON.parse(readFileSync(report, 'utf8')) as { pluginReports: { violations: unknown[] }[] }).pluginReports.flatMap((p) => p.violations).length
+    : -1;
+  const name = `clean validation report in ${outdir}`;
+  steps.push({ name, ok: violations === 0, seconds: 0, ...(violations !== 0 && { detail: violations < 0 ? `no ${outdir}/validation-report.json` : `${violations} violations` }) });
+  process.stdout.write(`${violations === 0 ? 'ok  ' : 'FAIL'}  ${name} (${violations} violations)\n`);
+}
+
+/** The README's example of sluice in an existing CDK app, on the scaffolded project's pipelines. */
+const OWN_APP = `import { App, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { loadPipelines, SluicePipelines } from 'sluice/cdk';
+
+const app = new App();
+const stack = new Stack(app, 'DataPlatform', { env: { account: '123456789012', region: 'eu-west-1' } });
+new SluicePipelines(stack, 'Pipelines', {
+  stage: 'own',
+  pipelines: await loadPipelines('pipelines'),
+  buckets: { data: s3.Bucket.fromBucketName(stack, 'Data', 'acme-data') },
+  alertEmails: ['data-oncall@example.com'],
+});
+`;
+
 function sizeOf(path: string): number {
   const stat = statSync(path);
   if (!stat.isDirectory()) return stat.size;
@@ -56,16 +83,15 @@ function runProject(tarball: string): void {
   step('sluice init', 'node', [join(REPO, 'bin/sluice.js'), 'init', project], work, (out) => (out.includes('npx sluice run example') ? undefined : 'no next steps printed'));
   seedLockFile(tarball);
   step('npm install --offline (sluice from the tarball)', 'npm', ['install', '--offline', '--no-audit', '--no-fund'], project);
+  // A team's own CDK app beside the project: type-checked by the project's `npm test` (tsc), then synthesized.
+  writeFileSync(join(project, 'own-app.ts'), OWN_APP);
   step('npm test', 'npm', ['test'], project);
   step('npx sluice run example', 'npx', ['sluice', 'run', 'example', '--partition', '2024-01-03'], project, (out) => (out.includes('SUCCEEDED') ? undefined : 'the run did not succeed'));
   step('npx sluice validate', 'npx', ['sluice', 'validate'], project);
   step('npx cdk synth', 'npx', ['cdk', 'synth', '--no-notices', '-q'], project);
-  const report = join(project, 'cdk.out', 'validation-report.json');
-  const violations = existsSync(report)
-    ? (JSON.parse(readFileSync(report, 'utf8')) as { pluginReports: { violations: unknown[] }[] }).pluginReports.flatMap((p) => p.violations).length
-    : -1;
-  steps.push({ name: 'clean validation report', ok: violations === 0, seconds: 0, ...(violations !== 0 && { detail: violations < 0 ? 'no cdk.out/validation-report.json' : `${violations} violations` }) });
-  process.stdout.write(`${violations === 0 ? 'ok  ' : 'FAIL'}  clean validation report (${violations} violations)\n`);
+  checkReport('cdk.out');
+  step('npx cdk synth of an own CDK app with SluicePipelines', 'npx', ['cdk', 'synth', '--no-notices', '-q', '--app', 'npx tsx own-app.ts', '-o', 'cdk.out.own'], project);
+  checkReport('cdk.out.own');
 
   const installed = join(project, 'node_modules');
   if (existsSync(join(installed, 'sluice'))) {
