@@ -23,6 +23,7 @@ import type {
   OverviewView,
   PartitionDetail,
   PartitionGridView,
+  ParamView,
   PartitionStatus,
   PipelineSummary,
   PipelineView,
@@ -63,7 +64,7 @@ const NOMINAL_MS: Readonly<Record<TimePartitions['kind'], number>> = {
  */
 export class LocalConsoleSource implements ConsoleSource {
   readonly stage = 'local';
-  private tasks?: Promise<Map<string, TaskNode[]>>;
+  private definitions?: Promise<Map<string, Definition>>;
   /** Keys listed per pipeline and range: listing is pure but not free (about 10 µs a key). */
   private readonly keyCache = new Map<string, ListedKeys>();
 
@@ -83,7 +84,7 @@ export class LocalConsoleSource implements ConsoleSource {
   async pipeline(name: string, now: Date): Promise<PipelineView> {
     const pipeline = this.pipelineNamed(name);
     const spec = pipeline.config.partitions;
-    const tasks = (await this.taskGraphs()).get(name) ?? [];
+    const { tasks, params } = (await this.definitionsOf()).get(name) ?? { tasks: [], params: [] };
     return {
       ...(await this.summary(pipeline, now)),
       grid: gridKind(spec),
@@ -96,7 +97,7 @@ export class LocalConsoleSource implements ConsoleSource {
           : undefined,
       tasks,
       runs: this.runtime.runs(name).slice(0, RECENT_RUNS).map(runSummary),
-      params: Object.entries(pipeline.config.params ?? {}).map(([param, p]) => ({ name: param, type: p.type, default: p.default })),
+      params,
       maxConcurrentRuns: pipeline.config.maxConcurrentRuns,
     };
   }
@@ -136,7 +137,7 @@ export class LocalConsoleSource implements ConsoleSource {
     const execution = this.runtime.runs(name).find((r) => r.name === runId);
     if (!execution) throw new NotFoundError(`Pipeline "${name}" has no run "${runId}"`);
     const input = JSON.parse(execution.input) as { attempt?: number; trigger?: string };
-    const tasks = (await this.taskGraphs()).get(name) ?? [];
+    const tasks = (await this.definitionsOf()).get(name)?.tasks ?? [];
     // What `sluice logs` reads, and the results the run recorded (what a rerun would reuse).
     const logs = new TaskLogs(this.props.home).read(runId).entries.map(({ time, task, attempt, stream, message }) => ({ time, task, attempt, stream, message }));
     const results = await this.runtime.runResults(name).list(runId);
@@ -251,12 +252,21 @@ export class LocalConsoleSource implements ConsoleSource {
     };
   }
 
-  /** The task graphs, from the pipelines' definitions (loaded once). */
-  private taskGraphs(): Promise<Map<string, TaskNode[]>> {
-    this.tasks ??= loadPipelines(this.props.pipelinesDir).then(
-      (loaded) => new Map(loaded.map(({ compiled }) => [compiled.name, compiled.tasks.map((t) => ({ name: t.name, after: [...t.after] }))])),
+  /** The task graphs and declared parameters, from the pipelines' definitions (loaded once). */
+  private definitionsOf(): Promise<Map<string, Definition>> {
+    this.definitions ??= loadPipelines(this.props.pipelinesDir).then(
+      (loaded) =>
+        new Map(
+          loaded.map(({ compiled }) => [
+            compiled.name,
+            {
+              tasks: compiled.tasks.map((t) => ({ name: t.name, after: [...t.after] })),
+              params: Object.entries(compiled.params).map(([name, p]) => ({ name, type: p.type, default: p.default, ...(p.description !== undefined && { description: p.description }) })),
+            },
+          ]),
+        ),
     );
-    return this.tasks;
+    return this.definitions;
   }
 
   /**
@@ -365,6 +375,12 @@ function recordView(record: BackfillRecord): BackfillView {
     ...(finishedAt !== undefined && { finishedAt }),
     ...(reason !== undefined && { reason }),
   };
+}
+
+/** What the console shows of a pipeline's definition. */
+interface Definition {
+  readonly tasks: TaskNode[];
+  readonly params: ParamView[];
 }
 
 /** Keys of a range, each with its position. */

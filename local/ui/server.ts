@@ -100,6 +100,7 @@ export async function startConsoleServer(props: ConsoleServerProps): Promise<Con
       }
       if (sub === 'partitions' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.partition(name, key));
       if (sub === 'runs' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.run(name, key));
+      if (sub === 'backfills' && path.length === 4) return sendJson(response, 200, await source.backfills(name));
       if (sub === 'backfills' && key !== undefined && path.length === 5) return sendJson(response, 200, await source.backfill(name, key));
     }
     return sendJson(response, 404, { error: `No API ${url.pathname}` });

@@ -48,6 +48,7 @@ export interface ParamView {
   readonly name: string;
   readonly type: 'string' | 'number' | 'boolean';
   readonly default: string | number | boolean;
+  readonly description?: string;
 }
 
 /** An alert the stage published (the alert topic's messages). */

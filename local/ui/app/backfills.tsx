@@ -55,6 +55,26 @@ export function BackfillsPage() {
   );
 }
 
+/** A pipeline's backfills still running, each with its progress and cancel. */
+export function RunningBackfills({ pipeline }: { pipeline: string }) {
+  const list = useLive<BackfillView[]>(path('api', 'pipelines', pipeline, 'backfills'), (e) => e.pipeline === pipeline, (data) => data.some(running));
+  const shown = (list.data ?? []).filter(running);
+  if (shown.length === 0) return null;
+  return (
+    <>
+      <h2>Backfills running</h2>
+      <ul class="running-backfills">
+        {shown.map((b) => (
+          <li key={b.backfillId} data-backfill={b.backfillId}>
+            {b.backfillId} <span class="muted">({b.from ?? 'first'}..{b.to ?? 'last'}, only {b.only})</span>
+            <BackfillProgress backfill={b} onChange={list.reload} />
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 /** Follows one backfill until it ends (polling while it runs): what the backfill dialog shows. */
 export function FollowBackfill({ pipeline, backfillId }: { pipeline: string; backfillId: string }) {
   const backfill = useLive<BackfillView>(path('api', 'pipelines', pipeline, 'backfills', backfillId), (e) => e.pipeline === pipeline, running);

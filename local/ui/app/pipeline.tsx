@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { BackfillOnlyView, BackfillView, LaunchView, PartitionDetail, PartitionGridView, PipelineSummary, PipelineView } from '../views';
 import { path, post } from './api';
-import { FollowBackfill } from './backfills';
+import { FollowBackfill, RunningBackfills } from './backfills';
 import { duration, errorLine, instant } from './format';
 import { TaskGraph } from './graph';
 import { PartitionGrid, type Selection } from './grid';
@@ -43,6 +43,7 @@ export function PipelinePage({ name, from, to }: { name: string; from?: string; 
           {selection && <SelectionPanel key={`${selection.first}-${selection.last}`} pipeline={p} grid={grid.data} selection={selection} onDone={grid.reload} />}
         </div>
       )}
+      <RunningBackfills pipeline={name} />
       <h2>Runs</h2>
       <RunsTable pipeline={p} />
     </section>
@@ -150,9 +151,16 @@ function SelectionPanel({ pipeline: p, grid, selection, onDone }: { pipeline: Pi
       {single && (
         <form class="actions" onSubmit={run} data-form="run">
           {p.params.map((param) => (
-            <label key={param.name} class="param">
+            <label key={param.name} class="param" title={param.description}>
               {param.name} <span class="muted">({param.type})</span>{' '}
-              <input name={param.name} defaultValue={String(param.default)} data-param={param.name} />
+              {param.type === 'boolean' ? (
+                <select name={param.name} defaultValue={String(param.default)} data-param={param.name}>
+                  <option value="true">true</option>
+                  <option value="false">false</option>
+                </select>
+              ) : (
+                <input name={param.name} defaultValue={String(param.default)} data-param={param.name} />
+              )}
             </label>
           ))}
           <button type="submit" disabled={busy} data-action="run">
@@ -188,8 +196,9 @@ function BackfillDialog({ pipeline, from, to, onClose }: { pipeline: PipelineVie
     const form = new FormData(event.currentTarget as HTMLFormElement);
     const only = String(form.get('only')) as BackfillOnlyView;
     const concurrency = Number(form.get('concurrency'));
+    const yes = form.get('yes') === 'on';
     return act(async () => {
-      const backfill = await post<BackfillView>(path('api', 'pipelines', pipeline.name, 'backfills'), { from, to, only, concurrency });
+      const backfill = await post<BackfillView>(path('api', 'pipelines', pipeline.name, 'backfills'), { from, to, only, concurrency, yes });
       setStarted(backfill.backfillId);
       return `Started backfill ${backfill.backfillId}`;
     });
@@ -213,6 +222,9 @@ function BackfillDialog({ pipeline, from, to, onClose }: { pipeline: PipelineVie
           </label>
           <label>
             Runs at once <input name="concurrency" type="number" min={1} max={pipeline.maxConcurrentRuns} defaultValue="1" data-field="concurrency" />
+          </label>
+          <label title="As --yes: a range of more partitions is refused without it, so that a slip does not start a year of runs">
+            <input type="checkbox" name="yes" data-field="yes" /> yes, a very large range is what I mean
           </label>
           <button type="submit" disabled={busy} data-action="start-backfill">
             Start backfill

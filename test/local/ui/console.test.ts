@@ -197,6 +197,8 @@ describe('sluice ui', () => {
     const started = await call(ui.port, { method: 'POST', path: '/api/pipelines/sales/backfills', headers, body: JSON.stringify({ from: '2024-01-13', to: '2024-01-31' }) });
     expect(started.status, started.body).toBe(202);
     const { backfillId } = JSON.parse(started.body) as { backfillId: string };
+    await open('#/pipelines/sales');
+    await expect.poll(() => page.locator(`.running-backfills [data-backfill="${backfillId}"] [data-backfill-progress]`).getAttribute('data-status')).toBe('RUNNING');
     await open('#/backfills');
     const progress = page.locator(`tr[data-backfill="${backfillId}"] [data-backfill-progress]`);
     await expect.poll(() => progress.getAttribute('data-status')).toBe('RUNNING');
