@@ -7,7 +7,8 @@ import {
 } from '../lib/compile/backfill';
 import type { BackfillRecord, RunOutcome } from '../runtime';
 import type { ExecutionRecord } from './engine';
-import type { LocalPipeline, LocalRuntime } from './runtime';
+import type { LocalRuntime } from './runtime';
+import type { PipelineInfo } from './operations/operations';
 
 /**
  * Backfill operations on the local runtime, for the CLI (and later the console and `--stage`):
@@ -31,9 +32,9 @@ export interface CheckedBackfill {
  *
  * @throws BackfillRequestError naming the problem and the fix
  */
-export function checkBackfill(pipeline: LocalPipeline, input: BackfillRequest, options: { now: Date; yes?: boolean }): CheckedBackfill {
+export function checkBackfill(pipeline: Pick<PipelineInfo, 'name' | 'config' | 'backfill'>, input: BackfillRequest, options: { now: Date; yes?: boolean }): CheckedBackfill {
   if (!pipeline.backfill) {
-    throw new BackfillRequestError(`pipeline "${pipeline.name}" has no backfill state machine in the local stage; synthesize it again`);
+    throw new BackfillRequestError(`pipeline "${pipeline.name}" has no backfill state machine; synthesize (or deploy) it again`);
   }
   const request = resolveBackfillRequest(input);
   const limit = pipeline.config.maxConcurrentRuns;

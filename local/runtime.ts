@@ -3,13 +3,10 @@ import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput, SECRETS_ENV, type SecretLocation, type TaskEvent } from '../lib/compile/contract';
 import { formatIssue } from '../lib/compile/errors';
-import { UNPARTITIONED_KEY } from '../lib/compile/model';
-import { listPartitions, partitionForScheduledTime } from '../lib/compile/partition-keys';
 import {
   BackfillStore,
   type LaunchResult,
   PartitionStore,
-  type PartitionRecord,
   readLauncherEnvironment,
   type RerunResult,
   type RerunSelection,
@@ -20,7 +17,7 @@ import {
   UnknownRunError,
   UnknownTaskError,
 } from '../runtime';
-import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalStateMachine } from './engine';
+import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalSchedule, type LocalStateMachine } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
 import {
   accepts,
@@ -34,6 +31,9 @@ import {
   type LocalSnsApi,
   type LocalSqsApi,
   type LocalStepFunctionsApi,
+  type LocalLambdaApi,
+  type LocalLogsApi,
+  type LocalSchedulerApi,
   type PublishedMessage,
   type SharedServices,
   startEventBridgeApi,
@@ -41,8 +41,15 @@ import {
   startSnsApi,
   startSqsApi,
   startStepFunctionsApi,
+  startLambdaApi,
+  startLogsApi,
+  startSchedulerApi,
   useSharedServices,
 } from './services';
+import { TaskLogs } from './task-logs';
+import { type PartitionView, partitionViews } from './operations/partition-views';
+import { defaultPartition } from './operations/default-partition';
+import { stageParameterPrefix } from '../lib/compile/deployed-names';
 import { LocalAuthorizer } from './iam/authorizer';
 import { type IamGateway, startIamGateway } from './iam/gateway';
 import { processExists } from './process';
@@ -203,28 +210,11 @@ export interface LocalPipeline {
   readonly backfill?: LocalStateMachine;
 }
 
-/** A partition with its status; `MISSING` when it never ran. */
-export interface PartitionView {
-  readonly partition: string;
-  readonly status: PartitionRecord['status'] | 'MISSING';
-  readonly record?: PartitionRecord;
-}
+export type { PartitionView };
+export { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from './stage-errors';
+import { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from './stage-errors';
 
-/** Thrown when a command names a pipeline the stage does not have. */
-export class UnknownPipelineError extends Error {
-  constructor(name: string, known: readonly string[]) {
-    super(`Unknown pipeline "${name}". Pipelines: ${known.join(', ') || 'none'}`);
-    this.name = 'UnknownPipelineError';
-  }
-}
 
-/** Thrown when a schedule command names a pipeline that has no schedule. */
-export class NoScheduleError extends Error {
-  constructor(name: string) {
-    super(`Pipeline "${name}" has no schedule. Fix: declare \`schedule: { cron, timezone }\` in its pipeline.ts, or use sluice run`);
-    this.name = 'NoScheduleError';
-  }
-}
 
 /** Thrown when a command names a pipeline that is left out of the local stage for its problems. */
 export class BrokenPipelineError extends Error {
@@ -234,16 +224,6 @@ export class BrokenPipelineError extends Error {
   }
 }
 
-/** Thrown when the launcher refuses a run (e.g. a key that is not a partition of the pipeline). */
-export class LaunchRejectedError extends Error {
-  constructor(
-    readonly errorType: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LaunchRejectedError';
-  }
-}
 
 /**
  * The embedded runtime: the local stage of the CDK app, synthesized (or taken from the cache) and
@@ -273,6 +253,9 @@ export class LocalRuntime {
       events: LocalEventBridgeApi;
       sqs: LocalSqsApi;
       secrets: LocalSecretsApi;
+      lambda: LocalLambdaApi;
+      scheduler: LocalSchedulerApi;
+      logs: LocalLogsApi;
     },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
@@ -324,6 +307,7 @@ export class LocalRuntime {
           startExecution: (request) => engine!.startExecution(request),
           describeExecution: (arn) => engine!.describeExecution(arn),
           listExecutions: (arn) => engine!.listExecutions(arn),
+          stopExecution: (arn, reason) => engine!.stopExecution(arn, reason),
         },
         authorize,
       });
@@ -334,10 +318,40 @@ export class LocalRuntime {
       const secrets = await startSecretsApi({
         file: props.secretsFile ?? process.env.SLUICE_SECRETS_FILE ?? join(props.projectDir, SECRETS_FILE),
         locations: secretLocationsOf(stage.functions),
+        published: stage.parameters,
         environment: stage.environment,
         authorize,
       });
       started.push(secrets);
+      // What `--stage` calls beyond these (AWS_ENDPOINT_URL_* point a deployed-stage command here):
+      // the launchers, the schedules' state, and the task logs.
+      const lambda = await startLambdaApi({ find: (name) => stage.findFunction(name), invoke: (arn, event) => engine!.invoke(arn, event), authorize });
+      started.push(lambda);
+      const scheduleStatesOf = (schedule: LocalSchedule) => {
+        const pipeline = [...pipelinesOf(engine!).values()].find((p) => p.launcher.arn === stage.findFunction(schedule.target.arn)?.arn);
+        if (!pipeline) throw new Error(`schedule ${schedule.name} does not launch a pipeline of the local stage`);
+        return { pipeline: pipeline.name, states: new ScheduleStates(dynamo.client(), pipeline.tableName) };
+      };
+      const scheduler = await startSchedulerApi({
+        schedules: stage.schedules,
+        state: async (schedule) => {
+          const { pipeline, states } = scheduleStatesOf(schedule);
+          return (await states.get(pipeline)) === 'PAUSED' ? 'DISABLED' : 'ENABLED';
+        },
+        setState: async (schedule, state) => {
+          const { pipeline, states } = scheduleStatesOf(schedule);
+          await states.set(pipeline, state === 'DISABLED' ? 'PAUSED' : 'ENABLED', new Date());
+        },
+        authorize,
+      });
+      started.push(scheduler);
+      const logs = await startLogsApi({
+        logs: new TaskLogs(props.home),
+        taskOfLogGroup: (name) => taskOfLogGroup(stage.parameters, stage.stage, name),
+        environment: stage.environment,
+        authorize,
+      });
+      started.push(logs);
       // Partition events the run monitors put on the stage's bus reach that bus's rules.
       let router: EventRouter | undefined;
       const events = await startEventBridgeApi({
@@ -422,7 +436,7 @@ export class LocalRuntime {
       const pipelines = pipelinesOf(running);
       // This process holds one lease on the services: any other is another sluice command.
       await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs, secrets }, router, props, dev?.pid);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs, secrets, lambda, scheduler, logs }, router, props, dev?.pid);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -431,13 +445,33 @@ export class LocalRuntime {
   }
 
   /** Endpoints of the local services, for SDK clients (`endpoint`) and `AWS_ENDPOINT_URL_*`. */
-  get endpoints(): { s3: string; dynamodb: string; stepFunctions: string; sns: string; eventBridge: string } {
+  get endpoints(): { s3: string; dynamodb: string; stepFunctions: string; sns: string; eventBridge: string; ssm: string; lambda: string; scheduler: string; logs: string } {
     return {
       s3: this.services.s3.endpoint,
       dynamodb: this.services.dynamo.endpoint,
       stepFunctions: this.services.sfn.endpoint,
       sns: this.services.sns.endpoint,
       eventBridge: this.services.events.endpoint,
+      ssm: this.services.secrets.endpoint,
+      lambda: this.services.lambda.endpoint,
+      scheduler: this.services.scheduler.endpoint,
+      logs: this.services.logs.endpoint,
+    };
+  }
+
+  /**
+   * The SDK's endpoint variables that point what a deployed stage's operations call (`--stage`)
+   * at this runtime: the stage's SSM parameters, launchers, executions, table, schedules and logs.
+   */
+  get deployedStageEnvironment(): Record<string, string> {
+    const e = this.endpoints;
+    return {
+      AWS_ENDPOINT_URL_SSM: e.ssm,
+      AWS_ENDPOINT_URL_LAMBDA: e.lambda,
+      AWS_ENDPOINT_URL_SFN: e.stepFunctions,
+      AWS_ENDPOINT_URL_DYNAMODB: e.dynamodb,
+      AWS_ENDPOINT_URL_SCHEDULER: e.scheduler,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: e.logs,
     };
   }
 
@@ -461,15 +495,7 @@ export class LocalRuntime {
    * no such default.
    */
   defaultPartition(name: string, now: Date): string {
-    const { config } = this.pipeline(name);
-    const spec = config.partitions;
-    if (!spec) return UNPARTITIONED_KEY;
-    if (spec.kind === 'static' || spec.kind === 'multi') {
-      throw new LaunchRejectedError('MissingPartition', `Pipeline "${name}" has ${spec.kind} partitions: choose one with --partition`);
-    }
-    const plan = partitionForScheduledTime(spec, now);
-    if (plan.kind === 'skip') throw new LaunchRejectedError('MissingPartition', `Pipeline "${name}": ${plan.reason}; choose one with --partition`);
-    return plan.partition;
+    return defaultPartition(this.pipeline(name), now);
   }
 
   /** Starts one run of a partition through the launcher, as `sluice run` or a backfill would. */
@@ -579,24 +605,7 @@ export class LocalRuntime {
 
   /** Partition statuses in key order, `MISSING` included, over a key range. */
   async partitions(name: string, range: { from?: string; to?: string; now: Date }): Promise<PartitionView[]> {
-    const pipeline = this.pipeline(name);
-    const store = this.partitionStore(name);
-    const spec = pipeline.config.partitions;
-    const keys = spec ? listPartitions(spec, range) : [UNPARTITIONED_KEY];
-    // Time keys sort in time order, so the range is a key range; static and multi keys are not
-    // (static keys keep their declared order), so their records are read whole and matched.
-    const timeOrdered = spec !== undefined && spec.kind !== 'static' && spec.kind !== 'multi';
-    const records = await store.list(name, timeOrdered ? { from: range.from, to: range.to } : {});
-    const byKey = new Map(records.map((r) => [r.partition, r]));
-    const view = (partition: string): PartitionView => {
-      const record = byKey.get(partition);
-      return record ? { partition, status: record.status, record } : { partition, status: 'MISSING' };
-    };
-    const listed = new Set(keys);
-    // A time partition run before it was complete (a manual run of today) is past the default range.
-    const unlisted = timeOrdered ? records.map((r) => r.partition).filter((k) => !listed.has(k)) : [];
-    const partitions = timeOrdered ? [...keys, ...unlisted].sort() : keys;
-    return partitions.map(view);
+    return partitionViews(this.pipeline(name).config, this.partitionStore(name), range);
   }
 
   /** The partition table of a pipeline. */
@@ -730,7 +739,7 @@ export class LocalRuntime {
     await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
-    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop(), this.services.sqs.stop(), this.services.secrets.stop()]);
+    await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop(), this.services.sqs.stop(), this.services.secrets.stop(), this.services.lambda.stop(), this.services.scheduler.stop(), this.services.logs.stop()]);
     await this.services.shared.release();
     if (this.props.sharing === 'announce') this.withdrawAnnouncement();
   }
@@ -805,4 +814,14 @@ function pipelinesOf(engine: LocalEngine): Map<string, LocalPipeline> {
     pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName, ...(backfill && { backfill }) });
   }
   return pipelines;
+}
+
+/** The task whose log group `name` is, from the parameters the stage publishes (`taskLogGroupName`). */
+function taskOfLogGroup(parameters: ReadonlyMap<string, string>, stage: string, name: string): { pipeline: string; task: string } | undefined {
+  const pattern = new RegExp(`^${stageParameterPrefix(stage)}/pipelines/([^/]+)/tasks/([^/]+)/log-group-name$`);
+  for (const [parameter, value] of parameters) {
+    const match = value === name ? pattern.exec(parameter) : null;
+    if (match) return { pipeline: match[1]!, task: match[2]! };
+  }
+  return undefined;
 }

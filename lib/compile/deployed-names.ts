@@ -58,4 +58,19 @@ export const stageParameters = Object.freeze({
   launcherFunctionName: (stage: string, pipeline: string): string => `${stageParameterPrefix(stage)}/pipelines/${pipeline}/launcher-function-name`,
   /** Name of a pipeline's run monitor function. */
   monitorFunctionName: (stage: string, pipeline: string): string => `${stageParameterPrefix(stage)}/pipelines/${pipeline}/monitor-function-name`,
+  /** ARN of a pipeline's backfill state machine. */
+  backfillStateMachineArn: (stage: string, pipeline: string): string => `${stageParameterPrefix(stage)}/pipelines/${pipeline}/backfill-state-machine-arn`,
+  /**
+   * Name of a pipeline's EventBridge Scheduler schedule (in the default group), for pipelines
+   * with a schedule: CloudFormation names it, and `sluice pause` sets its state.
+   */
+  scheduleName: (stage: string, pipeline: string): string => `${stageParameterPrefix(stage)}/pipelines/${pipeline}/schedule-name`,
+  /** Name of the CloudWatch Logs group of a task's function, where `sluice logs` reads its attempts. */
+  taskLogGroupName: (stage: string, pipeline: string, task: string): string =>
+    `${stageParameterPrefix(stage)}/pipelines/${pipeline}/tasks/${task}/log-group-name`,
 });
+
+/** The path under which every pipeline of a stage publishes its parameters (`GetParametersByPath`). */
+export function pipelinesParameterPath(stage: string): string {
+  return `${stageParameterPrefix(stage)}/pipelines/`;
+}

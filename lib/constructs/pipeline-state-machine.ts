@@ -171,6 +171,8 @@ export class PipelineStateMachine extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The task functions, by task name. */
   public readonly functions: Readonly<Record<string, NodejsFunction>>;
+  /** The log groups of the task functions, by task name: where each attempt's lines are. */
+  public readonly taskLogGroups: Readonly<Record<string, logs.ILogGroup>>;
   public readonly logGroup: logs.LogGroup;
   /** Longest a run may take: the state machine's timeout. */
   public readonly runTimeout: Duration;
@@ -183,11 +185,15 @@ export class PipelineStateMachine extends Construct {
     const byName = new Map(pipeline.tasks.map((t) => [t.name, t]));
 
     const functions: Record<string, NodejsFunction> = {};
+    const taskLogGroups: Record<string, logs.ILogGroup> = {};
     const taskFunctions = new Construct(this, 'Tasks');
     for (const task of pipeline.tasks) {
-      functions[task.name] = this.taskFunction(taskFunctions, task, props, logRetention, removalPolicy).function;
+      const built = this.taskFunction(taskFunctions, task, props, logRetention, removalPolicy);
+      functions[task.name] = built.function;
+      taskLogGroups[task.name] = built.logGroup;
     }
     this.functions = Object.freeze(functions);
+    this.taskLogGroups = Object.freeze(taskLogGroups);
 
     const key = {
       [PARTITION_TABLE.partitionKey]: tasks.DynamoAttributeValue.fromString(pipeline.name),

@@ -124,8 +124,9 @@ export class SluicePipeline extends Construct {
         launcher: this.launcher.function,
       });
     }
+    let schedule: ScheduleTrigger | undefined;
     if (compiled.schedule) {
-      new ScheduleTrigger(this, 'Schedule', {
+      schedule = new ScheduleTrigger(this, 'Schedule', {
         schedule: compiled.schedule,
         launcher: this.launcher.function,
         description: `sluice ${compiled.name}: ${compiled.schedule.cron} (${compiled.schedule.timezone})`,
@@ -156,5 +157,11 @@ export class SluicePipeline extends Construct {
     publish('StateMachineArn', stageParameters.stateMachineArn(stage, compiled.name), this.stateMachine.stateMachine.stateMachineArn, `${what}: run state machine`);
     publish('LauncherName', stageParameters.launcherFunctionName(stage, compiled.name), this.launcher.function.functionName, `${what}: launcher function`);
     publish('MonitorName', stageParameters.monitorFunctionName(stage, compiled.name), this.monitor.function.functionName, `${what}: run monitor function`);
+    // What `--stage` operations find the pipeline's backfills, schedule and task logs by.
+    publish('BackfillArn', stageParameters.backfillStateMachineArn(stage, compiled.name), this.backfill.stateMachine.stateMachineArn, `${what}: backfill state machine`);
+    if (schedule) publish('ScheduleName', stageParameters.scheduleName(stage, compiled.name), schedule.schedule.scheduleName, `${what}: schedule`);
+    for (const [task, logGroup] of Object.entries(this.stateMachine.taskLogGroups)) {
+      publish(`TaskLogs-${task}`, stageParameters.taskLogGroupName(stage, compiled.name, task), logGroup.logGroupName, `${what}: log group of task "${task}"`);
+    }
   }
 }

@@ -13,9 +13,13 @@ Environment:
   SLUICE_SERVICES_IDLE_MS    how long the local services outlive the last command using them (default: 30000)
   SLUICE_WAIT_INTERVAL_MS    a fixed wait between the checks of every sensor, instead of its intervalSeconds (tests, quick iteration)
 
+  AWS_PROFILE                with --stage: the credentials, from the AWS SDK's default chain (AWS_ENDPOINT_URL_<SERVICE> overrides an endpoint)
+
 Exit codes: 0 success; 1 a run or validation failed; 2 bad usage or input.
 Commands on one SLUICE_HOME share one background process serving its DynamoDB and S3, started by the
 first and stopped when idle (SLUICE_SERVICES_IDLE_MS, default 30000); any number may run at once.`;
+
+const STAGE_OPTION = 'act on this deployed stage of sluice.config.ts through the AWS SDK (default credentials, the stage\'s region) instead of the local runtime';
 
 /**
  * Runs the `sluice` command line (arguments without `node` and the script) and returns its exit
@@ -55,6 +59,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('run')
     .description('run one partition now through the launcher, wait, and print every task attempt')
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .option('--partition <key>', 'partition key (default: the last complete time partition; required for static partitions)')
     .addOption(
@@ -67,6 +72,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('rerun')
     .description("a new attempt of an ended run's partition: re-runs its failed tasks (or those chosen), reusing the others' results")
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<run-id>', 'the run to repeat (from sluice runs)')
     .option('--from-task <task>', 're-run this task and everything downstream of it')
     .option('--tasks <a,b>', 're-run exactly these tasks (and any task without a recorded result)')
@@ -75,6 +81,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('logs')
     .description("what a run's task attempts printed, line by line with task and attempt")
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<run-id>', 'the run (from sluice runs)')
     .option('--task <task>', 'only this task')
     .addOption(new Option('--attempt <n>', 'only this try of the task (1 = the first)').argParser(positiveInteger))
@@ -84,6 +91,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('status')
     .description('partition statuses: MISSING, RUNNING, SUCCEEDED, FAILED')
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .option('--from <key>', 'first partition (default: the last 10 time partitions; every static key)')
     .option('--to <key>', 'last partition (default: the last complete one)')
@@ -95,6 +103,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('runs')
     .description('recent runs, newest first, with status, duration and error')
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .addOption(new Option('--limit <n>', 'how many runs').default(20).argParser(positiveInteger))
     .action(action(async (ctx, name: string, options: { limit: number }) => (await import('./commands/runs')).runs(ctx, name, options)));
@@ -102,6 +111,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('backfill')
     .description('run a range of partitions through the pipeline\'s backfill state machine; live progress on a terminal, Ctrl-C offers to cancel')
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .option('--from <key>', 'first partition (default: the first partition of the pipeline)')
     .option('--to <key>', 'last partition (default: the last complete one)')
@@ -118,6 +128,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('backfills')
     .description("a pipeline's backfills, newest first, with their progress; --cancel one")
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .option('--cancel <id>', 'cancel this backfill: no new run starts, runs in flight finish')
     .option('--stop', 'with --cancel: stop the runs in flight too (only from the process running the backfill, or on AWS)')
@@ -131,23 +142,27 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('schedules')
     .description("every pipeline's schedule with its time zone, next tick and state (ENABLED or PAUSED)")
+    .option('--stage <name>', STAGE_OPTION)
     .action(action(async (ctx) => (await import('./commands/schedules')).schedules(ctx)));
 
   program
     .command('pause')
     .description("stop a pipeline's schedule; ticks it misses are not made up on resume")
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .action(action(async (ctx, name: string) => (await import('./commands/schedules')).setState(ctx, name, 'PAUSED')));
 
   program
     .command('resume')
     .description("restart a pipeline's paused schedule")
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .action(action(async (ctx, name: string) => (await import('./commands/schedules')).setState(ctx, name, 'ENABLED')));
 
   program
     .command('tick')
     .description("fire one tick of a pipeline's schedule as it would have at TIME; waits for the runs it starts")
+    .option('--stage <name>', STAGE_OPTION)
     .argument('<pipeline>', 'pipeline name')
     .option('--at <time>', 'ISO-8601 instant of the tick (default: now)')
     .action(action(async (ctx, name: string, options: { at?: string }) => (await import('./commands/schedules')).tick(ctx, name, options)));

@@ -11,6 +11,7 @@ export interface GlobalOptions {
   readonly pipelines?: string;
   readonly json?: boolean;
   readonly verbose?: boolean;
+  readonly stage?: string;
 }
 
 /** What a command runs against, resolved once from options and environment. */
@@ -28,6 +29,8 @@ export interface CliContext {
   readonly json: boolean;
   /** Function logs to stderr instead of `<home>/functions.log`. */
   readonly verbose: boolean;
+  /** `--stage NAME`: the deployed stage the command acts on, through the AWS SDK. @default - the local runtime */
+  readonly stage?: string;
   /** `$SLUICE_RETRY_INTERVAL_MS`: a fixed wait before every retry, for tests and quick iteration. */
   readonly retryIntervalMs?: number;
   /** `$SLUICE_WAIT_INTERVAL_MS`: a fixed duration of every sensor's wait between checks. */
@@ -48,6 +51,7 @@ export function resolveContext(options: GlobalOptions, io: CliIo, env: NodeJS.Pr
     home: env.SLUICE_HOME ? resolve(cwd, env.SLUICE_HOME) : join(root, '.sluice'),
     json: options.json === true,
     verbose: options.verbose === true,
+    ...(options.stage !== undefined && { stage: options.stage }),
     retryIntervalMs: milliseconds('SLUICE_RETRY_INTERVAL_MS', env.SLUICE_RETRY_INTERVAL_MS),
     waitIntervalMs: milliseconds('SLUICE_WAIT_INTERVAL_MS', env.SLUICE_WAIT_INTERVAL_MS),
   };

@@ -22,7 +22,21 @@ export class UsageError extends Error {
  * Errors of the runtime and the compiler that mean "bad usage or input", by name: the CLI does not
  * import the runtime just to classify its errors, so that `list` and `validate` stay fast.
  */
-const USAGE_ERRORS = new Set(['UsageError', 'ProjectConfigError', 'UnknownPipelineError', 'PartitionKeyError', 'DevAlreadyRunningError', 'BackfillRequestError', 'UnknownRunError', 'NoScheduleError']);
+const USAGE_ERRORS = new Set([
+  'UsageError',
+  'ProjectConfigError',
+  'UnknownPipelineError',
+  'PartitionKeyError',
+  'DevAlreadyRunningError',
+  'BackfillRequestError',
+  'UnknownRunError',
+  'NoScheduleError',
+  // --stage: a stage that is not configured or not deployed, no credentials, a permission missing.
+  'StageNotConfiguredError',
+  'StageNotDeployedError',
+  'MissingCredentialsError',
+  'StageAccessDeniedError',
+]);
 /** Launcher rejections caused by the request itself, not by the system. */
 const REJECTED_INPUT = new Set([
   'InvalidPartitionError',

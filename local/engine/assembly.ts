@@ -95,6 +95,7 @@ export interface LocalSchedule {
   readonly flexibleWindowMinutes?: number;
   readonly startDate?: string;
   readonly endDate?: string;
+  readonly description?: string;
   readonly target: { readonly arn: string; readonly input?: string; readonly properties: Readonly<Record<string, unknown>> };
 }
 
@@ -178,6 +179,8 @@ export interface LocalStage {
   readonly buckets: readonly LocalBucket[];
   readonly topics: readonly LocalTopic[];
   readonly roles: readonly LocalRole[];
+  /** The SSM parameters (`AWS::SSM::Parameter`) the stage's stacks publish: name → value. */
+  readonly parameters: ReadonlyMap<string, string>;
   /** The function with this name or ARN (qualified or not). */
   findFunction(nameOrArn: string): LocalFunction | undefined;
   /** The state machine with this name or ARN. */
@@ -413,6 +416,7 @@ class StageLoader {
     const tables: LocalTable[] = [];
     const buckets: LocalBucket[] = [];
     const topics: LocalTopic[] = [];
+    const parameters = new Map<string, string>();
     const stacks: LocalStack[] = [];
     const roles = new Map<string, { role: Omit<LocalRole, 'statements' | 'unknownPolicies'>; statements: Record<string, unknown>[]; unknownPolicies: string[] }>();
     const policies: { where: string; roleNames: () => unknown; document: () => unknown }[] = [];
@@ -502,6 +506,7 @@ class StageLoader {
               flexibleWindowMinutes: window?.Mode === 'FLEXIBLE' ? Number(window.MaximumWindowInMinutes) : undefined,
               startDate: optionalString(prop('StartDate')),
               endDate: optionalString(prop('EndDate')),
+              description: optionalString(prop('Description')),
               target: { arn: String(target.Arn), input: optionalString(target.Input), properties: target },
             });
             break;
@@ -548,6 +553,9 @@ class StageLoader {
           case 'AWS::SNS::Topic':
             topics.push(base());
             break;
+          case 'AWS::SSM::Parameter':
+            parameters.set(String(prop('Name')), String(prop('Value')));
+            break;
         }
       }
     }
@@ -582,6 +590,7 @@ class StageLoader {
       tables,
       buckets,
       topics,
+      parameters,
       roles: [...roles.values()].map(({ role, statements, unknownPolicies }) => ({ ...role, statements, unknownPolicies })),
       findFunction: (nameOrArn) => {
         const name = functionNameOf(nameOrArn);

@@ -10,3 +10,6 @@ export * from './metrics';
 export * from './eventbridge-api';
 export * from './sqs-api';
 export * from './secrets-api';
+export * from './lambda-api';
+export * from './scheduler-api';
+export * from './logs-api';

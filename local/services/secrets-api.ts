@@ -18,6 +18,14 @@ export interface SecretsApiProps {
   /** Where the stage's tasks read each logical secret (their `SLUICE_SECRETS`). */
   readonly locations: ReadonlyMap<string, SecretLocation>;
   readonly environment: { readonly region: string; readonly account: string };
+  /**
+   * The SSM parameters the stage's stacks publish (names and ARNs under `/sluice/<stage>/`), served
+   * as `String` parameters to `GetParameter`, `GetParameters` and `GetParametersByPath`, as
+   * CloudFormation would have created them: what `--stage` reads.
+   *
+   * @default - none
+   */
+  readonly published?: ReadonlyMap<string, string>;
   /** Decides each call against its caller's role. @default - every call is allowed */
   readonly authorize?: RequestAuthorizer;
   readonly port?: number;
@@ -25,7 +33,8 @@ export interface SecretsApiProps {
 
 /**
  * Serves Secrets Manager `GetSecretValue` and SSM `GetParameter` (AWS JSON 1.1, as the SDK clients
- * Powertools Parameters uses speak them) from `secrets.local.json`, so that a task's `secret()`
+ * Powertools Parameters uses speak them) from `secrets.local.json`, and the stage's published
+ * parameters (`GetParameter`, `GetParameters`, `GetParametersByPath`), so that a task's `secret()`
  * call, unchanged, reads its local value. Each call is decided against the caller's role, on the
  * ARN the deployed secret would have: a task reads exactly the secrets it declares. A value
  * missing from the file fails as on AWS (`ResourceNotFoundException`, `ParameterNotFound`),
@@ -55,17 +64,41 @@ export function startSecretsApi(props: SecretsApiProps): Promise<LocalSecretsApi
         if (value === undefined) return fail('ResourceNotFoundException', `Secrets Manager can't find the specified secret: ${missing(logical, name)}`);
         return { output: { ARN: arn, Name: name, SecretString: value, VersionId: randomUUID(), VersionStages: ['AWSCURRENT'], CreatedDate: 0 } };
       }
+      const parameterArn = (name: string) => `arn:aws:ssm:${region}:${account}:parameter/${name.replace(/^\//, '')}`;
+      const publishedParameter = (name: string) => {
+        const value = props.published?.get(name);
+        return value === undefined ? undefined : { Name: name, Type: 'String', Value: value, Version: 1, ARN: parameterArn(name), DataType: 'text' };
+      };
+      if (operation === 'GetParameters') {
+        const names = Array.isArray(input?.Names) ? input.Names.map(String) : [];
+        for (const name of names) {
+          const denial = props.authorize?.({ accessKeyId, action: 'ssm:GetParameters', resource: parameterArn(name) });
+          if (denial) return { status: 400, errorType: 'AccessDeniedException', message: denial };
+        }
+        const found = names.map(publishedParameter).filter((p) => p !== undefined);
+        return { output: { Parameters: found, InvalidParameters: names.filter((n) => !props.published?.has(n)) } };
+      }
+      if (operation === 'GetParametersByPath') {
+        const path = String(input?.Path ?? '');
+        const denial = props.authorize?.({ accessKeyId, action: 'ssm:GetParametersByPath', resource: parameterArn(path.replace(/\/$/, '')) });
+        if (denial) return { status: 400, errorType: 'AccessDeniedException', message: denial };
+        const prefix = path.endsWith('/') ? path : `${path}/`;
+        const names = [...(props.published?.keys() ?? [])].filter((n) => n.startsWith(prefix) && (input?.Recursive === true || !n.slice(prefix.length).includes('/')));
+        return { output: { Parameters: names.sort().map(publishedParameter) } };
+      }
       if (operation === 'GetParameter') {
         const name = String(input?.Name ?? '');
-        const arn = `arn:aws:ssm:${region}:${account}:parameter/${name.replace(/^\//, '')}`;
+        const arn = parameterArn(name);
         const denial = props.authorize?.({ accessKeyId, action: 'ssm:GetParameter', resource: arn });
         if (denial) return { status: 400, errorType: 'AccessDeniedException', message: denial };
+        const published = publishedParameter(name);
+        if (published) return { output: { Parameter: published } };
         const logical = logicalOf({ kind: 'ssmParameter', id: name });
         const value = logical === undefined ? undefined : valuesOf(props.file)[logical];
         if (value === undefined) return fail('ParameterNotFound', `Parameter ${name} not found: ${missing(logical, name)}`);
         return { output: { Parameter: { Name: name, Type: 'SecureString', Value: value, Version: 1, ARN: arn, DataType: 'text' } } };
       }
-      return fail('UnknownOperationException', `The local secrets API serves Secrets Manager GetSecretValue and SSM GetParameter; got "${operation}"`);
+      return fail('UnknownOperationException', `The local secrets API serves Secrets Manager GetSecretValue and SSM GetParameter(s) and GetParametersByPath; got "${operation}"`);
     },
   });
 }

@@ -24,6 +24,8 @@ export interface StepFunctionsBackend {
   startExecution(request: { stateMachineArn: string; name?: string; input?: string }): Promise<{ executionArn: string; startDate: Date }>;
   describeExecution(executionArn: string): ApiExecution;
   listExecutions(stateMachineArn: string): readonly ApiExecution[];
+  /** @default - StopExecution is not served */
+  stopExecution?(executionArn: string, reason: { error?: string; cause?: string }): Promise<unknown>;
 }
 
 /** A Step Functions API endpoint on loopback. */
@@ -49,7 +51,8 @@ const epochSeconds = (iso: string | undefined) => (iso === undefined ? undefined
 /**
  * Serves the part of the Step Functions API (AWS JSON 1.0 protocol) that the launcher and the
  * CLI call, so that the launcher's own bundle, with an unmodified `SFNClient`, starts local
- * executions: StartExecution, DescribeExecution, ListExecutions.
+ * executions: StartExecution, DescribeExecution, ListExecutions, and StopExecution (which
+ * `sluice backfills --cancel --stop --stage` calls).
  */
 export async function startStepFunctionsApi(props: {
   backend: StepFunctionsBackend;
@@ -87,6 +90,15 @@ export async function startStepFunctionsApi(props: {
       const max = typeof body.maxResults === 'number' && body.maxResults > 0 ? body.maxResults : 100;
       return { executions: executions.slice(0, max) };
     },
+    ...(backend.stopExecution && {
+      StopExecution: async (body: Record<string, unknown>) => {
+        await backend.stopExecution!(String(body.executionArn ?? ''), {
+          error: body.error === undefined ? undefined : String(body.error),
+          cause: body.cause === undefined ? undefined : String(body.cause),
+        });
+        return { stopDate: Date.now() / 1000 };
+      },
+    }),
   };
 
   const server = createServer((request, response) => {
@@ -112,7 +124,7 @@ export async function startStepFunctionsApi(props: {
     }
     try {
       const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
-      const resource = String((operation === 'DescribeExecution' ? body.executionArn : body.stateMachineArn) ?? '');
+      const resource = String((operation === 'DescribeExecution' || operation === 'StopExecution' ? body.executionArn : body.stateMachineArn) ?? '');
       const denial = props.authorize?.({ accessKeyId: accessKeyIdOfRequest(request.headers.authorization), action: `states:${operation}`, resource });
       if (denial) {
         send(400, { __type: 'com.amazon.coral.service#AccessDeniedException', message: denial }, 'AccessDeniedException');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_DIR } from './fixtures/operations/steps/state';
-import { type CliResult, cliEnv, json, sluice } from './sluice';
+import { LocalRuntime } from '../../local/runtime';
+import { type CliResult, cliEnv, json, projectDir, sluice } from './sluice';
 
 const operations = fileURLToPath(new URL('./fixtures/operations', import.meta.url));
 
@@ -175,5 +176,119 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     const status = json<{ partitions: { status: string }[] }>(await sluice(['--json', 'status', 'steps', '--from', '2024-03-05', '--to', '2024-03-05'], env));
     expect(status.partitions).toMatchObject([{ status: 'SUCCEEDED' }]);
     expect(invocations('2024-03-05')).toStrictEqual({ extract: 1, clean: 1, load: 1, report: 1 });
+  });
+
+  describe('the same scenario on a deployed stage (--stage), through the AWS SDK against the local endpoints', () => {
+    let runtime: LocalRuntime;
+    let stageEnv: NodeJS.ProcessEnv;
+    const stage = async (...args: string[]) => sluice([...args, '--stage', 'local'], stageEnv);
+
+    beforeAll(async () => {
+      // The runtime serves what a deployed stage's operations call; the CLI finds it only through
+      // the SDK's own endpoint variables and the parameters the stage's stacks publish.
+      runtime = await LocalRuntime.start({ projectDir, pipelinesDir: operations, home, retryIntervalMs: 50 });
+      stageEnv = {
+        ...env,
+        ...runtime.deployedStageEnvironment,
+        AWS_ACCESS_KEY_ID: 'AKIAOPERATOR',
+        AWS_SECRET_ACCESS_KEY: 'operator',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      };
+    });
+    afterAll(async () => {
+      await runtime?.stop();
+    });
+
+    it('re-runs only the failed tasks, reads the failing attempt\'s logs, and shows status and runs', async () => {
+      // Given a run on the stage whose third of four steps fails
+      breakStep('2024-04-01', 'load');
+      const failedRun = await stage('--json', 'run', 'steps', '--partition', '2024-04-01');
+      expect(failedRun.code).toBe(1);
+      const failed = json<RunJson>(failedRun);
+      expect(failed).toMatchObject({ status: 'FAILED', runId: 'steps_2024-04-01_a1' });
+      expect(invocations('2024-04-01')).toStrictEqual({ extract: 1, clean: 1, load: 2 });
+
+      // Then its logs (CloudWatch Logs FilterLogEvents) show the failing attempt's lines, and only
+      // them: the lines `sluice logs` reads locally for that attempt (what a task prints to the
+      // console of this test's in-process runtime goes to the test's console; its error line stays)
+      const logs = await stage('--json', 'logs', failed.runId, '--task', 'load', '--attempt', '2');
+      expect(logs.code).toBe(0);
+      const lines = logs.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map(({ task, attempt }) => ({ task, attempt }))).toContainEqual({ task: 'load', attempt: 2 });
+      expect(lines.every((l) => l.runId === failed.runId && l.task === 'load' && l.attempt === 2)).toBe(true);
+      expect(lines.at(-1)).toMatchObject({ stream: 'stderr', message: expect.stringContaining('ERROR Invoke Error {"errorType":"StepBrokenError"') });
+      expect(logs.stdout).toBe((await sluice(['--json', 'logs', failed.runId, '--task', 'load', '--attempt', '2'], env)).stdout);
+      const typo = await stage('logs', failed.runId, '--task', 'lode');
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toBe('error: Pipeline "steps" has no task "lode". Tasks: extract, clean, load, report\n');
+
+      // When the step is fixed and the run re-run on the stage
+      fixStep('2024-04-01', 'load');
+      const rerunResult = await stage('--json', 'rerun', failed.runId);
+      expect(rerunResult.code).toBe(0);
+      const rerun = json<RerunJson>(rerunResult);
+
+      // Then only the third and fourth steps execute, and status and runs show it
+      expect(invocations('2024-04-01')).toStrictEqual({ load: 1, report: 1 });
+      expect(rerun).toMatchObject({ status: 'SUCCEEDED', attempt: 2, rerunOf: failed.runId, plan: { rerun: ['load', 'report'] } });
+      const status = json<{ partitions: { partition: string; status: string; runId: string }[] }>(
+        await stage('--json', 'status', 'steps', '--from', '2024-04-01', '--to', '2024-04-01'),
+      );
+      expect(status.partitions).toMatchObject([{ partition: '2024-04-01', status: 'SUCCEEDED', runId: rerun.runId }]);
+      const runs = json<{ runs: { runId: string; status: string; partition: string }[] }>(await stage('--json', 'runs', 'steps', '--limit', '2'));
+      expect(runs.runs).toMatchObject([
+        { runId: rerun.runId, status: 'SUCCEEDED', partition: '2024-04-01' },
+        { runId: failed.runId, status: 'FAILED', partition: '2024-04-01' },
+      ]);
+
+      // And a bad parameter is refused before anything starts, with one line and exit 2
+      const bad = await stage('run', 'steps', '--partition', '2024-04-02', '--param', 'limit=lots');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^error: Pipeline "steps": parameter "limit" must be a number, not "lots"/);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('pauses the schedule (Scheduler State) so that a tick fires nothing, resumes it, and back-fills a range', async () => {
+      // Given the schedule is paused on the stage
+      expect((await stage('pause', 'steps')).code).toBe(0);
+      expect(json<{ schedules: unknown[] }>(await stage('--json', 'schedules')).schedules).toMatchObject([{ pipeline: 'steps', state: 'PAUSED' }]);
+
+      // When a tick comes, it fires nothing
+      const tick = await stage('tick', 'steps', '--at', '2024-04-06T05:00:00Z');
+      expect(tick.code).toBe(1);
+      expect(tick.stderr).toContain('the schedule is paused, so the tick fired nothing');
+
+      // Then once resumed, a tick runs the partition the schedule would have
+      expect((await stage('resume', 'steps')).code).toBe(0);
+      const fired = await stage('tick', 'steps', '--at', '2024-04-06T05:00:00Z');
+      expect(fired.stdout).toBe('steps: partition 2024-04-05 started run steps_2024-04-05_a1\n');
+      expect(invocations('2024-04-05')).toStrictEqual({ extract: 1, clean: 1, load: 1, report: 1 });
+
+      // And a backfill of a few partitions runs them, and is listed with its progress
+      const backfill = json<{ status: string; succeeded: number; backfillId: string }>(
+        await stage('--json', 'backfill', 'steps', '--from', '2024-04-10', '--to', '2024-04-12'),
+      );
+      expect(backfill).toMatchObject({ status: 'SUCCEEDED', succeeded: 3 });
+      const listed = json<{ backfills: { backfillId: string; status: string; done: number }[] }>(await stage('--json', 'backfills', 'steps'));
+      expect(listed.backfills).toMatchObject([{ backfillId: backfill.backfillId, status: 'SUCCEEDED', done: 3 }]);
+    });
+
+    it('fails with one line and exit 2 for a stage that is not configured, not deployed, or without credentials', async () => {
+      const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
+        [['status', 'steps', '--stage', 'nope'], stageEnv, /^error: stage "nope" is not configured in sluice\.config\.ts \(stages: local, dev, test, prod\)/],
+        [['status', 'steps', '--stage', 'dev'], stageEnv, /^error: stage dev is not deployed in eu-west-1: run npx cdk deploy 'dev\/\*'\n$/],
+        [
+          ['runs', 'steps', '--stage', 'local'],
+          { ...stageEnv, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_CONFIG_FILE: join(home, 'none') },
+          /^error: no AWS credentials for stage local \(us-east-1\)/,
+        ],
+      ];
+      for (const [args, caseEnv, message] of cases) {
+        const result = await sluice(args, caseEnv);
+        expect({ args, code: result.code }).toStrictEqual({ args, code: 2 });
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    });
   });
 });

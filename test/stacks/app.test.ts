@@ -137,10 +137,24 @@ describe('createSluiceApp', () => {
     fanout.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/ci-fanout' });
     const pipelineParameters = Object.values(fanout.findResources('AWS::SSM::Parameter')).map((r) => r.Properties.Name as string);
     expect(pipelineParameters.sort()).toStrictEqual([
+      '/sluice/ci/pipelines/fanout/backfill-state-machine-arn',
       '/sluice/ci/pipelines/fanout/launcher-function-name',
       '/sluice/ci/pipelines/fanout/monitor-function-name',
+      '/sluice/ci/pipelines/fanout/schedule-name',
       '/sluice/ci/pipelines/fanout/state-machine-arn',
+      '/sluice/ci/pipelines/fanout/tasks/a/log-group-name',
+      '/sluice/ci/pipelines/fanout/tasks/b/log-group-name',
+      '/sluice/ci/pipelines/fanout/tasks/c/log-group-name',
+      '/sluice/ci/pipelines/fanout/tasks/d/log-group-name',
     ]);
+    // (what --stage finds the schedule, the backfills and each task's log group by)
+    const resources = fanout.toJSON().Resources as Record<string, { Type: string; Properties: { Name?: string; Value?: { Ref?: string } } }>;
+    const typeOfParameter = (name: string) => resources[Object.values(resources).find((r) => r.Properties?.Name === name)!.Properties.Value!.Ref!]?.Type;
+    expect(typeOfParameter('/sluice/ci/pipelines/fanout/schedule-name')).toBe('AWS::Scheduler::Schedule');
+    expect(typeOfParameter('/sluice/ci/pipelines/fanout/tasks/a/log-group-name')).toBe('AWS::Logs::LogGroup');
+    // An unscheduled pipeline publishes no schedule
+    const arrivalsParameters = Object.values(Template.fromStack(built.pipelines.arrivals).findResources('AWS::SSM::Parameter')).map((r) => r.Properties.Name as string);
+    expect(arrivalsParameters).not.toContain('/sluice/ci/pipelines/arrivals/schedule-name');
     const arrivals = Template.fromStack(built.pipelines.arrivals).toJSON() as { Parameters: Record<string, { Type: string; Default: string }> };
     expect(Object.values(arrivals.Parameters).map((p) => p.Default)).toContain('/sluice/ci/buckets/raw/name');
     expect(built.pipelines.fanout.dependencies).toContain(built.platform);

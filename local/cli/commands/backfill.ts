@@ -2,18 +2,10 @@ import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
 import type { BackfillSelection } from '../../../lib/compile/backfill';
 import type { BackfillRecord, RunOutcome } from '../../../runtime';
-import {
-  type BackfillProgress,
-  backfillProblems,
-  backfillProgress,
-  type CancelMode,
-  cancelBackfill,
-  checkBackfill,
-  startBackfill,
-  type StartedBackfill,
-} from '../../backfills';
-import type { LocalRuntime } from '../../runtime';
-import { type CliContext, withRuntime } from '../context';
+import { type BackfillProgress, type CancelMode, checkBackfill, type StartedBackfill } from '../../backfills';
+import type { StageOperations } from '../../operations/operations';
+import type { CliContext } from '../context';
+import { withOperations } from '../operations';
 import { EXIT } from '../errors';
 import { duration, elapsed, status as colored, table } from '../format';
 
@@ -58,25 +50,25 @@ const POLL_MS = 250;
  * (a live progress bar on a terminal) until it ends; Ctrl-C offers to cancel it.
  */
 export async function backfill(context: CliContext, name: string, options: BackfillOptions): Promise<number> {
-  return withRuntime(context, async (runtime) => {
-    const pipeline = runtime.pipeline(name);
+  return withOperations(context, async (operations) => {
+    const pipeline = await operations.pipeline(name);
     const { request, rangeSize } = checkBackfill(
       pipeline,
       { from: options.from, to: options.to, only: options.only, concurrency: options.concurrency, downstream: options.downstream },
       { now: new Date(), yes: options.yes },
     );
-    const started = await startBackfill(runtime, name, request);
+    const started = await operations.startBackfill(name, request);
     context.io.err(
       `Backfill ${started.backfillId} of ${name}: ${rangeSize} partition(s) in range, only ${request.only}, concurrency ${request.concurrency}\n`,
     );
-    const stopCancelling = onInterrupt(context, runtime, started);
+    const stopCancelling = onInterrupt(context, operations, started);
     let progress: BackfillProgress;
     try {
-      progress = await follow(context, runtime, started);
+      progress = await follow(context, operations, started);
     } finally {
       stopCancelling();
     }
-    const view = await backfillView(runtime, started, progress);
+    const view = await backfillView(operations, started, progress);
     if (context.json) context.io.out(`${JSON.stringify(view, null, 2)}\n`);
     else printSummary(context, view);
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
@@ -84,7 +76,7 @@ export async function backfill(context: CliContext, name: string, options: Backf
 }
 
 /** Polls the backfill until its execution ends, drawing a progress bar on a terminal. */
-async function follow(context: CliContext, runtime: LocalRuntime, started: StartedBackfill): Promise<BackfillProgress> {
+async function follow(context: CliContext, operations: StageOperations, started: StartedBackfill): Promise<BackfillProgress> {
   const terminal = context.io.terminal === true && !context.json;
   const bar = terminal
     ? new SingleBar({
@@ -99,7 +91,7 @@ async function follow(context: CliContext, runtime: LocalRuntime, started: Start
   let drawing = false;
   try {
     for (;;) {
-      const progress = await backfillProgress(runtime, started);
+      const progress = await operations.backfillProgress(started);
       const record = progress.record;
       if (bar && record) {
         const done = record.succeeded + record.failed + record.skipped + record.cancelled;
@@ -130,12 +122,12 @@ async function follow(context: CliContext, runtime: LocalRuntime, started: Start
  * finish, stop them, or go on); elsewhere the first interrupt lets them finish and a second stops
  * them. Returns the function that restores the default handling.
  */
-function onInterrupt(context: CliContext, runtime: LocalRuntime, started: StartedBackfill): () => void {
+function onInterrupt(context: CliContext, operations: StageOperations, started: StartedBackfill): () => void {
   let interrupts = 0;
   let asking = false;
   const cancel = (mode: CancelMode) => {
     context.io.err(`\nCancelling backfill ${started.backfillId}: ${mode === 'finish' ? 'runs in flight finish, no new run starts' : 'stopping the runs in flight'}\n`);
-    cancelBackfill(runtime, started.pipeline, started.backfillId, mode).catch((error: unknown) =>
+    operations.cancelBackfill(started.pipeline, started.backfillId, mode).catch((error: unknown) =>
       context.io.err(`Could not cancel backfill ${started.backfillId}: ${(error as Error).message}\n`),
     );
   };
@@ -160,8 +152,8 @@ function onInterrupt(context: CliContext, runtime: LocalRuntime, started: Starte
   return () => process.off('SIGINT', handler);
 }
 
-async function backfillView(runtime: LocalRuntime, started: StartedBackfill, progress: BackfillProgress): Promise<BackfillView> {
-  const record: BackfillRecord | undefined = (await backfillProgress(runtime, started)).record ?? progress.record;
+async function backfillView(operations: StageOperations, started: StartedBackfill, progress: BackfillProgress): Promise<BackfillView> {
+  const record: BackfillRecord | undefined = (await operations.backfillProgress(started)).record ?? progress.record;
   const execution = progress.execution;
   const durationMs = elapsed(execution.startDate, execution.stopDate);
   const ran = record ? record.succeeded + record.failed : 0;
@@ -177,7 +169,7 @@ async function backfillView(runtime: LocalRuntime, started: StartedBackfill, pro
     cancelled: record?.cancelled ?? 0,
     ...(durationMs !== undefined && { durationMs }),
     ...(durationMs && ran > 0 && { partitionsPerSecond: Math.round((ran / (durationMs / 1000)) * 10) / 10 }),
-    problems: record ? await backfillProblems(runtime, started.pipeline, started.backfillId) : [],
+    problems: record ? await operations.backfillProblems(started.pipeline, started.backfillId) : [],
     // A backfill that never recorded itself failed in its plan step: say why.
     ...(!record && execution.error !== undefined && { error: execution.error }),
     ...(!record && execution.cause !== undefined && { cause: execution.cause }),

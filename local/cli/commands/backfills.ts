@@ -1,5 +1,5 @@
-import { cancelBackfill, listBackfills } from '../../backfills';
-import { type CliContext, withRuntime } from '../context';
+import type { CliContext } from '../context';
+import { withOperations } from '../operations';
 import { EXIT, UsageError } from '../errors';
 import { duration, elapsed, instant, status as colored, table } from '../format';
 
@@ -16,11 +16,11 @@ export interface BackfillsOptions {
 /** `sluice backfills`: a pipeline's backfills, newest first, with their progress; or cancels one. */
 export async function backfills(context: CliContext, name: string, options: BackfillsOptions): Promise<number> {
   if (options.stop && options.cancel === undefined) throw new UsageError('--stop goes with --cancel <id>: sluice backfills <pipeline> --cancel <id> --stop');
-  return withRuntime(context, async (runtime) => {
+  return withOperations(context, async (operations) => {
     if (options.cancel !== undefined) {
-      const known = (await listBackfills(runtime, name)).find((b) => b.backfillId === options.cancel);
+      const known = (await operations.listBackfills(name)).find((b) => b.backfillId === options.cancel);
       if (!known) throw new UsageError(`pipeline "${name}" has no backfill ${options.cancel}; sluice backfills ${name} lists them`);
-      const cancelled = await cancelBackfill(runtime, name, options.cancel, options.stop ? 'stop' : 'finish');
+      const cancelled = await operations.cancelBackfill(name, options.cancel, options.stop ? 'stop' : 'finish');
       const message = cancelled
         ? `Backfill ${options.cancel} cancelled: ${options.stop ? 'its runs in flight were stopped' : 'no new run starts; runs in flight finish'}`
         : `Backfill ${options.cancel} had already ended (${known.status})`;
@@ -28,7 +28,7 @@ export async function backfills(context: CliContext, name: string, options: Back
       else context.io.out(`${message}\n`);
       return cancelled ? EXIT.ok : EXIT.failed;
     }
-    const records = (await listBackfills(runtime, name)).slice(0, options.limit ?? 20);
+    const records = (await operations.listBackfills(name)).slice(0, options.limit ?? 20);
     const views = records.map((r) => ({
       ...r,
       done: r.succeeded + r.failed + r.skipped + r.cancelled,

@@ -1,5 +1,6 @@
 import type { RerunSelection } from '../../../runtime';
-import { type CliContext, withRuntime } from '../context';
+import type { CliContext } from '../context';
+import { withOperations } from '../operations';
 import { EXIT, UsageError } from '../errors';
 import { printRun, progressOf, runView } from './run';
 
@@ -31,9 +32,9 @@ export function rerunSelection(options: RerunOptions): RerunSelection {
  */
 export async function rerun(context: CliContext, runId: string, options: RerunOptions): Promise<number> {
   const selection = rerunSelection(options);
-  return withRuntime(context, async (runtime) => {
-    const pipeline = runtime.pipelineOfRun(runId);
-    const { rerun: result, execution } = await runtime.rerun(runId, selection, progressOf(context, pipeline));
+  return withOperations(context, async (operations) => {
+    const pipeline = await operations.pipelineOfRun(runId);
+    const { rerun: result, execution } = await operations.rerun(runId, selection, progressOf(context, pipeline));
     const { launch, plan } = result;
     if (launch.kind !== 'started') {
       const reason = launch.kind === 'skipped' ? `it is already running (run ${launch.runId})` : launch.reason;

@@ -1,8 +1,11 @@
 import type { ExecutionRecord, TaskAttempt } from '../../engine';
 import type { LocalPipeline } from '../../runtime';
 import type { AttemptView, RunDetail } from '../../ui/views';
-import { type CliContext, withRuntime } from '../context';
+import type { CliContext } from '../context';
+import { withOperations } from '../operations';
+import type { PipelineInfo } from '../../operations/operations';
 import { parsePartitionKey, partitionStart } from '../../../lib/compile/partition-keys';
+import { defaultPartition } from '../../operations/default-partition';
 import { EXIT, UsageError } from '../errors';
 import { RunProgress } from '../progress';
 import { causeMessage, duration, elapsed, errorLine, status, table } from '../format';
@@ -32,25 +35,27 @@ export type { AttemptView };
 /** `sluice run`: one run now through the launcher; waits and prints every task attempt. */
 export async function run(context: CliContext, name: string, options: RunOptions): Promise<number> {
   const params = parseParams(options.param);
-  return withRuntime(context, async (runtime) => {
-    const pipeline = runtime.pipeline(name);
+  return withOperations(context, async (operations) => {
+    const pipeline = await operations.pipeline(name);
     const now = new Date();
-    const partition = options.partition ?? runtime.defaultPartition(name, now);
+    const partition = options.partition ?? defaultPartition(pipeline, now);
     refuseFuturePartition(pipeline, partition, now);
     // Ctrl+C stops the run as StopExecution would: ABORTED at once, alerted by the run monitor.
     // Before the execution starts there is nothing to stop yet: it is stopped as soon as it runs.
+    // (On a deployed stage the run goes on without this process: Ctrl+C only stops following it.)
+    const stopStarted = operations.stopStarted?.bind(operations);
     let interrupted = false;
     let ended = false;
     const interrupt = async () => {
       interrupted = true;
       const reason = { error: 'sluice.Interrupted', cause: 'sluice run was interrupted (Ctrl+C)' };
-      while (!ended && (await runtime.engine.stopRunning(reason)).length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (!ended && (await stopStarted!(reason)) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     };
     const onInterrupt = () => void interrupt();
-    process.once('SIGINT', onInterrupt);
-    let result: Awaited<ReturnType<typeof runtime.run>>;
+    if (stopStarted) process.once('SIGINT', onInterrupt);
+    let result: Awaited<ReturnType<typeof operations.run>>;
     try {
-      result = await runtime.run(name, partition, params, progressOf(context, pipeline));
+      result = await operations.run(name, partition, params, progressOf(context, pipeline));
     } finally {
       ended = true;
       process.off('SIGINT', onInterrupt);
@@ -78,7 +83,7 @@ export async function run(context: CliContext, name: string, options: RunOptions
  * On a terminal (and without `--json`), prints each task as it starts, is retried, succeeds or
  * fails, before the summary; elsewhere nothing (`undefined`).
  */
-export function progressOf(context: CliContext, pipeline: LocalPipeline): ((execution: ExecutionRecord) => void) | undefined {
+export function progressOf(context: CliContext, pipeline: LocalPipeline | PipelineInfo): ((execution: ExecutionRecord) => void) | undefined {
   if (context.json || !context.io.interactive) return undefined;
   const tasks = taskStates(pipeline);
   const progress = new RunProgress((state) => tasks.has(state));
@@ -88,7 +93,7 @@ export function progressOf(context: CliContext, pipeline: LocalPipeline): ((exec
 }
 
 /** A time partition that has not begun has no data yet: running it is a mistake, not a run. */
-function refuseFuturePartition(pipeline: LocalPipeline, partition: string, now: Date): void {
+function refuseFuturePartition(pipeline: PipelineInfo, partition: string, now: Date): void {
   const spec = pipeline.config.partitions;
   if (!spec || spec.kind === 'static' || spec.kind === 'multi' || !parsePartitionKey(spec, partition).ok) return;
   const start = partitionStart(spec, partition);
@@ -103,7 +108,7 @@ function refuseFuturePartition(pipeline: LocalPipeline, partition: string, now: 
 export type RunView = Omit<RunDetail, 'trigger' | 'consoleUrl' | 'tasks' | 'logs' | 'results'>;
 
 /** A run with the attempts of the pipeline's tasks (not the states that mark the partition). */
-export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, attempt: number): RunView {
+export function runView(pipeline: LocalPipeline | PipelineInfo, execution: ExecutionRecord, attempt: number): RunView {
   const input = JSON.parse(execution.input) as { partition: string; params?: Record<string, unknown>; reuse?: Record<string, string> };
   const tasks = taskStates(pipeline);
   return {
@@ -128,7 +133,8 @@ export function runView(pipeline: LocalPipeline, execution: ExecutionRecord, att
 }
 
 /** Names of the Task states that run the pipeline's tasks, from the state machine's metadata. */
-export function taskStates(pipeline: LocalPipeline): Set<string> {
+export function taskStates(pipeline: LocalPipeline | PipelineInfo): ReadonlySet<string> {
+  if ('tasks' in pipeline) return pipeline.tasks;
   const metadata = pipeline.stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined;
   return new Set(Object.keys(metadata?.tasks ?? {}));
 }

@@ -1,5 +1,6 @@
 import type { ExecutionRecord } from '../../engine';
-import { type CliContext, withRuntime } from '../context';
+import type { CliContext } from '../context';
+import { withOperations } from '../operations';
 import { EXIT } from '../errors';
 import { causeMessage, duration, elapsed, errorLine, instant, status, table } from '../format';
 
@@ -11,8 +12,8 @@ export interface RunsOptions {
 
 /** `sluice runs`: a pipeline's executions, newest first. */
 export async function runs(context: CliContext, name: string, options: RunsOptions): Promise<number> {
-  return withRuntime(context, async (runtime) => {
-    const executions = runtime.runs(name).slice(0, options.limit ?? 20);
+  return withOperations(context, async (operations) => {
+    const executions = await operations.runs(name, options.limit ?? 20);
     const views = executions.map(runSummary);
     if (context.json) {
       context.io.out(`${JSON.stringify({ pipeline: name, runs: views }, null, 2)}\n`);

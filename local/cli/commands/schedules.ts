@@ -1,6 +1,7 @@
 import { nextFireTimes } from '../../../lib/compile/schedule';
 import type { ScheduleState } from '../../../runtime';
-import { type CliContext, withRuntime } from '../context';
+import type { CliContext } from '../context';
+import { withOperations } from '../operations';
 import { EXIT, UsageError } from '../errors';
 import { instant, table } from '../format';
 
@@ -16,13 +17,14 @@ export interface ScheduleView {
 
 /** `sluice schedules`: every pipeline's schedule with its time zone, next tick and state. */
 export async function schedules(context: CliContext): Promise<number> {
-  return withRuntime(context, async (runtime) => {
+  return withOperations(context, async (operations) => {
     const now = new Date();
     const views: ScheduleView[] = [];
-    for (const pipeline of runtime.pipelines.values()) {
+    for (const name of await operations.pipelineNames()) {
+      const pipeline = await operations.pipeline(name);
       const schedule = pipeline.config.schedule;
       if (!schedule) continue;
-      const { state } = await runtime.schedule(pipeline.name);
+      const state = await operations.scheduleState(pipeline.name);
       const next = state === 'ENABLED' ? nextFireTimes(schedule, now, 1)[0]?.toISOString() : undefined;
       views.push({ pipeline: pipeline.name, cron: schedule.cron, timezone: schedule.timezone, state, ...(next && { next }) });
     }
@@ -39,8 +41,8 @@ export async function schedules(context: CliContext): Promise<number> {
 
 /** `sluice pause` / `sluice resume`: stops or restarts a pipeline's schedule. */
 export async function setState(context: CliContext, name: string, state: ScheduleState): Promise<number> {
-  return withRuntime(context, async (runtime) => {
-    await runtime.setScheduleState(name, state);
+  return withOperations(context, async (operations) => {
+    await operations.setScheduleState(name, state);
     if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, state })}\n`);
     else if (state === 'PAUSED') {
       context.io.out(`${name}: schedule paused. Ticks are not made up on resume: back-fill the partitions they would have run with sluice run --partition KEY\n`);
@@ -53,15 +55,14 @@ export async function setState(context: CliContext, name: string, state: Schedul
 export async function tick(context: CliContext, name: string, options: { at?: string }): Promise<number> {
   const at = options.at === undefined ? new Date() : new Date(options.at);
   if (Number.isNaN(at.getTime())) throw new UsageError(`--at ${JSON.stringify(options.at)} is not a time: use ISO-8601, e.g. 2024-03-02T06:00:00Z`);
-  return withRuntime(context, async (runtime) => {
-    const outcome = await runtime.tick(name, at);
+  return withOperations(context, async (operations) => {
+    const outcome = await operations.tick(name, at);
     if (outcome.kind === 'paused') {
       if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, at: at.toISOString(), status: 'PAUSED' })}\n`);
       else context.io.err(`${name}: the schedule is paused, so the tick fired nothing. Resume it with sluice resume ${name}\n`);
       return EXIT.failed;
     }
     const { result } = outcome;
-    await runtime.settle();
     if (context.json) {
       context.io.out(`${JSON.stringify({ pipeline: name, at: at.toISOString(), result }, null, 2)}\n`);
     } else if (result.kind === 'skip') {

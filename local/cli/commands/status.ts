@@ -1,7 +1,8 @@
 import { parsePartitionKey, partitionForScheduledTime, partitionKeyAt, partitionStart } from '../../../lib/compile/partition-keys';
 import type { PartitionSpec, TimePartitions } from '../../../lib/definitions/partitions';
 import type { PartitionRecord } from '../../../runtime';
-import { type CliContext, withRuntime } from '../context';
+import type { CliContext } from '../context';
+import { withOperations } from '../operations';
 import { EXIT } from '../errors';
 import { partitionGrid } from '../grid';
 import { causeMessage, errorLine, instant, status as colored, table } from '../format';
@@ -17,13 +18,13 @@ export interface StatusOptions {
 /** How many time partitions `sluice status` shows without `--from`/`--to`. */
 export const DEFAULT_STATUS_COUNT = 10;
 
-/** `sluice status`: partition statuses over a range, `MISSING` included. */
+/** `sluice status`: partition statuses over a range, `MISSING` included (of the local or a deployed stage). */
 export async function status(context: CliContext, name: string, options: StatusOptions): Promise<number> {
-  return withRuntime(context, async (runtime) => {
+  return withOperations(context, async (operations) => {
     const now = new Date();
-    const spec = runtime.pipeline(name).config.partitions;
+    const spec = (await operations.pipeline(name)).config.partitions;
     const range = options.from !== undefined || options.to !== undefined ? { from: options.from, to: options.to } : defaultRange(spec, now);
-    const views = await runtime.partitions(name, { ...range, now });
+    const views = await operations.partitions(name, { ...range, now });
     const partitions = views.map(({ partition, status, record }) => ({
       partition,
       status,

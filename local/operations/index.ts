@@ -1,0 +1,3 @@
+export * from './operations';
+export * from './partition-views';
+export * from './deployed-stage';

@@ -1,0 +1,114 @@
+import type { ResolvedBackfillRequest } from '../../lib/compile/backfill';
+import type { RerunSelection, ScheduleState } from '../../runtime';
+import { backfillProblems, backfillProgress, type CancelMode, cancelBackfill, listBackfills, startBackfill, type StartedBackfill } from '../backfills';
+import { findExecutionRecord } from '../engine/records';
+import type { LocalPipeline, LocalRuntime } from '../runtime';
+import { TaskLogs, type TaskLogFilter } from '../task-logs';
+import { UsageError } from '../cli/errors';
+import type { PipelineInfo, RunLogs, RunWatcher, StageOperations } from './operations';
+
+/**
+ * The operations on the local stage: the calls of {@link LocalRuntime} the CLI makes. Logs are
+ * read from `home` without the runtime (`runtime` absent), as `sluice logs` needs no services.
+ */
+export class LocalOperations implements StageOperations {
+  readonly where = 'the local stage';
+
+  constructor(
+    private readonly home: string,
+    private readonly started?: LocalRuntime,
+  ) {}
+
+  private get runtime(): LocalRuntime {
+    if (!this.started) throw new Error('LocalOperations: this operation needs the local runtime started');
+    return this.started;
+  }
+
+  async pipelineNames(): Promise<string[]> {
+    return [...this.runtime.pipelines.keys()];
+  }
+
+  async pipeline(name: string): Promise<PipelineInfo> {
+    return pipelineInfo(this.runtime.pipeline(name));
+  }
+
+  async pipelineOfRun(runId: string): Promise<PipelineInfo> {
+    return pipelineInfo(this.runtime.pipelineOfRun(runId));
+  }
+
+  partitions(name: string, range: { from?: string; to?: string; now: Date }) {
+    return this.runtime.partitions(name, range);
+  }
+
+  async runs(name: string, limit: number) {
+    return this.runtime.runs(name).slice(0, limit);
+  }
+
+  run(name: string, partition: string, params: Readonly<Record<string, unknown>>, onProgress?: RunWatcher) {
+    return this.runtime.run(name, partition, params, onProgress);
+  }
+
+  async stopStarted(reason: { error: string; cause: string }): Promise<number> {
+    return (await this.runtime.engine.stopRunning(reason)).length;
+  }
+
+  rerun(runId: string, selection: RerunSelection, onProgress?: RunWatcher) {
+    return this.runtime.rerun(runId, selection, onProgress);
+  }
+
+  async logs(runId: string, filter: TaskLogFilter, from = 0): Promise<RunLogs> {
+    const record = findExecutionRecord(this.home, runId);
+    if (!record) throw new UsageError(`Unknown run "${runId}" in ${this.home}. Fix: copy a run id from \`sluice runs <pipeline>\``);
+    if (from === 0 && filter.task !== undefined && !record.attempts.some((a) => a.state === filter.task) && record.status !== 'RUNNING') {
+      // Task names have no spaces; the states around them ("Mark running", "Record load") do.
+      const ran = [...new Set(record.attempts.map((a) => a.state).filter((state) => !state.includes(' ')))];
+      throw new UsageError(`Task "${filter.task}" did not run in run ${runId} (tasks that ran: ${ran.join(', ') || 'none'})`);
+    }
+    return { ...new TaskLogs(this.home).read(runId, filter, from), running: record.status === 'RUNNING' };
+  }
+
+  async scheduleState(name: string): Promise<ScheduleState> {
+    return (await this.runtime.schedule(name)).state;
+  }
+
+  setScheduleState(name: string, state: ScheduleState): Promise<void> {
+    return this.runtime.setScheduleState(name, state);
+  }
+
+  async tick(name: string, at: Date) {
+    const outcome = await this.runtime.tick(name, at);
+    await this.runtime.settle();
+    return outcome;
+  }
+
+  startBackfill(name: string, request: ResolvedBackfillRequest) {
+    return startBackfill(this.runtime, name, request);
+  }
+
+  backfillProgress(started: StartedBackfill) {
+    return backfillProgress(this.runtime, started);
+  }
+
+  cancelBackfill(name: string, backfillId: string, mode: CancelMode) {
+    return cancelBackfill(this.runtime, name, backfillId, mode);
+  }
+
+  listBackfills(name: string) {
+    return listBackfills(this.runtime, name);
+  }
+
+  backfillProblems(name: string, backfillId: string) {
+    return backfillProblems(this.runtime, name, backfillId);
+  }
+}
+
+/** What the commands need of a local pipeline. */
+function pipelineInfo(pipeline: LocalPipeline): PipelineInfo {
+  const metadata = pipeline.stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined;
+  return {
+    name: pipeline.name,
+    config: pipeline.config,
+    tasks: new Set(Object.keys(metadata?.tasks ?? {})),
+    ...(pipeline.backfill && { backfill: { arn: pipeline.backfill.arn } }),
+  };
+}
