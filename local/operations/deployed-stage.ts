@@ -45,6 +45,14 @@ export class StageAccessDeniedError extends Error {
   }
 }
 
+/** The SDK could not reach AWS's endpoint (no network, a proxy, a wrong `AWS_ENDPOINT_URL_*`). */
+export class StageUnreachableError extends Error {
+  constructor(stage: DeployedStage, message: string) {
+    super(`cannot reach AWS for stage ${stage.name} (${stage.region}): ${message}; check the network (or the AWS_ENDPOINT_URL_* variables set)`);
+    this.name = 'StageUnreachableError';
+  }
+}
+
 /**
  * The stage `name` of the project's `sluice.config.ts`.
  *
@@ -68,6 +76,10 @@ export function stageError(stage: DeployedStage, error: unknown): unknown {
   if (error.name === 'CredentialsProviderError' || /could not load credentials/i.test(error.message)) return new MissingCredentialsError(stage);
   if (error.name === 'AccessDeniedException' || error.name === 'AccessDenied' || error.name === 'UnrecognizedClientException') {
     return new StageAccessDeniedError(stage, error.message);
+  }
+  const code = (error as Error & { code?: string }).code;
+  if (code === 'ENOTFOUND' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || error.name === 'TimeoutError') {
+    return new StageUnreachableError(stage, error.message);
   }
   return error;
 }

@@ -125,6 +125,12 @@ function printSummary(context: CliContext, summary: DevSummary): void {
         ['DynamoDB', endpoints.dynamodb],
         ['Step Functions', endpoints.stepFunctions],
         ['SNS', endpoints.sns],
+        // What a deployed stage's commands call: `sluice <command> --stage local` with these as
+        // AWS_ENDPOINT_URL_SSM, _LAMBDA, _SFN, _DYNAMODB, _SCHEDULER, _CLOUDWATCH_LOGS runs the --stage path here.
+        ['SSM (stage parameters)', endpoints.ssm],
+        ['Lambda', endpoints.lambda],
+        ['Scheduler', endpoints.scheduler],
+        ['CloudWatch Logs', endpoints.logs],
       ],
     ),
   );

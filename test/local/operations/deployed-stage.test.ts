@@ -47,6 +47,14 @@ describe('--stage: which stage, and the errors that say why it cannot be used', 
     expect(exitCodeOf(error)).toBe(2);
   });
 
+  it('fails when AWS cannot be reached, with the network error, exit 1', () => {
+    const error = stageError(prod, Object.assign(named('Error', 'getaddrinfo ENOTFOUND ssm.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' }));
+    expect((error as Error).message).toBe(
+      'cannot reach AWS for stage prod (eu-west-1): getaddrinfo ENOTFOUND ssm.eu-west-1.amazonaws.com; check the network (or the AWS_ENDPOINT_URL_* variables set)',
+    );
+    expect(exitCodeOf(error)).toBe(1);
+  });
+
   it('keeps any other error as it is', () => {
     const other = named('ThrottlingException', 'Rate exceeded');
     expect(stageError(prod, other)).toBe(other);
