@@ -27,6 +27,8 @@ import {
   type LocalS3,
   liveLeases,
   LocalScheduler,
+  type ObjectCreatedEvent,
+  type PendingTicks,
   type LocalSecretsApi,
   type LocalSnsApi,
   type LocalSqsApi,
@@ -234,6 +236,13 @@ export class BrokenPipelineError extends Error {
 export class LocalRuntime {
   private triggersStarted = false;
   private scheduler?: LocalScheduler;
+  /** Stops routing uploads. */
+  private unsubscribeUploads?: () => void;
+  /** The number of the last upload event this runtime routed. */
+  private lastUpload = 0;
+  /** Whether another runtime of this process took over the triggers (`sluice dev` reloaded). */
+  private handedOver = false;
+  private stopping?: Promise<void>;
   private readonly running = new Set<string>();
   private readonly stopped: Array<() => void> = [];
   /** What the functions counted (their embedded CloudWatch metrics), since this runtime started. */
@@ -273,7 +282,8 @@ export class LocalRuntime {
     );
     const notify = props.notify;
     if (notify) this.stopped.push(services.sns.onPublish((message) => notify({ kind: 'alert', message })));
-    this.stopped.push(tapStdout((line) => this.metrics.ingest(line)));
+    // Once handed over, the runtime taking over counts what the functions print.
+    this.stopped.push(tapStdout((line) => this.handedOver || this.metrics.ingest(line)));
     if (notify) this.stopped.push(this.metrics.onSample((sample) => notify({ kind: 'metric', sample })));
   }
 
@@ -287,7 +297,8 @@ export class LocalRuntime {
     const started: Array<{ stop(): Promise<void> }> = [];
     const announce = props.sharing === 'announce';
     const dev = await findLiveDev(props.home);
-    if (dev && announce) throw new DevAlreadyRunningError(props.home, dev.pid);
+    // A `sluice dev` reloading starts its next runtime while the previous one still announces it.
+    if (dev && announce && dev.pid !== process.pid) throw new DevAlreadyRunningError(props.home, dev.pid);
     let shared: SharedServices | undefined;
     try {
       shared = await useSharedServices({ home: props.home, ports: props.ports });
@@ -296,7 +307,7 @@ export class LocalRuntime {
       // Every AWS call of a function or state machine is decided against its role's policies: the
       // functions reach DynamoDB and S3 through this runtime's gateway, which knows the stage.
       const { loadStage } = await import('./engine');
-      const stage = loadStage(synth.assemblyDir, 'local');
+      const stage = loadStage(synth.buildDir, 'local');
       const authorizer = LocalAuthorizer.of(stage);
       const { authorize } = authorizer;
       const gateway = await startIamGateway({ dynamodb: dynamo.endpoint, s3: s3.endpoint, authorize, environment: stage.environment });
@@ -378,7 +389,8 @@ export class LocalRuntime {
       const sqs = await startSqsApi({ queues: stage.queues, authorize, onMessage: (message) => router?.send(message.queueArn, message.body, message.attributes) });
       started.push(sqs);
       engine = new LocalEngine({
-        assemblyDir: synth.assemblyDir,
+        // The build itself, not `cdk.out`: a later build replaces `cdk.out`, never this folder.
+        assemblyDir: synth.buildDir,
         stage: 'local',
         dynamoEndpoint: dynamo.endpoint,
         s3Endpoint: s3.endpoint,
@@ -436,7 +448,8 @@ export class LocalRuntime {
       const pipelines = pipelinesOf(running);
       // This process holds one lease on the services: any other is another sluice command.
       await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs, secrets, lambda, scheduler, logs }, router, props, dev?.pid);
+      const attachedTo = dev && dev.pid !== process.pid ? dev.pid : undefined;
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs, secrets, lambda, scheduler, logs }, router, props, attachedTo);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -647,20 +660,49 @@ export class LocalRuntime {
    * listened to.
    */
   async startTriggers(): Promise<void> {
+    await this.beginTriggers();
+  }
+
+  /**
+   * Takes over the triggers of `previous`, a runtime of an older build in this process (`sluice
+   * dev` reloading after an edit): every upload and schedule tick that `previous` did not deliver
+   * is delivered by this runtime, and none twice. `previous` goes on with the runs it started, on
+   * its own build, until it is stopped.
+   */
+  async takeOverTriggers(previous: LocalRuntime): Promise<void> {
+    await this.beginTriggers(previous);
+  }
+
+  private async beginTriggers(previous?: LocalRuntime): Promise<void> {
     if (this.attachedTo !== undefined) {
       throw new Error(`Triggers of ${this.props.home} run in the sluice dev process (pid ${this.attachedTo}) this runtime attached to`);
     }
     if (this.triggersStarted) return;
     this.triggersStarted = true;
     const notify = this.props.notify ?? (() => {});
-    this.stopped.push(
-      this.services.s3.onObjectCreated((event) => {
-        if (this.router.publish(event as unknown as Record<string, unknown>) > 0) return;
-        // Nothing listens for it: say so, or a mistyped key looks like a trigger that never fires.
-        const { bucket, object } = (event as unknown as { detail: { bucket: { name: string }; object: { key: string } } }).detail;
-        notify({ kind: 'unmatched', bucket: bucket.name, key: object.key });
-      }),
-    );
+    const route = (event: ObjectCreatedEvent, number: number) => {
+      this.lastUpload = Math.max(this.lastUpload, number);
+      if (this.router.publish(event as unknown as Record<string, unknown>) > 0) return;
+      // Nothing listens for it: say so, or a mistyped key looks like a trigger that never fires.
+      const { bucket, object } = (event as unknown as { detail: { bucket: { name: string }; object: { key: string } } }).detail;
+      notify({ kind: 'unmatched', bucket: bucket.name, key: object.key });
+    };
+    // While `previous` still routes uploads, this runtime holds them; then routes those it did not.
+    let held: Array<[ObjectCreatedEvent, number]> | undefined = previous ? [] : undefined;
+    this.unsubscribeUploads = this.services.s3.onObjectCreated((event, number) => {
+      if (held) held.push([event, number]);
+      else route(event, number);
+    });
+    this.stopped.push(() => this.unsubscribeUploads?.());
+    await this.services.s3.listening();
+    let resume: PendingTicks | undefined;
+    if (previous) {
+      const handed = await previous.handOverTriggers();
+      resume = handed.ticks;
+      const backlog = held ?? [];
+      held = undefined;
+      for (const [event, number] of backlog) if (number > handed.lastUpload) route(event, number);
+    }
 
     const scheduler = new LocalScheduler({
       onError: (error, schedule) => notify({ kind: 'error', message: `Schedule ${schedule.name}: ${(error as Error).message}` }),
@@ -677,9 +719,23 @@ export class LocalRuntime {
         },
       });
     }
-    scheduler.start();
+    scheduler.start(resume);
     this.scheduler = scheduler;
-    await this.services.s3.listening();
+  }
+
+  /**
+   * Stops delivering uploads and ticks, for the runtime taking over: the number of the last upload
+   * this runtime routed (every earlier one included), and the tick each schedule waited for.
+   */
+  private async handOverTriggers(): Promise<{ lastUpload: number; ticks: PendingTicks }> {
+    // Uploads already sent to this runtime are routed by it before it lets go.
+    await this.services.s3.flush();
+    this.handedOver = true;
+    this.unsubscribeUploads?.();
+    this.unsubscribeUploads = undefined;
+    const ticks = (await this.scheduler?.stop()) ?? new Map<string, Date>();
+    this.scheduler = undefined;
+    return { lastUpload: this.lastUpload, ticks };
   }
 
   /** The pipeline whose launcher the schedule targets, when that pipeline's schedule is paused. */
@@ -733,15 +789,21 @@ export class LocalRuntime {
     }
   }
 
-  /** Stops triggers, waits for running work, then stops the services. */
-  async stop(): Promise<void> {
+  /** Stops triggers, waits for running work, then stops the services. A second call waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     await this.scheduler?.stop();
     await this.settle();
     for (const unsubscribe of this.stopped.splice(0)) unsubscribe();
     await this.engine.close();
     await Promise.allSettled([this.services.sfn.stop(), this.services.sns.stop(), this.services.gateway.stop(), this.services.events.stop(), this.services.sqs.stop(), this.services.secrets.stop(), this.services.lambda.stop(), this.services.scheduler.stop(), this.services.logs.stop()]);
     await this.services.shared.release();
-    if (this.props.sharing === 'announce') this.withdrawAnnouncement();
+    // A runtime that handed over leaves the announcement (the same endpoints) to its successor.
+    if (this.props.sharing === 'announce' && !this.handedOver) this.withdrawAnnouncement();
   }
 
   /** Removes `dev.json` if it is still this process's announcement. */

@@ -84,15 +84,7 @@ export async function withRuntime<T>(
   const restore = captureFunctionOutput({ logFile: join(context.home, FUNCTION_LOG), verbose: context.verbose });
   try {
     const { LocalRuntime } = await import('../runtime');
-    const runtime = await LocalRuntime.start({
-      projectDir: context.projectDir,
-      pipelinesDir: context.pipelinesDir,
-      home: context.home,
-      retryIntervalMs: context.retryIntervalMs,
-      warn: (message) => context.io.err(`warning: ${message}\n`),
-      waitIntervalMs: context.waitIntervalMs,
-      ...props,
-    });
+    const runtime = await LocalRuntime.start(runtimeProps(context, props));
     if (!runtime.synth.cached) context.io.err(`Synthesized the local stage into ${runtime.synth.assemblyDir} (sources changed)\n`);
     if (runtime.attachedTo !== undefined) {
       context.io.err(`Using the DynamoDB and S3 of sluice dev (pid ${runtime.attachedTo}) on ${context.home}\n`);
@@ -105,4 +97,17 @@ export async function withRuntime<T>(
   } finally {
     restore();
   }
+}
+
+/** The local runtime's properties for a command: the context's, and the command's own. */
+export function runtimeProps(context: CliContext, props: Pick<LocalRuntimeProps, 'sharing' | 'ports' | 'notify'> = {}): LocalRuntimeProps {
+  return {
+    projectDir: context.projectDir,
+    pipelinesDir: context.pipelinesDir,
+    home: context.home,
+    retryIntervalMs: context.retryIntervalMs,
+    warn: (message) => context.io.err(`warning: ${message}\n`),
+    waitIntervalMs: context.waitIntervalMs,
+    ...props,
+  };
 }

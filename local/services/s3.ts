@@ -63,15 +63,21 @@ export interface LocalS3 {
   client(): S3Client;
   /**
    * Calls `listener` after every successful PutObject, CopyObject and CompleteMultipartUpload,
-   * before the response reaches the client. Returns a function that removes the listener.
+   * before the response reaches the client, with the event's number (1, 2, … in the order of the
+   * uploads; every listener sees the same number for the same event, so one listener can take
+   * over from another without missing or repeating an event). Returns a function that removes
+   * the listener.
    */
-  onObjectCreated(listener: (event: ObjectCreatedEvent) => void): () => void;
+  onObjectCreated(listener: ObjectCreatedListener): () => void;
   /** Resolves once the listeners added so far receive the events of every later upload. */
   listening(): Promise<void>;
   /** Resolves once the events of every upload completed so far have reached the listeners. */
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Receives an Object Created event and its number. */
+export type ObjectCreatedListener = (event: ObjectCreatedEvent, number: number) => void;
 
 const REASONS = {
   'ObjectCreated:Put': 'PutObject',
@@ -94,7 +100,8 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
     directory: options.dataDir,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
-  const listeners = new Set<(event: ObjectCreatedEvent) => void>();
+  const listeners = new Set<ObjectCreatedListener>();
+  let emitted = 0;
   const completing = new Set<string>();
   const sequencer = monotonicSequencer();
 
@@ -106,7 +113,7 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
       const { key, size = 0, eTag } = record.s3.object;
       const completed = completing.delete(`${bucket}/${key}`);
       const emit = (etag: string) =>
-        deliver(listeners, {
+        deliver(listeners, ++emitted, {
           version: '0',
           id: randomUUID(),
           'detail-type': 'Object Created',
@@ -174,10 +181,10 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
 }
 
 /** A listener's exception must not fail the upload that caused the event: it is reported instead. */
-function deliver(listeners: ReadonlySet<(event: ObjectCreatedEvent) => void>, event: ObjectCreatedEvent): void {
+function deliver(listeners: ReadonlySet<ObjectCreatedListener>, number: number, event: ObjectCreatedEvent): void {
   for (const listener of listeners) {
     try {
-      listener(event);
+      listener(event, number);
     } catch (error) {
       process.emitWarning(`An Object Created listener failed for s3://${event.detail.bucket.name}/${event.detail.object.key}: ${String(error)}`);
     }

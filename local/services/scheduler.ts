@@ -179,8 +179,16 @@ const systemClock: SchedulerClock = {
 
 interface Armed {
   readonly schedule: LocalSchedule;
+  /** The fire time it waits for. */
+  due?: Date;
   cancel?: () => void;
 }
+
+/**
+ * The fire time each schedule was waiting for when a scheduler stopped: a scheduler started with
+ * it fires from there, so that a hand-over between two schedulers neither skips nor repeats a tick.
+ */
+export type PendingTicks = ReadonlyMap<string, Date>;
 
 /**
  * Fires schedules at their next fire times while started. A fire that is still running does not
@@ -210,27 +218,44 @@ export class LocalScheduler {
     if (this.started) this.arm(armed, this.clock.now());
   }
 
-  /** Arms every schedule from the clock's current time. */
-  start(): void {
+  /**
+   * Arms every schedule from the clock's current time, or, for a schedule in `resume`, for the
+   * tick another scheduler was waiting for when it stopped (fired at once if already due).
+   */
+  start(resume: PendingTicks = new Map()): void {
     if (this.started) return;
     this.started = true;
     const now = this.clock.now();
-    for (const armed of this.schedules.values()) this.arm(armed, now);
+    for (const armed of this.schedules.values()) {
+      const due = resume.get(armed.schedule.name);
+      if (due) this.wait(armed, due);
+      else this.arm(armed, now);
+    }
   }
 
-  /** Cancels all timers and waits for fires still running. */
-  async stop(): Promise<void> {
+  /**
+   * Cancels all timers and waits for fires still running. Resolves with the tick each schedule
+   * was waiting for, for {@link start} of the scheduler taking over.
+   */
+  async stop(): Promise<PendingTicks> {
     this.started = false;
-    for (const armed of this.schedules.values()) armed.cancel?.();
+    const pending = new Map<string, Date>();
+    for (const armed of this.schedules.values()) {
+      armed.cancel?.();
+      if (armed.due) pending.set(armed.schedule.name, armed.due);
+    }
     await Promise.allSettled([...this.running]);
+    return pending;
   }
 
   private arm(armed: Armed, after: Date): void {
     const due = nextFireTime(armed.schedule.expression, armed.schedule.timezone, after);
+    armed.due = undefined;
     if (due) this.wait(armed, due);
   }
 
   private wait(armed: Armed, due: Date): void {
+    armed.due = due;
     const delay = due.getTime() - this.clock.now().getTime();
     armed.cancel = this.clock.setTimer(() => {
       if (!this.started) return;

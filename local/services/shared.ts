@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { processExists } from '../process';
 import { tryLock } from '../state-files';
 import { dynamoClientFor, type LocalDynamo } from './dynamodb';
-import { type LocalS3, type ObjectCreatedEvent, s3ClientFor } from './s3';
+import { type LocalS3, type ObjectCreatedEvent, type ObjectCreatedListener, s3ClientFor } from './s3';
 import { SERVICES_FILE, SERVICES_LOG, type ServicesAnnouncement, takeLease } from './shared-host';
 import { packageFile } from '../../lib/package-files';
 
@@ -255,7 +255,7 @@ class EventCount {
 }
 
 /** Subscribes to the event stream; `ready` resolves once the services have registered it. */
-function subscribe(url: string, listener: (event: ObjectCreatedEvent) => void, progress: EventCount): { request: ClientRequest; ready: Promise<void> } {
+function subscribe(url: string, listener: ObjectCreatedListener, progress: EventCount): { request: ClientRequest; ready: Promise<void> } {
   let resolve!: () => void;
   let reject!: (error: Error) => void;
   const ready = new Promise<void>((ok, fail) => {
@@ -276,8 +276,8 @@ function subscribe(url: string, listener: (event: ObjectCreatedEvent) => void, p
         const lines = message.split('\n');
         const field = (name: string) => lines.filter((line) => line.startsWith(`${name}: `)).map((line) => line.slice(name.length + 2)).join('\n');
         const data = field('data');
-        if (data) listener(JSON.parse(data) as ObjectCreatedEvent);
         const id = Number(field('id'));
+        if (data) listener(JSON.parse(data) as ObjectCreatedEvent, id);
         if (id > 0) progress.record(id);
       }
     });

@@ -2,11 +2,14 @@ import { join } from 'node:path';
 import { nextFireTimes } from '../../../lib/compile/schedule';
 import { readLauncherEnvironment, SLUICE_BUCKETS_ENV } from '../../../runtime';
 import type { ExecutionStatusChangeEvent } from '../../engine';
-import type { LocalRuntime, RuntimeNotice } from '../../runtime';
-import { type CliContext, FUNCTION_LOG, withRuntime } from '../context';
+import type { LocalRuntime, LocalRuntimeProps, RuntimeNotice } from '../../runtime';
+import { sourceHash } from '../../synth';
+import { watchSources } from '../../source-watcher';
+import { type CliContext, FUNCTION_LOG, runtimeProps, withRuntime } from '../context';
 import { EXIT, UsageError } from '../errors';
 import { untilStopped } from '../signals';
-import { parseConsolePort, startConsole } from './ui';
+import type { ReloadingConsoleSource } from '../../ui';
+import { consoleSourceFor, parseConsolePort, startConsole } from './ui';
 import { causeMessage, describeSchedule, describeTrigger, duration, elapsed, errorLine, status, table } from '../format';
 
 /** Options of `sluice dev`. */
@@ -45,25 +48,112 @@ export async function dev(context: CliContext, options: DevOptions): Promise<num
     if (context.json) context.io.out(`${JSON.stringify({ time: new Date().toISOString(), ...notice })}\n`);
     else context.io.out(`${new Date().toISOString().slice(11, 19)}  ${text}\n`);
   };
+  const props: Pick<LocalRuntimeProps, 'sharing' | 'ports' | 'notify'> = {
+    sharing: 'announce',
+    ports: port === undefined ? undefined : { s3: port, dynamodb: port + 1 },
+    notify: (notice) => printNotice(notice, print),
+  };
   return withRuntime(
     context,
     async (runtime) => {
       const stopping = untilStopped();
       // Kept until the end: runs that finish while stopping are reported too.
-      runtime.engine.onStatusChange((event) => printStatusChange(event, print, context.io.color));
+      runtime.engine.onStatusChange((event) => printStatusChange(event, runtime.synth.build, print, context.io.color));
       await runtime.startTriggers();
       const web = options.ui === false ? undefined : await startConsole(context, runtime, uiPort);
       const summary = { ...summarise(context, runtime), console: web?.url };
       if (context.json) context.io.out(`${JSON.stringify({ event: 'ready', ...summary })}\n`);
       else printSummary(context, summary);
 
+      const reloader = new Reloader(context, runtime, runtimeProps(context, props), print, web?.source);
+      const unwatch = watchSources({ projectDir: context.projectDir, pipelinesDir: context.pipelinesDir, onChange: () => reloader.request() });
       const signal = await stopping;
+      unwatch();
       print({ event: 'stopping', signal }, `${signal}: stopping (waiting for running work)`);
       await web?.stop();
+      await reloader.stop();
       return EXIT.ok;
     },
-    { sharing: 'announce', ports: port === undefined ? undefined : { s3: port, dynamodb: port + 1 }, notify: (notice) => printNotice(notice, print) },
+    props,
   );
+}
+
+/**
+ * Live reload: after an edit, builds the sources again and starts a runtime on the new build,
+ * which takes over the triggers from the current one (no upload or tick is lost or delivered
+ * twice); runs in flight finish on the build they started with.
+ */
+class Reloader {
+  private current: LocalRuntime;
+  private running?: Promise<void>;
+  private again = false;
+  private readonly retired: Promise<void>[] = [];
+
+  constructor(
+    private readonly context: CliContext,
+    private readonly initial: LocalRuntime,
+    private readonly props: LocalRuntimeProps,
+    private readonly print: Print,
+    private readonly console?: ReloadingConsoleSource,
+  ) {
+    this.current = initial;
+  }
+
+  /** Reloads once the reload in progress, if any, is done. */
+  request(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.reloadWhileChanged().finally(() => (this.running = undefined));
+  }
+
+  /** Waits for a reload in progress, then stops the runtimes it started (the caller stops the first). */
+  async stop(): Promise<void> {
+    this.again = false;
+    await this.running;
+    if (this.current !== this.initial) await this.current.stop();
+    await Promise.all(this.retired);
+  }
+
+  private async reloadWhileChanged(): Promise<void> {
+    do {
+      this.again = false;
+      await this.reload();
+    } while (this.again);
+  }
+
+  private async reload(): Promise<void> {
+    const { context, print } = this;
+    const previous = this.current;
+    if (sourceHash(context.projectDir, context.pipelinesDir, 'local') === previous.synth.hash) return;
+    print({ event: 'reloading', build: previous.synth.build }, `reload   sources changed: building (runs use build ${previous.synth.build} meanwhile)`);
+    const started = Date.now();
+    let next: LocalRuntime;
+    try {
+      const { LocalRuntime } = await import('../../runtime');
+      next = await LocalRuntime.start(this.props);
+    } catch (error) {
+      print(
+        { event: 'reload-failed', build: previous.synth.build, message: (error as Error).message },
+        `reload   failed: ${(error as Error).message}. Runs go on using build ${previous.synth.build}; fix and save again`,
+      );
+      return;
+    }
+    next.engine.onStatusChange((event) => printStatusChange(event, next.synth.build, print, context.io.color));
+    await next.takeOverTriggers(previous);
+    this.console?.replace(await consoleSourceFor(context, next));
+    this.current = next;
+    // The previous build finishes the runs it started, then lets go of its services.
+    this.retired.push(
+      previous.stop().catch((error: unknown) => print({ event: 'error', message: (error as Error).message }, `ERROR    stopping build ${previous.synth.build}: ${(error as Error).message}`)),
+    );
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    print(
+      { event: 'reloaded', build: next.synth.build, seconds: Number(seconds), endpoints: next.endpoints },
+      `reload   build ${next.synth.build} ready in ${seconds} s: the next runs use it (Step Functions ${next.endpoints.stepFunctions}, SNS ${next.endpoints.sns})`,
+    );
+  }
 }
 
 function parsePort(value: string | undefined): number | undefined {
@@ -189,7 +279,7 @@ function printNotice(notice: RuntimeNotice, print: Print): void {
   }
 }
 
-function printStatusChange(event: ExecutionStatusChangeEvent, print: Print, color: boolean): void {
+function printStatusChange(event: ExecutionStatusChangeEvent, build: string, print: Print, color: boolean): void {
   const { detail } = event;
   let input: { pipeline?: string; partition?: string; trigger?: string } = {};
   try {
@@ -198,9 +288,9 @@ function printStatusChange(event: ExecutionStatusChangeEvent, print: Print, colo
     // Not a pipeline run (no run input): print what there is.
   }
   const what = `${input.pipeline ?? lastSegment(detail.stateMachineArn)}  ${input.partition ?? ''}  run ${detail.name}`;
-  const notice = { event: 'run', status: detail.status, pipeline: input.pipeline, partition: input.partition, runId: detail.name, trigger: input.trigger };
+  const notice = { event: 'run', status: detail.status, pipeline: input.pipeline, partition: input.partition, runId: detail.name, trigger: input.trigger, build };
   if (detail.status === 'RUNNING') {
-    print(notice, `run      ${what} started (${input.trigger ?? 'unknown trigger'})`);
+    print(notice, `run      ${what} started (${input.trigger ?? 'unknown trigger'}) on build ${build}`);
     return;
   }
   const took = duration(elapsed(new Date(detail.startDate).toISOString(), detail.stopDate ? new Date(detail.stopDate).toISOString() : undefined));

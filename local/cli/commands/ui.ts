@@ -1,5 +1,5 @@
 import type { LocalRuntime } from '../../runtime';
-import type { ConsoleServer } from '../../ui';
+import type { ConsoleServer, ConsoleSource, ReloadingConsoleSource } from '../../ui';
 import { type CliContext, withRuntime } from '../context';
 import { EXIT, UsageError } from '../errors';
 import { untilStopped } from '../signals';
@@ -26,19 +26,30 @@ export async function ui(context: CliContext, options: UiOptions): Promise<numbe
   });
 }
 
+/** A running console whose pages `sluice dev` can move to a new build's runtime. */
+export type ReloadableConsole = ConsoleServer & { readonly source: ReloadingConsoleSource };
+
 /** Starts the web console over a local runtime (also used by `sluice dev`). */
-export async function startConsole(context: CliContext, runtime: LocalRuntime, port: number | undefined): Promise<ConsoleServer> {
-  const { LocalConsoleSource, startConsoleServer } = await import('../../ui');
+export async function startConsole(context: CliContext, runtime: LocalRuntime, port: number | undefined): Promise<ReloadableConsole> {
+  const { ReloadingConsoleSource, startConsoleServer } = await import('../../ui');
+  const source = new ReloadingConsoleSource(await consoleSourceFor(context, runtime));
   try {
-    return await startConsoleServer({
-      source: new LocalConsoleSource(runtime, { pipelinesDir: context.pipelinesDir, home: context.home }),
+    const server = await startConsoleServer({
+      source: source.source,
       port,
       onError: (error) => context.io.err(`console: ${(error as Error).stack ?? String(error)}\n`),
     });
+    return Object.assign(server, { source });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     throw new UsageError(`port ${port} of 127.0.0.1 is in use: give the console another one, or none for a free one`);
   }
+}
+
+/** The console's data and actions on a local runtime. */
+export async function consoleSourceFor(context: CliContext, runtime: LocalRuntime): Promise<ConsoleSource> {
+  const { LocalConsoleSource } = await import('../../ui');
+  return new LocalConsoleSource(runtime, { pipelinesDir: context.pipelinesDir, home: context.home });
 }
 
 /** Prints the console's address (with its token): `--json` as one `console` line. */

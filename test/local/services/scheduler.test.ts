@@ -174,6 +174,29 @@ describe('LocalScheduler', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('hands over to another scheduler without skipping or repeating a tick', async () => {
+    // Given an hourly schedule that fired at 01:00 on the first scheduler
+    const clock = new FakeClock(Date.parse('2024-01-01T00:30:00Z'));
+    const fired: string[] = [];
+    const schedule = { name: 'hourly', expression: 'cron(0 * * * ? *)', timezone: 'UTC', fire: async (time: Date) => void fired.push(time.toISOString()) };
+    const first = new LocalScheduler({ clock, onError: (error) => { throw error; } });
+    first.add(schedule);
+    first.start();
+    await clock.advanceTo('2024-01-01T01:30:00Z');
+
+    // When it stops, and the next one starts only after 02:00 passed (a slow rebuild)
+    const pending = await first.stop();
+    await clock.advanceTo('2024-01-01T02:10:00Z');
+    const second = new LocalScheduler({ clock, onError: (error) => { throw error; } });
+    second.add(schedule);
+    second.start(pending);
+    await clock.advanceTo('2024-01-01T03:00:00Z');
+
+    // Then the tick due during the hand-over fired once, late, and the schedule went on
+    expect(fired).toStrictEqual(['2024-01-01T01:00:00.000Z', '2024-01-01T02:00:00.000Z', '2024-01-01T03:00:00.000Z']);
+    await second.stop();
+  });
+
   it('waits in steps for a fire time beyond the longest timer', async () => {
     // Given a one-off schedule a year away
     const clock = new FakeClock(Date.parse('2024-01-01T00:00:00Z'));
