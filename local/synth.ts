@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_DIR, RUNS_FROM_BUILD } from '../lib/package-files';
 import { PROJECT_CONFIG_FILE } from '../lib/loader/project-config';
 import { processExists } from './process';
@@ -48,6 +48,8 @@ const PACKAGE_SOURCES = RUNS_FROM_BUILD ? ['dist', 'package.json'] : ['bin', 'li
 const PROJECT_SOURCES = [PROJECT_CONFIG_FILE, 'config', 'package-lock.json'];
 const HASH_FILE = 'sluice-sources.sha256';
 const BUILDS_DIR = 'builds';
+/** The content hashes of a build's parts (see {@link BuildParts}). */
+const PARTS_FILE = 'sluice-parts.json';
 /** A build's users: a file per process that loaded it, named by its pid. */
 const USERS_DIR = '.users';
 const SYNTH_LOCK = 'synth.lock';
@@ -124,6 +126,12 @@ async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: st
   const skipped = [...discovered.issues, ...discovered.blocked, ...unknown, ...blocked];
   const building = `${assemblyDir}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
+  const parts = buildParts(props.projectDir, props.pipelinesDir);
+  const previous = reusableBuild(assemblyDir, parts);
+  // Only the stacks of the pipelines whose handlers changed are bundled; the others are the
+  // previous build's (their templates and bundles cannot differ: nothing they are made of did).
+  const rebuilt = previous && pipelines.filter((p) => previous.changed.has(relative(props.pipelinesDir, p.dir)));
+  const bundled = rebuilt?.map((p) => `${stage}/Pipeline-${p.compiled.name}`);
   // CDK remembers in this process which assets it staged, and would not stage them again into
   // this build's folder (a second synth in one process: `sluice dev` reloading).
   const { AssetStaging } = await import('aws-cdk-lib');
@@ -134,8 +142,11 @@ async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: st
     outdir: building,
     // The compliance checks report on what deploys; they change nothing in the assembly.
     complianceChecks: false,
+    ...(bundled && { context: { 'aws:cdk:bundling-stacks': bundled } }),
   });
   app.synth();
+  if (previous && bundled) reuseStacks(previous.dir, building, bundled);
+  writeFileSync(join(building, PARTS_FILE), JSON.stringify(parts));
   writeFileSync(join(building, SKIPPED_FILE), JSON.stringify(skipped, null, 2));
   writeFileSync(join(building, HASH_FILE), hash);
   // The build moves to a folder of its own, and `cdk.out` is switched to it in one rename.
@@ -148,6 +159,73 @@ async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: st
   // A `cdk.out` folder of an older sluice is replaced, not followed.
   if (existsSync(assemblyDir) && !lstatSync(assemblyDir).isSymbolicLink()) rmSync(assemblyDir, { recursive: true, force: true });
   renameSync(link, assemblyDir);
+}
+
+/**
+ * What a build is made of, hashed in two parts, so that an edit of a pipeline's handlers rebuilds
+ * that pipeline alone: `folders` hashes each pipeline folder's files other than its
+ * `pipeline.ts` (the code its functions bundle), `shared` everything else (sluice, the stage
+ * configuration, every `pipeline.ts`, code shared between pipelines), which any stack may depend on.
+ */
+interface BuildParts {
+  readonly shared: string;
+  readonly folders: Readonly<Record<string, string>>;
+}
+
+function buildParts(projectDir: string, pipelinesDir: string): BuildParts {
+  const shared = createHash('sha256');
+  const folders = new Map<string, ReturnType<typeof createHash>>();
+  for (const { path, label } of sourceRoots(projectDir, pipelinesDir)) {
+    for (const file of listFiles(path)) {
+      const inside = relative(path, file);
+      const [folder, ...rest] = inside.split(sep);
+      const own = label === 'pipelines' && rest.length > 0 && inside !== join(folder!, 'pipeline.ts') && existsSync(join(path, folder!, 'pipeline.ts'));
+      const hash = own ? (folders.get(folder!) ?? folders.set(folder!, createHash('sha256')).get(folder!)!) : shared;
+      hash.update(`${label}/${inside}\n`).update(readFileSync(file)).update('\n');
+    }
+  }
+  return { shared: shared.digest('hex'), folders: Object.fromEntries([...folders].map(([folder, hash]) => [folder, hash.digest('hex')])) };
+}
+
+/** The current build, when the new one differs from it only in some pipeline folders' handlers. */
+function reusableBuild(assemblyDir: string, parts: BuildParts): { dir: string; changed: Set<string> } | undefined {
+  const file = join(assemblyDir, PARTS_FILE);
+  if (!existsSync(file)) return undefined;
+  const before = readJsonFile<BuildParts>(file);
+  const folders = Object.keys(parts.folders);
+  if (before.shared !== parts.shared || folders.length !== Object.keys(before.folders).length) return undefined;
+  if (folders.some((folder) => before.folders[folder] === undefined)) return undefined;
+  const changed = new Set(folders.filter((folder) => before.folders[folder] !== parts.folders[folder]));
+  return changed.size > 0 ? { dir: realpathSync(assemblyDir), changed } : undefined;
+}
+
+/**
+ * Puts the previous build's template, asset manifest and bundles in place of those of every stack
+ * of `building` that was not bundled (`bundled`: construct paths such as `local/Pipeline-drops`).
+ */
+function reuseStacks(previousDir: string, building: string, bundled: readonly string[]): void {
+  // An artifact id is the stack's construct path without its non-alphanumerics, and a hash.
+  const ids = bundled.map((path) => new RegExp(`^${path.replace(/[^A-Za-z0-9]/g, '')}[0-9A-F]{8}$`));
+  for (const nested of readdirSync(building).filter((entry) => entry.startsWith('assembly-'))) {
+    const dir = join(building, nested);
+    for (const templateFile of readdirSync(dir).filter((file) => file.endsWith('.template.json'))) {
+      const artifactId = templateFile.slice(0, -'.template.json'.length);
+      if (ids.some((id) => id.test(artifactId))) continue;
+      for (const file of [templateFile, `${artifactId}.assets.json`]) {
+        const from = join(previousDir, nested, file);
+        if (existsSync(from)) cpSync(from, join(dir, file));
+      }
+      const manifest = join(previousDir, nested, `${artifactId}.assets.json`);
+      if (!existsSync(manifest)) continue;
+      const files = (readJsonFile<{ files?: Record<string, { source: { path?: string } }> }>(manifest).files ?? {});
+      for (const asset of Object.values(files)) {
+        if (!asset.source.path) continue;
+        const source = resolve(previousDir, nested, asset.source.path);
+        const target = resolve(dir, asset.source.path);
+        if (!existsSync(target)) cpSync(source, target, { recursive: true });
+      }
+    }
+  }
 }
 
 /** SHA-256 over the path and content of every file the assembly depends on. */

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -40,9 +40,13 @@ describe('sluice dev live reload', () => {
   const started = (day: string) => [...stdout.matchAll(new RegExp(` run {6}drops {2}${day} {2}run (\\S+) started \\(s3\\) on build (\\w+)`, 'g'))];
 
   beforeAll(async () => {
-    cpSync(join(fixtures, 'drops'), join(pipelines, 'drops'), { recursive: true });
-    const definition = join(pipelines, 'drops', 'pipeline.ts');
-    writeFileSync(definition, readFileSync(definition, 'utf8').replaceAll("'../../../../../lib'", JSON.stringify(join(projectDir, 'lib'))));
+    for (const name of ['drops', 'orders']) {
+      cpSync(join(fixtures, name), join(pipelines, name), { recursive: true });
+      for (const file of ['pipeline.ts', 'extract.ts', 'summarise.ts']) {
+        const path = join(pipelines, name, file);
+        if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replaceAll("'../../../../../lib'", JSON.stringify(join(projectDir, 'lib'))));
+      }
+    }
     writeHandler(1);
     const child = spawnSluice(['dev', '--no-ui'], env);
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -94,5 +98,12 @@ describe('sluice dev live reload', () => {
     // And the upload made during the reload ran once, on one of the two builds
     expect(started('2024-03-02')).toHaveLength(1);
     expect(started('2024-03-03')).toHaveLength(1);
+    // And only the edited pipeline was bundled again; the other one's build was reused, and runs
+    const bundled = (pipeline: string) => readFileSync(join(home, 'functions.log'), 'utf8').split(`Bundling asset local/Pipeline-${pipeline}/Run/`).length - 1;
+    expect(bundled('drops')).toBe(2);
+    expect(bundled('orders')).toBe(2);
+    const orders = await sluice(['run', 'orders', '--partition', '2024-03-01'], env);
+    expect(orders.code).toBe(0);
+    expect(orders.stderr).toContain(`on build ${nextBuild}`);
   }, 180_000);
 });
