@@ -19,6 +19,10 @@ export class LocalOperations implements StageOperations {
     private readonly started?: LocalRuntime,
   ) {}
 
+  get build(): string | undefined {
+    return this.started?.synth.build;
+  }
+
   private get runtime(): LocalRuntime {
     if (!this.started) throw new Error('LocalOperations: this operation needs the local runtime started');
     return this.started;

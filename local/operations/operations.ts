@@ -15,6 +15,8 @@ import type { TaskLogEntry, TaskLogFilter } from '../task-logs';
 export interface StageOperations {
   /** What the commands say they act on: `the local stage`, `stage prod (eu-west-1)`. */
   readonly where: string;
+  /** The local build the runs use (`3f2a9c1e`, as `sluice dev` names it); none for a deployed stage. */
+  readonly build?: string;
   /** Names of the pipelines of the stage. */
   pipelineNames(): Promise<string[]>;
   /** A pipeline as deployed: its launcher's configuration. @throws UnknownPipelineError */

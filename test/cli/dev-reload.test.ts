@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +11,9 @@ import { cliEnv, fixtures, projectDir, sluice, spawnSluice } from './sluice';
  */
 describe('sluice dev live reload', () => {
   // Inside the project, so that the handler resolves the project's packages as a user's would.
-  const pipelines = mkdtempSync(join(projectDir, '.sluice', 'dev-reload-'));
+  const scratch = join(projectDir, '.sluice');
+  mkdirSync(scratch, { recursive: true });
+  const pipelines = mkdtempSync(join(scratch, 'dev-reload-'));
   const home = mkdtempSync(join(tmpdir(), 'sluice-dev-reload-'));
   const handler = join(pipelines, 'drops', 'count.ts');
   const env = cliEnv(home, { SLUICE_PIPELINES: pipelines });
@@ -104,6 +106,6 @@ describe('sluice dev live reload', () => {
     expect(bundled('orders')).toBe(2);
     const orders = await sluice(['run', 'orders', '--partition', '2024-03-01'], env);
     expect(orders.code).toBe(0);
-    expect(orders.stderr).toContain(`on build ${nextBuild}`);
+    expect(orders.stdout).toContain(`build ${nextBuild})`);
   }, 180_000);
 });

@@ -52,7 +52,7 @@ export async function rerun(context: CliContext, runId: string, options: RerunOp
     } else {
       const also = plan.alsoRerun.length > 0 ? ` (with ${plan.alsoRerun.join(', ')}: ${alsoReason(selection)})` : '';
       context.io.out(`Rerun of ${runId}: executes ${plan.rerun.join(', ')}${also}\n`);
-      printRun(context, view);
+      printRun(context, view, operations.build);
     }
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
   });

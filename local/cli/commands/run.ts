@@ -70,7 +70,7 @@ export async function run(context: CliContext, name: string, options: RunOptions
     if (!execution) throw new Error(`Run ${launch.runId} of ${name} started, but its execution cannot be found`);
     const view = runView(pipeline, execution, launch.attempt);
     if (context.json) context.io.out(`${JSON.stringify(view, null, 2)}\n`);
-    else printRun(context, view);
+    else printRun(context, view, operations.build);
     if (interrupted && view.status === 'ABORTED') {
       context.io.err(`Interrupted: run ${view.runId} of ${name} (partition ${view.partition}) was stopped and marked ABORTED; its partition is FAILED and an alert was sent\n`);
       return EXIT.interrupted;
@@ -153,10 +153,13 @@ function attemptView(attempt: TaskAttempt): AttemptView {
   };
 }
 
-/** Prints a run: its task attempts as a table, then the outcome. */
-export function printRun(context: CliContext, view: RunView): void {
+/**
+ * Prints a run: which run of its partition it is, on which local build of the sources (`sluice
+ * dev` names its builds alike), its task attempts as a table, then the outcome.
+ */
+export function printRun(context: CliContext, view: RunView, build?: string): void {
   const { io } = context;
-  io.out(`${view.pipeline}  partition ${view.partition}  run ${view.runId} (run ${view.attempt} of this partition)\n\n`);
+  io.out(`${view.pipeline}  partition ${view.partition}  run ${view.runId} (run ${view.attempt} of this partition${build ? `, build ${build}` : ''})\n\n`);
   const params = Object.entries(view.params);
   if (params.length > 0) io.out(`Parameters: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n\n`);
   const reused = Object.entries(view.reused);
