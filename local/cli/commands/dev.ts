@@ -151,9 +151,17 @@ class Reloader {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     print(
       { event: 'reloaded', build: next.synth.build, seconds: Number(seconds), endpoints: next.endpoints },
-      `reload   build ${next.synth.build} ready in ${seconds} s: the next runs use it (Step Functions ${next.endpoints.stepFunctions}, SNS ${next.endpoints.sns})`,
+      `reload   build ${next.synth.build} ready in ${seconds} s: the next runs use it (its endpoints: ${movedEndpoints(next.endpoints)})`,
     );
   }
+}
+
+/** The endpoints a new build serves itself: all but S3 and DynamoDB, which stay where they are. */
+function movedEndpoints(endpoints: LocalRuntime['endpoints']): string {
+  const { s3: _s3, dynamodb: _dynamodb, ...moved } = endpoints;
+  return Object.entries(moved)
+    .map(([service, url]) => `${service} ${url}`)
+    .join(', ');
 }
 
 function parsePort(value: string | undefined): number | undefined {
