@@ -3,13 +3,12 @@ import { nextFireTimes } from '../../../lib/compile/schedule';
 import { readLauncherEnvironment, SLUICE_BUCKETS_ENV } from '../../../runtime';
 import type { ExecutionStatusChangeEvent } from '../../engine';
 import type { LocalRuntime, LocalRuntimeProps, RuntimeNotice } from '../../runtime';
-import { sourceHash } from '../../synth';
 import { watchSources } from '../../source-watcher';
 import { type CliContext, FUNCTION_LOG, runtimeProps, withRuntime } from '../context';
 import { EXIT, UsageError } from '../errors';
 import { untilStopped } from '../signals';
-import type { ReloadingConsoleSource } from '../../ui';
-import { consoleSourceFor, parseConsolePort, startConsole } from './ui';
+import { parseConsolePort, startConsole } from './ui';
+import { type DevPrint, Reloader } from '../reloader';
 import { causeMessage, describeSchedule, describeTrigger, duration, elapsed, errorLine, status, table } from '../format';
 
 /** Options of `sluice dev`. */
@@ -65,7 +64,14 @@ export async function dev(context: CliContext, options: DevOptions): Promise<num
       if (context.json) context.io.out(`${JSON.stringify({ event: 'ready', ...summary })}\n`);
       else printSummary(context, summary);
 
-      const reloader = new Reloader(context, runtime, runtimeProps(context, props), print, web?.source);
+      const reloader = new Reloader({
+        context,
+        initial: runtime,
+        runtime: runtimeProps(context, props),
+        print,
+        console: web?.source,
+        onStart: (next) => next.engine.onStatusChange((event) => printStatusChange(event, next.synth.build, print, context.io.color)),
+      });
       const unwatch = watchSources({ projectDir: context.projectDir, pipelinesDir: context.pipelinesDir, onChange: () => reloader.request() });
       const signal = await stopping;
       unwatch();
@@ -76,92 +82,6 @@ export async function dev(context: CliContext, options: DevOptions): Promise<num
     },
     props,
   );
-}
-
-/**
- * Live reload: after an edit, builds the sources again and starts a runtime on the new build,
- * which takes over the triggers from the current one (no upload or tick is lost or delivered
- * twice); runs in flight finish on the build they started with.
- */
-class Reloader {
-  private current: LocalRuntime;
-  private running?: Promise<void>;
-  private again = false;
-  private readonly retired: Promise<void>[] = [];
-
-  constructor(
-    private readonly context: CliContext,
-    private readonly initial: LocalRuntime,
-    private readonly props: LocalRuntimeProps,
-    private readonly print: Print,
-    private readonly console?: ReloadingConsoleSource,
-  ) {
-    this.current = initial;
-  }
-
-  /** Reloads once the reload in progress, if any, is done. */
-  request(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.reloadWhileChanged().finally(() => (this.running = undefined));
-  }
-
-  /** Waits for a reload in progress, then stops the runtimes it started (the caller stops the first). */
-  async stop(): Promise<void> {
-    this.again = false;
-    await this.running;
-    if (this.current !== this.initial) await this.current.stop();
-    await Promise.all(this.retired);
-  }
-
-  private async reloadWhileChanged(): Promise<void> {
-    do {
-      this.again = false;
-      await this.reload();
-    } while (this.again);
-  }
-
-  private async reload(): Promise<void> {
-    const { context, print } = this;
-    const previous = this.current;
-    if (sourceHash(context.projectDir, context.pipelinesDir, 'local') === previous.synth.hash) return;
-    print({ event: 'reloading', build: previous.synth.build }, `reload   sources changed: building (runs use build ${previous.synth.build} meanwhile)`);
-    const started = Date.now();
-    let next: LocalRuntime;
-    try {
-      const { LocalRuntime } = await import('../../runtime');
-      next = await LocalRuntime.start(this.props);
-    } catch (error) {
-      print(
-        { event: 'reload-failed', build: previous.synth.build, message: (error as Error).message },
-        `reload   failed: ${(error as Error).message}. Runs go on using build ${previous.synth.build}; fix and save again`,
-      );
-      return;
-    }
-    next.engine.onStatusChange((event) => printStatusChange(event, next.synth.build, print, context.io.color));
-    await next.takeOverTriggers(previous);
-    this.console?.replace(await consoleSourceFor(context, next));
-    this.current = next;
-    // The previous build finishes the runs it started, then lets go of its services.
-    this.retired.push(
-      previous.stop().catch((error: unknown) => print({ event: 'error', message: (error as Error).message }, `ERROR    stopping build ${previous.synth.build}: ${(error as Error).message}`)),
-    );
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    print(
-      { event: 'reloaded', build: next.synth.build, seconds: Number(seconds), endpoints: next.endpoints },
-      `reload   build ${next.synth.build} ready in ${seconds} s: the next runs use it (its endpoints: ${movedEndpoints(next.endpoints)})`,
-    );
-  }
-}
-
-/** The endpoints a new build serves itself: all but S3 and DynamoDB, which stay where they are. */
-function movedEndpoints(endpoints: LocalRuntime['endpoints']): string {
-  const { s3: _s3, dynamodb: _dynamodb, ...moved } = endpoints;
-  return Object.entries(moved)
-    .map(([service, url]) => `${service} ${url}`)
-    .join(', ');
 }
 
 function parsePort(value: string | undefined): number | undefined {
@@ -246,7 +166,7 @@ function printSummary(context: CliContext, summary: DevSummary): void {
   io.out(`\n${summary.functionLog ? `Function logs: ${summary.functionLog}\n` : ''}Ready. Press Ctrl+C to stop.\n`);
 }
 
-type Print = (notice: Record<string, unknown>, text: string) => void;
+type Print = DevPrint;
 
 function printNotice(notice: RuntimeNotice, print: Print): void {
   switch (notice.kind) {
