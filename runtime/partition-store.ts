@@ -7,31 +7,9 @@ import {
   type QueryCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { executionName, PARTITION_TABLE, type PartitionStatus } from '../lib/compile/contract';
+import { executionName, type PartitionStatus } from '../lib/compile/contract';
+import { PARTITION_ATTRIBUTES, PARTITION_TABLE, renderStatusWrite, STATUS_WRITES } from '../lib/compile/partition-item';
 import type { ConsumedVersion } from './consumed';
-
-/**
- * Attribute names of a partition item besides the key. The state machine writes `status`,
- * `finishedAt`, `error` and `cause` with its direct DynamoDB integration, so these names are
- * shared with the constructs. `rerunRequested` (a boolean, present only when true) marks a
- * RUNNING run that must be followed by another: data arrived while it ran (`requestRerun`).
- * `consumed` (JSON, see runtime/consumed.ts) holds the data versions the partition's runs have
- * consumed, and `revision` counts the writes of it, so that two launchers cannot overwrite each
- * other's: every write of `consumed` is conditioned on the revision it read.
- */
-export const PARTITION_ATTRIBUTES = Object.freeze({
-  status: 'status',
-  attempt: 'attempt',
-  runId: 'runId',
-  trigger: 'trigger',
-  claimedAt: 'claimedAt',
-  finishedAt: 'finishedAt',
-  error: 'error',
-  cause: 'cause',
-  rerunRequested: 'rerunRequested',
-  consumed: 'consumed',
-  revision: 'revision',
-});
 
 /** A stored partition: one that has been run at least once. */
 export interface PartitionRecord {
@@ -412,6 +390,10 @@ export class PartitionStore {
     return this.end(pipeline, partition, runId, options.now, { status: 'SUCCEEDED' });
   }
 
+  /**
+   * The state machine's end write (`STATUS_WRITES`), made `whileRunning`: it ends a run on the
+   * state machine's behalf, so an outcome the state machine recorded first wins.
+   */
   private async end(
     pipeline: string,
     partition: string,
@@ -419,43 +401,23 @@ export class PartitionStore {
     now: Date | undefined,
     set: { status: 'SUCCEEDED' | 'FAILED'; error?: string; cause?: string; rerun?: boolean },
   ): Promise<boolean> {
-    const names: Record<string, string> = {
-      '#runningPipeline': RUNNING_INDEX.partitionKey,
-      '#status': A.status,
-      '#runId': A.runId,
-      '#finishedAt': A.finishedAt,
-    };
-    const values: Record<string, AttributeValue> = {
-      ':ended': { S: set.status },
-      ':running': { S: 'RUNNING' },
-      ':runId': { S: runId },
-      ':now': { S: (now ?? new Date()).toISOString() },
-    };
-    let assignments = '#status = :ended, #finishedAt = :now';
-    if (set.error !== undefined) {
-      names['#error'] = A.error;
-      names['#cause'] = A.cause;
-      values[':error'] = { S: set.error };
-      values[':cause'] = { S: set.cause ?? '' };
-      assignments += ', #error = :error, #cause = :cause';
-    }
-    if (set.rerun) {
-      // In the sparse index of requested reruns, like every write that requests one.
-      names['#rerunRequested'] = A.rerunRequested;
-      names['#rerunPipeline'] = RERUN_INDEX.partitionKey;
-      values[':true'] = { BOOL: true };
-      values[':pipeline'] = { S: pipeline };
-      assignments += ', #rerunRequested = :true, #rerunPipeline = :pipeline';
-    }
+    const text = (value: string): AttributeValue => ({ S: value });
+    const common = { runId: text(runId), finishedAt: text((now ?? new Date()).toISOString()) };
+    // In the sparse index of requested reruns, like every write that requests one.
+    const rerun = set.rerun ? { rerunRequested: { BOOL: true }, rerunPipeline: text(pipeline) } : {};
+    const write =
+      set.status === 'SUCCEEDED'
+        ? renderStatusWrite({ ...STATUS_WRITES.succeeded, whileRunning: true }, text, common, rerun)
+        : renderStatusWrite({ ...STATUS_WRITES.failed, whileRunning: true }, text, { ...common, error: text(set.error ?? ''), cause: text(set.cause ?? '') }, rerun);
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(pipeline, partition),
-          UpdateExpression: `SET ${assignments} REMOVE #runningPipeline`,
-          ConditionExpression: '#status = :running AND #runId = :runId',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          UpdateExpression: write.updateExpression,
+          ConditionExpression: write.conditionExpression,
+          ExpressionAttributeNames: write.names,
+          ExpressionAttributeValues: write.values,
         }),
       );
       return true;

@@ -10,40 +10,8 @@ import type { ParamSpec } from './params';
  * Constructs write these; Lambda handlers, the CLI and the local runtime read them.
  */
 
-/**
- * Partition table: one item per (pipeline, partition), and a sparse global secondary index of
- * the RUNNING partitions. An item carries `runningPipeline` (the pipeline's name) exactly while
- * its status is RUNNING: the launcher's claim and the state machine's "Mark running" set it, and
- * every write that ends a run removes it, so counting a pipeline's runs in progress reads only
- * those items. An item may also carry `rerunRequested` (see `PARTITION_ATTRIBUTES` in the
- * runtime): an S3 arrival found its run in progress, and the run monitor starts the next attempt
- * when that run ends; it is then also in the sparse index of requested reruns.
- */
-export const PARTITION_TABLE = Object.freeze({
-  partitionKey: 'pipeline',
-  sortKey: 'partition',
-  runningIndex: Object.freeze({
-    name: 'running',
-    partitionKey: 'runningPipeline',
-    sortKey: 'partition',
-    /**
-     * Appended to the pipeline's name in `runningPipeline` for the partitions of a backfill batch
-     * other than its run's own (`backfill.partitionsPerRun`): they are RUNNING and listed, but the
-     * batch counts as one run against `maxConcurrentRuns`. Pipeline names have no `#`.
-     */
-    batchSuffix: '#batch',
-  }),
-  /**
-   * Sparse index of the partitions with a rerun requested: an item carries `rerunPipeline` (the
-   * pipeline's name) exactly while it carries `rerunRequested`. The run monitor's reconciliation
-   * reads it to find reruns no status change started, without reading a pipeline's history.
-   */
-  rerunIndex: Object.freeze({
-    name: 'rerun-requested',
-    partitionKey: 'rerunPipeline',
-    sortKey: 'partition',
-  }),
-});
+/** The partition table's schema lives with the partition item's attributes and status writes. */
+export { PARTITION_TABLE } from './partition-item';
 
 /** Statuses of a partition. `MISSING` is never stored: it is the absence of an item. */
 export type PartitionStatus = 'MISSING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';

@@ -11,6 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BUCKETS_ENV, PARTITION_TABLE, SECRETS_ENV, type SecretLocation } from '../compile/contract';
 import { deployedNames, NAME_LIMITS } from '../compile/deployed-names';
+import { type RenderedWrite, renderStatusWrite, STATUS_WRITES } from '../compile/partition-item';
 import type { CompiledPipeline, CompiledTask } from '../compile/model';
 import { acknowledgeWildcards } from './private/acknowledge';
 import {
@@ -208,29 +209,30 @@ export class PipelineStateMachine extends Construct {
     // sparse index of running partitions, which the launcher counts; every state that ends a run
     // removes it. Every write is conditioned on the item naming this run, as PartitionStore's
     // writes are, so an older execution (started by hand, or redriven) never overwrites a newer
-    // attempt. "Mark running" also needs the claim to be RUNNING: a run the monitor already ended
-    // stays ended. The end writes do not, so a redriven execution records its new outcome.
-    const running = PARTITION_TABLE.runningIndex.partitionKey;
-    const thisRun = { ':runId': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.runId')) };
-    const markRunning = new tasks.DynamoUpdateItem(this, RUN_STATES.markRunning, {
-      table,
-      key,
-      updateExpression:
-        `SET #status = :status, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, #${running} = :pipeline ` +
-        'REMOVE #error, #cause, #finishedAt',
-      conditionExpression: '#runId = :runId AND #status = :status',
-      expressionAttributeNames: names('status', 'runId', 'attempt', 'startedAt', 'executionArn', running, 'error', 'cause', 'finishedAt'),
-      expressionAttributeValues: {
-        ':status': tasks.DynamoAttributeValue.fromString('RUNNING'),
-        ':pipeline': tasks.DynamoAttributeValue.fromString(pipeline.name),
-        ...thisRun,
-        ':attempt': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.attempt'))),
-        ':startedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionStartTime),
-        ':executionArn': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
-    });
+    // attempt (see STATUS_WRITES, which both render).
+    const value = (path: string) => tasks.DynamoAttributeValue.fromString(path);
+    const statusWrite = (id: string, write: RenderedWrite<tasks.DynamoAttributeValue>) =>
+      new tasks.DynamoUpdateItem(this, id, {
+        table,
+        key,
+        updateExpression: write.updateExpression,
+        conditionExpression: write.conditionExpression,
+        expressionAttributeNames: write.names,
+        expressionAttributeValues: write.values,
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
+      });
+    const runId = value(sfn.JsonPath.stringAt('$.runId'));
+    const markRunning = statusWrite(
+      RUN_STATES.markRunning,
+      renderStatusWrite(STATUS_WRITES.running, value, {
+        runId,
+        pipeline: value(pipeline.name),
+        attempt: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.attempt'))),
+        startedAt: value(sfn.JsonPath.executionStartTime),
+        executionArn: value(sfn.JsonPath.executionId),
+      }),
+    );
     retryStatusWrite(markRunning);
     markRunning.addCatch(
       new sfn.Fail(this, RUN_STATES.superseded, {
@@ -259,39 +261,22 @@ export class PipelineStateMachine extends Construct {
     );
 
     const succeeded = new sfn.Succeed(this, RUN_STATES.succeeded);
-    const markSucceeded = new tasks.DynamoUpdateItem(this, RUN_STATES.markSucceeded, {
-      table,
-      key,
-      updateExpression: `SET #status = :status, #finishedAt = :finishedAt REMOVE #${running}`,
-      conditionExpression: '#runId = :runId',
-      expressionAttributeNames: names('status', 'finishedAt', running, 'runId'),
-      expressionAttributeValues: {
-        ':status': tasks.DynamoAttributeValue.fromString('SUCCEEDED'),
-        ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),
-        ...thisRun,
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
-    });
+    const markSucceeded = statusWrite(
+      RUN_STATES.markSucceeded,
+      renderStatusWrite(STATUS_WRITES.succeeded, value, { runId, finishedAt: value(sfn.JsonPath.stateEnteredTime) }),
+    );
     retryStatusWrite(markSucceeded);
     // A later run owns the partition: its outcome is not this run's to record.
     markSucceeded.addCatch(succeeded, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.notRecorded' });
-    const markFailed = new tasks.DynamoUpdateItem(this, RUN_STATES.markFailed, {
-      table,
-      key,
-      updateExpression: `SET #status = :status, #finishedAt = :finishedAt, #error = :error, #cause = :cause REMOVE #${running}`,
-      conditionExpression: '#runId = :runId',
-      expressionAttributeNames: names('status', 'finishedAt', 'error', 'cause', running, 'runId'),
-      expressionAttributeValues: {
-        ':status': tasks.DynamoAttributeValue.fromString('FAILED'),
-        ':finishedAt': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stateEnteredTime),
-        ':error': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.failure.Error')),
-        ':cause': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.failure.Cause')),
-        ...thisRun,
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
-    });
+    const markFailed = statusWrite(
+      RUN_STATES.markFailed,
+      renderStatusWrite(STATUS_WRITES.failed, value, {
+        runId,
+        finishedAt: value(sfn.JsonPath.stateEnteredTime),
+        error: value(sfn.JsonPath.stringAt('$.failure.Error')),
+        cause: value(sfn.JsonPath.stringAt('$.failure.Cause')),
+      }),
+    );
     retryStatusWrite(markFailed);
     const failed = new sfn.Fail(this, RUN_STATES.failed, { errorPath: '$.failure.Error', causePath: '$.failure.Cause' });
     markFailed.addCatch(failed, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.notRecorded' });
@@ -494,8 +479,4 @@ function retryStatusWrite(state: tasks.DynamoUpdateItem): void {
     maxDelay: Duration.seconds(DYNAMODB_RETRY.maxDelaySeconds),
     jitterStrategy: sfn.JitterType.FULL,
   });
-}
-
-function names(...attributes: string[]): Record<string, string> {
-  return Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
 }

@@ -4,7 +4,7 @@ import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineStateMachine, RUN_STATES, STATE_MACHINE_METADATA_KEY, TASK_BUCKETS_ENV } from '../../lib/constructs';
 import { compilePipeline, pipeline, task } from '../../lib';
-import { PARTITION_TABLE } from '../../lib/compile/contract';
+import { renderStatusWrite, STATUS_WRITES } from '../../lib/compile/partition-item';
 import type { LoadedPipeline } from '../../lib/loader';
 import { allStates, definitions, loadFixture, logicalIdOf, testStack, type Asl } from './helpers';
 
@@ -65,44 +65,40 @@ describe('PipelineStateMachine', () => {
     expect(asl.States[RUN_STATES.markSucceeded]).toMatchObject({ Next: RUN_STATES.succeeded });
   });
 
-  it('marks the partition RUNNING with the run id, attempt, start time and execution, in the index of running partitions', () => {
-    const params = asl.States[RUN_STATES.markRunning].Parameters as Record<string, Record<string, unknown>>;
-    expect(params.Key).toStrictEqual({ pipeline: { S: 'fanout' }, partition: { 'S.$': '$.partition' } });
-    expect(params.UpdateExpression).toBe(
-      'SET #status = :status, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, ' +
-        '#runningPipeline = :pipeline REMOVE #error, #cause, #finishedAt',
-    );
-    // Only the run the launcher claimed, still RUNNING, may mark itself running
-    expect(params.ConditionExpression).toBe('#runId = :runId AND #status = :status');
-    expect(params.ExpressionAttributeNames).toMatchObject({ '#runningPipeline': 'runningPipeline' });
-    expect(params.ExpressionAttributeValues).toStrictEqual({
-      ':status': { S: 'RUNNING' },
-      ':pipeline': { S: 'fanout' },
-      ':runId': { 'S.$': '$.runId' },
-      ':attempt': { 'N.$': "States.Format('{}', $.attempt)" },
-      ':startedAt': { 'S.$': '$$.Execution.StartTime' },
-      ':executionArn': { 'S.$': '$$.Execution.Id' },
-    });
-  });
-
-  it('takes the partition out of the index of running partitions when the run succeeds or fails', () => {
-    const succeeded = asl.States[RUN_STATES.markSucceeded].Parameters as Record<string, unknown>;
-    const failed = asl.States[RUN_STATES.markFailed].Parameters as Record<string, unknown>;
-    expect(succeeded.UpdateExpression).toBe('SET #status = :status, #finishedAt = :finishedAt REMOVE #runningPipeline');
-    expect(failed.UpdateExpression).toBe(
-      'SET #status = :status, #finishedAt = :finishedAt, #error = :error, #cause = :cause REMOVE #runningPipeline',
-    );
-    for (const params of [succeeded, failed]) {
-      expect(params.ExpressionAttributeNames).toMatchObject({ '#runningPipeline': PARTITION_TABLE.runningIndex.partitionKey });
+  it('writes the partition item\'s three status writes, from the run\'s state and context', () => {
+    // The expressions are the partition item's (STATUS_WRITES, PartitionStore renders the same);
+    // what the state machine gives each is the run's own values
+    const json = (value: string): Record<string, string> => ({ 'S.$': value });
+    const literal = (text: string): Record<string, string> => ({ S: text });
+    const expected = {
+      [RUN_STATES.markRunning]: renderStatusWrite(STATUS_WRITES.running, literal, {
+        runId: json('$.runId'),
+        pipeline: { S: 'fanout' },
+        attempt: { 'N.$': "States.Format('{}', $.attempt)" },
+        startedAt: json('$$.Execution.StartTime'),
+        executionArn: json('$$.Execution.Id'),
+      }),
+      [RUN_STATES.markSucceeded]: renderStatusWrite(STATUS_WRITES.succeeded, literal, { runId: json('$.runId'), finishedAt: json('$$.State.EnteredTime') }),
+      [RUN_STATES.markFailed]: renderStatusWrite(STATUS_WRITES.failed, literal, {
+        runId: json('$.runId'),
+        finishedAt: json('$$.State.EnteredTime'),
+        error: json('$.failure.Error'),
+        cause: json('$.failure.Cause'),
+      }),
+    };
+    for (const [state, write] of Object.entries(expected)) {
+      const params = asl.States[state]!.Parameters as Record<string, unknown>;
+      expect(params.Key, state).toStrictEqual({ pipeline: { S: 'fanout' }, partition: { 'S.$': '$.partition' } });
+      expect(params, state).toMatchObject({
+        UpdateExpression: write.updateExpression,
+        ConditionExpression: write.conditionExpression,
+        ExpressionAttributeNames: write.names,
+        ExpressionAttributeValues: write.values,
+      });
     }
   });
 
   it('writes a run\'s outcome only while the partition names that run, and ends the run either way when it does not', () => {
-    for (const state of [RUN_STATES.markSucceeded, RUN_STATES.markFailed]) {
-      const params = asl.States[state].Parameters as Record<string, Record<string, unknown>>;
-      expect(params.ConditionExpression).toBe('#runId = :runId');
-      expect(params.ExpressionAttributeValues[':runId']).toStrictEqual({ 'S.$': '$.runId' });
-    }
     // A conditional failure is not an error of the run: it ends as it would have
     expect(asl.States[RUN_STATES.markSucceeded].Catch).toStrictEqual([
       { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: '$.notRecorded', Next: RUN_STATES.succeeded },

@@ -1,13 +1,13 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { PARTITION_TABLE } from '../../lib/compile/contract';
+import { PARTITION_ATTRIBUTES, PARTITION_TABLE, renderStatusWrite, STATUS_WRITES } from '../../lib/compile/partition-item';
 
 /** A real dynalite on 127.0.0.1 with an empty partition table, its indexes of running partitions and requested reruns included. */
 export interface LocalPartitionTable {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** What the state machine's "Mark succeeded" does to a partition, with its direct DynamoDB integration. */
+  /** What the state machine's "Mark succeeded" does to a partition's current run, with its direct DynamoDB integration. */
   recordSucceeded(pipeline: string, partition: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -54,13 +54,20 @@ export async function startPartitionTable(): Promise<LocalPartitionTable> {
     client,
     tableName,
     recordSucceeded: async (pipeline, partition) => {
+      const Key = { [PARTITION_TABLE.partitionKey]: { S: pipeline }, [PARTITION_TABLE.sortKey]: { S: partition } };
+      const item = await client.send(new GetItemCommand({ TableName: tableName, Key, ConsistentRead: true }));
+      const write = renderStatusWrite(STATUS_WRITES.succeeded, (text) => ({ S: text }), {
+        runId: item.Item?.[PARTITION_ATTRIBUTES.runId] ?? { S: '' },
+        finishedAt: { S: new Date().toISOString() },
+      });
       await client.send(
         new UpdateItemCommand({
           TableName: tableName,
-          Key: { [PARTITION_TABLE.partitionKey]: { S: pipeline }, [PARTITION_TABLE.sortKey]: { S: partition } },
-          UpdateExpression: 'SET #s = :s REMOVE #runningPipeline',
-          ExpressionAttributeNames: { '#s': 'status', '#runningPipeline': RUNNING_INDEX.partitionKey },
-          ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
+          Key,
+          UpdateExpression: write.updateExpression,
+          ConditionExpression: write.conditionExpression,
+          ExpressionAttributeNames: write.names,
+          ExpressionAttributeValues: write.values,
         }),
       );
     },
