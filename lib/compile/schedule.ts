@@ -1,10 +1,10 @@
-import { Cron } from 'croner';
-import { DateTime, IANAZone } from 'luxon';
+import { IANAZone } from 'luxon';
 import type { Schedule } from '../definitions/triggers';
+import { nextFireTime } from './scheduler-expression';
 
 /**
- * Five-field cron schedules: validation, translation to EventBridge Scheduler, and the fire times
- * the local scheduler uses.
+ * Five-field cron schedules: validation, translation to the EventBridge Scheduler expression that
+ * deploys, and the fire times of that expression.
  *
  * Accepted syntax per field: `*`, a value, a range `a-b`, a step `*\/n` or `a-b/n`, and
  * comma-separated lists of these. Months take `JAN`..`DEC`, days of the week `SUN`..`SAT` or
@@ -41,8 +41,6 @@ const FIELDS: readonly FieldSpec[] = [
   { name: 'day-of-week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
 ];
 
-const MINUTE = 0;
-const HOUR = 1;
 const DOM = 2;
 const DOW = 4;
 
@@ -97,20 +95,16 @@ function parseItem(text: string, field: FieldSpec): Parsed<Item> {
 interface Field {
   readonly text: string;
   readonly items: readonly Item[];
-  /** Every value the field matches; for day-of-week 7 is folded into 0. */
-  readonly values: ReadonlySet<number>;
 }
 
 function parseField(text: string, field: FieldSpec): Parsed<Field> {
   const items: Item[] = [];
-  const values = new Set<number>();
   for (const part of text.split(',')) {
     const item = parseItem(part, field);
     if (!item.ok) return item;
     items.push(item.value);
-    for (let v = item.value.from; v <= item.value.to; v += item.value.step) values.add(field.name === 'day-of-week' ? v % 7 : v);
   }
-  return { ok: true, value: { text, items, values } };
+  return { ok: true, value: { text, items } };
 }
 
 function parseCron(cron: string): Parsed<Field[]> {
@@ -205,29 +199,24 @@ export function toSchedulerExpression(cron: string): string {
 }
 
 /**
- * The next `count` times the schedule fires strictly after `after`, as EventBridge Scheduler fires
- * it: in the schedule's time zone, skipping a wall-clock time that a spring-forward change skips,
- * and firing once (at the first occurrence) for a time that a fall-back change repeats. May
- * return fewer when the expression never matches again (`0 0 30 2 *`).
+ * The next `count` times the schedule fires strictly after `after`: those of the EventBridge
+ * Scheduler expression it deploys as ({@link toSchedulerExpression}), read by the engine the
+ * local scheduler fires by (`nextFireTime`), so a time printed is a time that fires. In the
+ * schedule's time zone, skipping a wall-clock time that a spring-forward change skips, and firing
+ * once (at the first occurrence) for a time that a fall-back change repeats. May return fewer
+ * when the expression never matches again (`0 0 30 2 *`).
  *
  * @throws ScheduleError when the schedule is invalid (see {@link scheduleIssues})
  */
 export function nextFireTimes(schedule: Schedule, after: Date, count: number): Date[] {
   const issues = scheduleIssues(schedule);
   if (issues.length > 0) throw new ScheduleError(issues);
-  const fields = parsedOrThrow(schedule.cron);
-  const zone = schedule.timezone ?? 'UTC';
-  const job = new Cron(schedule.cron, { timezone: zone, mode: '5-part' });
+  const expression = toSchedulerExpression(schedule.cron);
   const times: Date[] = [];
-  for (let previous = after; times.length < count; ) {
-    const next = job.nextRun(previous);
-    if (next === null) break;
-    previous = next;
-    const local = DateTime.fromJSDate(next, { zone });
-    // croner moves a time skipped by spring-forward to after the gap: not a match on the wall clock.
-    const matchesWallClock = fields[MINUTE]!.values.has(local.minute) && fields[HOUR]!.values.has(local.hour);
-    const repeated = local.getPossibleOffsets().some((other) => other.toMillis() < next.getTime());
-    if (matchesWallClock && !repeated) times.push(next);
+  for (let previous: Date | undefined = after; times.length < count; ) {
+    previous = nextFireTime(expression, schedule.timezone ?? 'UTC', previous);
+    if (previous === undefined) break;
+    times.push(previous);
   }
   return times;
 }
