@@ -49,6 +49,7 @@ import {
   useSharedServices,
 } from './services';
 import { TaskLogs } from './task-logs';
+import { executionHistory } from './services/execution-history';
 import { type PartitionView, partitionViews } from './operations/partition-views';
 import { defaultPartition } from './operations/default-partition';
 import { stageParameterPrefix } from '../lib/compile/deployed-names';
@@ -319,6 +320,7 @@ export class LocalRuntime {
           describeExecution: (arn) => engine!.describeExecution(arn),
           listExecutions: (arn) => engine!.listExecutions(arn),
           stopExecution: (arn, reason) => engine!.stopExecution(arn, reason),
+          executionHistory: (arn) => executionHistory(engine!.describeExecution(arn)),
         },
         authorize,
       });

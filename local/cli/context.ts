@@ -37,6 +37,11 @@ export interface CliContext {
   readonly waitIntervalMs?: number;
 }
 
+/** ` --stage NAME` when the command targets a deployed stage, else nothing: for the commands a message suggests. */
+export function stageOption(context: Pick<CliContext, 'stage'>): string {
+  return context.stage === undefined ? '' : ` --stage ${context.stage}`;
+}
+
 /** File that receives what task handlers print, unless `--verbose`. */
 export const FUNCTION_LOG = 'functions.log';
 

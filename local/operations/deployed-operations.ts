@@ -2,7 +2,16 @@ import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-c
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetScheduleCommand, type GetScheduleCommandOutput, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  paginateGetExecutionHistory,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { GetParameterCommand, GetParametersCommand, paginateGetParametersByPath, SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedBackfillRequest } from '../../lib/compile/backfill';
 import { pipelineOfRunId } from '../../lib/compile/contract';
@@ -26,6 +35,7 @@ import type { TaskLogEntry, TaskLogFilter } from '../task-logs';
 import { type DeployedStage, stageError } from './deployed-stage';
 import type { PipelineInfo, RunLogs, RunWatcher, StageOperations } from './operations';
 import { partitionViews } from './partition-views';
+import { attemptsOfHistory } from './task-attempts';
 
 /** How often a run or backfill in progress is looked at. */
 const POLL_MS = 500;
@@ -171,17 +181,27 @@ export class DeployedOperations implements StageOperations {
       ...(e.cause !== undefined && { cause: e.cause }),
       startDate: (e.startDate ?? new Date()).toISOString(),
       ...(e.stopDate && { stopDate: e.stopDate.toISOString() }),
-      // Task attempts are in the execution's history (the Step Functions console shows them).
+      // Task attempts are in the execution's history: read where they are shown (describeWithAttempts).
       attempts: [],
     };
   }
 
-  /** Polls an execution until it ends. */
+  /** An execution with its task attempts, read from its history. */
+  private async describeWithAttempts(executionArn: string): Promise<ExecutionRecord> {
+    const execution = await this.describe(executionArn);
+    const events: HistoryEvent[] = [];
+    await this.call(async () => {
+      for await (const page of paginateGetExecutionHistory({ client: this.sfn }, { executionArn, includeExecutionData: false })) events.push(...(page.events ?? []));
+    });
+    return { ...execution, attempts: attemptsOfHistory(events) };
+  }
+
+  /** Polls an execution until it ends; with its attempts (history) for `onProgress` and at the end. */
   private async waitFor(executionArn: string, onProgress?: RunWatcher): Promise<ExecutionRecord> {
     for (;;) {
-      const execution = await this.describe(executionArn);
+      const execution = onProgress ? await this.describeWithAttempts(executionArn) : await this.describe(executionArn);
       onProgress?.(execution);
-      if (execution.status !== 'RUNNING') return execution;
+      if (execution.status !== 'RUNNING') return onProgress ? execution : this.describeWithAttempts(executionArn);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }

@@ -13,3 +13,4 @@ export * from './secrets-api';
 export * from './lambda-api';
 export * from './scheduler-api';
 export * from './logs-api';
+export * from './execution-history';

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from '../iam/authorizer';
+import type { HistoryEvent } from './execution-history';
 import { serveOnLoopback } from './private/loopback';
 
 /** An execution as the Step Functions API describes it. */
@@ -24,6 +25,8 @@ export interface StepFunctionsBackend {
   startExecution(request: { stateMachineArn: string; name?: string; input?: string }): Promise<{ executionArn: string; startDate: Date }>;
   describeExecution(executionArn: string): ApiExecution;
   listExecutions(stateMachineArn: string): readonly ApiExecution[];
+  /** The execution's history (see `executionHistory`). @default - GetExecutionHistory is not served */
+  executionHistory?(executionArn: string): readonly HistoryEvent[];
   /** @default - StopExecution is not served */
   stopExecution?(executionArn: string, reason: { error?: string; cause?: string }): Promise<unknown>;
 }
@@ -51,8 +54,8 @@ const epochSeconds = (iso: string | undefined) => (iso === undefined ? undefined
 /**
  * Serves the part of the Step Functions API (AWS JSON 1.0 protocol) that the launcher and the
  * CLI call, so that the launcher's own bundle, with an unmodified `SFNClient`, starts local
- * executions: StartExecution, DescribeExecution, ListExecutions, and StopExecution (which
- * `sluice backfills --cancel --stop --stage` calls).
+ * executions: StartExecution, DescribeExecution, ListExecutions, and StopExecution and
+ * GetExecutionHistory (which `sluice backfills --cancel --stop --stage` and `sluice run --stage` call).
  */
 export async function startStepFunctionsApi(props: {
   backend: StepFunctionsBackend;
@@ -90,6 +93,13 @@ export async function startStepFunctionsApi(props: {
       const max = typeof body.maxResults === 'number' && body.maxResults > 0 ? body.maxResults : 100;
       return { executions: executions.slice(0, max) };
     },
+    ...(backend.executionHistory && {
+      // Every event at once: no page is ever cut (no nextToken).
+      GetExecutionHistory: (body: Record<string, unknown>) => {
+        const events = backend.executionHistory!(String(body.executionArn ?? ''));
+        return { events: body.reverseOrder === true ? [...events].reverse() : events };
+      },
+    }),
     ...(backend.stopExecution && {
       StopExecution: async (body: Record<string, unknown>) => {
         await backend.stopExecution!(String(body.executionArn ?? ''), {
@@ -124,7 +134,7 @@ export async function startStepFunctionsApi(props: {
     }
     try {
       const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
-      const resource = String((operation === 'DescribeExecution' || operation === 'StopExecution' ? body.executionArn : body.stateMachineArn) ?? '');
+      const resource = String((operation === 'DescribeExecution' || operation === 'StopExecution' || operation === 'GetExecutionHistory' ? body.executionArn : body.stateMachineArn) ?? '');
       const denial = props.authorize?.({ accessKeyId: accessKeyIdOfRequest(request.headers.authorization), action: `states:${operation}`, resource });
       if (denial) {
         send(400, { __type: 'com.amazon.coral.service#AccessDeniedException', message: denial }, 'AccessDeniedException');

@@ -206,6 +206,13 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
       expect(failedRun.code).toBe(1);
       const failed = json<RunJson>(failedRun);
       expect(failed).toMatchObject({ status: 'FAILED', runId: 'steps_2024-04-01_a1' });
+      // (its task attempts read from the execution's history, as on AWS)
+      expect(failed.attempts.map((x) => [x.task, x.status])).toStrictEqual([
+        ['extract', 'SUCCEEDED'],
+        ['clean', 'SUCCEEDED'],
+        ['load', 'FAILED'],
+        ['load', 'FAILED'],
+      ]);
       expect(invocations('2024-04-01')).toStrictEqual({ extract: 1, clean: 1, load: 2 });
 
       // Then its logs (CloudWatch Logs FilterLogEvents) show the failing attempt's lines, and only
@@ -231,6 +238,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
       // Then only the third and fourth steps execute, and status and runs show it
       expect(invocations('2024-04-01')).toStrictEqual({ load: 1, report: 1 });
       expect(rerun).toMatchObject({ status: 'SUCCEEDED', attempt: 2, rerunOf: failed.runId, plan: { rerun: ['load', 'report'] } });
+      expect(rerun.attempts.map((x) => x.task)).toStrictEqual(['load', 'report']);
       const status = json<{ partitions: { partition: string; status: string; runId: string }[] }>(
         await stage('--json', 'status', 'steps', '--from', '2024-04-01', '--to', '2024-04-01'),
       );
@@ -256,7 +264,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
       // When a tick comes, it fires nothing
       const tick = await stage('tick', 'steps', '--at', '2024-04-06T05:00:00Z');
       expect(tick.code).toBe(1);
-      expect(tick.stderr).toContain('the schedule is paused, so the tick fired nothing');
+      expect(tick.stderr).toBe('steps: the schedule is paused, so the tick fired nothing. Resume it with sluice resume steps --stage local\n');
 
       // Then once resumed, a tick runs the partition the schedule would have
       expect((await stage('resume', 'steps')).code).toBe(0);

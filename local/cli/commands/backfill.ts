@@ -4,7 +4,7 @@ import type { BackfillSelection } from '../../../lib/compile/backfill';
 import type { BackfillRecord, RunOutcome } from '../../../runtime';
 import { type BackfillProgress, type CancelMode, checkBackfill, type StartedBackfill } from '../../backfills';
 import type { StageOperations } from '../../operations/operations';
-import type { CliContext } from '../context';
+import { type CliContext, stageOption } from '../context';
 import { withOperations } from '../operations';
 import { EXIT } from '../errors';
 import { duration, elapsed, status as colored, table } from '../format';
@@ -204,5 +204,5 @@ function printSummary(context: CliContext, view: BackfillView): void {
     ),
   );
   if (view.problems.length > PROBLEMS_SHOWN) io.out(`… and ${view.problems.length - PROBLEMS_SHOWN} more (--json lists them all)\n`);
-  io.out(`\nRe-run what is left: sluice backfill ${view.pipeline} --only missing,failed with the same --from/--to\n`);
+  io.out(`\nRe-run what is left: sluice backfill ${view.pipeline} --only missing,failed${stageOption(context)} with the same --from/--to\n`);
 }

@@ -1,4 +1,4 @@
-import type { CliContext } from '../context';
+import { type CliContext, stageOption } from '../context';
 import { withOperations } from '../operations';
 import { EXIT, UsageError } from '../errors';
 import { duration, elapsed, instant, status as colored, table } from '../format';
@@ -19,7 +19,7 @@ export async function backfills(context: CliContext, name: string, options: Back
   return withOperations(context, async (operations) => {
     if (options.cancel !== undefined) {
       const known = (await operations.listBackfills(name)).find((b) => b.backfillId === options.cancel);
-      if (!known) throw new UsageError(`pipeline "${name}" has no backfill ${options.cancel}; sluice backfills ${name} lists them`);
+      if (!known) throw new UsageError(`pipeline "${name}" has no backfill ${options.cancel}; sluice backfills ${name}${stageOption(context)} lists them`);
       const cancelled = await operations.cancelBackfill(name, options.cancel, options.stop ? 'stop' : 'finish');
       const message = cancelled
         ? `Backfill ${options.cancel} cancelled: ${options.stop ? 'its runs in flight were stopped' : 'no new run starts; runs in flight finish'}`
@@ -39,7 +39,7 @@ export async function backfills(context: CliContext, name: string, options: Back
       return EXIT.ok;
     }
     if (views.length === 0) {
-      context.io.out(`${name} has no backfills yet: start one with sluice backfill ${name} --from KEY --to KEY\n`);
+      context.io.out(`${name} has no backfills yet: start one with sluice backfill ${name} --from KEY --to KEY${stageOption(context)}\n`);
       return EXIT.ok;
     }
     context.io.out(

@@ -1,6 +1,6 @@
 import { nextFireTimes } from '../../../lib/compile/schedule';
 import type { ScheduleState } from '../../../runtime';
-import type { CliContext } from '../context';
+import { type CliContext, stageOption } from '../context';
 import { withOperations } from '../operations';
 import { EXIT, UsageError } from '../errors';
 import { instant, table } from '../format';
@@ -45,7 +45,7 @@ export async function setState(context: CliContext, name: string, state: Schedul
     await operations.setScheduleState(name, state);
     if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, state })}\n`);
     else if (state === 'PAUSED') {
-      context.io.out(`${name}: schedule paused. Ticks are not made up on resume: back-fill the partitions they would have run with sluice run --partition KEY\n`);
+      context.io.out(`${name}: schedule paused. Ticks are not made up on resume: back-fill the partitions they would have run with sluice run --partition KEY${stageOption(context)}\n`);
     } else context.io.out(`${name}: schedule resumed\n`);
     return EXIT.ok;
   });
@@ -59,7 +59,7 @@ export async function tick(context: CliContext, name: string, options: { at?: st
     const outcome = await operations.tick(name, at);
     if (outcome.kind === 'paused') {
       if (context.json) context.io.out(`${JSON.stringify({ pipeline: name, at: at.toISOString(), status: 'PAUSED' })}\n`);
-      else context.io.err(`${name}: the schedule is paused, so the tick fired nothing. Resume it with sluice resume ${name}\n`);
+      else context.io.err(`${name}: the schedule is paused, so the tick fired nothing. Resume it with sluice resume ${name}${stageOption(context)}\n`);
       return EXIT.failed;
     }
     const { result } = outcome;
