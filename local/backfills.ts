@@ -5,13 +5,14 @@ import {
   resolveBackfillRequest,
   type ResolvedBackfillRequest,
 } from '../lib/compile/backfill';
-import type { BackfillRecord, RunOutcome } from '../runtime';
+import type { BackfillRecord, BackfillStore, PartitionStore, RunOutcome } from '../runtime';
 import type { ExecutionRecord } from './engine';
 import type { LocalRuntime } from './runtime';
 import type { PipelineInfo } from './operations/operations';
 
 /**
- * Backfill operations on the local runtime, for the CLI (and later the console and `--stage`):
+ * Backfill operations on the local runtime, for the CLI and the console (and, through
+ * `BackfillAccess`, on a deployed stage):
  * check a request, start the pipeline's backfill state machine, follow its progress, cancel it,
  * list backfills. The work itself is the state machine's, run from cdk.out like every other.
  */
@@ -84,11 +85,7 @@ export interface BackfillProgress {
 }
 
 export async function backfillProgress(runtime: LocalRuntime, started: StartedBackfill): Promise<BackfillProgress> {
-  const [record, running] = await Promise.all([
-    runtime.backfillStore(started.pipeline).get(started.pipeline, started.backfillId),
-    runtime.partitionStore(started.pipeline).countRunning(started.pipeline),
-  ]);
-  return { ...(record && { record }), execution: runtime.engine.describeExecution(started.executionArn), running };
+  return progressOf(localBackfillAccess(runtime, started.pipeline), started);
 }
 
 /** How a cancel treats the runs in flight. */
@@ -100,19 +97,59 @@ export type CancelMode = 'finish' | 'stop';
  * (their partitions end FAILED, as any aborted run's), and it is marked CANCELLED at once.
  * Returns whether the backfill was still running.
  */
-export async function cancelBackfill(runtime: LocalRuntime, name: string, backfillId: string, mode: CancelMode): Promise<boolean> {
-  const store = runtime.backfillStore(name);
+export function cancelBackfill(runtime: LocalRuntime, name: string, backfillId: string, mode: CancelMode): Promise<boolean> {
+  return cancelWith(localBackfillAccess(runtime, name), name, backfillId, mode);
+}
+
+/** The outcomes of a backfill's runs that did not succeed. */
+export function backfillProblems(runtime: LocalRuntime, name: string, backfillId: string): Promise<RunOutcome[]> {
+  return problemsOf(runtime.backfillStore(name), name, backfillId);
+}
+
+/**
+ * What the backfill operations read and call, on the local stage or on a deployed one (see
+ * `DeployedOperations`): the pipeline's table, and its executions.
+ */
+export interface BackfillAccess {
+  readonly backfills: BackfillStore;
+  readonly partitions: PartitionStore;
+  describeExecution(executionArn: string): Promise<ExecutionRecord> | ExecutionRecord;
+  stopExecution(executionArn: string, reason: { error: string; cause: string }): Promise<unknown>;
+}
+
+function localBackfillAccess(runtime: LocalRuntime, name: string): BackfillAccess {
+  return {
+    backfills: runtime.backfillStore(name),
+    partitions: runtime.partitionStore(name),
+    describeExecution: (arn) => runtime.engine.describeExecution(arn),
+    stopExecution: (arn, reason) => runtime.engine.stopExecution(arn, reason),
+  };
+}
+
+/** {@link backfillProgress} over any stage's access. */
+export async function progressOf(access: BackfillAccess, started: StartedBackfill): Promise<BackfillProgress> {
+  const [record, running, execution] = await Promise.all([
+    access.backfills.get(started.pipeline, started.backfillId),
+    access.partitions.countRunning(started.pipeline),
+    access.describeExecution(started.executionArn),
+  ]);
+  return { ...(record && { record }), execution, running };
+}
+
+/** {@link cancelBackfill} over any stage's access. */
+export async function cancelWith(access: BackfillAccess, name: string, backfillId: string, mode: CancelMode): Promise<boolean> {
+  const store = access.backfills;
   const asked = await store.requestCancel(name, backfillId);
   if (mode === 'finish' || !asked) return asked;
   const record = await store.get(name, backfillId);
-  if (record) await runtime.engine.stopExecution(record.executionArn, { error: 'sluice.BackfillCancelled', cause: 'Cancelled: runs in flight were stopped' });
+  if (record) await access.stopExecution(record.executionArn, { error: 'sluice.BackfillCancelled', cause: 'Cancelled: runs in flight were stopped' });
   await store.end(name, backfillId, 'CANCELLED', { now: new Date(), reason: 'cancelled: runs in flight were stopped' });
   return true;
 }
 
-/** The outcomes of a backfill's runs that did not succeed. */
-export async function backfillProblems(runtime: LocalRuntime, name: string, backfillId: string): Promise<RunOutcome[]> {
-  const outcomes = await runtime.backfillStore(name).outcomes(name, backfillId);
+/** {@link backfillProblems} from a stage's backfill records. */
+export async function problemsOf(store: BackfillStore, name: string, backfillId: string): Promise<RunOutcome[]> {
+  const outcomes = await store.outcomes(name, backfillId);
   return outcomes.filter((o) => o.status === 'FAILED' || o.status === 'SKIPPED');
 }
 

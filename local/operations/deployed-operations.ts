@@ -27,7 +27,7 @@ import {
   type ScheduleState,
   UnknownRunError,
 } from '../../runtime';
-import { type BackfillProgress, type CancelMode, newBackfillId, type StartedBackfill } from '../backfills';
+import { type BackfillAccess, type BackfillProgress, type CancelMode, cancelWith, newBackfillId, problemsOf, progressOf, type StartedBackfill } from '../backfills';
 import type { ExecutionRecord, ExecutionStatus } from '../engine';
 import { UsageError } from '../cli/errors';
 import { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from '../stage-errors';
@@ -330,28 +330,11 @@ export class DeployedOperations implements StageOperations {
   }
 
   async backfillProgress(started: StartedBackfill): Promise<BackfillProgress> {
-    const pipeline = await this.pipeline(started.pipeline);
-    const [record, running, execution] = await Promise.all([
-      this.call(() => this.backfillStore(pipeline).get(pipeline.name, started.backfillId)),
-      this.call(() => new PartitionStore(this.dynamo, pipeline.tableName).countRunning(pipeline.name)),
-      this.describe(started.executionArn),
-    ]);
-    return { ...(record && { record }), execution, running };
+    return this.call(async () => progressOf(this.backfillAccess(await this.pipeline(started.pipeline)), started));
   }
 
   async cancelBackfill(name: string, backfillId: string, mode: CancelMode): Promise<boolean> {
-    const pipeline = await this.pipeline(name);
-    const store = this.backfillStore(pipeline);
-    const asked = await this.call(() => store.requestCancel(name, backfillId));
-    if (mode === 'finish' || !asked) return asked;
-    const record = await this.call(() => store.get(name, backfillId));
-    if (record) {
-      await this.call(() =>
-        this.sfn.send(new StopExecutionCommand({ executionArn: record.executionArn, error: 'sluice.BackfillCancelled', cause: 'Cancelled: runs in flight were stopped' })),
-      );
-    }
-    await this.call(() => store.end(name, backfillId, 'CANCELLED', { now: new Date(), reason: 'cancelled: runs in flight were stopped' }));
-    return true;
+    return this.call(async () => cancelWith(this.backfillAccess(await this.pipeline(name)), name, backfillId, mode));
   }
 
   async listBackfills(name: string) {
@@ -361,8 +344,17 @@ export class DeployedOperations implements StageOperations {
 
   async backfillProblems(name: string, backfillId: string) {
     const pipeline = await this.pipeline(name);
-    const outcomes = await this.call(() => this.backfillStore(pipeline).outcomes(name, backfillId));
-    return outcomes.filter((o) => o.status === 'FAILED' || o.status === 'SKIPPED');
+    return this.call(() => problemsOf(this.backfillStore(pipeline), name, backfillId));
+  }
+
+  /** The backfill operations' view of a deployed pipeline: its table and Step Functions. */
+  private backfillAccess(pipeline: DeployedPipeline): BackfillAccess {
+    return {
+      backfills: this.backfillStore(pipeline),
+      partitions: new PartitionStore(this.dynamo, pipeline.tableName),
+      describeExecution: (executionArn) => this.describe(executionArn),
+      stopExecution: (executionArn, reason) => this.sfn.send(new StopExecutionCommand({ executionArn, ...reason })),
+    };
   }
 
   private backfillStore(pipeline: DeployedPipeline): BackfillStore {
