@@ -3,6 +3,7 @@ import { createRequire, registerHooks } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LocalFunction } from './assembly';
+import { installInvocationFence, withInvocation } from './private/invocation-fence';
 import { captureOutput, type OutputSink } from './private/invocation-output';
 import { withEnvironment } from './private/process-env';
 
@@ -64,14 +65,16 @@ type Handler = (event: unknown, context: LambdaContext) => unknown;
  * function (module scope survives between invocations, as in a warm container), the function's
  * environment plus what Lambda sets plus the local endpoints, a Lambda-like context, and the
  * function's timeout (`Sandbox.Timedout`). A timed-out handler cannot be stopped in-process: its
- * result is ignored.
+ * result is ignored and its AWS calls from then on are refused (see `invocation-fence.ts`).
  */
 export class LocalLambdaRuntime {
   private readonly modules = new Map<string, Promise<Handler>>();
   private readonly environments = new Map<string, Record<string, string>>();
   private readonly overrides = new Map<string, TaskHandler>();
 
-  constructor(private readonly endpoints: LocalEndpoints) {}
+  constructor(private readonly endpoints: LocalEndpoints) {
+    installInvocationFence();
+  }
 
   /**
    * Invokes the function with `event`. `onOutput`, when given, receives each line the invocation
@@ -117,9 +120,11 @@ export class LocalLambdaRuntime {
       }
     };
     const sink = onOutput?.(requestId);
-    const run = withEnvironment(environment, () => (sink ? captureOutput(sink, call) : call()));
+    const { result: run, timedOut } = withInvocation(requestId, fn.name, () => withEnvironment(environment, () => (sink ? captureOutput(sink, call) : call())));
     try {
-      return await Promise.race([run, timeout]);
+      const outcome = await Promise.race([run, timeout]);
+      if (!outcome.ok && outcome.errorType === 'Sandbox.Timedout') timedOut();
+      return outcome;
     } finally {
       clearTimeout(timer);
     }
@@ -225,6 +230,8 @@ function provideRuntimeModules(): void {
         return nextResolve(specifier, context);
       } catch (error) {
         if (!specifier.startsWith('@aws-sdk/') || !['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes(String((error as NodeJS.ErrnoException).code))) throw error;
+        // A CommonJS bundle's require() resolves with CommonJS conditions, from this module.
+        if (context.conditions.includes('require')) return { url: pathToFileURL(createRequire(here).resolve(specifier)).href, shortCircuit: true };
         return nextResolve(specifier, { ...context, parentURL: here });
       }
     },

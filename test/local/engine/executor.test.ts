@@ -29,9 +29,9 @@ function newEngine(props: Partial<LocalEngineProps> = {}): LocalEngine {
 }
 
 /** The fixture state machine's input: the worker fails `failTimes` times with `errorName`. */
-function runInput(failTimes: number, errorName = 'TransientError', sleepMs = 0, resultBytes = 0) {
+function runInput(failTimes: number, errorName = 'TransientError', sleepMs = 0, resultBytes = 0, lateWrite = false) {
   const runId = `run-${++runs}`;
-  return { runId, failTimes, errorName, sleepMs, resultBytes };
+  return { runId, failTimes, errorName, sleepMs, resultBytes, lateWrite };
 }
 
 async function run(input: ReturnType<typeof runInput>, on = engine) {
@@ -162,6 +162,27 @@ describe('LocalEngine', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('Sandbox.Timedout');
     expect(JSON.parse(result.cause ?? '{}').errorMessage).toMatch(/Task timed out after 1\.00 seconds$/);
+  });
+
+  it('lets an attempt that ends within its timeout write its output (as the next test\'s attempt would have)', async () => {
+    const input = runInput(0, 'Error', 10, 0, true);
+    expect((await run(input)).status).toBe('SUCCEEDED');
+    const late = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `late-${input.runId}` } } }));
+    expect(late.Item).toBeDefined();
+  });
+
+  it('refuses the AWS calls a timed-out attempt makes after its timeout, as Lambda would have stopped it', async () => {
+    // Given a worker that writes its output after 1.5 s, with a timeout of 1 s
+    const input = runInput(0, 'Error', 1500, 0, true);
+
+    // When it runs, and the time it would have written has passed
+    const result = await run(input);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    // Then the attempt timed out and its write never reached the table
+    expect(result.error).toBe('Sandbox.Timedout');
+    const late = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `late-${input.runId}` } } }));
+    expect(late.Item).toBeUndefined();
   });
 
   it('ends the attempt a stop cuts short as aborted, leaving no task running', async () => {
