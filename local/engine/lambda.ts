@@ -3,7 +3,7 @@ import { createRequire, registerHooks } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LocalFunction } from './assembly';
-import { installInvocationFence, withInvocation } from './private/invocation-fence';
+import { installInvocationGuard, withInvocation } from './private/invocation-guard';
 import { captureOutput, type OutputSink } from './private/invocation-output';
 import { withEnvironment } from './private/process-env';
 
@@ -65,7 +65,8 @@ type Handler = (event: unknown, context: LambdaContext) => unknown;
  * function (module scope survives between invocations, as in a warm container), the function's
  * environment plus what Lambda sets plus the local endpoints, a Lambda-like context, and the
  * function's timeout (`Sandbox.Timedout`). A timed-out handler cannot be stopped in-process: its
- * result is ignored and its AWS calls from then on are refused (see `invocation-fence.ts`).
+ * result is ignored and its AWS calls from then on are refused; a crash (`process.exit`, an exception
+ * thrown from a callback) fails its invocation only (see `invocation-guard.ts`).
  */
 export class LocalLambdaRuntime {
   private readonly modules = new Map<string, Promise<Handler>>();
@@ -73,7 +74,7 @@ export class LocalLambdaRuntime {
   private readonly overrides = new Map<string, TaskHandler>();
 
   constructor(private readonly endpoints: LocalEndpoints) {
-    installInvocationFence();
+    installInvocationGuard();
   }
 
   /**
@@ -120,10 +121,14 @@ export class LocalLambdaRuntime {
       }
     };
     const sink = onOutput?.(requestId);
-    const { result: run, timedOut } = withInvocation(requestId, fn.name, () => withEnvironment(environment, () => (sink ? captureOutput(sink, call) : call())));
+    let crash!: (result: InvokeResult) => void;
+    const crashed = new Promise<InvokeResult>((resolve) => (crash = resolve));
+    const onCrash = (errorType: string, error: unknown) => crash({ ok: false, requestId, ...errorShape(error), errorType });
+    const { result: run, fence } = withInvocation(requestId, fn.name, onCrash, () => withEnvironment(environment, () => (sink ? captureOutput(sink, call) : call())));
     try {
-      const outcome = await Promise.race([run, timeout]);
-      if (!outcome.ok && outcome.errorType === 'Sandbox.Timedout') timedOut();
+      const outcome = await Promise.race([run, timeout, crashed]);
+      // What the invocation still does after its timeout must not reach AWS.
+      if (!outcome.ok && outcome.errorType === 'Sandbox.Timedout') fence();
       return outcome;
     } finally {
       clearTimeout(timer);

@@ -129,13 +129,27 @@ describe('the local runtime under concurrent commands and damaged state', () => 
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('pipeline "typo" is skipped');
     expect(list.code).toBe(0);
-    expect(json<{ name: string }[]>(list).map((p) => p.name)).toStrictEqual(['lingering', 'overtime', 'steady']);
+    expect(json<{ name: string }[]>(list).map((p) => p.name)).toStrictEqual(['crashing', 'lingering', 'overtime', 'steady']);
     expect(list.stderr).toContain('warning: skipped pipeline "typo"');
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('Pipeline "typo" cannot run: pipeline "typo", task "load": ');
     expect(validate.code).toBe(1);
     expect(validate.stdout).toContain('pipeline "typo", task "load"');
   });
+
+  it('fails only the invocation of a handler that exits or crashes from a callback, as Lambda would', async () => {
+    // When a handler calls process.exit, throws from a timer, or leaves a promise rejected
+    const runs = [];
+    for (const partition of ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04']) {
+      runs.push(await sluice(['run', 'crashing', '--partition', partition, '--json'], env));
+    }
+
+    // Then each failed its run, with Lambda's error, and the command went on to report it
+    for (const run of runs) expectClean(run);
+    expect(runs.map((run) => run.code)).toStrictEqual([1, 1, 1, 0]);
+    const errors = runs.map((run) => json<RunJson>(run).attempts[0]?.error);
+    expect(errors).toStrictEqual(['Runtime.ExitError', 'TypeError', 'Runtime.UnhandledPromiseRejection', undefined]);
+  }, 300_000);
 
   it('marks a run interrupted by Ctrl+C ABORTED at once, says so, and alerts', async () => {
     // Given a run in progress
