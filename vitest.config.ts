@@ -6,5 +6,8 @@ export default defineConfig({
     // CDK synth with esbuild bundling and the end-to-end tests take seconds, not milliseconds.
     testTimeout: 120_000,
     hookTimeout: 300_000,
+    // expect.poll waits for what another process or a browser does: a second (the default) is
+    // too short on a loaded machine, where a local run can take several.
+    expect: { poll: { timeout: 20_000, interval: 100 } },
   },
 });
