@@ -79,7 +79,7 @@ export class Launcher extends Construct {
       if (!bucket) {
         throw new Error(
           `pipeline "${props.pipeline.name}": its s3Arrival trigger names unknown bucket "${trigger.bucket}" ` +
-            `(this stage has: ${Object.keys(props.buckets ?? {}).join(', ') || 'none'}). Fix: add it to the stage's buckets in config/stages.ts`,
+            `(this stage has: ${Object.keys(props.buckets ?? {}).join(', ') || 'none'}). Fix: add it to the stage's buckets in sluice.config.ts`,
         );
       }
       bucketNames[trigger.bucket] = bucket.bucketName;

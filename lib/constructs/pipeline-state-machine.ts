@@ -355,7 +355,7 @@ export class PipelineStateMachine extends Construct {
       if (!bucket) {
         const known = Object.keys(props.buckets ?? {});
         throw new PipelineWiringError(
-          `pipeline "${props.pipeline.name}", task "${task.name}": unknown bucket "${name}" (this stage has: ${known.join(', ') || 'none'}). Fix: use one of those logical names, or add "${name}" to the stage's buckets in config/stages.ts`,
+          `pipeline "${props.pipeline.name}", task "${task.name}": unknown bucket "${name}" (this stage has: ${known.join(', ') || 'none'}). Fix: use one of those logical names, or add "${name}" to the stage's buckets in sluice.config.ts`,
         );
       }
       bucketNames[name] = bucket.bucketName;

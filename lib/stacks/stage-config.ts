@@ -101,7 +101,7 @@ export interface StageConfig {
 /** Thrown when the stage configuration is invalid; lists every problem. */
 export class StageConfigError extends Error {
   constructor(public readonly problems: readonly string[]) {
-    super(`Invalid stage configuration (config/stages.ts):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`Invalid stage configuration (sluice.config.ts):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'StageConfigError';
   }
 }
@@ -216,7 +216,7 @@ export function bucketIssues(stage: Pick<StageConfig, 'name' | 'buckets'>, pipel
           `s3Arrival trigger: bucket "${trigger.bucket}" of stage "${stage.name}" is imported (${bucket.bucketName}), ` +
           'and nothing says it sends events to EventBridge, so the trigger would never fire',
         fix:
-          "in config/stages.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge " +
+          "in sluice.config.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge " +
           "notifications on, or eventBridge: 'owner' if its owner already did",
       });
     }
@@ -226,7 +226,7 @@ export function bucketIssues(stage: Pick<StageConfig, 'name' | 'buckets'>, pipel
         pipeline: pipeline.name,
         ...(task !== undefined && { task }),
         message: `${what}bucket "${bucket}" is not configured in stage "${stage.name}" (it has: ${known.join(', ') || 'none'})`,
-        fix: `use one of those logical names, or add "${bucket}" to the buckets of stage "${stage.name}" in config/stages.ts`,
+        fix: `use one of those logical names, or add "${bucket}" to the buckets of stage "${stage.name}" in sluice.config.ts`,
       });
     }
   }
@@ -256,7 +256,7 @@ export function secretsOf(stage: Pick<StageConfig, 'name' | 'secrets'>, pipeline
       .map(
         (name) =>
           `stage "${stage.name}" maps secret "${name}", which no task declares (declared: ${[...declared].join(', ') || 'none'}). ` +
-          `Fix: correct the name in the secrets of stage "${stage.name}" in config/stages.ts, or add it to a task's \`secrets\``,
+          `Fix: correct the name in the secrets of stage "${stage.name}" in sluice.config.ts, or add it to a task's \`secrets\``,
       );
     if (problems.length > 0) throw new UnknownSecretError(problems);
   }

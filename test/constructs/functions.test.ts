@@ -75,7 +75,7 @@ describe('Launcher, RunMonitor and RunEndRule', () => {
     const { stack: other, table } = testStack();
     const stateMachine = new PipelineStateMachine(other, 'Run', { pipeline: fanout.compiled, handlers: fanout.handlers, table }).stateMachine;
     expect(() => new Launcher(other, 'Launch', { pipeline: fanout.compiled, table, stateMachine })).toThrow(
-      'pipeline "fanout": its s3Arrival trigger names unknown bucket "raw" (this stage has: none). Fix: add it to the stage\'s buckets in config/stages.ts',
+      'pipeline "fanout": its s3Arrival trigger names unknown bucket "raw" (this stage has: none). Fix: add it to the stage\'s buckets in sluice.config.ts',
     );
   });
 

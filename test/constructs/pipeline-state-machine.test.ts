@@ -400,7 +400,7 @@ describe('PipelineStateMachine', () => {
     const { stack, table } = testStack();
     expect(
       () => new PipelineStateMachine(stack, 'Run', { pipeline: arrivals.compiled, handlers: arrivals.handlers, table }),
-    ).toThrow(/pipeline "arrivals", task "copy": unknown bucket "raw" \(this stage has: none\)\. Fix: .*config\/stages\.ts/);
+    ).toThrow(/pipeline "arrivals", task "copy": unknown bucket "raw" \(this stage has: none\)\. Fix: .*sluice\.config\.ts/);
   });
 
   it('fails when a task has no handler file, naming it', () => {

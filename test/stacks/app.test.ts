@@ -215,7 +215,7 @@ describe('createSluiceApp', () => {
   it('fails synth on a bucket the stage does not configure, naming the pipeline and the fix', () => {
     const { raw: _raw, ...withoutRaw } = stage.buckets;
     expect(() => createSluiceApp({ stages: [{ ...stage, buckets: withoutRaw }], pipelines, complianceChecks: false })).toThrow(
-      /pipeline "arrivals", s3Arrival trigger: bucket "raw" is not configured in stage "ci" \(it has: curated\)\. Fix: .* config\/stages\.ts/,
+      /pipeline "arrivals", s3Arrival trigger: bucket "raw" is not configured in stage "ci" \(it has: curated\)\. Fix: .* sluice\.config\.ts/,
     );
   });
 });

@@ -58,14 +58,14 @@ describe('secrets per stage', () => {
     const typo: StageConfig = { ...dev, secrets: { 'warehouse-pasword': { kind: 'secretsManager', secretName: 'prod/warehouse' } } };
     expect(() => new SluiceStage(new App(), 'typo', { config: typo, pipelines })).toThrow(
       'stage "dev" maps secret "warehouse-pasword", which no task declares (declared: api-token, warehouse-password). ' +
-        'Fix: correct the name in the secrets of stage "dev" in config/stages.ts, or add it to a task\'s `secrets`',
+        'Fix: correct the name in the secrets of stage "dev" in sluice.config.ts, or add it to a task\'s `secrets`',
     );
   });
 
   it('refuses secret names and locations AWS or the local file could not hold', () => {
     expect(() => validateStages([{ ...dev, secrets: { 'a b': { kind: 'ssmParameter', parameterName: 'no-slash' } } }])).toThrow(
       [
-        'Invalid stage configuration (config/stages.ts):',
+        'Invalid stage configuration (sluice.config.ts):',
         '  - stage "dev": secret "a b": use 1 to 64 letters, digits, ".", "-" and "_"',
         '  - stage "dev": secret "a b": "no-slash" is not an SSM parameter name starting with "/"',
       ].join('\n'),

@@ -19,7 +19,7 @@ describe('validateStages', () => {
       ]),
     ).toThrow(
       [
-        'Invalid stage configuration (config/stages.ts):',
+        'Invalid stage configuration (sluice.config.ts):',
         '  - stage "dev": account "42" is not a 12-digit AWS account id',
         '  - stage "dev": bucket "Raw": logical names are lowercase letters, digits and "-", starting with a letter',
         '  - stage "dev": bucket "Raw": "Not_A_Bucket" is not a valid S3 bucket name',
@@ -62,7 +62,7 @@ describe('assertBucketsKnown', () => {
     );
     // When checked, Then synth would fail with the fix; with either answer it passes
     expect(() => assertBucketsKnown(stage, [compiled])).toThrow(
-      `pipeline "orders", s3Arrival trigger: bucket "raw" of stage "dev" is imported (acme-raw), and nothing says it sends events to EventBridge, so the trigger would never fire. Fix: in config/stages.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge notifications on, or eventBridge: 'owner' if its owner already did`,
+      `pipeline "orders", s3Arrival trigger: bucket "raw" of stage "dev" is imported (acme-raw), and nothing says it sends events to EventBridge, so the trigger would never fire. Fix: in sluice.config.ts set eventBridge: 'sluice' on it to have the platform stack turn its EventBridge notifications on, or eventBridge: 'owner' if its owner already did`,
     );
     for (const eventBridge of ['sluice', 'owner'] as const) {
       expect(() => assertBucketsKnown({ ...stage, buckets: { raw: { kind: 'imported', bucketName: 'acme-raw', eventBridge } } }, [compiled])).not.toThrow();
@@ -80,8 +80,8 @@ describe('assertBucketsKnown', () => {
     expect(() => assertBucketsKnown(dev, [compiled])).toThrow(
       [
         'Unknown bucket(s):',
-        '  - pipeline "orders", s3Arrival trigger: bucket "landing" is not configured in stage "dev" (it has: raw). Fix: use one of those logical names, or add "landing" to the buckets of stage "dev" in config/stages.ts',
-        '  - pipeline "orders", task "load": bucket "warehouse" is not configured in stage "dev" (it has: raw). Fix: use one of those logical names, or add "warehouse" to the buckets of stage "dev" in config/stages.ts',
+        '  - pipeline "orders", s3Arrival trigger: bucket "landing" is not configured in stage "dev" (it has: raw). Fix: use one of those logical names, or add "landing" to the buckets of stage "dev" in sluice.config.ts',
+        '  - pipeline "orders", task "load": bucket "warehouse" is not configured in stage "dev" (it has: raw). Fix: use one of those logical names, or add "warehouse" to the buckets of stage "dev" in sluice.config.ts',
       ].join('\n'),
     );
   });
