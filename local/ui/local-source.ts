@@ -1,30 +1,29 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
-import { listPartitions, MAX_LISTED_PARTITIONS, parsePartitionKey, partitionKeyAt, PartitionKeyError } from '../../lib/compile/partition-keys';
+import { parsePartitionKey } from '../../lib/compile/partition-keys';
 import { nextFireTimes } from '../../lib/compile/schedule';
-import type { PartitionSpec, TimePartitions } from '../../lib/definitions/partitions';
 import { loadPipelines } from '../../lib/loader';
-import { type BackfillRecord, readLauncherEnvironment } from '../../runtime';
-import { type BackfillProgress, backfillProgress, cancelBackfill, checkBackfill, listBackfills, startBackfill, type StartedBackfill } from '../backfills';
+import { readLauncherEnvironment } from '../../runtime';
+import { backfillProgress, cancelBackfill, checkBackfill, listBackfills, startBackfill } from '../backfills';
 import { runSummary } from '../cli/commands/runs';
 import { runView } from '../cli/commands/run';
 import { recordFields } from '../cli/commands/status';
 import { describePartitions, describeTrigger } from '../cli/format';
 import type { LocalPipeline, LocalRuntime } from '../runtime';
 import { TaskLogs } from '../task-logs';
+import { backfillView, launchView, recordView } from './action-views';
+import { GridKeys, gridKind, gridView, timeOrdered } from './grid-keys';
 import type { BackfillAction, ConsoleSource } from './source';
 import type {
   AlertView,
   BackfillView,
   ChangeEvent,
-  GridKind,
   LaunchView,
   OverviewView,
   PartitionDetail,
   PartitionGridView,
   ParamView,
-  PartitionStatus,
   PipelineSummary,
   PipelineView,
   RerunSelectionView,
@@ -50,13 +49,6 @@ const RECENT_ALERTS = 20;
 const RECENT_RUNS = 25;
 /** How often other processes' runs (a `sluice run` next to the console) are looked for. */
 const POLL_MS = 1_000;
-/** Nominal length of a time partition, to find where the latest {@link MAX_LISTED_PARTITIONS} begin. */
-const NOMINAL_MS: Readonly<Record<TimePartitions['kind'], number>> = {
-  hourly: 3_600_000,
-  daily: DAY_MS,
-  weekly: 7 * DAY_MS,
-  monthly: 28 * DAY_MS,
-};
 
 /**
  * The console's data on the local runtime: partitions from the partition table, runs from the
@@ -65,8 +57,7 @@ const NOMINAL_MS: Readonly<Record<TimePartitions['kind'], number>> = {
 export class LocalConsoleSource implements ConsoleSource {
   readonly stage = 'local';
   private definitions?: Promise<Map<string, Definition>>;
-  /** Keys listed per pipeline and range: listing is pure but not free (about 10 µs a key). */
-  private readonly keyCache = new Map<string, ListedKeys>();
+  private readonly gridKeys = new GridKeys();
 
   constructor(
     private readonly runtime: LocalRuntime,
@@ -105,22 +96,11 @@ export class LocalConsoleSource implements ConsoleSource {
   async partitions(name: string, range: { from?: string; to?: string }, now: Date): Promise<PartitionGridView> {
     const pipeline = this.pipelineNamed(name);
     const spec = pipeline.config.partitions;
-    const { keys, index, truncated } = this.keysOf(pipeline, range, now);
+    const listed = this.gridKeys.of(name, spec, range, now);
     // Time keys sort in time order, so their records are a key range; static and multi keys are
     // read whole (as `LocalRuntime.partitions` reads them).
-    const timeOrdered = spec !== undefined && spec.kind !== 'static' && spec.kind !== 'multi';
-    const records = await this.runtime.partitionStore(name).list(name, timeOrdered ? { from: keys[0], to: keys.at(-1) } : {});
-    // One letter per key, all MISSING but those recorded: the work is per record, not per key.
-    const statuses = Buffer.alloc(keys.length, 'M');
-    const counts: Record<PartitionStatus, number> = { MISSING: keys.length, RUNNING: 0, SUCCEEDED: 0, FAILED: 0 };
-    for (const record of records) {
-      const at = index.get(record.partition);
-      if (at === undefined) continue;
-      statuses[at] = record.status.charCodeAt(0);
-      counts[record.status]++;
-      counts.MISSING--;
-    }
-    return { pipeline: name, grid: gridKind(spec), keys, statuses: statuses.toString('latin1'), counts, ...(truncated && { truncated }) };
+    const records = await this.runtime.partitionStore(name).list(name, timeOrdered(spec) ? { from: listed.keys[0], to: listed.keys.at(-1) } : {});
+    return gridView(name, spec, listed, records);
   }
 
   async partition(name: string, key: string): Promise<PartitionDetail> {
@@ -269,34 +249,6 @@ export class LocalConsoleSource implements ConsoleSource {
     return this.definitions;
   }
 
-  /**
-   * The keys of a range; without one, every partition up to the last complete one, or the latest
-   * {@link MAX_LISTED_PARTITIONS} of them when there are more.
-   */
-  private keysOf(pipeline: LocalPipeline, range: { from?: string; to?: string }, now: Date): ListedKeys {
-    const spec = pipeline.config.partitions;
-    if (!spec) return listed([UNPARTITIONED_KEY]);
-    const time = timeDimension(spec);
-    // The cache is keyed by the last complete partition, so it renews itself as time passes.
-    const to = range.to ?? (time ? partitionKeyAt(time, now) : '');
-    const cacheKey = `${pipeline.name}\u0000${range.from ?? ''}\u0000${to}`;
-    const cached = this.keyCache.get(cacheKey);
-    if (cached) return cached;
-    let keys: ListedKeys;
-    try {
-      keys = listed(listPartitions(spec, { ...range, now }));
-    } catch (error) {
-      if (!(error instanceof PartitionKeyError) || range.from !== undefined || !time) throw error;
-      // More than the grid holds: show the latest partitions.
-      const combos = spec.kind === 'multi' ? Object.values(spec.dimensions).reduce((n, d) => n * (d.kind === 'static' ? d.keys.length : 1), 1) : 1;
-      const span = Math.floor(MAX_LISTED_PARTITIONS / combos) - 1;
-      const from = partitionKeyAt(time, new Date(now.getTime() - span * NOMINAL_MS[time.kind]));
-      keys = listed(listPartitions(spec, { from, to: range.to, now }), { from });
-    }
-    this.keyCache.set(cacheKey, keys);
-    return keys;
-  }
-
   private executionsSignature(pipeline: LocalPipeline): string {
     const dir = join(this.props.home, 'executions', pipeline.stateMachine.name);
     if (!existsSync(dir)) return '';
@@ -332,74 +284,9 @@ export class LocalConsoleSource implements ConsoleSource {
   }
 }
 
-function launchView(result: Awaited<ReturnType<LocalRuntime['launch']>>): LaunchView {
-  return result.kind === 'started' ? { kind: 'started', partition: result.partition, runId: result.runId, attempt: result.attempt } : result;
-}
-
-/** A backfill's progress as the console shows it: `PLANNING` until it is recorded. */
-function backfillView(started: StartedBackfill, progress: BackfillProgress): BackfillView {
-  if (progress.record) return recordView(progress.record);
-  const { execution } = progress;
-  const ended = execution.status !== 'RUNNING';
-  return {
-    pipeline: started.pipeline,
-    backfillId: started.backfillId,
-    status: ended ? (execution.status === 'ABORTED' ? 'ABORTED' : 'FAILED') : 'PLANNING',
-    partitions: 0,
-    succeeded: 0,
-    failed: 0,
-    skipped: 0,
-    cancelled: 0,
-    createdAt: execution.startDate,
-    ...(execution.error !== undefined && { error: [execution.error, execution.cause].filter(Boolean).join(': ') }),
-  };
-}
-
-function recordView(record: BackfillRecord): BackfillView {
-  const { pipeline, backfillId, status, request, partitions, succeeded, failed, skipped, cancelled, createdAt, finishedAt, reason, cancelRequested } = record;
-  return {
-    pipeline,
-    backfillId,
-    status,
-    ...(request.from !== undefined && { from: request.from }),
-    ...(request.to !== undefined && { to: request.to }),
-    only: request.only,
-    concurrency: request.concurrency,
-    partitions,
-    succeeded,
-    failed,
-    skipped,
-    cancelled,
-    ...(cancelRequested && { cancelRequested: true }),
-    createdAt,
-    ...(finishedAt !== undefined && { finishedAt }),
-    ...(reason !== undefined && { reason }),
-  };
-}
-
 /** What the console shows of a pipeline's definition. */
 interface Definition {
   readonly tasks: TaskNode[];
   readonly params: ParamView[];
 }
 
-/** Keys of a range, each with its position. */
-interface ListedKeys {
-  readonly keys: readonly string[];
-  readonly index: ReadonlyMap<string, number>;
-  readonly truncated?: PartitionGridView['truncated'];
-}
-
-function listed(keys: readonly string[], truncated?: PartitionGridView['truncated']): ListedKeys {
-  return { keys, index: new Map(keys.map((key, i) => [key, i])), ...(truncated && { truncated }) };
-}
-
-function timeDimension(spec: PartitionSpec): TimePartitions | undefined {
-  if (spec.kind === 'static') return undefined;
-  if (spec.kind === 'multi') return Object.values(spec.dimensions).find((d): d is TimePartitions => d.kind !== 'static');
-  return spec;
-}
-
-function gridKind(spec: PartitionSpec | undefined): GridKind {
-  return spec ? spec.kind : 'none';
-}
