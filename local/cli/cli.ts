@@ -178,6 +178,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
   program
     .command('ui')
     .description('the web console on 127.0.0.1 (the URL it prints carries an access token), until Ctrl+C')
+    .option('--stage <name>', STAGE_OPTION)
     .option('--port <n>', 'port of the console (default: a free port)')
     .action(action(async (ctx, options: { port?: string }) => (await import('./commands/ui')).ui(ctx, options)));
 

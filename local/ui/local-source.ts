@@ -2,17 +2,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
 import { parsePartitionKey } from '../../lib/compile/partition-keys';
-import { nextFireTimes } from '../../lib/compile/schedule';
 import { loadPipelines } from '../../lib/loader';
 import { readLauncherEnvironment } from '../../runtime';
 import { backfillProgress, cancelBackfill, checkBackfill, listBackfills, startBackfill } from '../backfills';
 import { runSummary } from '../cli/commands/runs';
 import { runView } from '../cli/commands/run';
 import { recordFields } from '../cli/commands/status';
-import { describePartitions, describeTrigger } from '../cli/format';
+import { describeTrigger } from '../cli/format';
 import type { LocalPipeline, LocalRuntime } from '../runtime';
 import { TaskLogs } from '../task-logs';
-import { backfillView, launchView, recordView } from './action-views';
+import { backfillView, dimensionsView, launchView, recordView, summaryView } from './action-views';
 import { GridKeys, gridKind, gridView, timeOrdered } from './grid-keys';
 import type { BackfillAction, ConsoleSource } from './source';
 import type {
@@ -41,8 +40,6 @@ export class NotFoundError extends Error {
   }
 }
 
-const FAILED_RUN = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
-const DAY_MS = 86_400_000;
 /** How many alerts the overview shows. */
 const RECENT_ALERTS = 20;
 /** How many runs the pipeline page lists. */
@@ -79,13 +76,7 @@ export class LocalConsoleSource implements ConsoleSource {
     return {
       ...(await this.summary(pipeline, now)),
       grid: gridKind(spec),
-      dimensions:
-        spec?.kind === 'multi'
-          ? {
-              names: Object.keys(spec.dimensions),
-              timeIndex: Object.values(spec.dimensions).findIndex((d) => d.kind !== 'static'),
-            }
-          : undefined,
+      dimensions: dimensionsView(spec),
       tasks,
       runs: this.runtime.runs(name).slice(0, RECENT_RUNS).map(runSummary),
       params,
@@ -210,26 +201,11 @@ export class LocalConsoleSource implements ConsoleSource {
   }
 
   private async summary(pipeline: LocalPipeline, now: Date): Promise<PipelineSummary> {
-    const { config } = pipeline;
+    const { config, name } = pipeline;
     const { bucketNames } = readLauncherEnvironment(pipeline.launcher.environment);
-    const runs = this.runtime.runs(pipeline.name);
-    const since = now.getTime() - DAY_MS;
-    const last = runs[0];
-    const [state, backfills] = await Promise.all([
-      config.schedule ? this.runtime.schedule(pipeline.name).then((s) => s.state) : undefined,
-      listBackfills(this.runtime, pipeline.name),
-    ]);
-    const next = state === 'ENABLED' && config.schedule ? nextFireTimes(config.schedule, now, 1)[0]?.toISOString() : undefined;
-    return {
-      name: pipeline.name,
-      partitions: describePartitions(config.partitions),
-      schedule: config.schedule && state && { ...config.schedule, state, ...(next && { next }) },
-      triggers: config.triggers.map((t) => describeTrigger(t, bucketNames[t.bucket])),
-      lastRun: last && runSummary(last),
-      failures24h: runs.filter((r) => FAILED_RUN.has(r.status) && Date.parse(r.startDate) >= since).length,
-      running: runs.filter((r) => r.status === 'RUNNING').length,
-      backfillsRunning: backfills.filter((b) => b.status === 'RUNNING').length,
-    };
+    const [state, backfills] = await Promise.all([config.schedule ? this.runtime.schedule(name).then((s) => s.state) : undefined, listBackfills(this.runtime, name)]);
+    const triggers = config.triggers.map((t) => describeTrigger(t, bucketNames[t.bucket]));
+    return summaryView({ name, config, runs: this.runtime.runs(name), state, backfills, triggers, now });
   }
 
   /** The task graphs and declared parameters, from the pipelines' definitions (loaded once). */

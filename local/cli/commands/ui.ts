@@ -12,18 +12,32 @@ export interface UiOptions {
 
 /**
  * `sluice ui`: the web console on 127.0.0.1 until SIGINT or SIGTERM, on the DynamoDB and S3 that
- * every command on the same home shares.
+ * every command on the same home shares; with `--stage NAME`, on that deployed stage through the
+ * operations `--stage` gives every command.
  */
 export async function ui(context: CliContext, options: UiOptions): Promise<number> {
   const port = parseConsolePort(options.port, '--port');
-  return withRuntime(context, async (runtime) => {
-    const server = await startConsole(context, runtime, port);
+  const serve = async (server: ConsoleServer) => {
     printConsoleUrl(context, server);
     const signal = await untilStopped();
     await server.stop();
     if (!context.json) context.io.out(`${signal}: console stopped\n`);
     return EXIT.ok;
-  });
+  };
+  if (context.stage !== undefined) return serve(await startConsoleServing(context, await stageSource(context.projectDir, context.stage), port));
+  return withRuntime(context, async (runtime) => serve(await startConsole(context, runtime, port)));
+}
+
+/** The console's data and actions on a deployed stage, through the operations of `--stage`. */
+async function stageSource(projectDir: string, name: string): Promise<ConsoleSource> {
+  const { resolveDeployedStage } = await import('../../operations/deployed-stage');
+  const { DeployedOperations } = await import('../../operations/deployed-operations');
+  const { StageConsoleSource, stepFunctionsConsoleUrl } = await import('../../ui');
+  const stage = await resolveDeployedStage(projectDir, name);
+  const operations = await DeployedOperations.open(stage);
+  // Reaching the stage once before serving: not deployed or no credentials is one line, exit 2.
+  await operations.pipelineNames();
+  return new StageConsoleSource(operations, stage.name, (arn) => stepFunctionsConsoleUrl(stage.region, arn));
 }
 
 /** A running console whose pages `sluice dev` can move to a new build's runtime. */
@@ -31,15 +45,20 @@ export type ReloadableConsole = ConsoleServer & { readonly source: ReloadingCons
 
 /** Starts the web console over a local runtime (also used by `sluice dev`). */
 export async function startConsole(context: CliContext, runtime: LocalRuntime, port: number | undefined): Promise<ReloadableConsole> {
-  const { ReloadingConsoleSource, startConsoleServer } = await import('../../ui');
+  const { ReloadingConsoleSource } = await import('../../ui');
   const source = new ReloadingConsoleSource(await consoleSourceFor(context, runtime));
+  return Object.assign(await startConsoleServing(context, source.source, port), { source });
+}
+
+/** Serves the console over `source` on 127.0.0.1; a port in use is bad input. */
+async function startConsoleServing(context: CliContext, source: ConsoleSource, port: number | undefined): Promise<ConsoleServer> {
+  const { startConsoleServer } = await import('../../ui');
   try {
-    const server = await startConsoleServer({
-      source: source.source,
+    return await startConsoleServer({
+      source,
       port,
       onError: (error) => context.io.err(`console: ${(error as Error).stack ?? String(error)}\n`),
     });
-    return Object.assign(server, { source });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     throw new UsageError(`port ${port} of 127.0.0.1 is in use: give the console another one, or none for a free one`);

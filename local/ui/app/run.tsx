@@ -104,7 +104,10 @@ function Gantt({ run }: { run: RunDetail }) {
   const start = Date.parse(run.startDate);
   const end = run.stopDate ? Date.parse(run.stopDate) : Date.now();
   const span = Math.max(1, end - start);
-  if (run.attempts.length === 0) return <p class="muted">No task ran.</p>;
+  if (run.attempts.length === 0) {
+    // A deployed stage's attempts are in the execution's history, which its console shows.
+    return <p class="muted">{run.consoleUrl ? 'Each task attempt is in the Step Functions console (link above).' : 'No task ran.'}</p>;
+  }
   return (
     <div class="gantt">
       <div class="gantt-axis">
