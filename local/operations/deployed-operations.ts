@@ -21,7 +21,9 @@ import {
   type LaunchResult,
   PartitionStore,
   readLauncherEnvironment,
+  type RecordedResult,
   type RerunResult,
+  RunResults,
   type RerunSelection,
   type ScheduledLaunchResult,
   type ScheduleState,
@@ -238,15 +240,25 @@ export class DeployedOperations implements StageOperations {
     return { rerun, execution: await this.waitFor(launch.executionArn ?? this.executionArnOf(pipeline, launch.runId), onProgress) };
   }
 
-  async logs(runId: string, filter: TaskLogFilter, from = 0): Promise<RunLogs> {
+  async runDetail(runId: string): Promise<{ execution: ExecutionRecord; results: RecordedResult[] }> {
     const pipeline = await this.pipelineOfRun(runId);
-    let execution: ExecutionRecord;
+    const execution = await this.executionOfRun(pipeline, runId, (arn) => this.describeWithAttempts(arn));
+    return { execution, results: await this.call(() => new RunResults(this.dynamo, pipeline.tableName).list(runId)) };
+  }
+
+  /** The execution a run id names (executions are named by their run ids). @throws UnknownRunError */
+  private async executionOfRun(pipeline: DeployedPipeline, runId: string, read: (executionArn: string) => Promise<ExecutionRecord>): Promise<ExecutionRecord> {
     try {
-      execution = await this.describe(this.executionArnOf(pipeline, runId));
+      return await read(this.executionArnOf(pipeline, runId));
     } catch (error) {
       if ((error as Error).name === 'ExecutionDoesNotExist') throw new UnknownRunError(runId, `pipeline "${pipeline.name}" of ${this.where} has no such execution`);
       throw error;
     }
+  }
+
+  async logs(runId: string, filter: TaskLogFilter, from = 0): Promise<RunLogs> {
+    const pipeline = await this.pipelineOfRun(runId);
+    const execution = await this.executionOfRun(pipeline, runId, (arn) => this.describe(arn));
     if (filter.task !== undefined && !pipeline.tasks.has(filter.task)) {
       throw new UsageError(`Pipeline "${pipeline.name}" has no task "${filter.task}". Tasks: ${[...pipeline.tasks].join(', ')}`);
     }

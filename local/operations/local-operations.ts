@@ -1,5 +1,5 @@
 import type { ResolvedBackfillRequest } from '../../lib/compile/backfill';
-import type { RerunSelection, ScheduleState } from '../../runtime';
+import { type RerunSelection, type ScheduleState, UnknownRunError } from '../../runtime';
 import { backfillProblems, backfillProgress, type CancelMode, cancelBackfill, listBackfills, startBackfill, type StartedBackfill } from '../backfills';
 import { findExecutionRecord } from '../engine/records';
 import type { LocalPipeline, LocalRuntime } from '../runtime';
@@ -46,6 +46,13 @@ export class LocalOperations implements StageOperations {
 
   async runs(name: string, limit: number) {
     return this.runtime.runs(name).slice(0, limit);
+  }
+
+  async runDetail(runId: string) {
+    const pipeline = this.runtime.pipelineOfRun(runId);
+    const execution = this.runtime.runs(pipeline.name).find((r) => r.name === runId);
+    if (!execution) throw new UnknownRunError(runId, `pipeline "${pipeline.name}" has no such execution`);
+    return { execution, results: await this.runtime.runResults(pipeline.name).list(runId) };
   }
 
   run(name: string, partition: string, params: Readonly<Record<string, unknown>>, onProgress?: RunWatcher) {

@@ -1,6 +1,6 @@
 import type { ResolvedBackfillRequest } from '../../lib/compile/backfill';
 import type { LauncherConfig } from '../../lib/compile/contract';
-import type { BackfillRecord, LaunchResult, RerunResult, RerunSelection, RunOutcome, ScheduledLaunchResult, ScheduleState } from '../../runtime';
+import type { BackfillRecord, LaunchResult, RecordedResult, RerunResult, RerunSelection, RunOutcome, ScheduledLaunchResult, ScheduleState } from '../../runtime';
 import type { BackfillProgress, CancelMode, StartedBackfill } from '../backfills';
 import type { ExecutionRecord } from '../engine';
 import type { PartitionView } from '../runtime';
@@ -27,6 +27,8 @@ export interface StageOperations {
   partitions(name: string, range: { from?: string; to?: string; now: Date }): Promise<PartitionView[]>;
   /** A pipeline's runs, newest first. */
   runs(name: string, limit: number): Promise<ExecutionRecord[]>;
+  /** One run with its task attempts, and the task results it recorded. @throws UnknownRunError */
+  runDetail(runId: string): Promise<{ execution: ExecutionRecord; results: RecordedResult[] }>;
   /** Starts a run through the pipeline's launcher and waits for it to end. */
   run(name: string, partition: string, params: Readonly<Record<string, unknown>>, onProgress?: RunWatcher): Promise<{ launch: LaunchResult; execution?: ExecutionRecord }>;
   /**

@@ -1,4 +1,6 @@
+import { pipelineOfRunId } from '../../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
+import { UnknownRunError } from '../../runtime';
 import { parsePartitionKey } from '../../lib/compile/partition-keys';
 import { checkBackfill } from '../backfills';
 import { runSummary } from '../cli/commands/runs';
@@ -28,8 +30,6 @@ import type {
 
 /** Runs read per pipeline for the overview and the pipeline page (each a DescribeExecution). */
 const RECENT_RUNS = 25;
-/** How far back a run page looks for its run among the pipeline's executions. */
-const FIND_RUN_WITHIN = 100;
 /** How often the stage is asked whether runs or backfills changed (no events reach this process). */
 const POLL_MS = 5_000;
 
@@ -92,8 +92,15 @@ export class StageConsoleSource implements ConsoleSource {
 
   async run(name: string, runId: string): Promise<RunDetail> {
     const pipeline = await this.pipelineNamed(name);
-    const execution = (await this.operations.runs(name, FIND_RUN_WITHIN)).find((r) => r.name === runId);
-    if (!execution) throw new NotFoundError(`Pipeline "${name}" has no run "${runId}" among its latest ${FIND_RUN_WITHIN}`);
+    if (pipelineOfRunId(runId) !== name) throw new NotFoundError(`Pipeline "${name}" has no run "${runId}"`);
+    let detail: Awaited<ReturnType<StageOperations['runDetail']>>;
+    try {
+      detail = await this.operations.runDetail(runId);
+    } catch (error) {
+      if (error instanceof UnknownRunError) throw new NotFoundError(error.message);
+      throw error;
+    }
+    const { execution, results } = detail;
     const input = JSON.parse(execution.input) as { attempt?: number; trigger?: string };
     const { entries } = await this.operations.logs(runId, {});
     return {
@@ -102,8 +109,7 @@ export class StageConsoleSource implements ConsoleSource {
       ...(this.consoleUrlOf && { consoleUrl: this.consoleUrlOf(execution.executionArn) }),
       tasks: pipeline.config.tasks.map((t) => t.name),
       logs: entries.map(({ time, task, attempt, stream, message }) => ({ time, task, attempt, stream, message })),
-      // The operations do not read recorded results back; the run's output holds them.
-      results: [],
+      results,
     };
   }
 
