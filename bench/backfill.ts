@@ -62,6 +62,7 @@ async function measure(runtime: LocalRuntime, label: string, pipeline: string, c
   const spec = runtime.pipeline(pipeline).config.partitions!;
   const offset = (used.get(pipeline) ?? 0);
   const keys = listPartitions(spec, { now: new Date() }).slice(offset, offset + count);
+  if (keys.length < count) throw new Error(`bench backfill of ${pipeline}: it has ${keys.length} partitions left, not ${count}: start its partitions earlier`);
   used.set(pipeline, offset + count);
   const request = resolveBackfillRequest({ from: keys[0], to: keys.at(-1), only: 'all', concurrency });
   const started = await startBackfill(runtime, pipeline, request);

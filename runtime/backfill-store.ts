@@ -56,6 +56,8 @@ export interface BackfillRecord {
 }
 
 const COUNTERS = ['succeeded', 'failed', 'skipped', 'cancelled'] as const;
+/** The backfill item's set of the chunks whose outcomes its counters include. */
+const COUNTED_CHUNKS = 'countedChunks';
 
 /** Backfills and their plans, in the partition table. Single-item conditional writes only (dynalite). */
 export class BackfillStore {
@@ -123,34 +125,41 @@ export class BackfillStore {
   }
 
   /**
-   * Keeps the outcomes of chunk `index` and adds them to the backfill's counts, once: recording a
-   * chunk again (a retried step) changes nothing.
+   * Adds the outcomes of chunk `index` to the backfill's counts and keeps them, once: recording a
+   * chunk again (a retried step) changes nothing, and a step stopped between the two writes (a
+   * timeout) is completed by its retry. The counts and the set of counted chunks change in one
+   * conditional write on the backfill's item; the outcomes, written after, are the same on a retry.
    */
   async recordChunk(pipeline: string, backfillId: string, index: number, outcomes: readonly RunOutcome[]): Promise<void> {
+    const counts = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<(typeof COUNTERS)[number], number>;
+    for (const outcome of outcomes) counts[outcome.status.toLowerCase() as (typeof COUNTERS)[number]] += outcome.partitions?.length ?? 1;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: key(BACKFILL_KEYS.chunks(pipeline, backfillId), BACKFILL_KEYS.chunk(index)),
-          UpdateExpression: 'SET #outcomes = :outcomes',
-          ConditionExpression: 'attribute_exists(#runs) AND attribute_not_exists(#outcomes)',
-          ExpressionAttributeNames: { '#outcomes': 'outcomes', '#runs': 'runs' },
-          ExpressionAttributeValues: { ':outcomes': { S: JSON.stringify(outcomes) } },
+          Key: key(BACKFILL_KEYS.records(pipeline), backfillId),
+          UpdateExpression: `ADD ${COUNTERS.map((c) => `#${c} :${c}`).join(', ')}, #counted :chunk`,
+          ConditionExpression: 'attribute_exists(#status) AND NOT contains(#counted, :index)',
+          ExpressionAttributeNames: { ...Object.fromEntries(COUNTERS.map((c) => [`#${c}`, c])), '#counted': COUNTED_CHUNKS, '#status': 'status' },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(COUNTERS.map((c) => [`:${c}`, { N: String(counts[c]) }])),
+            ':chunk': { NS: [String(index)] },
+            ':index': { N: String(index) },
+          },
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) return;
-      throw error;
+      // Counted already, by an earlier try of this step: its outcomes may still be missing.
+      if (!isConditionFailure(error)) throw error;
     }
-    const counts = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<(typeof COUNTERS)[number], number>;
-    for (const outcome of outcomes) counts[outcome.status.toLowerCase() as (typeof COUNTERS)[number]] += outcome.partitions?.length ?? 1;
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: key(BACKFILL_KEYS.records(pipeline), backfillId),
-        UpdateExpression: `ADD ${COUNTERS.map((c) => `#${c} :${c}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(COUNTERS.map((c) => [`#${c}`, c])),
-        ExpressionAttributeValues: Object.fromEntries(COUNTERS.map((c) => [`:${c}`, { N: String(counts[c]) }])),
+        Key: key(BACKFILL_KEYS.chunks(pipeline, backfillId), BACKFILL_KEYS.chunk(index)),
+        UpdateExpression: 'SET #outcomes = :outcomes',
+        ConditionExpression: 'attribute_exists(#runs)',
+        ExpressionAttributeNames: { '#outcomes': 'outcomes', '#runs': 'runs' },
+        ExpressionAttributeValues: { ':outcomes': { S: JSON.stringify(outcomes) } },
       }),
     );
   }
