@@ -6,6 +6,8 @@ import { PROJECT_CONFIG_FILE } from '../lib/loader/project-config';
 import { processExists } from './process';
 import type { ValidationIssue } from '../lib/compile/errors';
 import { readJsonFile, withLock } from './state-files';
+import { loadStage } from './engine/assembly';
+import { checkStateMachines } from './engine/interpreted-machine';
 
 /** Properties of {@link synthLocalStage}. */
 export interface SynthLocalProps {
@@ -146,6 +148,12 @@ async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: st
   });
   app.synth();
   if (previous && bundled) reuseStacks(previous.dir, building, bundled);
+  try {
+    checkStateMachines(loadStage(building, stage));
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    throw error;
+  }
   writeFileSync(join(building, PARTS_FILE), JSON.stringify(parts));
   writeFileSync(join(building, SKIPPED_FILE), JSON.stringify(skipped, null, 2));
   writeFileSync(join(building, HASH_FILE), hash);

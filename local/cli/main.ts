@@ -2,6 +2,8 @@
  * The `sluice` command (bin/sluice.js loads it through tsx). Checks the Node.js version before
  * loading anything that needs a newer one.
  */
+import module from 'node:module';
+
 const MINIMUM_NODE_MAJOR = 22;
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -13,7 +15,9 @@ if (major < MINIMUM_NODE_MAJOR) {
   process.exit(2);
 }
 
-export {};
+// V8 keeps the compiled code of the modules a command loads (in the OS's temporary folder), so
+// the next command does not compile them again: about a quarter of a second of a warm start.
+module.enableCompileCache?.();
 
 // Taken before the CLI redirects what functions print: these write to the real streams.
 const writers = [process.stdout, process.stderr].map((stream) => stream.write.bind(stream));

@@ -16,19 +16,18 @@ import {
   ExecutionError,
   ExecutionTimeoutError,
   type RunOptions,
-  StateMachine,
-  type StateMachineDefinition,
+  type StateMachine,
 } from 'aws-local-stepfunctions';
 import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf, loadStage } from './assembly';
 import { type InvokeResult, LocalLambdaRuntime, type TaskHandler } from './lambda';
 import type { OutputSink } from './private/invocation-output';
-import { type DefinitionPlan, type TaskPlan, planDefinition } from './private/asl';
+import type { TaskPlan } from './private/asl';
+import { type InterpretedMachine, interpretDefinition } from './interpreted-machine';
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
 import {
   type DistributedMapProcessor,
   type EndedExecution,
-  rewriteDistributedMaps,
   startExecutionParameters,
   syncTaskOutput,
 } from './private/child-executions';
@@ -142,11 +141,7 @@ interface ExecutionControl {
 }
 
 /** A definition ready to run: the interpreter's machine, the plan, and the Distributed Maps' child machines. */
-interface Prepared {
-  readonly machine: StateMachine;
-  readonly plan: DefinitionPlan;
-  readonly children: ReadonlyMap<string, DistributedMapProcessor & { readonly machine: StateMachine }>;
-}
+type Prepared = InterpretedMachine;
 
 /**
  * Runs the state machines of one stage of `cdk.out` locally: the ASL the template holds, on
@@ -401,16 +396,8 @@ export class LocalEngine {
   private prepare(stateMachine: LocalStateMachine): Prepared {
     let prepared = this.prepared.get(stateMachine.arn);
     if (!prepared) {
-      const plan = planDefinition(stateMachine.name, stateMachine.definition);
-      const { definition, distributedMaps } = rewriteDistributedMaps(stateMachine.definition);
-      const machine = new StateMachine(definition as unknown as StateMachineDefinition);
-      const children = new Map(
-        [...distributedMaps].map(([state, map]) => [
-          state,
-          { ...map, machine: new StateMachine(map.processor as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } }) },
-        ]),
-      );
-      prepared = { machine, plan, children };
+      // Validated when the build was made (checkStateMachines).
+      prepared = interpretDefinition(stateMachine.name, stateMachine.definition, { validate: false });
       this.prepared.set(stateMachine.arn, prepared);
     }
     return prepared;

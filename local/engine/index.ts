@@ -3,3 +3,4 @@ export * from './executor';
 export * from './lambda';
 export { IntrinsicError } from './private/intrinsics';
 export { UnsupportedStateError } from './private/asl';
+export * from './interpreted-machine';
