@@ -853,6 +853,11 @@ async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<str
     });
   }
   for (const pipeline of pipelines.values()) {
+    // A reconciliation acts only on these two lists; when both are empty, loading the monitor's
+    // bundle to find that out again would be most of a command's start with many pipelines.
+    const store = new PartitionStore(dynamo.client(), pipeline.tableName);
+    const [running, reruns] = await Promise.all([store.listRunning(pipeline.name), store.listRerunRequested(pipeline.name)]);
+    if (running.length === 0 && reruns.length === 0) continue;
     const monitor = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === pipeline.stateMachine.arn);
     const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
     for (const schedule of reconciliations) {
