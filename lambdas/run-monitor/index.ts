@@ -1,83 +1,11 @@
+/** The run monitor function's entry: its clients and environment, created once per container. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
-import {
-  type ExecutionStatusChangeEvent,
-  handleStatusChange,
-  PartitionStore,
-  readRunMonitorEnvironment,
-  type ReconcileDeps,
-  type ReconcileSummary,
-  reconcilePartitions,
-  type StatusChangeResult,
-  SDK_RETRY,
-} from '../../runtime';
-
-/** The input of the run monitor's reconciliation schedule (`RECONCILE_INPUT` of the `RunMonitor` construct). */
-export interface ReconcileRequest {
-  readonly source: 'reconcile';
-  /** See `ReconcileOptions.graceMs`: only the local runtime sets it, when nothing else runs. @default RECONCILE_GRACE_MS */
-  readonly graceMs?: number;
-}
-
-/** What the run monitor is invoked with: an execution's status change, or its reconciliation schedule. */
-export type RunMonitorEvent = ExecutionStatusChangeEvent | ReconcileRequest;
-
-/** Thrown when the run monitor is invoked with neither a status change nor a reconciliation request. */
-export class UnknownMonitorEventError extends Error {
-  constructor(event: unknown) {
-    const shown = JSON.stringify(event) ?? String(event);
-    super(
-      `The run monitor cannot handle the event ${shown.length > 300 ? `${shown.slice(0, 297)}...` : shown}: expected an ` +
-        'EventBridge "Step Functions Execution Status Change" event or {"source":"reconcile"}. ' +
-        'Invoke it only through its rule and its reconciliation schedule.',
-    );
-    this.name = 'UnknownMonitorEventError';
-  }
-}
-
-/**
- * The run monitor's core. A status change: records a failed run and alerts, then starts the rerun
- * an S3 arrival requested during the run. `{ source: 'reconcile' }`, on a schedule: recovers the
- * partitions whose launch was interrupted or whose status change was lost (`reconcilePartitions`).
- * Either way it logs what it did. An error (a rerun deferred at the pipeline's limit during a
- * status change included) fails the invocation, so that it is retried.
- */
-export function runMonitorHandler(deps: ReconcileDeps & { readonly logger: Pick<Logger, 'info'> }) {
-  return async (event: RunMonitorEvent): Promise<StatusChangeResult | ReconcileSummary> => {
-    if (isReconcileRequest(event)) {
-      const summary = await reconcilePartitions(deps, { graceMs: event.graceMs });
-      deps.logger.info('Partitions reconciled', { summary });
-      return summary;
-    }
-    if (!isStatusChange(event)) throw new UnknownMonitorEventError(event);
-    const result = await handleStatusChange(event, deps);
-    deps.logger.info('Execution status change handled', { executionArn: event.detail.executionArn, result });
-    return result;
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isReconcileRequest(event: unknown): event is ReconcileRequest {
-  if (!isRecord(event) || event.source !== 'reconcile') return false;
-  const { source, graceMs, ...rest } = event;
-  return Object.keys(rest).length === 0 && (graceMs === undefined || (typeof graceMs === 'number' && graceMs >= 0));
-}
-
-function isStatusChange(event: unknown): event is ExecutionStatusChangeEvent {
-  return (
-    isRecord(event) &&
-    event['detail-type'] === 'Step Functions Execution Status Change' &&
-    isRecord(event.detail) &&
-    typeof event.detail.executionArn === 'string' &&
-    typeof event.detail.status === 'string'
-  );
-}
+import { PartitionStore, readRunMonitorEnvironment, SDK_RETRY } from '../../runtime';
+import { runMonitorHandler } from './handler';
 
 const environment = readRunMonitorEnvironment(process.env);
 
