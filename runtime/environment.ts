@@ -1,7 +1,6 @@
 import { BUCKETS_ENV, LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
-import type { PartitionSpec } from '../lib/definitions/partitions';
-import { partitionSpecIssues } from '../lib/compile/partition-keys';
 import type { BucketNames } from './launch';
+import { bucketNamesSchema, describeIssue, launcherConfigSchema, safeParse } from './schemas';
 
 /** Environment variable holding the deployed bucket names (see `BUCKETS_ENV`). */
 export const SLUICE_BUCKETS_ENV = BUCKETS_ENV;
@@ -96,56 +95,20 @@ function parseJson(name: string, text: string): unknown {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const PARTITION_KINDS: readonly string[] = ['hourly', 'daily', 'weekly', 'monthly', 'static', 'multi'];
-
+/** The launcher configuration, checked against its schema; the first problem is named. */
 function parseConfig(text: string): LauncherConfig {
   const name = LAUNCHER_ENV.pipeline;
   const value = parseJson(name, text);
-  if (!isRecord(value) || typeof value.name !== 'string' || !Array.isArray(value.triggers)) {
-    throw new EnvironmentError(
-      name,
-      'is not a launcher configuration: expected { name, maxConcurrentRuns, triggers, partitions?, schedule? }',
-    );
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('name' in value) || !('triggers' in value)) {
+    throw new EnvironmentError(name, 'is not a launcher configuration: expected { name, maxConcurrentRuns, triggers, partitions?, schedule? }');
   }
-  if (!Array.isArray(value.tasks) || !value.tasks.every((t) => isRecord(t) && typeof t.name === 'string' && Array.isArray(t.after))) {
-    throw new EnvironmentError(name, `has tasks ${JSON.stringify(value.tasks)?.slice(0, 200)}; expected [{ name, after: [...] }, ...]`);
-  }
-  const limit = value.maxConcurrentRuns;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
-    throw new EnvironmentError(name, `has maxConcurrentRuns ${JSON.stringify(limit)}; expected a whole number of at least 1`);
-  }
-  if (value.partitions !== undefined && !(isRecord(value.partitions) && PARTITION_KINDS.includes(String(value.partitions.kind)))) {
-    throw new EnvironmentError(name, `has an unknown partition spec ${JSON.stringify(value.partitions)}`);
-  }
-  const specIssues = value.partitions === undefined ? [] : partitionSpecIssues(value.partitions as unknown as PartitionSpec);
-  if (specIssues.length > 0) throw new EnvironmentError(name, `has an invalid partition spec: ${specIssues.join('; ')}`);
-  value.triggers.forEach((trigger: unknown, index) => {
-    const where = `trigger ${index + 1}`;
-    if (!isRecord(trigger) || trigger.kind !== 's3Arrival' || typeof trigger.bucket !== 'string') {
-      throw new EnvironmentError(name, `has an invalid ${where}: expected { kind: 's3Arrival', bucket, ... }`);
-    }
-    const regex = trigger.partitionFromKey;
-    if (regex === undefined) return;
-    if (!isRecord(regex) || typeof regex.source !== 'string' || typeof regex.flags !== 'string') {
-      throw new EnvironmentError(name, `has an invalid partitionFromKey in ${where}: expected { source, flags }`);
-    }
-    try {
-      new RegExp(regex.source, regex.flags);
-    } catch (error) {
-      throw new EnvironmentError(name, `has an invalid partitionFromKey in ${where} (${(error as Error).message})`);
-    }
-  });
-  return value as unknown as LauncherConfig;
+  const parsed = safeParse(launcherConfigSchema, value);
+  if (!parsed.success) throw new EnvironmentError(name, describeIssue(parsed.error));
+  return parsed.data;
 }
 
 function parseBuckets(text: string): BucketNames {
-  const value = parseJson(SLUICE_BUCKETS_ENV, text);
-  if (!isRecord(value) || Object.values(value).some((v) => typeof v !== 'string')) {
-    throw new EnvironmentError(SLUICE_BUCKETS_ENV, 'is not a JSON object of logical bucket name to deployed bucket name');
-  }
-  return value as BucketNames;
+  const parsed = safeParse(bucketNamesSchema, parseJson(SLUICE_BUCKETS_ENV, text));
+  if (!parsed.success) throw new EnvironmentError(SLUICE_BUCKETS_ENV, describeIssue(parsed.error));
+  return parsed.data;
 }

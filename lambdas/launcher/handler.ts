@@ -20,33 +20,20 @@ import {
   ScheduledLaunchError,
   type RerunDeps,
   type RerunResult,
-  type RerunSelection,
   partitionFromS3Event,
   s3Version,
   type ScheduledLaunchResult,
 } from '../../runtime';
+import { type LauncherInvocation, launcherInvocationSchema, safeParse, sqsBatchSchema } from '../../runtime/schemas';
 
 /** Input of an EventBridge Scheduler invocation: `scheduledTime` is `<aws.scheduler.scheduled-time>`. */
-export interface ScheduleInvocation {
-  readonly source: 'schedule';
-  readonly scheduledTime: string;
-}
+export type ScheduleInvocation = Extract<LauncherInvocation, { source: 'schedule' }>;
 
-/** A run of one partition asked for directly (`sluice run`, a backfill). */
-export interface DirectInvocation {
-  readonly source: 'manual' | 'backfill';
-  readonly partition: string;
-  /** Run parameters by name, typed or as text; validated against the declared ones. @default - the defaults */
-  readonly params?: Readonly<Record<string, unknown>>;
-}
+/** A run of one partition asked for directly (`sluice run`, a backfill), with run parameters by name (the defaults when left out). */
+export type DirectInvocation = Extract<LauncherInvocation, { source: 'manual' | 'backfill' }>;
 
-/** A new attempt of an ended run's partition that executes only some of its tasks (`sluice rerun`). */
-export interface RerunInvocation {
-  readonly source: 'rerun';
-  readonly runId: string;
-  /** @default { kind: 'failed' } */
-  readonly selection?: RerunSelection;
-}
+/** A new attempt of an ended run's partition that executes only some of its tasks (`sluice rerun`); by default the failed ones. */
+export type RerunInvocation = Extract<LauncherInvocation, { source: 'rerun' }>;
 
 /**
  * Every event the launcher accepts: an SQS batch of S3 `Object Created` events and upstream
@@ -193,47 +180,47 @@ export function launcherHandler(deps: LauncherHandlerDeps) {
   }
 
   const handle = async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult | RerunResult> => {
-    if ('Records' in event && Array.isArray(event.Records)) {
+    if ('Records' in event && sqsBatchSchema.safeParse(event).success) {
       const outcomes = await Promise.all(event.Records.map(onRecord));
       return {
         batchItemFailures: event.Records.flatMap((r, i) => (outcomes[i] ? [] : [{ itemIdentifier: r.messageId }])),
       };
     }
-    if ('source' in event && event.source === 'schedule' && typeof event.scheduledTime === 'string') {
-      const scheduledTime = new Date(event.scheduledTime);
-      if (Number.isNaN(scheduledTime.getTime())) throw new UnsupportedLauncherEventError(event);
+    const parsed = safeParse(launcherInvocationSchema, event);
+    if (!parsed.success) {
+      count('malformed');
+      throw new UnsupportedLauncherEventError(event);
+    }
+    const invocation = parsed.data;
+    if (invocation.source === 'schedule') {
+      const scheduledTime = new Date(invocation.scheduledTime);
       try {
         const result = await launchScheduled(env.config, scheduledTime, launchDeps());
         if (result.kind === 'launched') result.runs.forEach(countLaunch);
-        logger.info('Scheduled launch', { scheduledTime: event.scheduledTime, result });
+        logger.info('Scheduled launch', { scheduledTime: invocation.scheduledTime, result });
         return result;
       } catch (error) {
         if (error instanceof LaunchDeferredError) {
           error.runs.forEach(countLaunch);
-          logger.info('Scheduled launch deferred; the invocation is retried', { scheduledTime: event.scheduledTime, runs: error.runs });
+          logger.info('Scheduled launch deferred; the invocation is retried', { scheduledTime: invocation.scheduledTime, runs: error.runs });
         } else {
           count('failed', error instanceof ScheduledLaunchError ? error.failures.length : 1);
         }
         throw error;
       }
     }
-    if ('source' in event && (event.source === 'manual' || event.source === 'backfill') && typeof event.partition === 'string') {
-      const params = typeof event.params === 'object' && event.params !== null ? event.params : undefined;
-      const result = await launchRun({ config: env.config, partition: event.partition, trigger: event.source, params }, launchDeps());
-      if (result.kind !== 'skipped') countLaunch(result);
-      logger.info('Direct launch', { result });
-      return result;
-    }
-    if ('source' in event && event.source === 'rerun' && typeof event.runId === 'string') {
+    if (invocation.source === 'rerun') {
       const result = await launchRerun(
-        { config: env.config, runId: event.runId, selection: event.selection ?? { kind: 'failed' } },
+        { config: env.config, runId: invocation.runId, selection: invocation.selection ?? { kind: 'failed' } },
         { ...launchDeps(), sfn: deps.sfn, results: deps.results },
       );
       logger.info('Rerun launch', { result });
       return result;
     }
-    count('malformed');
-    throw new UnsupportedLauncherEventError(event);
+    const result = await launchRun({ config: env.config, partition: invocation.partition, trigger: invocation.source, params: invocation.params }, launchDeps());
+    if (result.kind !== 'skipped') countLaunch(result);
+    logger.info('Direct launch', { result });
+    return result;
   };
 
   return async (event: LauncherEvent): Promise<SQSBatchResponse | ScheduledLaunchResult | LaunchResult | RerunResult> => {

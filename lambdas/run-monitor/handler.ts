@@ -3,6 +3,7 @@
  * process's environment, so tests build it with their own dependencies.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { z } from 'zod';
 import {
   type ExecutionStatusChangeEvent,
   handleStatusChange,
@@ -11,13 +12,13 @@ import {
   reconcilePartitions,
   type StatusChangeResult,
 } from '../../runtime';
+import { executionStatusChangeSchema, reconcileRequestSchema } from '../../runtime/schemas';
 
-/** The input of the run monitor's reconciliation schedule (`RECONCILE_INPUT` of the `RunMonitor` construct). */
-export interface ReconcileRequest {
-  readonly source: 'reconcile';
-  /** See `ReconcileOptions.graceMs`: only the local runtime sets it, when nothing else runs. @default RECONCILE_GRACE_MS */
-  readonly graceMs?: number;
-}
+/**
+ * The input of the run monitor's reconciliation schedule (`RECONCILE_INPUT` of the `RunMonitor`
+ * construct); `graceMs` (see `ReconcileOptions.graceMs`) only the local runtime sets, when nothing else runs.
+ */
+export type ReconcileRequest = z.infer<typeof reconcileRequestSchema>;
 
 /** What the run monitor is invoked with: an execution's status change, or its reconciliation schedule. */
 export type RunMonitorEvent = ExecutionStatusChangeEvent | ReconcileRequest;
@@ -56,22 +57,10 @@ export function runMonitorHandler(deps: ReconcileDeps & { readonly logger: Pick<
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isReconcileRequest(event: unknown): event is ReconcileRequest {
-  if (!isRecord(event) || event.source !== 'reconcile') return false;
-  const { source, graceMs, ...rest } = event;
-  return Object.keys(rest).length === 0 && (graceMs === undefined || (typeof graceMs === 'number' && graceMs >= 0));
+  return reconcileRequestSchema.safeParse(event).success;
 }
 
 function isStatusChange(event: unknown): event is ExecutionStatusChangeEvent {
-  return (
-    isRecord(event) &&
-    event['detail-type'] === 'Step Functions Execution Status Change' &&
-    isRecord(event.detail) &&
-    typeof event.detail.executionArn === 'string' &&
-    typeof event.detail.status === 'string'
-  );
+  return executionStatusChangeSchema.safeParse(event).success;
 }

@@ -43,7 +43,7 @@ describe('readLauncherEnvironment', () => {
   it('fails when a partitionFromKey does not compile', () => {
     const bad = { ...CONFIG, triggers: [{ kind: 's3Arrival', bucket: 'raw', partitionFromKey: { source: '(', flags: '' } }] };
     expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(bad) })).toThrow(
-      /^Environment variable SLUICE_PIPELINE has an invalid partitionFromKey in trigger 1 \(/,
+      /^Environment variable SLUICE_PIPELINE has triggers\[0\]\.partitionFromKey \{"source":"\(","flags":""\}; expected a valid regular expression \(/,
     );
   });
 
@@ -58,10 +58,17 @@ describe('readLauncherEnvironment', () => {
     ).toThrow('Environment variable SLUICE_PIPELINE has maxConcurrentRuns 0; expected a whole number of at least 1.');
   });
 
+  it('fails when a declared run parameter has a default of another type', () => {
+    const bad = { ...CONFIG, params: { limit: { type: 'number', default: 'ten' } } };
+    expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(bad) })).toThrow(
+      /^Environment variable SLUICE_PIPELINE has params\.limit\.default "ten"; expected /,
+    );
+  });
+
   it('fails when the partition spec is invalid', () => {
     const bad = { ...CONFIG, partitions: { kind: 'daily', start: '2024-01-01', timezone: 'Mars/Olympus' } };
     expect(() => readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(bad) })).toThrow(
-      /^Environment variable SLUICE_PIPELINE has an invalid partition spec: .*Mars\/Olympus/,
+      /^Environment variable SLUICE_PIPELINE has partitions \{.*\}; expected a valid partition spec \(.*Mars\/Olympus/,
     );
   });
 });

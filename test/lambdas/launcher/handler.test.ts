@@ -225,6 +225,14 @@ describe('launcherHandler', () => {
     });
   });
 
+  it('refuses a rerun invocation whose selection names no task, counting it as malformed', async () => {
+    const { handler, counted, calls } = await core();
+
+    await expect(handler({ source: 'rerun', runId: 'daily-sales-x', selection: { kind: 'tasks', tasks: [] } })).rejects.toThrow(/^The launcher accepts/);
+    expect(calls).toStrictEqual([]);
+    expect(counted).toStrictEqual({ EventsMalformed: 1 });
+  });
+
   it('fails an invocation of unknown shape, naming the accepted shapes', async () => {
     const { handler } = await core();
 
