@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Tests at scale take minutes: `npm run test:scale` runs them (vitest.scale.config.ts).
+    exclude: [...configDefaults.exclude, 'test/**/*.scale.test.ts'],
     // CDK synth with esbuild bundling and the end-to-end tests take seconds, not milliseconds.
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -1,10 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployedNames } from '../../lib/compile/deployed-names';
+import { peakInFlight, runExecutions } from './executions';
 import { cliEnv, json, sluice, spawnSluice } from './sluice';
 
 /** Pipelines made for backfills: steady (no-op), patchy (first runs of some days fail), slow. */
@@ -25,35 +24,10 @@ interface StatusJson {
   partitions: { partition: string; status: string; attempt?: number; trigger?: string }[];
 }
 
-/** Executions of a pipeline's run state machine, from the records the local engine keeps. */
-function runExecutions(home: string, pipeline: string): { startDate: string; stopDate: string; input: string }[] {
-  // Records are kept per state machine, named as deployed: the local stage's `<stage>-<pipeline>`.
-  const dir = deployedNames.stateMachine('local', pipeline);
-  if (!readdirSync(join(home, 'executions')).includes(dir)) return [];
-  return readdirSync(join(home, 'executions', dir)).map((file) => JSON.parse(readFileSync(join(home, 'executions', dir, file), 'utf8')));
-}
-
-/** Most executions running at one instant: at each start, those started by then and not yet stopped. */
-function peakInFlight(runs: readonly { startDate: string; stopDate: string }[]): number {
-  const events = runs.flatMap((r) => [
-    { at: Date.parse(r.startDate), delta: 1 },
-    { at: Date.parse(r.stopDate), delta: -1 },
-  ]);
-  // An end and a start at the same millisecond: the end first.
-  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let current = 0;
-  let peak = 0;
-  for (const event of events) {
-    current += event.delta;
-    peak = Math.max(peak, current);
-  }
-  return peak;
-}
-
 /**
  * `sluice backfill` and `sluice backfills` end to end, on one SLUICE_HOME (one synth): behaviour
- * with tens of partitions; throughput at scale is `npm run bench -- backfill`'s. The synth and a
- * busy machine need more than the default timeout.
+ * with tens of partitions (1,000 is `npm run test:scale`'s; throughput `npm run bench -- backfill`'s).
+ * The synth and a busy machine need more than the default timeout.
  */
 describe('sluice backfill', { timeout: 300_000 }, () => {
   let home: string;
@@ -87,7 +61,7 @@ describe('sluice backfill', { timeout: 300_000 }, () => {
   });
 
   it('backfills 60 daily partitions at concurrency 8: all SUCCEEDED, never more than 8 runs at once', async () => {
-    // When (scale, 10,000 partitions, is measured by `npm run bench -- backfill`)
+    // When
     const result = await sluice(['backfill', 'steady', '--from', '2020-01-01', '--to', '2020-02-29', '--concurrency', '8', '--json'], env);
 
     // Then
@@ -98,7 +72,7 @@ describe('sluice backfill', { timeout: 300_000 }, () => {
     expect(status.partitions.every((p) => p.status === 'SUCCEEDED' && p.trigger === 'backfill')).toBe(true);
     const runs = runExecutions(home, 'steady');
     expect(runs).toHaveLength(60);
-    const peak = peakInFlight(runs);
+    const peak = peakInFlight(runs.map((r) => ({ start: Date.parse(r.startDate), end: Date.parse(r.stopDate) })));
     expect(peak).toBeLessThanOrEqual(8);
     expect(peak).toBeGreaterThanOrEqual(6);
   });
@@ -140,7 +114,7 @@ describe('sluice backfill', { timeout: 300_000 }, () => {
     // Then 10 runs marked 240 partitions
     expect(result.code, result.stderr).toBe(0);
     expect(json<BackfillJson>(result)).toMatchObject({ status: 'SUCCEEDED', partitions: 240, runs: 10, succeeded: 240 });
-    const runs = runExecutions(home, 'batched') as { input: string; output?: string }[];
+    const runs = runExecutions(home, 'batched');
     expect(runs).toHaveLength(10);
     const seen = runs.map((r) => (JSON.parse(r.output!) as { results: { reload: { value: { count: number; from: string; to: string } } } }).results.reload.value);
     expect(seen.map((v) => `${v.from}..${v.to}:${v.count}`).sort()).toStrictEqual(
