@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,13 +28,17 @@ interface Row extends Record<string, string | number> {
  * The web console at 100,000 partitions, on the local runtime with `SEEDED` (default 1,000)
  * partitions recorded as succeeded or failed: (a) the status API (`GET .../partitions`, every
  * partition of the pipeline, and the overview), `REQUESTS` (default 100) sequential requests after
- * one warm-up; (b) in headless Chromium, from navigation to the grid of 100,000 partitions on
- * screen (page, script, API call, layout and render), `LOADS` (default 5) page loads.
+ * one warm-up; (b) `sluice status` over the 100,000 partitions as a user runs it (a process of
+ * the CLI, `--json` and `--grid`), against the same command over one partition (what every command
+ * pays to start: Node.js, the TypeScript sources, the local runtime attaching to the services),
+ * `COMMANDS` (default 5) of each; (c) in headless Chromium, from navigation to the grid of 100,000
+ * partitions on screen (page, script, API call, layout and render), `LOADS` (default 5) page loads.
  */
 export async function run(): Promise<BenchResult> {
   const seeded = Number(process.env.SEEDED ?? 1_000);
   const requests = Number(process.env.REQUESTS ?? 100);
   const loads = Number(process.env.LOADS ?? 5);
+  const commands = Number(process.env.COMMANDS ?? 5);
   mkdirSync(SCRATCH_DIR, { recursive: true });
   const home = mkdtempSync(join(SCRATCH_DIR, 'bench-ui-'));
   const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
@@ -60,6 +65,19 @@ export async function run(): Promise<BenchResult> {
         for (let i = 0; i < requests; i++) times.push(await api(path));
         rows.push(row(measure, times, 'ms', 'p95 < 100'));
         rows.push(row(`${measure}, first request (key listing)`, [first], 'ms', ''));
+      }
+
+      process.stderr.write('measuring sluice status…\n');
+      const keys = listPartitions(runtime.pipeline(PIPELINE).config.partitions!, { now: new Date() });
+      const every = ['--from', keys[0]!, '--to', keys.at(-1)!];
+      for (const [measure, args, goal] of [
+        ['sluice status: one partition (the start every command pays)', ['--from', keys[0]!, '--to', keys[0]!, '--json'], ''],
+        [`sluice status: ${PIPELINE}, 100,000 partitions, --json`, [...every, '--json'], ''],
+        [`sluice status: ${PIPELINE}, 100,000 partitions, --grid`, [...every, '--grid'], ''],
+      ] as const) {
+        const times: number[] = [];
+        for (let i = 0; i < commands; i++) times.push(await sluiceStatus(home, args));
+        rows.push(row(measure, times, 'ms', goal));
       }
 
       process.stderr.write('measuring the grid in Chromium…\n');
@@ -89,6 +107,21 @@ export async function run(): Promise<BenchResult> {
     await runtime.stop();
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** Milliseconds `sluice status readings <args>` takes as a process, from spawn to exit 0. */
+async function sluiceStatus(home: string, args: readonly string[]): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['bin/sluice.js', 'status', PIPELINE, ...args], {
+    cwd: PROJECT_DIR,
+    env: { ...process.env, SLUICE_HOME: home, SLUICE_PIPELINES: PIPELINES_DIR, NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`sluice status ${args.join(' ')} exited with ${code}: ${stderr}`);
+  return performance.now() - started;
 }
 
 /** Records `count` partitions spread over the range, one in ten failed, through the partition store. */

@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 import { LOCAL_ACCESS_KEY, LOCAL_REGION, localCredentials } from './private/loopback';
 
 /** The EventBridge event S3 sends for a new object (`detail-type: Object Created`). */
@@ -93,6 +92,9 @@ const REASONS = {
 export async function startS3(options: StartS3Options): Promise<LocalS3> {
   await mkdir(options.dataDir, { recursive: true });
   const account = options.account ?? '000000000000';
+  // Loaded here, not with this module: most commands attach to running services and never start
+  // one, and s3rver (with its web framework) takes a quarter of a second to load.
+  const { default: S3rver } = await import('s3rver');
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,
