@@ -1,5 +1,5 @@
 import { BUCKETS_ENV, LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
-import type { BucketNames } from './launch';
+import type { BucketNames } from './s3-arrival';
 import { bucketNamesSchema, describeIssue, launcherConfigSchema, safeParse } from './schemas';
 
 /** Environment variable holding the deployed bucket names (see `BUCKETS_ENV`). */

@@ -1,5 +1,6 @@
 export * from './environment';
 export * from './launch';
+export * from './s3-arrival';
 export * from './partition-store';
 export * from './run-monitor';
 export * from './reconcile';

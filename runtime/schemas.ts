@@ -74,9 +74,25 @@ export function describeIssue(error: z.ZodError): string {
   return where === '' ? `is ${shown}; expected ${issue.message}` : `has ${where} ${shown}; expected ${issue.message}`;
 }
 
-/** Parses `value` with `schema`, keeping each issue's input for {@link describeIssue}. */
+/**
+ * Parses `value` with `schema`, keeping each issue's input for {@link describeIssue}; issues with
+ * no message of their own say what was expected in words (`a string`, `one of "a", "b"`).
+ */
 export function safeParse<T extends z.ZodType>(schema: T, value: unknown): z.ZodSafeParseResult<z.output<T>> {
-  return schema.safeParse(value, { reportInput: true });
+  return schema.safeParse(value, { reportInput: true, error: expectation });
+}
+
+function expectation(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'object' ? 'a JSON object' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+    case 'invalid_value':
+      return `${issue.values.length > 1 ? 'one of ' : ''}${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return issue.origin === 'array' ? `at least ${issue.minimum} item(s)` : issue.origin === 'string' ? 'a non-empty text' : `at least ${issue.minimum}`;
+    default:
+      return undefined;
+  }
 }
 
 const rerunSelection = z.discriminatedUnion('kind', [
@@ -114,4 +130,24 @@ export const reconcileRequestSchema = z.strictObject({ source: z.literal('reconc
 export const executionStatusChangeSchema = z.looseObject({
   'detail-type': z.literal('Step Functions Execution Status Change'),
   detail: z.looseObject({ executionArn: z.string(), status: z.string() }),
+});
+
+/**
+ * EventBridge's `Object Created` event from S3, the fields a launch needs. The ETag and the
+ * sequencer are required: without them an event cannot be told from a redelivery or an
+ * identical re-upload.
+ */
+export const objectCreatedEventSchema = z.object({
+  source: z.literal('aws.s3', { error: 'an EventBridge "Object Created" event from aws.s3' }),
+  'detail-type': z.literal('Object Created', { error: 'an EventBridge "Object Created" event from aws.s3' }),
+  time: z.iso.datetime({ offset: true, error: 'an ISO-8601 instant' }),
+  detail: z.object({
+    bucket: z.object({ name: z.string() }),
+    object: z.object({
+      key: z.string(),
+      etag: z.string().min(1, 'an ETag'),
+      sequencer: z.string().regex(/^[0-9A-Fa-f]+$/, 'a hexadecimal sequencer'),
+      'version-id': z.string().optional(),
+    }),
+  }),
 });
