@@ -18,7 +18,8 @@ import {
   type RunOptions,
   type StateMachine,
 } from 'aws-local-stepfunctions';
-import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf, loadStage } from './assembly';
+import { loadStage } from './assembly';
+import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf } from './local-stage';
 import { type InvokeResult, LocalLambdaRuntime, type TaskHandler } from './lambda';
 import type { OutputSink } from './private/invocation-output';
 import type { TaskPlan } from './private/asl';

@@ -1,4 +1,6 @@
 export * from './assembly';
+export * from './assembly-error';
+export * from './local-stage';
 export * from './executor';
 export * from './lambda';
 export { IntrinsicError } from './private/intrinsics';

@@ -9,7 +9,7 @@
  * that runs the build interprets them without validating again.
  */
 import { type StateMachineDefinition, StateMachine } from 'aws-local-stepfunctions';
-import type { LocalStage } from './assembly';
+import type { LocalStage } from './local-stage';
 import { type DefinitionPlan, planDefinition } from './private/asl';
 import { type DistributedMapProcessor, rewriteDistributedMaps } from './private/child-executions';
 

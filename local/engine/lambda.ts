@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire, registerHooks } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { LocalFunction } from './assembly';
+import type { LocalFunction } from './local-stage';
 import { installInvocationGuard, withInvocation } from './private/invocation-guard';
 import { captureOutput, type OutputSink } from './private/invocation-output';
 import { withEnvironment } from './private/process-env';

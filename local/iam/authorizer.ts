@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LocalRole, LocalStage } from '../engine/assembly';
+import type { LocalRole, LocalStage } from '../engine/local-stage';
 import { evaluatePolicies, type PolicyStatement } from './policy-evaluator';
 
 /** One AWS call to authorize: who makes it (an access key id, as signed), what, on what. */

@@ -1,5 +1,5 @@
 import type { InvokeResult } from '../engine/lambda';
-import type { LocalFunction } from '../engine/assembly';
+import type { LocalFunction } from '../engine/local-stage';
 import type { RequestAuthorizer } from '../iam/authorizer';
 import { serveRestJson } from './private/rest-json';
 

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { LocalSchedule } from '../engine/assembly';
+import type { LocalSchedule } from '../engine/local-stage';
 import type { RequestAuthorizer } from '../iam/authorizer';
 import { serveRestJson } from './private/rest-json';
 

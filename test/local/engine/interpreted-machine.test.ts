@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LocalStage } from '../../../local/engine/assembly';
+import type { LocalStage } from '../../../local/engine/local-stage';
 import { InvalidDefinitionError, checkStateMachines, interpretDefinition } from '../../../local/engine/interpreted-machine';
 import { UnsupportedStateError } from '../../../local/engine/private/asl';
 

@@ -1,6 +1,6 @@
 import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { describe, expect, it } from 'vitest';
-import type { LocalSchedule } from '../../../local/engine/assembly';
+import type { LocalSchedule } from '../../../local/engine/local-stage';
 import { type SchedulerState, startSchedulerApi } from '../../../local/services/scheduler-api';
 
 const schedule: LocalSchedule = {
