@@ -1,3 +1,9 @@
+/**
+ * Launching runs: a partition's claim in the partition table, then its execution. Every way in
+ * (a direct or backfill run, an S3 or upstream arrival, a schedule tick) shares one claim-and-start
+ * core and its policies for a busy partition, which is why they stay in one file of about 440
+ * lines rather than exporting that core to several.
+ */
 import type { StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { LauncherConfig, ParamValue, RunInput } from '../lib/compile/contract';

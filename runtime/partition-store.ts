@@ -1,3 +1,8 @@
+/**
+ * The partition table's reads and writes. One class of about 500 lines on purpose: every write is
+ * a conditional write whose condition depends on the others (a claim, a consumed version, a
+ * requested rerun, a status), and they are checked against each other side by side.
+ */
 import {
   type AttributeValue,
   type DynamoDBClient,
