@@ -1,13 +1,12 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { LAUNCHER_ENV, type LauncherConfig, pipelineOfRunId, type RunInput, SECRETS_ENV, type SecretLocation, type TaskEvent } from '../lib/compile/contract';
+import { pipelineOfRunId, SECRETS_ENV, type SecretLocation, type TaskEvent } from '../lib/compile/contract';
 import { formatIssue } from '../lib/compile/errors';
 import {
   BackfillStore,
   type LaunchResult,
   PartitionStore,
-  readLauncherEnvironment,
   type RerunResult,
   type RerunSelection,
   type ScheduledLaunchResult,
@@ -17,10 +16,9 @@ import {
   UnknownRunError,
   UnknownTaskError,
 } from '../runtime';
-import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalSchedule, type LocalStateMachine } from './engine';
+import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalSchedule } from './engine';
 import { EventRouter, type RouterNotice } from './event-router';
 import {
-  accepts,
   ensureTable,
   type LocalDynamo,
   type LocalEventBridgeApi,
@@ -55,10 +53,12 @@ import { defaultPartition } from './operations/default-partition';
 import { stageParameterPrefix } from '../lib/compile/deployed-names';
 import { LocalAuthorizer } from './iam/authorizer';
 import { type IamGateway, startIamGateway } from './iam/gateway';
-import { processExists } from './process';
 import { writeFileAtomic } from './state-files';
 import { LocalMetrics, type MetricSample, tapStdout } from './services/metrics';
 import { synthLocalStage, type SynthLocalResult } from './synth';
+import { failAbandonedRuns } from './abandoned-runs';
+import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
+import { type LocalPipeline, pipelinesOf } from './local-pipelines';
 
 /** The file of local secret values in a project; `.gitignore` keeps it out of git. */
 export const SECRETS_FILE = 'secrets.local.json';
@@ -136,46 +136,6 @@ export interface LocalRuntimeProps {
 /** How often a run's progress is reported while it runs. */
 const PROGRESS_INTERVAL_MS = 100;
 
-/** The file in `SLUICE_HOME` where `sluice dev` announces its services. */
-export const DEV_FILE = 'dev.json';
-
-/** What `sluice dev` writes to {@link DEV_FILE}: the shared services it uses. */
-export interface DevAnnouncement {
-  /** The `sluice dev` process; the file is stale once it is gone. */
-  readonly pid: number;
-  readonly endpoints: { readonly s3: string; readonly dynamodb: string };
-  /** Environment of SDK clients of the S3 endpoint (see `LocalS3.clientEnvironment`). */
-  readonly s3ClientEnvironment: Readonly<Record<string, string>>;
-}
-
-/** Thrown when a runtime would announce its services on a home a live process already serves. */
-export class DevAlreadyRunningError extends Error {
-  constructor(
-    readonly home: string,
-    readonly pid: number,
-  ) {
-    super(`sluice dev already runs on ${home} (pid ${pid}); stop it first, or give this one another SLUICE_HOME`);
-    this.name = 'DevAlreadyRunningError';
-  }
-}
-
-/**
- * The live `sluice dev` of `home`, if any: its announcement, when the process exists and its
- * DynamoDB endpoint accepts connections (a pid can be reused after a crash).
- */
-export async function findLiveDev(home: string): Promise<DevAnnouncement | undefined> {
-  const file = join(home, DEV_FILE);
-  if (!existsSync(file)) return undefined;
-  let announced: DevAnnouncement;
-  try {
-    announced = JSON.parse(readFileSync(file, 'utf8')) as DevAnnouncement;
-  } catch {
-    return undefined;
-  }
-  if (!Number.isInteger(announced.pid) || announced.pid === process.pid || !processExists(announced.pid)) return undefined;
-  return (await accepts(announced.endpoints?.dynamodb)) ? announced : undefined;
-}
-
 /** Creates a bucket of the stage in the shared S3 unless it exists. */
 async function ensureBucket(s3: LocalS3, name: string): Promise<void> {
   try {
@@ -200,18 +160,6 @@ export type RuntimeNotice =
   | { readonly kind: 'metric'; readonly sample: MetricSample }
   /** An uploaded object that no trigger's rule matches: nothing runs for it. */
   | { readonly kind: 'unmatched'; readonly bucket: string; readonly key: string };
-
-/** A pipeline as deployed in the local stage. */
-export interface LocalPipeline {
-  readonly name: string;
-  readonly stateMachine: LocalStateMachine;
-  /** The launcher function: every run starts through it. */
-  readonly launcher: LocalFunction;
-  readonly config: LauncherConfig;
-  readonly tableName: string;
-  /** The pipeline's backfill state machine. */
-  readonly backfill?: LocalStateMachine;
-}
 
 export type { PartitionView };
 export { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from './stage-errors';
@@ -821,68 +769,6 @@ export class LocalRuntime {
   private executionArnOf(name: string, runId: string): string {
     return `${this.pipeline(name).stateMachine.arn.replace(':stateMachine:', ':execution:')}:${runId}`;
   }
-}
-
-/**
- * A crash must not leave a partition RUNNING forever. Executions whose process ended cannot go on
- * locally as they would on AWS: they are aborted and their partitions marked FAILED. Then each
- * pipeline's run monitor reconciles its RUNNING partitions, through its own bundle and its
- * schedule's input, as its reconciliation schedule does every 10 minutes on AWS and in
- * `sluice dev`: partitions claimed by a launch interrupted before its execution started are
- * marked FAILED (`sluice.LaunchInterrupted`) and alerted about. The reconciliation's 5-minute
- * grace lets a launch in progress finish; when no other process uses this state (`alone`),
- * none can be in progress, and a claim the killed process left is failed at once.
- */
-async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo, alone: boolean): Promise<void> {
-  for (const record of engine.abortAbandoned()) {
-    const backfilled = [...pipelines.values()].find((p) => p.backfill?.arn === record.stateMachineArn);
-    if (backfilled) {
-      // Its runs were abandoned too, and are failed below; the backfill itself ends ABORTED.
-      await new BackfillStore(dynamo.client(), backfilled.tableName).end(backfilled.name, record.name, 'ABORTED', {
-        now: new Date(),
-        reason: record.cause ?? 'the local process that ran it ended before it finished',
-      });
-      continue;
-    }
-    const pipeline = [...pipelines.values()].find((p) => p.stateMachine.arn === record.stateMachineArn);
-    const input = JSON.parse(record.input) as Partial<RunInput>;
-    if (!pipeline || !input.partition || !input.runId) continue;
-    await new PartitionStore(dynamo.client(), pipeline.tableName).markFailed(pipeline.name, input.partition, input.runId, {
-      error: record.error ?? 'sluice.ProcessEnded',
-      cause: record.cause,
-    });
-  }
-  for (const pipeline of pipelines.values()) {
-    // A reconciliation acts only on these two lists; when both are empty, loading the monitor's
-    // bundle to find that out again would be most of a command's start with many pipelines.
-    const store = new PartitionStore(dynamo.client(), pipeline.tableName);
-    const [running, reruns] = await Promise.all([store.listRunning(pipeline.name), store.listRerunRequested(pipeline.name)]);
-    if (running.length === 0 && reruns.length === 0) continue;
-    const monitor = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === pipeline.stateMachine.arn);
-    const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
-    for (const schedule of reconciliations) {
-      const input = JSON.parse(schedule.target.input ?? '{}') as Record<string, unknown>;
-      const result = await engine.invoke(schedule.target.arn, alone ? { ...input, graceMs: 0 } : input);
-      if (!result.ok) {
-        throw new Error(`Reconciling the partitions of pipeline "${pipeline.name}" failed: ${result.errorType}: ${result.errorMessage}`);
-      }
-    }
-  }
-}
-
-/** Pairs each pipeline's state machine (tagged by the constructs) with its launcher function. */
-function pipelinesOf(engine: LocalEngine): Map<string, LocalPipeline> {
-  const pipelines = new Map<string, LocalPipeline>();
-  for (const stateMachine of engine.stage.stateMachines) {
-    const name = (stateMachine.metadata['sluice:pipeline'] as { pipeline?: string } | undefined)?.pipeline;
-    if (!name) continue;
-    const launcher = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.stateMachineArn] === stateMachine.arn);
-    if (!launcher) throw new Error(`Pipeline "${name}" has no launcher function in the local stage`);
-    const environment = readLauncherEnvironment(launcher.environment);
-    const backfill = engine.stage.stateMachines.find((s) => (s.metadata['sluice:backfill'] as { pipeline?: string } | undefined)?.pipeline === name);
-    pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName, ...(backfill && { backfill }) });
-  }
-  return pipelines;
 }
 
 /** The task whose log group `name` is, from the parameters the stage publishes (`taskLogGroupName`). */

@@ -1,5 +1,5 @@
 import type { ExecutionRecord, TaskAttempt } from '../../engine';
-import type { LocalPipeline } from '../../runtime';
+import type { LocalPipeline } from '../../local-pipelines';
 import type { AttemptView, RunDetail } from '../../ui/views';
 import type { CliContext } from '../context';
 import { withOperations } from '../operations';

@@ -1,0 +1,52 @@
+import { type RunInput, LAUNCHER_ENV } from '../lib/compile/contract';
+import { BackfillStore, PartitionStore } from '../runtime';
+import type { LocalEngine } from './engine';
+import type { LocalPipeline } from './local-pipelines';
+import type { LocalDynamo } from './services';
+
+/**
+ * A crash must not leave a partition RUNNING forever. Executions whose process ended cannot go on
+ * locally as they would on AWS: they are aborted and their partitions marked FAILED. Then each
+ * pipeline's run monitor reconciles its RUNNING partitions, through its own bundle and its
+ * schedule's input, as its reconciliation schedule does every 10 minutes on AWS and in
+ * `sluice dev`: partitions claimed by a launch interrupted before its execution started are
+ * marked FAILED (`sluice.LaunchInterrupted`) and alerted about. The reconciliation's 5-minute
+ * grace lets a launch in progress finish; when no other process uses this state (`alone`),
+ * none can be in progress, and a claim the killed process left is failed at once.
+ */
+export async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo, alone: boolean): Promise<void> {
+  for (const record of engine.abortAbandoned()) {
+    const backfilled = [...pipelines.values()].find((p) => p.backfill?.arn === record.stateMachineArn);
+    if (backfilled) {
+      // Its runs were abandoned too, and are failed below; the backfill itself ends ABORTED.
+      await new BackfillStore(dynamo.client(), backfilled.tableName).end(backfilled.name, record.name, 'ABORTED', {
+        now: new Date(),
+        reason: record.cause ?? 'the local process that ran it ended before it finished',
+      });
+      continue;
+    }
+    const pipeline = [...pipelines.values()].find((p) => p.stateMachine.arn === record.stateMachineArn);
+    const input = JSON.parse(record.input) as Partial<RunInput>;
+    if (!pipeline || !input.partition || !input.runId) continue;
+    await new PartitionStore(dynamo.client(), pipeline.tableName).markFailed(pipeline.name, input.partition, input.runId, {
+      error: record.error ?? 'sluice.ProcessEnded',
+      cause: record.cause,
+    });
+  }
+  for (const pipeline of pipelines.values()) {
+    // A reconciliation acts only on these two lists; when both are empty, loading the monitor's
+    // bundle to find that out again would be most of a command's start with many pipelines.
+    const store = new PartitionStore(dynamo.client(), pipeline.tableName);
+    const [running, reruns] = await Promise.all([store.listRunning(pipeline.name), store.listRerunRequested(pipeline.name)]);
+    if (running.length === 0 && reruns.length === 0) continue;
+    const monitor = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === pipeline.stateMachine.arn);
+    const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
+    for (const schedule of reconciliations) {
+      const input = JSON.parse(schedule.target.input ?? '{}') as Record<string, unknown>;
+      const result = await engine.invoke(schedule.target.arn, alone ? { ...input, graceMs: 0 } : input);
+      if (!result.ok) {
+        throw new Error(`Reconciling the partitions of pipeline "${pipeline.name}" failed: ${result.errorType}: ${result.errorMessage}`);
+      }
+    }
+  }
+}
