@@ -12,7 +12,7 @@ import {
   type QueryCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { executionName, type PartitionStatus } from '../lib/compile/contract';
+import { runIdOf, type PartitionStatus } from '../lib/compile/contract';
 import { PARTITION_ATTRIBUTES, PARTITION_TABLE, renderStatusWrite, STATUS_WRITES } from '../lib/compile/partition-item';
 import type { ConsumedVersion } from './consumed';
 
@@ -226,7 +226,7 @@ export class PartitionStore {
   ): Promise<Extract<ClaimResult, { kind: 'claimed' }> | { readonly kind: 'changed' }> {
     const attempt = (read?.attempt ?? 0) + 1;
     // A partition run by another partition's run (a backfill batch) carries that run's id.
-    const runId = options.runId ?? executionName(pipeline, partition, attempt);
+    const runId = options.runId ?? runIdOf(pipeline, partition, attempt);
     const names: Record<string, string> = {
       '#status': A.status,
       '#attempt': A.attempt,

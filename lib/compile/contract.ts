@@ -25,7 +25,7 @@ export interface RunFields {
   readonly partition: string;
   /**
    * The execution name: deterministic from pipeline, partition and attempt, and unique across
-   * the pipelines of a stage (see {@link executionName}), so a run id alone names a run.
+   * the pipelines of a stage (see {@link runIdOf}), so a run id alone names a run.
    */
   readonly runId: string;
   /** 1 for the first run of a partition, incremented by every later run of it. */
@@ -307,7 +307,8 @@ const NAME_SAFE = /^[A-Za-z0-9_-]+$/;
 const DIGEST_LENGTH = 10;
 
 /**
- * The execution name, and run id, of attempt `attempt` of a partition: `<pipeline>_<partition>_a<attempt>`,
+ * The run id of attempt `attempt` of a partition, which is also its execution's name (one word,
+ * "run id", for both): `<pipeline>_<partition>_a<attempt>`,
  * e.g. `daily-sales_2024-01-01_a1`, valid for every partition key and unique per (pipeline, partition,
  * attempt), so a run id alone names a run across pipelines.
  *
@@ -318,7 +319,7 @@ const DIGEST_LENGTH = 10;
  * by `_`, cut to fit, followed by `_` and a digest of the exact key (sha-256, 10 base-36
  * characters): `regional-report_2024-01-01_eu_7mul0jqucm_a1`.
  */
-export function executionName(pipeline: string, partition: string, attempt: number): string {
+export function runIdOf(pipeline: string, partition: string, attempt: number): string {
   const suffix = `_a${attempt}`;
   const room = EXECUTION_NAME_MAX - pipeline.length - 1 - suffix.length;
   if (NAME_SAFE.test(partition) && partition.length <= room) return `${pipeline}_${partition}${suffix}`;
@@ -331,7 +332,7 @@ function digest(text: string): string {
   return BigInt(`0x${hex.slice(0, 13)}`).toString(36).padStart(DIGEST_LENGTH, '0').slice(-DIGEST_LENGTH);
 }
 
-/** The pipeline a run id (an {@link executionName}) belongs to; `undefined` for a malformed id. */
+/** The pipeline a run id (see {@link runIdOf}) belongs to; `undefined` for a malformed id. */
 export function pipelineOfRunId(runId: string): string | undefined {
   const end = runId.indexOf('_');
   return end > 0 ? runId.slice(0, end) : undefined;

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { executionName, pipelineOfRunId } from '../../lib/compile/contract';
+import { runIdOf, pipelineOfRunId } from '../../lib/compile/contract';
 
 const NAME_RULE = /^[A-Za-z0-9_-]{1,80}$/;
 
-describe('executionName', () => {
+describe('runIdOf', () => {
   it('keeps pipeline, partition and attempt readable when the key is name-safe', () => {
-    expect(executionName('daily-sales', '2024-01-01', 1)).toBe('daily-sales_2024-01-01_a1');
-    expect(executionName('hourly-ingest', '2024-11-03T01b', 12)).toBe('hourly-ingest_2024-11-03T01b_a12');
-    expect(executionName('regions', 'eu_west-1', 3)).toBe('regions_eu_west-1_a3');
+    expect(runIdOf('daily-sales', '2024-01-01', 1)).toBe('daily-sales_2024-01-01_a1');
+    expect(runIdOf('hourly-ingest', '2024-11-03T01b', 12)).toBe('hourly-ingest_2024-11-03T01b_a12');
+    expect(runIdOf('regions', 'eu_west-1', 3)).toBe('regions_eu_west-1_a3');
   });
 
   it.each([
@@ -22,12 +22,12 @@ describe('executionName', () => {
     const pipeline = 'p'.repeat(40);
 
     // When / Then
-    expect(executionName(pipeline, key, 1)).toMatch(NAME_RULE);
-    expect(executionName(pipeline, key, 123456)).toMatch(NAME_RULE);
+    expect(runIdOf(pipeline, key, 1)).toMatch(NAME_RULE);
+    expect(runIdOf(pipeline, key, 123456)).toMatch(NAME_RULE);
   });
 
   it('keeps the readable part of a replaced key and marks it with a digest', () => {
-    expect(executionName('regional-report', '2024-01-01|eu', 1)).toMatch(/^regional-report_2024-01-01_eu_[0-9a-z]{10}_a1$/);
+    expect(runIdOf('regional-report', '2024-01-01|eu', 1)).toMatch(/^regional-report_2024-01-01_eu_[0-9a-z]{10}_a1$/);
   });
 
   it('tells apart keys that differ only in replaced or cut characters, and attempts and pipelines', () => {
@@ -36,8 +36,8 @@ describe('executionName', () => {
 
     // When
     const names = [
-      ...keys.flatMap((key) => [1, 2, 11].map((attempt) => executionName('orders', key, attempt))),
-      ...keys.map((key) => executionName('orders-eu', key, 1)),
+      ...keys.flatMap((key) => [1, 2, 11].map((attempt) => runIdOf('orders', key, attempt))),
+      ...keys.map((key) => runIdOf('orders-eu', key, 1)),
     ];
 
     // Then
@@ -45,14 +45,14 @@ describe('executionName', () => {
   });
 
   it("names two pipelines' runs of the same partition apart", () => {
-    expect(executionName('only', '2024-01-01', 1)).not.toBe(executionName('other', '2024-01-01', 1));
+    expect(runIdOf('only', '2024-01-01', 1)).not.toBe(runIdOf('other', '2024-01-01', 1));
   });
 });
 
 describe('pipelineOfRunId', () => {
   it('names the pipeline of a run id, whatever the partition key holds', () => {
     for (const partition of ['2024-01-01', '2024-01-01|eu_west', 'a:b c', 'k'.repeat(200)]) {
-      expect(pipelineOfRunId(executionName('daily-sales', partition, 3))).toBe('daily-sales');
+      expect(pipelineOfRunId(runIdOf('daily-sales', partition, 3))).toBe('daily-sales');
     }
     expect(pipelineOfRunId('no-pipeline-here')).toBeUndefined();
   });

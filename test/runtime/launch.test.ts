@@ -1,6 +1,6 @@
 import { ExecutionAlreadyExists, type StartExecutionCommand, type StartExecutionCommandInput } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executionName, type LauncherConfig } from '../../lib/compile/contract';
+import { runIdOf, type LauncherConfig } from '../../lib/compile/contract';
 import {
   InvalidPartitionError,
   type LaunchDeps,
@@ -55,7 +55,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     const result = await launchRun({ config: SALES, partition: '2024-01-05', trigger: 's3' }, deps(sfn.client));
 
     // Then
-    const runId = executionName('daily-sales', '2024-01-05', 1);
+    const runId = runIdOf('daily-sales', '2024-01-05', 1);
     expect(result).toStrictEqual({
       kind: 'started',
       partition: '2024-01-05',
@@ -132,7 +132,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     );
 
     // Then
-    const runId = executionName('daily-sales', '2024-01-10', 2);
+    const runId = runIdOf('daily-sales', '2024-01-10', 2);
     expect(second).toStrictEqual({ kind: 'started', partition: '2024-01-10', runId, attempt: 2, executionArn: `${STATE_MACHINE}:${runId}` });
     expect(await store.get('daily-sales', '2024-01-10')).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 's3' });
     expect(await store.get('daily-sales', '2024-01-10')).not.toHaveProperty('rerunRequested');
@@ -173,7 +173,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     const result = await launchRun({ config: SALES, partition: '2024-01-07', trigger: 's3' }, deps(sfn.client));
 
     // Then
-    expect(result).toStrictEqual({ kind: 'started', partition: '2024-01-07', runId: executionName('daily-sales', '2024-01-07', 1), attempt: 1 });
+    expect(result).toStrictEqual({ kind: 'started', partition: '2024-01-07', runId: runIdOf('daily-sales', '2024-01-07', 1), attempt: 1 });
     expect((await store.get('daily-sales', '2024-01-07'))?.status).toBe('RUNNING');
   });
 
@@ -293,7 +293,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       triggers: [],
     };
     const sfn = sfnStub((input) =>
-      input.name === executionName('regions', 'us', 1) ? Promise.reject(new Error('Service unavailable')) : started(input),
+      input.name === runIdOf('regions', 'us', 1) ? Promise.reject(new Error('Service unavailable')) : started(input),
     );
 
     // When
@@ -361,7 +361,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       // Then
       expect(late).toMatchObject({ kind: 'started', attempt: 2 });
       expect(lateAgain.kind).toBe('duplicate');
-      expect(sfn.calls.map((c) => c.name)).toStrictEqual([1, 2].map((a) => executionName(SALES.name, '2025-02-03', a)));
+      expect(sfn.calls.map((c) => c.name)).toStrictEqual([1, 2].map((a) => runIdOf(SALES.name, '2025-02-03', a)));
     });
 
     it('causes exactly one follow-up run for several changes during a run', async () => {

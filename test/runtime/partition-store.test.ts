@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executionName } from '../../lib/compile/contract';
+import { runIdOf } from '../../lib/compile/contract';
 import { PartitionStore } from '../../runtime/partition-store';
 import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
 
@@ -26,13 +26,13 @@ describe('PartitionStore against dynalite', () => {
     const claim = await store.claim('sales', '2024-01-01', { trigger: 'schedule', now: NOW });
 
     // Then
-    expect(claim).toStrictEqual({ kind: 'claimed', attempt: 1, runId: executionName('sales', '2024-01-01', 1) });
+    expect(claim).toStrictEqual({ kind: 'claimed', attempt: 1, runId: runIdOf('sales', '2024-01-01', 1) });
     expect(await store.get('sales', '2024-01-01')).toStrictEqual({
       pipeline: 'sales',
       partition: '2024-01-01',
       status: 'RUNNING',
       attempt: 1,
-      runId: executionName('sales', '2024-01-01', 1),
+      runId: runIdOf('sales', '2024-01-01', 1),
       trigger: 'schedule',
       claimedAt: NOW.toISOString(),
     });
@@ -75,7 +75,7 @@ describe('PartitionStore against dynalite', () => {
     const flagged = await store.get('sales', '2024-01-10');
     await recordSucceeded('sales', '2024-01-10');
     const afterEnd = await store.requestRerun('sales', '2024-01-10', claim.runId);
-    const never = await store.requestRerun('sales', '1999-01-01', executionName('sales', '1999-01-01', 1));
+    const never = await store.requestRerun('sales', '1999-01-01', runIdOf('sales', '1999-01-01', 1));
 
     // Then
     expect([otherRun, thisRun, twice, afterEnd, never]).toStrictEqual([false, true, true, false, false]);
@@ -95,7 +95,7 @@ describe('PartitionStore against dynalite', () => {
     const second = await store.claim('sales', '2024-01-11', { trigger: 's3', now: NOW });
 
     // Then
-    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: executionName('sales', '2024-01-11', 2) });
+    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: runIdOf('sales', '2024-01-11', 2) });
     expect(await store.get('sales', '2024-01-11')).not.toHaveProperty('rerunRequested');
   });
 
@@ -157,7 +157,7 @@ describe('PartitionStore against dynalite', () => {
     const second = await store.claim('sales', '2024-01-07', { trigger: 'manual', now: NOW });
 
     // Then
-    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: executionName('sales', '2024-01-07', 2) });
+    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: runIdOf('sales', '2024-01-07', 2) });
     const record = await store.get('sales', '2024-01-07');
     expect(record).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 'manual' });
     expect(record).not.toHaveProperty('error');

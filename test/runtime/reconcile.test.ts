@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ExecutionDoesNotExist, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { executionName, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
+import { runIdOf, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
 import { PartitionStore } from '../../runtime/partition-store';
 import { formatAlert, formatLaunchInterruptedAlert, type PublishClient } from '../../runtime/run-monitor';
 import { RECONCILE_GRACE_MS, type ReconcileDeps, reconcilePartitions } from '../../runtime/reconcile';
@@ -234,7 +234,7 @@ describe('reconcilePartitions against dynalite', () => {
     const summary = await reconcilePartitions(deps(config));
 
     // Then
-    const runId = executionName(config.name, '2024-01-04', 2);
+    const runId = runIdOf(config.name, '2024-01-04', 2);
     expect(summary.recovered).toStrictEqual([
       {
         partition: '2024-01-04',

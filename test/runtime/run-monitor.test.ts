@@ -2,7 +2,7 @@ import type { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { executionName, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
+import { runIdOf, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
 import type { StartExecutionClient } from '../../runtime/launch';
 import { PartitionStore } from '../../runtime/partition-store';
 import {
@@ -187,7 +187,7 @@ describe('handleStatusChange against dynalite', () => {
     const result = await handleStatusChange(statusChange('SUCCEEDED', run), deps());
 
     // Then
-    const runId = executionName('daily-sales', '2024-01-02', 2);
+    const runId = runIdOf('daily-sales', '2024-01-02', 2);
     expect(result).toStrictEqual({
       kind: 'succeeded',
       run,

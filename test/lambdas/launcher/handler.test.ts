@@ -3,7 +3,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { launcherHandler } from '../../../lambdas/launcher/handler';
 import { objectCreated, record } from './events';
-import { executionName, type LauncherConfig } from '../../../lib/compile/contract';
+import { runIdOf, type LauncherConfig } from '../../../lib/compile/contract';
 import { type DeadLetters, PartitionStore, type RerunDeps, RunResults, type StartExecutionClient } from '../../../runtime';
 import { type LocalPartitionTable, startPartitionTable } from '../../runtime/local-dynamodb';
 
@@ -89,7 +89,7 @@ describe('launcherHandler', () => {
 
     // Then every record is done with: the malformed one is in the dead-letter queue, not redelivered
     expect(response).toStrictEqual({ batchItemFailures: [] });
-    expect(calls.map((c) => c.name)).toStrictEqual([executionName('daily-sales', '2024-01-01', 1)]);
+    expect(calls.map((c) => c.name)).toStrictEqual([runIdOf('daily-sales', '2024-01-01', 1)]);
     expect((await store.get('daily-sales', '2024-01-01'))?.status).toBe('RUNNING');
     expect(deadLetters.moved).toStrictEqual([
       { messageId: 'malformed', kind: 'invalid', reason: expect.stringMatching(/^No valid partition: .*partition "2024-01-32" is not valid/) },
@@ -150,7 +150,7 @@ describe('launcherHandler', () => {
     const response = await handler({ Records: [record('second', objectCreated('sales/2024-01-20/store-2.csv'))] });
 
     // Then
-    const runId = executionName('daily-sales', '2024-01-20', 1);
+    const runId = runIdOf('daily-sales', '2024-01-20', 1);
     expect(response).toStrictEqual({ batchItemFailures: [] });
     expect(calls.map((c) => c.name)).toStrictEqual([runId]);
     expect(await store.get('daily-sales', '2024-01-20')).toMatchObject({ status: 'RUNNING', runId, rerunRequested: true });
