@@ -101,7 +101,8 @@ export interface LocalRuntimeProps {
   readonly waitIntervalMs?: number;
   /**
    * Log level of the functions' Powertools loggers (`DEBUG`, `INFO`, `WARN`, `ERROR`).
-   * @default 'WARN'
+   * @default - each function's own, as on AWS (Powertools' default is `INFO`): a task's logger lines
+   * are part of its logs (`sluice logs`)
    */
   readonly functionLogLevel?: string;
   /** Receives what happens in the background (deliveries, dead letters, alerts). @default - nothing */
@@ -356,8 +357,7 @@ export class LocalRuntime {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
           AWS_ENDPOINT_URL_SSM: secrets.endpoint,
           ...(props.interpose && { AWS_ENDPOINT_URL_SFN: await props.interpose('stepfunctions', sfn.endpoint) }),
-          // The launcher and run monitor log every launch at INFO; locally the CLI reports those.
-          POWERTOOLS_LOG_LEVEL: props.functionLogLevel ?? 'WARN',
+          ...(props.functionLogLevel !== undefined && { POWERTOOLS_LOG_LEVEL: props.functionLogLevel }),
         },
         home: props.home,
         retryIntervalMs: props.retryIntervalMs,

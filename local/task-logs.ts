@@ -1,21 +1,15 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { invocationLine, type TaskInvocation } from '../runtime/task-invocation';
 
 /**
- * One line a task attempt printed, with what names it: the structured JSON line kept per run in
+ * One line a task attempt printed, with the invocation it belongs to (pipeline, partition, run id,
+ * task, attempt: its try in the run, and request id): the structured JSON line kept per run in
  * `$SLUICE_HOME/logs/<run-id>.jsonl`, as CloudWatch Logs keeps each invocation's lines on AWS.
  */
-export interface TaskLogEntry {
+export interface TaskLogEntry extends TaskInvocation {
   /** ISO-8601 instant the line was written. */
   readonly time: string;
-  readonly pipeline: string;
-  readonly partition: string;
-  readonly runId: string;
-  readonly task: string;
-  /** Try of the task in this run: 1, then one more per retry. */
-  readonly attempt: number;
-  /** The invocation's request id, as Lambda's `context.awsRequestId`. */
-  readonly requestId: string;
   readonly stream: 'stdout' | 'stderr';
   /** The line as printed (a handler's own JSON log line stays text here). */
   readonly message: string;
@@ -51,18 +45,36 @@ export class TaskLogs {
   /**
    * The run's lines matching the filter, in the order they were written, from the `from`-th line
    * of the file on (for following a run): returns them with the position to read from next.
+   * What the task printed only: the start and end line sluice's wrapper logs around each
+   * invocation (see `runtime/task-invocation.ts`) are left out, as `sluice logs --stage` leaves
+   * them out.
    */
   read(runId: string, filter: TaskLogFilter = {}, from = 0): { entries: TaskLogEntry[]; next: number } {
+    const { entries, next } = this.readAll(runId, from);
+    return {
+      entries: entries.filter(
+        (e) => (filter.task === undefined || e.task === filter.task) && (filter.attempt === undefined || e.attempt === filter.attempt) && !invocationLine(e.message),
+      ),
+      next,
+    };
+  }
+
+  /** Every line of the run, the wrapper's included, from the `from`-th on, and the position to read from next. */
+  readAll(runId: string, from = 0): { entries: TaskLogEntry[]; next: number } {
     const file = this.file(runId);
     if (!existsSync(file)) return { entries: [], next: from };
     const lines = readFileSync(file, 'utf8').split('\n');
     // The last element is '' after a complete line, or a line still being written: read it later.
     const complete = lines.slice(0, -1);
-    const entries = complete
-      .slice(from)
-      .map((line) => JSON.parse(line) as TaskLogEntry)
-      .filter((e) => (filter.task === undefined || e.task === filter.task) && (filter.attempt === undefined || e.attempt === filter.attempt));
-    return { entries, next: complete.length };
+    return { entries: complete.slice(from).map((line) => JSON.parse(line) as TaskLogEntry), next: complete.length };
+  }
+
+  /** The runs with lines written at or after `since` (epoch milliseconds). */
+  runsSince(since: number): string[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((name) => name.endsWith('.jsonl') && statSync(join(this.dir, name)).mtimeMs >= since)
+      .map((name) => name.slice(0, -'.jsonl'.length));
   }
 
   private file(runId: string): string {

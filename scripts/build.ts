@@ -25,11 +25,13 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
 });
-// One self-contained file per handler (no chunks shared with the CLI or the CDK side).
+// One self-contained file per handler and for the task wrapper (no chunks shared with the CLI or the CDK side).
 await build({
   ...common,
   entryPoints: [
     ...['launcher', 'run-monitor', 'backfill'].map((name) => ({ in: `lambdas/${name}/index.ts`, out: `lambdas/${name}/index` })),
+    // What every task function's generated entry imports (see taskEntry).
+    { in: 'runtime/task-invocation.ts', out: 'runtime/task-invocation' },
   ],
 });
 execFileSync('tsc', ['-p', 'tsconfig.build.json'], { stdio: 'inherit' });

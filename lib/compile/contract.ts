@@ -65,6 +65,12 @@ export type RunRef = Pick<RunInput, 'pipeline' | 'partition' | 'runId' | 'attemp
 /** The event a task handler receives. */
 export interface TaskEvent extends RunFields {
   readonly task: string;
+  /**
+   * Retries of this task so far in this run: 0 on its first try, 1 on its first retry, and so
+   * on (Step Functions' `$$.State.RetryCount`). Not `attempt`, which numbers the runs of the
+   * partition. Its logs number the tries from 1 (`retryCount + 1`, `sluice logs --attempt`).
+   */
+  readonly retryCount: number;
   /** Results of the tasks this one comes after, by task name. */
   readonly results: Readonly<Record<string, unknown>>;
   /** For a sensor: the number of this check, from 1. */

@@ -23,7 +23,7 @@ import {
   runFields,
   worstCaseSeconds,
 } from './private/flow';
-import { SluiceFunction } from './private/node-function';
+import { SluiceFunction, taskEntry } from './private/node-function';
 import { retryProps, SENSOR_CHECK_PATH, sensorLoop } from './private/sensor';
 import { reusableTask } from './private/reuse';
 
@@ -373,7 +373,7 @@ export class PipelineStateMachine extends Construct {
     const secretLocations = Object.fromEntries(secrets.map(([name, secret]): [string, SecretLocation] => [name, { kind: secret.kind, id: secret.id }]));
 
     const fn = new SluiceFunction(scope, task.name, {
-      entry,
+      entry: taskEntry(entry),
       description: `sluice ${props.pipeline.name}: task ${task.name}`,
       timeout: Duration.seconds(task.timeoutSeconds),
       memorySize: task.memoryMb,
@@ -409,6 +409,7 @@ export class PipelineStateMachine extends Construct {
       payload: sfn.TaskInput.fromObject({
         ...eventRunFields('$'),
         task: name,
+        retryCount: sfn.JsonPath.numberAt(sfn.JsonPath.stateRetryCount),
         results: Object.fromEntries(task.after.map((dep) => [dep, sfn.JsonPath.objectAt(resultValuePathOf(dep))])),
         ...(task.sensor && { check: sfn.JsonPath.numberAt(SENSOR_CHECK_PATH) }),
       }),

@@ -22,7 +22,7 @@ import { loadStage } from './assembly';
 import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf } from './local-stage';
 import { type InvokeResult, LocalLambdaRuntime, type TaskHandler } from './lambda';
 import type { OutputSink } from './private/invocation-output';
-import type { TaskPlan } from './private/asl';
+import { type TaskPlan, withRetryCount } from './private/asl';
 import { type InterpretedMachine, interpretDefinition } from './interpreted-machine';
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile, writeFileAtomic } from '../state-files';
@@ -410,15 +410,20 @@ export class LocalEngine {
    */
   private taskHandlers(stateMachine: LocalStateMachine, prepared: Prepared, parent: ExecutionRecord, children: Set<() => void>): TaskHandlers {
     const handlers: TaskHandlers = {};
-    // Tries of each state so far: a state's handler runs once per try, retries included.
-    const tries = new Map<string, number>();
+    // Each state's $$.State.RetryCount: its tries since it was entered, i.e. since its last
+    // success (a state is entered again only after succeeding: sluice's ASL loops back to a Task
+    // through a Choice, never through a Catch).
+    const retries = new Map<string, number>();
     for (const [state, task] of prepared.plan.tasks) {
-      handlers[state] = (taskInput) => {
-        if (task.kind === 'start-execution-sync') return this.serveStartExecutionSync(stateMachine, task.jsonOutput, taskInput, children) as Promise<never>;
-        const attempt = (tries.get(state) ?? 0) + 1;
-        tries.set(state, attempt);
-        return this.serveTask(stateMachine, task, taskInput, attempt) as Promise<never>;
-      };
+      handlers[state] = (async (taskInput: unknown) => {
+        if (task.kind === 'start-execution-sync') return this.serveStartExecutionSync(stateMachine, task.jsonOutput, taskInput, children);
+        const retryCount = retries.get(state) ?? 0;
+        retries.set(state, retryCount + 1);
+        const input = task.kind === 'lambda-invoke' ? withRetryCount(taskInput, task.retryCountFields, retryCount) : taskInput;
+        const result = await this.serveTask(stateMachine, task, input, retryCount + 1);
+        retries.set(state, 0);
+        return result;
+      }) as (input: unknown) => Promise<never>;
     }
     for (const [state, child] of prepared.children) {
       handlers[state] = (item) => this.runChild(stateMachine, prepared, child, parent, item, handlers, children) as Promise<never>;
@@ -448,6 +453,8 @@ export class LocalEngine {
         get EnteredTime() {
           return new Date().toISOString();
         },
+        // A placeholder: each try's count is written into its Task's parameters (withRetryCount).
+        RetryCount: 0,
       },
     };
   }

@@ -1,3 +1,4 @@
+import { cloudWatchMessage } from '../task-log-lines';
 import type { TaskLogEntry, TaskLogs } from '../task-logs';
 import type { RequestAuthorizer } from '../iam/authorizer';
 import { serveAwsJson } from './private/aws-json';
@@ -22,11 +23,12 @@ export interface LogsApiProps {
 }
 
 /**
- * Serves CloudWatch Logs `FilterLogEvents` over the local per-attempt task logs: each stored
- * line is a log event whose message is the structured JSON line (time, pipeline, partition, run
- * id, task, attempt, request id, stream, message). The filter pattern must be the JSON-field
- * equalities `sluice logs --stage` sends, `{ $.runId = "<id>" && $.attempt = 2 }`, and must name
- * the run: the local logs are kept per run.
+ * Serves CloudWatch Logs `FilterLogEvents` over the local per-attempt task logs, as a deployed
+ * task function writes them: each line its invocation printed, in Lambda's JSON log format (see
+ * `cloudWatchMessage`), one log stream per invocation. The filter pattern must be JSON-field
+ * equalities joined by `&&` or by `||`, the patterns `sluice logs --stage` sends
+ * (`{ $.sluice = "start" && $.runId = "<id>" && $.attempt = 2 }`, `{ $.requestId = "<id>" || ... }`);
+ * `startTime`, `endTime` and `logStreamNames` narrow the events as on AWS.
  *
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
  */
@@ -44,55 +46,77 @@ export function startLogsApi(props: LogsApiProps): Promise<LocalLogsApi> {
       if (denial) return { status: 400, errorType: 'AccessDeniedException', message: denial };
       const owner = props.taskOfLogGroup(group);
       if (!owner) return { status: 400, errorType: 'ResourceNotFoundException', message: `The specified log group does not exist: ${group}` };
-      const fields = parseFieldEqualities(String(input?.filterPattern ?? ''));
-      if (!fields || typeof fields.runId !== 'string') {
+      const pattern = parseFilterPattern(String(input?.filterPattern ?? ''));
+      if (!pattern) {
         return {
           status: 400,
           errorType: 'InvalidParameterException',
-          message: `the local CloudWatch Logs reads a run's lines: filterPattern must be { $.runId = "<run id>" [&& $.<field> = <value>]... }, not ${JSON.stringify(input?.filterPattern)}`,
+          message: `the local CloudWatch Logs serves JSON-field equalities joined by && or by ||, { $.<field> = <value> && ... }: not ${JSON.stringify(input?.filterPattern)}`,
         };
       }
-      // The run's file is read whole: there is never a next page (no nextToken).
-      const { entries } = props.logs.read(fields.runId);
-      const matching = entries.filter(
-        (entry) =>
-          entry.pipeline === owner.pipeline &&
-          entry.task === owner.task &&
-          Object.entries(fields).every(([field, value]) => (entry as unknown as Record<string, unknown>)[field] === value),
+      const startTime = typeof input?.startTime === 'number' ? input.startTime : 0;
+      const endTime = typeof input?.endTime === 'number' ? input.endTime : Number.POSITIVE_INFINITY;
+      const streams = Array.isArray(input?.logStreamNames) ? new Set((input.logStreamNames as unknown[]).map(String)) : undefined;
+      // The local logs are kept per run: a pattern naming a run reads that run's, any other the
+      // runs written since startTime. Every file is read whole: there is never a next page.
+      const runId = pattern.join === '&&' ? pattern.fields.find(([field]) => field === 'runId')?.[1] : undefined;
+      const runs = typeof runId === 'string' ? [runId] : props.logs.runsSince(startTime);
+      const events = runs.flatMap((run) =>
+        props.logs
+          .readAll(run)
+          .entries.filter((entry) => entry.pipeline === owner.pipeline && entry.task === owner.task)
+          .map((entry, index) => event(entry, `${run}/${index}`))
+          .filter((e) => e.timestamp >= startTime && e.timestamp <= endTime && (!streams || streams.has(e.logStreamName)) && matches(pattern, e.message)),
       );
-      return {
-        output: {
-          events: matching.map((entry, index) => event(entry, index)),
-          searchedLogStreams: [],
-        },
-      };
+      return { output: { events: events.sort((a, b) => a.timestamp - b.timestamp), searchedLogStreams: [] } };
     },
   });
 }
 
-function event(entry: TaskLogEntry, index: number): Record<string, unknown> {
+function event(entry: TaskLogEntry, eventId: string): { logStreamName: string; timestamp: number; ingestionTime: number; message: string; eventId: string } {
   const time = new Date(entry.time).getTime();
   return {
     logStreamName: `${entry.time.slice(0, 10).replaceAll('-', '/')}/[$LATEST]${entry.requestId.replaceAll('-', '')}`,
     timestamp: time,
     ingestionTime: time,
-    message: JSON.stringify(entry),
-    eventId: String(index),
+    message: cloudWatchMessage(entry),
+    eventId,
   };
 }
 
+/** A filter pattern of JSON-field equalities, all joined by `&&` or all by `||`. */
+export interface FieldEqualities {
+  readonly join: '&&' | '||';
+  readonly fields: readonly (readonly [string, string | number])[];
+}
+
 /**
- * `{ $.a = "x" && $.b = 2 }` as `{ a: 'x', b: 2 }`; `undefined` for any other pattern (the
- * local stand-in is not a pattern engine: it serves the patterns sluice sends).
+ * `{ $.a = "x" && $.b = 2 }` as `{ join: '&&', fields: [['a', 'x'], ['b', 2]] }`; `undefined` for
+ * any other pattern (the local stand-in is not a pattern engine: it serves the patterns sluice
+ * sends).
  */
-export function parseFieldEqualities(pattern: string): Record<string, string | number> | undefined {
+export function parseFilterPattern(pattern: string): FieldEqualities | undefined {
   const body = /^\s*\{(.*)\}\s*$/.exec(pattern)?.[1];
   if (body === undefined) return undefined;
-  const fields: Record<string, string | number> = {};
-  for (const term of body.split('&&')) {
+  const join = body.includes('||') ? '||' : '&&';
+  if (join === '||' && body.includes('&&')) return undefined;
+  const fields: [string, string | number][] = [];
+  for (const term of body.split(join)) {
     const match = /^\s*\$\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+(?:\.\d+)?))\s*$/.exec(term);
     if (!match) return undefined;
-    fields[match[1]!] = match[2] !== undefined ? (JSON.parse(`"${match[2]}"`) as string) : Number(match[3]);
+    fields.push([match[1]!, match[2] !== undefined ? (JSON.parse(`"${match[2]}"`) as string) : Number(match[3])]);
   }
-  return fields;
+  return { join, fields };
+}
+
+/** Whether a log event's message matches the pattern: a JSON object with those top-level fields. */
+function matches(pattern: FieldEqualities, message: string): boolean {
+  let fields: Record<string, unknown>;
+  try {
+    fields = JSON.parse(message) as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  const equal = ([field, value]: readonly [string, string | number]) => fields?.[field] === value;
+  return pattern.join === '&&' ? pattern.fields.every(equal) : pattern.fields.some(equal);
 }

@@ -41,7 +41,8 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     rmSync(STATE_DIR, { recursive: true, force: true });
   });
 
-  const breakStep = (partition: string, task: string) => writeFileSync(join(STATE_DIR, `${partition}.broken-${task}`), '');
+  /** Breaks a step of a partition for good, or for its next `times` invocations. */
+  const breakStep = (partition: string, task: string, times?: number) => writeFileSync(join(STATE_DIR, `${partition}.broken-${task}`), times === undefined ? '' : String(times));
   const fixStep = (partition: string, task: string) => rmSync(join(STATE_DIR, `${partition}.broken-${task}`));
   /** Invocations per task of a partition since the last call, read from what the handlers wrote. */
   const invocations = (partition: string): Record<string, number> => {
@@ -64,12 +65,12 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     breakStep('2024-03-01', 'load');
     const failed = await run('2024-03-01');
     expect(failed.status).toBe('FAILED');
-    expect(invocations('2024-03-01')).toStrictEqual({ extract: 1, clean: 1, load: 2 });
+    expect(invocations('2024-03-01')).toStrictEqual({ extract: 1, clean: 1, load: 3 });
 
     // Then its logs show each attempt's lines, and --task/--attempt select exactly one attempt's
     const all = await sluice(['logs', failed.runId], env);
     expect(all.code).toBe(0);
-    expect(all.stdout).toMatch(/^\S+Z {2}extract #1 {2}stdout {2}\{"message":"step extract of 2024-03-01"/m);
+    expect(all.stdout).toMatch(/^\S+Z {2}extract #1 {2}stdout {2}\{"level":"INFO","message":"step extract of 2024-03-01"/m);
     const second = await sluice(['--json', 'logs', failed.runId, '--task', 'load', '--attempt', '2'], env);
     const lines = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toMatchObject([
@@ -212,12 +213,12 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
         ['clean', 'SUCCEEDED'],
         ['load', 'FAILED'],
         ['load', 'FAILED'],
+        ['load', 'FAILED'],
       ]);
-      expect(invocations('2024-04-01')).toStrictEqual({ extract: 1, clean: 1, load: 2 });
+      expect(invocations('2024-04-01')).toStrictEqual({ extract: 1, clean: 1, load: 3 });
 
       // Then its logs (CloudWatch Logs FilterLogEvents) show the failing attempt's lines, and only
-      // them: the lines `sluice logs` reads locally for that attempt (what a task prints to the
-      // console of this test's in-process runtime goes to the test's console; its error line stays)
+      // them: the lines `sluice logs` reads locally for that attempt
       const logs = await stage('--json', 'logs', failed.runId, '--task', 'load', '--attempt', '2');
       expect(logs.code).toBe(0);
       const lines = logs.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -254,6 +255,28 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/^error: Pipeline "steps": parameter "limit" must be a number, not "lots"/);
       expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('prints the lines of one task attempt of a run whose task failed twice, then succeeded', async () => {
+      // Given a run on the stage whose third step fails twice, then succeeds on its second retry
+      breakStep('2024-04-03', 'load', 2);
+      const run = json<RunJson>(await stage('--json', 'run', 'steps', '--partition', '2024-04-03'));
+      expect(run.status).toBe('SUCCEEDED');
+      expect(invocations('2024-04-03')).toStrictEqual({ extract: 1, clean: 1, load: 3, report: 1 });
+
+      // When the logs of its second attempt are read from CloudWatch Logs
+      const logs = await stage('--json', 'logs', run.runId, '--task', 'load', '--attempt', '2');
+
+      // Then they are that attempt's lines and only them: what the handler printed (told it was
+      // the first retry) and its error, from one invocation; as sluice logs reads them locally
+      expect(logs.code).toBe(0);
+      const lines = logs.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toMatchObject([
+        { runId: run.runId, task: 'load', attempt: 2, stream: 'stdout', message: expect.stringContaining('"retryCount":1') },
+        { runId: run.runId, task: 'load', attempt: 2, stream: 'stderr', message: expect.stringContaining('ERROR Invoke Error {"errorType":"StepBrokenError"') },
+      ]);
+      expect(new Set(lines.map((l) => l.requestId)).size).toBe(1);
+      expect(logs.stdout).toBe((await sluice(['--json', 'logs', run.runId, '--task', 'load', '--attempt', '2'], env)).stdout);
     });
 
     it('pauses the schedule (Scheduler State) so that a tick fires nothing, resumes it, and back-fills a range', async () => {

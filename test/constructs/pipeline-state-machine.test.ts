@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AssetStaging } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import aslValidator from 'asl-validator';
@@ -34,6 +37,29 @@ describe('PipelineStateMachine', () => {
       Description: 'sluice fanout: task b',
     });
     template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 900, Description: 'sluice fanout: task d' });
+  });
+
+  it("runs each task's handler in sluice's wrapper, which logs each invocation's run, task and attempt, in Lambda's JSON log format", () => {
+    // The bundle's entry is the generated wrapper: it holds the wrapper's start line and the handler
+    const stage = machine.functions.b.node.findChild('Code').node.findChild('Stage') as AssetStaging;
+    const bundle = readFileSync(join(stage.absoluteStagedPath, 'index.mjs'), 'utf8');
+    expect(bundle).toContain('task attempt started');
+    expect(bundle).toContain('after:Object.keys(');
+    expect(bundle).not.toContain('aws-cdk-lib');
+    // Lambda writes every console line as JSON with the request id, which the start line names
+    for (const task of ['a', 'b', 'c', 'd']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: `sluice fanout: task ${task}`,
+        Handler: 'index.handler',
+        LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+      });
+    }
+  });
+
+  it('tells each task its retry count in the run ($$.State.RetryCount)', () => {
+    for (const task of ['a', 'b', 'c', 'd']) {
+      expect((allStates(asl)[task].Parameters as { Payload: Record<string, unknown> }).Payload['retryCount.$']).toBe('$$.State.RetryCount');
+    }
   });
 
   it('gives every function a log group with a retention', () => {

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { packageModule } from '../../package-files';
 import { acknowledgeWildcards } from './acknowledge';
 
 /**
@@ -93,6 +94,23 @@ export class SluiceFunction extends Construct {
 
 const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb'];
 
+/** The wrapper of every task handler (see `runtime/task-invocation.ts`). */
+const TASK_INVOCATION_MODULE = packageModule('runtime/task-invocation.ts');
+
+/**
+ * The entry a task function bundles: a module generated next to the other entries (see
+ * {@link generatedEntry}) that runs the task's handler in sluice's wrapper, which logs which
+ * pipeline, partition, run, task and try each invocation is. esbuild bundles both, so the
+ * function holds the handler's code and the wrapper's, and no more.
+ */
+export function taskEntry(handler: string): string {
+  const content =
+    `import { withInvocationLog } from ${JSON.stringify(TASK_INVOCATION_MODULE)};\n` +
+    `import { handler as task } from ${JSON.stringify(resolve(handler))};\n` +
+    'export const handler = withInvocationLog(task);\n';
+  return generatedEntry(content) ?? handler;
+}
+
 /**
  * NodejsFunction bundles only entries under its project root, the folder of the lock file found
  * from the working folder, and runs esbuild from there: a handler elsewhere on disk (a pipelines
@@ -102,20 +120,33 @@ const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.loc
  * handler's imports from there, so the bundle holds the same code.
  */
 function bundledEntry(entry: string): string {
-  let root: string | undefined;
-  for (let dir = process.cwd(); root === undefined; dir = dirname(dir)) {
-    if (LOCK_FILES.some((name) => existsSync(join(dir, name)))) root = dir;
-    else if (dirname(dir) === dir) return entry;
-  }
-  const path = resolve(entry);
-  if (!relative(root, path).startsWith('..')) return entry;
-  const stub = join(root, 'node_modules', '.cache', 'sluice', 'entries', `${createHash('sha256').update(path).digest('hex').slice(0, 16)}.ts`);
-  const content = `export { handler } from ${JSON.stringify(path)};\n`;
+  const root = projectRoot();
+  if (root === undefined || !relative(root, resolve(entry)).startsWith('..')) return entry;
+  return generatedEntry(`export { handler } from ${JSON.stringify(resolve(entry))};\n`) ?? entry;
+}
+
+/**
+ * A module with `content` under the project root's `node_modules/.cache/sluice/entries/`, named
+ * by its content; `undefined` without a project root (NodejsFunction then reports the missing
+ * lock file itself).
+ */
+function generatedEntry(content: string): string | undefined {
+  const root = projectRoot();
+  if (root === undefined) return undefined;
+  const stub = join(root, 'node_modules', '.cache', 'sluice', 'entries', `${createHash('sha256').update(content).digest('hex').slice(0, 16)}.ts`);
   if (!existsSync(stub) || readFileSync(stub, 'utf8') !== content) {
     mkdirSync(dirname(stub), { recursive: true });
     writeFileSync(stub, content);
   }
   return stub;
+}
+
+/** The folder of the lock file found from the working folder up, as NodejsFunction finds it. */
+function projectRoot(): string | undefined {
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    if (LOCK_FILES.some((name) => existsSync(join(dir, name)))) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /**

@@ -6,7 +6,12 @@ import { startExecutionSync } from './child-executions';
 
 /** How a Task state is served locally. */
 export type TaskPlan =
-  | { readonly kind: 'lambda-invoke'; readonly state: string }
+  | {
+      readonly kind: 'lambda-invoke';
+      readonly state: string;
+      /** Where its Parameters take `$$.State.RetryCount`: paths of fields (e.g. `['Payload', 'retryCount']`). */
+      readonly retryCountFields: readonly (readonly string[])[];
+    }
   | { readonly kind: 'lambda-arn'; readonly state: string; readonly functionArn: string }
   | { readonly kind: 'dynamodb'; readonly state: string; readonly action: DynamoAction }
   | { readonly kind: 'start-execution-sync'; readonly state: string; readonly jsonOutput: boolean };
@@ -36,6 +41,13 @@ const DYNAMODB = /^arn:aws:states:::dynamodb:(putItem|getItem|updateItem|deleteI
 const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+(:\$LATEST)?$/;
 const LAMBDA_INVOKE_PARAMETERS = new Set(['FunctionName', 'Payload', 'Qualifier', 'InvocationType']);
 
+/**
+ * The context object field the local runtime supplies only as a whole field of a `lambda:invoke`
+ * Task's Parameters, outside Map item processors: the executor writes each try's count into the
+ * invocation's parameters (the interpreter keeps no count it could read; see `withRetryCount`).
+ */
+const RETRY_COUNT = '$$.State.RetryCount';
+
 /** Context object fields the local runtime supplies (see the executor). */
 const SUPPORTED_CONTEXT = [
   /^\$\$$/,
@@ -58,7 +70,7 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
 
   if (definition.QueryLanguage === 'JSONata') problems.push('the definition uses QueryLanguage JSONata; only JSONPath runs locally');
 
-  const walk = (machine: Record<string, unknown>, path: string): void => {
+  const walk = (machine: Record<string, unknown>, path: string, inMap: boolean): void => {
     const states = (machine.States ?? {}) as Record<string, Record<string, unknown>>;
     for (const [name, state] of Object.entries(states)) {
       const where = `state "${name}"${path}`;
@@ -69,6 +81,8 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
         if (field in state) problems.push(`${where}: the ${field} field is not supported locally`);
       }
       for (const reference of contextReferences(state)) {
+        // One count per state and execution: iterations of a Map would share it.
+        if (reference === RETRY_COUNT && state.Type === 'Task' && !inMap) continue;
         if (!SUPPORTED_CONTEXT.some((pattern) => pattern.test(reference))) {
           problems.push(`${where}: the context object field ${reference} is not supplied locally`);
         }
@@ -80,7 +94,7 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
           planTask(name, state, where, tasks, problems);
           break;
         case 'Parallel':
-          ((state.Branches ?? []) as Record<string, unknown>[]).forEach((branch, i) => walk(branch, ` (branch ${i + 1} of "${name}")`));
+          ((state.Branches ?? []) as Record<string, unknown>[]).forEach((branch, i) => walk(branch, ` (branch ${i + 1} of "${name}")`, inMap));
           break;
         case 'Map': {
           for (const field of ['ItemReader', 'ItemBatcher', 'ResultWriter', 'ToleratedFailurePercentage', 'ToleratedFailureCount']) {
@@ -88,13 +102,13 @@ export function planDefinition(stateMachine: string, definition: Record<string, 
           }
           // A DISTRIBUTED Map runs its items as child executions (see child-executions.ts).
           const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown> | undefined;
-          if (processor) walk(processor, ` (item processor of "${name}")`);
+          if (processor) walk(processor, ` (item processor of "${name}")`, true);
           break;
         }
       }
     }
   };
-  walk(definition, '');
+  walk(definition, '', false);
   if (problems.length > 0) throw new UnsupportedStateError(stateMachine, problems);
   return { tasks, retryableStates, waitStates };
 }
@@ -110,8 +124,15 @@ function planTask(name: string, state: Record<string, unknown>, where: string, t
     const unknown = keys.filter((k) => !LAMBDA_INVOKE_PARAMETERS.has(k));
     if (unknown.length > 0) problems.push(`${where}: lambda:invoke parameter(s) ${unknown.join(', ')} are not supported locally`);
     if (!keys.includes('FunctionName')) problems.push(`${where}: lambda:invoke has no FunctionName parameter`);
-    tasks.set(name, { kind: 'lambda-invoke', state: name });
+    const retryCountFields = fieldsOf(parameters, RETRY_COUNT);
+    if (retryCountFields.length !== JSON.stringify(parameters).split(RETRY_COUNT).length - 1) {
+      problems.push(`${where}: the context object field ${RETRY_COUNT} is supplied locally only as a whole field of the Parameters ("name.$": "${RETRY_COUNT}")`);
+    }
+    tasks.set(name, { kind: 'lambda-invoke', state: name, retryCountFields });
     return;
+  }
+  if (JSON.stringify(state).includes(RETRY_COUNT)) {
+    problems.push(`${where}: the context object field ${RETRY_COUNT} is supplied locally only to lambda:invoke Tasks`);
   }
   const dynamo = DYNAMODB.exec(resource);
   if (dynamo) {
@@ -151,4 +172,23 @@ function contextReferences(state: Record<string, unknown>): string[] {
   };
   visit(state, false);
   return [...found];
+}
+
+/** The paths of the fields of a payload template whose value is the path `path` (`"name.$": path`). */
+function fieldsOf(template: unknown, path: string, prefix: readonly string[] = []): string[][] {
+  if (typeof template !== 'object' || template === null || Array.isArray(template)) return [];
+  return Object.entries(template).flatMap(([key, value]) => {
+    if (key.endsWith('.$') && value === path) return [[...prefix, key.slice(0, -2)]];
+    return fieldsOf(value, path, [...prefix, key]);
+  });
+}
+
+/** A Task's parameters with `count` written where its template takes `$$.State.RetryCount`. */
+export function withRetryCount(parameters: unknown, fields: readonly (readonly string[])[], count: number): unknown {
+  for (const field of fields) {
+    let target = parameters as Record<string, unknown>;
+    for (const key of field.slice(0, -1)) target = target[key] as Record<string, unknown>;
+    target[field.at(-1)!] = count;
+  }
+  return parameters;
 }

@@ -99,7 +99,7 @@ describe('LocalEngine', () => {
       dynamoEndpoint,
     });
     expect(output.results.greet.remainingMs).toBeGreaterThan(4000);
-    expect(output.results.work).toStrictEqual({ value: { runId: input.runId, attempt: 1 }, status: 200, version: '$LATEST' });
+    expect(output.results.work).toStrictEqual({ value: { runId: input.runId, attempt: 1, retryCount: 0 }, status: 200, version: '$LATEST' });
     expect(output).toMatchObject({
       executionId: result.executionArn,
       executionName: input.runId,
@@ -126,9 +126,10 @@ describe('LocalEngine', () => {
     // When it runs
     const result = await run(input);
 
-    // Then the third attempt succeeds and the attempts show the two failures
+    // Then the third attempt succeeds, told it is the second retry ($$.State.RetryCount, as on
+    // AWS), and the attempts show the two failures
     expect(result.status).toBe('SUCCEEDED');
-    expect(JSON.parse(result.output ?? 'null').results.work.value).toStrictEqual({ runId: input.runId, attempt: 3 });
+    expect(JSON.parse(result.output ?? 'null').results.work.value).toStrictEqual({ runId: input.runId, attempt: 3, retryCount: 2 });
     const work = result.attempts.filter((a) => a.state === 'Work');
     expect(work.map((a) => [a.attempt, a.error])).toStrictEqual([
       [1, 'TransientError'],
@@ -238,6 +239,18 @@ describe('LocalEngine', () => {
     await expect(
       editedEngine.startExecution({ stateMachineArn, name: 'unsupported', input: JSON.stringify(runInput(0)) }),
     ).rejects.toThrow(/state "Work" \(branch 2 of "Fan out"\): resource arn:aws:states:::glue:startJobRun\.sync is not supported locally/);
+    rmSync(edited, { recursive: true, force: true });
+  });
+
+  it('fails to start a definition that takes $$.State.RetryCount where the local runtime cannot supply it, naming the state', async () => {
+    // Given cdk.out where the Greet task (a Lambda ARN resource, not lambda:invoke) takes the retry count
+    const edited = editedAssembly((part) => part.replace('"name.$":"$.runId"', () => '"name.$":"States.Format(\'{}\', $$.State.RetryCount)"'));
+    const editedEngine = newEngine({ assemblyDir: edited });
+
+    // When a run starts, then it is refused before anything runs
+    await expect(
+      editedEngine.startExecution({ stateMachineArn, name: 'retry-count-in-format', input: JSON.stringify(runInput(0)) }),
+    ).rejects.toThrow(/state "Greet task" \(branch 1 of "Fan out"\): the context object field \$\$\.State\.RetryCount is supplied locally only to lambda:invoke Tasks/);
     rmSync(edited, { recursive: true, force: true });
   });
 

@@ -1,15 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { parseFieldEqualities } from '../../../local/services/logs-api';
+import { parseFilterPattern } from '../../../local/services/logs-api';
 
-describe('parseFieldEqualities (the CloudWatch Logs filter patterns the local FilterLogEvents serves)', () => {
-  it('reads the JSON-field equalities sluice logs --stage sends', () => {
-    expect(parseFieldEqualities('{ $.runId = "steps_2024-04-01_a1" && $.attempt = 2 }')).toStrictEqual({ runId: 'steps_2024-04-01_a1', attempt: 2 });
-    expect(parseFieldEqualities('{ $.runId = "a\\"b" }')).toStrictEqual({ runId: 'a"b' });
+describe('parseFilterPattern (the CloudWatch Logs filter patterns the local FilterLogEvents serves)', () => {
+  it('reads the JSON-field equalities sluice logs --stage sends, joined by && or by ||', () => {
+    expect(parseFilterPattern('{ $.sluice = "start" && $.runId = "steps_2024-04-01_a1" && $.attempt = 2 }')).toStrictEqual({
+      join: '&&',
+      fields: [
+        ['sluice', 'start'],
+        ['runId', 'steps_2024-04-01_a1'],
+        ['attempt', 2],
+      ],
+    });
+    expect(parseFilterPattern('{ $.requestId = "a" || $.function_request_id = "a" }')).toStrictEqual({
+      join: '||',
+      fields: [
+        ['requestId', 'a'],
+        ['function_request_id', 'a'],
+      ],
+    });
+    expect(parseFilterPattern('{ $.runId = "a\\"b" }')).toStrictEqual({ join: '&&', fields: [['runId', 'a"b']] });
   });
 
   it('refuses any other pattern rather than match it wrongly', () => {
-    expect(parseFieldEqualities('ERROR')).toBeUndefined();
-    expect(parseFieldEqualities('{ $.runId = "x" || $.task = "y" }')).toBeUndefined();
-    expect(parseFieldEqualities('{ $.attempt > 1 }')).toBeUndefined();
+    expect(parseFilterPattern('ERROR')).toBeUndefined();
+    expect(parseFilterPattern('{ $.runId = "x" || $.task = "y" && $.attempt = 1 }')).toBeUndefined();
+    expect(parseFilterPattern('{ $.attempt > 1 }')).toBeUndefined();
   });
 });
