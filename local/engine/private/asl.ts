@@ -125,7 +125,7 @@ function planTask(name: string, state: Record<string, unknown>, where: string, t
     if (unknown.length > 0) problems.push(`${where}: lambda:invoke parameter(s) ${unknown.join(', ')} are not supported locally`);
     if (!keys.includes('FunctionName')) problems.push(`${where}: lambda:invoke has no FunctionName parameter`);
     const retryCountFields = fieldsOf(parameters, RETRY_COUNT);
-    if (retryCountFields.length !== JSON.stringify(parameters).split(RETRY_COUNT).length - 1) {
+    if (retryCountFields.length !== JSON.stringify(state).split(RETRY_COUNT).length - 1) {
       problems.push(`${where}: the context object field ${RETRY_COUNT} is supplied locally only as a whole field of the Parameters ("name.$": "${RETRY_COUNT}")`);
     }
     tasks.set(name, { kind: 'lambda-invoke', state: name, retryCountFields });

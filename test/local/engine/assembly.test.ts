@@ -49,7 +49,7 @@ describe('loadStage', () => {
     expect(flow?.arn).toBe('arn:aws:states:us-east-1:000000000000:stateMachine:engine-test-flow');
     expect(branches[1].Work).toMatchObject({
       Resource: 'arn:aws:states:::lambda:invoke',
-      Parameters: { FunctionName: worker?.arn, 'Payload.$': '$' },
+      Parameters: { FunctionName: worker?.arn, Payload: { 'runId.$': '$.runId', 'retryCount.$': '$$.State.RetryCount' } },
     });
     expect(states.Record.Parameters).toMatchObject({ TableName: stage.tables[0].name });
   });
