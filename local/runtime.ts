@@ -1,7 +1,12 @@
+/**
+ * `LocalRuntime`, the embedded runtime's one entry point for the CLI, the console, the testing
+ * helper and the bench: it starts a stage (stage-services.ts), then launches, reruns, backfills
+ * and triggers on it. About 580 lines because it is that facade: each method is short and
+ * delegates to the engine, the stores or the services.
+ */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { pipelineOfRunId, SECRETS_ENV, type SecretLocation, type TaskEvent } from '../lib/compile/contract';
+import { pipelineOfRunId, type TaskEvent } from '../lib/compile/contract';
 import { formatIssue } from '../lib/compile/errors';
 import {
   BackfillStore,
@@ -16,63 +21,28 @@ import {
   UnknownRunError,
   UnknownTaskError,
 } from '../runtime';
-import { type ExecutionRecord, type ExecutionResult, type InvokeResult, LocalEngine, type LocalFunction, type LocalSchedule } from './engine';
-import { EventRouter, type RouterNotice } from './event-router';
+import { failAbandonedRuns } from './abandoned-runs';
+import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
+import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';
+import type { EventRouter, RouterNotice } from './event-router';
+import { type LocalPipeline, pipelinesOf } from './local-pipelines';
+import { defaultPartition } from './operations/default-partition';
+import { type PartitionView, partitionViews } from './operations/partition-views';
 import {
-  ensureTable,
   type LocalDynamo,
-  type LocalEventBridgeApi,
   type LocalS3,
   liveLeases,
   LocalScheduler,
   type ObjectCreatedEvent,
   type PendingTicks,
-  type LocalSecretsApi,
-  type LocalSnsApi,
-  type LocalSqsApi,
-  type LocalStepFunctionsApi,
-  type LocalLambdaApi,
-  type LocalLogsApi,
-  type LocalSchedulerApi,
   type PublishedMessage,
   type SharedServices,
-  startEventBridgeApi,
-  startSecretsApi,
-  startSnsApi,
-  startSqsApi,
-  startStepFunctionsApi,
-  startLambdaApi,
-  startLogsApi,
-  startSchedulerApi,
   useSharedServices,
 } from './services';
-import { TaskLogs } from './task-logs';
-import { executionHistory } from './services/execution-history';
-import { type PartitionView, partitionViews } from './operations/partition-views';
-import { defaultPartition } from './operations/default-partition';
-import { stageParameterPrefix } from '../lib/compile/deployed-names';
-import { LocalAuthorizer } from './iam/authorizer';
-import { type IamGateway, startIamGateway } from './iam/gateway';
-import { writeFileAtomic } from './state-files';
 import { LocalMetrics, type MetricSample, tapStdout } from './services/metrics';
+import { type StageServices, startStageServices } from './stage-services';
+import { writeFileAtomic } from './state-files';
 import { synthLocalStage, type SynthLocalResult } from './synth';
-import { failAbandonedRuns } from './abandoned-runs';
-import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
-import { type LocalPipeline, pipelinesOf } from './local-pipelines';
-
-/** The file of local secret values in a project; `.gitignore` keeps it out of git. */
-export const SECRETS_FILE = 'secrets.local.json';
-
-/** Where the stage's task functions read each logical secret (their `SLUICE_SECRETS`). */
-function secretLocationsOf(functions: readonly LocalFunction[]): Map<string, SecretLocation> {
-  const locations = new Map<string, SecretLocation>();
-  for (const fn of functions) {
-    const declared = fn.environment[SECRETS_ENV];
-    if (!declared) continue;
-    for (const [name, location] of Object.entries(JSON.parse(declared) as Record<string, SecretLocation>)) locations.set(name, location);
-  }
-  return locations;
-}
 
 /** Properties of {@link LocalRuntime.start}. */
 export interface LocalRuntimeProps {
@@ -137,15 +107,6 @@ export interface LocalRuntimeProps {
 /** How often a run's progress is reported while it runs. */
 const PROGRESS_INTERVAL_MS = 100;
 
-/** Creates a bucket of the stage in the shared S3 unless it exists. */
-async function ensureBucket(s3: LocalS3, name: string): Promise<void> {
-  try {
-    await s3.client().send(new CreateBucketCommand({ Bucket: name }));
-  } catch (error) {
-    if (!(error instanceof BucketAlreadyOwnedByYou) && !(error instanceof BucketAlreadyExists)) throw error;
-  }
-}
-
 
 /** What the runtime reports as it works. */
 export type RuntimeNotice =
@@ -202,20 +163,7 @@ export class LocalRuntime {
     readonly synth: SynthLocalResult,
     readonly engine: LocalEngine,
     readonly pipelines: ReadonlyMap<string, LocalPipeline>,
-    private readonly services: {
-      shared: SharedServices;
-      dynamo: LocalDynamo;
-      s3: LocalS3;
-      sfn: LocalStepFunctionsApi;
-      sns: LocalSnsApi;
-      gateway: IamGateway;
-      events: LocalEventBridgeApi;
-      sqs: LocalSqsApi;
-      secrets: LocalSecretsApi;
-      lambda: LocalLambdaApi;
-      scheduler: LocalSchedulerApi;
-      logs: LocalLogsApi;
-    },
+    private readonly services: StageServices & { readonly shared: SharedServices; readonly dynamo: LocalDynamo; readonly s3: LocalS3 },
     private readonly router: EventRouter,
     private readonly props: LocalRuntimeProps,
     /** The pid of the `sluice dev` whose DynamoDB and S3 this runtime uses, if it attached to one. */
@@ -254,139 +202,7 @@ export class LocalRuntime {
       shared = await useSharedServices({ home: props.home, ports: props.ports });
       if (shared.repaired) warn(shared.repaired);
       const { dynamo, s3 } = shared;
-      // Every AWS call of a function or state machine is decided against its role's policies: the
-      // functions reach DynamoDB and S3 through this runtime's gateway, which knows the stage.
-      const { loadStage } = await import('./engine');
-      const stage = loadStage(synth.buildDir, 'local');
-      const authorizer = LocalAuthorizer.of(stage);
-      const { authorize } = authorizer;
-      const gateway = await startIamGateway({ dynamodb: dynamo.endpoint, s3: s3.endpoint, authorize, environment: stage.environment });
-      started.push(gateway);
-      let engine: LocalEngine | undefined;
-      const sfn = await startStepFunctionsApi({
-        backend: {
-          startExecution: (request) => engine!.startExecution(request),
-          describeExecution: (arn) => engine!.describeExecution(arn),
-          listExecutions: (arn) => engine!.listExecutions(arn),
-          stopExecution: (arn, reason) => engine!.stopExecution(arn, reason),
-          executionHistory: (arn) => executionHistory(engine!.describeExecution(arn)),
-        },
-        authorize,
-      });
-      started.push(sfn);
-      const sns = await startSnsApi({ logFile: join(props.home, 'alerts.jsonl'), authorize });
-      started.push(sns);
-      // Tasks read their declared secrets, unchanged, from the local file through these services.
-      const secrets = await startSecretsApi({
-        file: props.secretsFile ?? process.env.SLUICE_SECRETS_FILE ?? join(props.projectDir, SECRETS_FILE),
-        locations: secretLocationsOf(stage.functions),
-        published: stage.parameters,
-        environment: stage.environment,
-        authorize,
-      });
-      started.push(secrets);
-      // What `--stage` calls beyond these (AWS_ENDPOINT_URL_* point a deployed-stage command here):
-      // the launchers, the schedules' state, and the task logs.
-      const lambda = await startLambdaApi({ find: (name) => stage.findFunction(name), invoke: (arn, event) => engine!.invoke(arn, event), authorize });
-      started.push(lambda);
-      const scheduleStatesOf = (schedule: LocalSchedule) => {
-        const pipeline = [...pipelinesOf(engine!).values()].find((p) => p.launcher.arn === stage.findFunction(schedule.target.arn)?.arn);
-        if (!pipeline) throw new Error(`schedule ${schedule.name} does not launch a pipeline of the local stage`);
-        return { pipeline: pipeline.name, states: new ScheduleStates(dynamo.client(), pipeline.tableName) };
-      };
-      const scheduler = await startSchedulerApi({
-        schedules: stage.schedules,
-        state: async (schedule) => {
-          const { pipeline, states } = scheduleStatesOf(schedule);
-          return (await states.get(pipeline)) === 'PAUSED' ? 'DISABLED' : 'ENABLED';
-        },
-        setState: async (schedule, state) => {
-          const { pipeline, states } = scheduleStatesOf(schedule);
-          await states.set(pipeline, state === 'DISABLED' ? 'PAUSED' : 'ENABLED', new Date());
-        },
-        authorize,
-      });
-      started.push(scheduler);
-      const logs = await startLogsApi({
-        logs: new TaskLogs(props.home),
-        taskOfLogGroup: (name) => taskOfLogGroup(stage.parameters, stage.stage, name),
-        environment: stage.environment,
-        authorize,
-      });
-      started.push(logs);
-      // Partition events the run monitors put on the stage's bus reach that bus's rules.
-      let router: EventRouter | undefined;
-      const events = await startEventBridgeApi({
-        authorize,
-        environment: stage.environment,
-        onEvent: (put) =>
-          router?.publish(
-            {
-              version: '0',
-              id: put.id,
-              'detail-type': put.detailType,
-              source: put.source,
-              account: engine!.stage.environment.account,
-              time: put.time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-              region: engine!.stage.environment.region,
-              resources: put.resources,
-              detail: put.detail,
-            },
-            put.eventBusName,
-          ),
-      });
-      started.push(events);
-      // The launcher moves a message that can never start a run to its dead-letter queue itself.
-      const sqs = await startSqsApi({ queues: stage.queues, authorize, onMessage: (message) => router?.send(message.queueArn, message.body, message.attributes) });
-      started.push(sqs);
-      engine = new LocalEngine({
-        // The build itself, not `cdk.out`: a later build replaces `cdk.out`, never this folder.
-        assemblyDir: synth.buildDir,
-        stage: 'local',
-        dynamoEndpoint: dynamo.endpoint,
-        s3Endpoint: s3.endpoint,
-        sfnEndpoint: sfn.endpoint,
-        snsEndpoint: sns.endpoint,
-        eventBridgeEndpoint: events.endpoint,
-        functionEnvironment: {
-          ...s3.clientEnvironment,
-          // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy).
-          AWS_ENDPOINT_URL_DYNAMODB: props.interpose ? await props.interpose('dynamodb', gateway.dynamodb) : gateway.dynamodb,
-          AWS_ENDPOINT_URL_S3: gateway.s3,
-          AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-          AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-          AWS_ENDPOINT_URL_SSM: secrets.endpoint,
-          ...(props.interpose && { AWS_ENDPOINT_URL_SFN: await props.interpose('stepfunctions', sfn.endpoint) }),
-          ...(props.functionLogLevel !== undefined && { POWERTOOLS_LOG_LEVEL: props.functionLogLevel }),
-        },
-        home: props.home,
-        retryIntervalMs: props.retryIntervalMs,
-        warn,
-        authorizer,
-        waitIntervalMs: props.waitIntervalMs,
-      });
-      const running = engine;
-      await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));
-      for (const table of running.stage.tables) {
-        const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
-        const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: typeof keys }[] | undefined) ?? [];
-        await ensureTable(dynamo.client(), {
-          tableName: table.name,
-          partitionKey: keys.find((k) => k.KeyType === 'HASH')!.AttributeName,
-          sortKey: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
-          indexes: indexes.map((index) => ({
-            name: index.IndexName,
-            partitionKey: index.KeySchema.find((k) => k.KeyType === 'HASH')!.AttributeName,
-            sortKey: index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
-          })),
-        });
-      }
-      router = new EventRouter({
-        stage: running.stage,
-        invoke: (arn, event) => running.invoke(arn, event),
-        deadLetterDir: join(props.home, 'dead-letters'),
-        notify: props.notify,
-      });
+      const { engine: running, services, router } = await startStageServices(props, synth, shared, warn, started);
       if (announce) {
         const announcement: DevAnnouncement = {
           pid: process.pid,
@@ -399,7 +215,7 @@ export class LocalRuntime {
       // This process holds one lease on the services: any other is another sluice command.
       await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
       const attachedTo = dev && dev.pid !== process.pid ? dev.pid : undefined;
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, sfn, sns, gateway, events, sqs, secrets, lambda, scheduler, logs }, router, props, attachedTo);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, ...services }, router, props, attachedTo);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -769,14 +585,4 @@ export class LocalRuntime {
   private executionArnOf(name: string, runId: string): string {
     return `${this.pipeline(name).stateMachine.arn.replace(':stateMachine:', ':execution:')}:${runId}`;
   }
-}
-
-/** The task whose log group `name` is, from the parameters the stage publishes (`taskLogGroupName`). */
-function taskOfLogGroup(parameters: ReadonlyMap<string, string>, stage: string, name: string): { pipeline: string; task: string } | undefined {
-  const pattern = new RegExp(`^${stageParameterPrefix(stage)}/pipelines/([^/]+)/tasks/([^/]+)/log-group-name$`);
-  for (const [parameter, value] of parameters) {
-    const match = value === name ? pattern.exec(parameter) : null;
-    if (match) return { pipeline: match[1]!, task: match[2]! };
-  }
-  return undefined;
 }
