@@ -19,6 +19,15 @@ if (major < MINIMUM_NODE_MAJOR) {
 // the next command does not compile them again: about a quarter of a second of a warm start.
 module.enableCompileCache?.();
 
+// A reader that stops early (`sluice logs <run> | head`) closes the pipe: what is written after
+// that is dropped, and the command goes on to its end (a run it started finishes), instead of
+// dying of the write error with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 // Taken before the CLI redirects what functions print: these write to the real streams.
 const writers = [process.stdout, process.stderr].map((stream) => stream.write.bind(stream));
 

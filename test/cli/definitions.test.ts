@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokenFixtures, cliEnv, json, sluice, unresolvedFixtures } from './sluice';
+import { brokenFixtures, cliEnv, json, sluice, spawnSluice, unresolvedFixtures } from './sluice';
 
 /** Commands that read the definitions only (no synth, no services), and usage errors. */
 describe('sluice list, validate and usage errors', () => {
@@ -33,6 +33,18 @@ describe('sluice list, validate and usage errors', () => {
     expect(pipelines.map((p) => p.name)).toStrictEqual(['drops', 'flaky-source', 'malformed-feed', 'orders', 'slow-export']);
     expect(pipelines.find((p) => p.name === 'drops')?.triggers.map((t) => t.pattern)).toStrictEqual(['s3://raw/drops/*.csv']);
     expect(pipelines.find((p) => p.name === 'orders')?.tasks).toStrictEqual(['extract', 'summarise']);
+  });
+
+  it('finishes quietly when the reader of its output stops early (sluice list | head -1)', async () => {
+    // Given a reader that closes the pipe before the command writes
+    const child = spawnSluice(['list'], env);
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+
+    // Then the command ends as it would have, without a stack trace
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect({ code, stderr }).toStrictEqual({ code: 0, stderr: '' });
   });
 
   it('lists the graph of pipelines that run after others', async () => {
