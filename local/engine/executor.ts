@@ -362,9 +362,10 @@ export class LocalEngine {
     return abandoned;
   }
 
-  /** Waits for every running execution, then releases the DynamoDB client. */
+  /** Waits for every running execution, then stops the functions' sandboxes and releases the DynamoDB client. */
   async close(): Promise<void> {
     await Promise.all([...this.executions.values()].map((e) => e.done));
+    await this.lambdas.close();
     this.dynamodb.destroy();
   }
 

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire, registerHooks } from 'node:module';
 import { dirname } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { LocalFunction } from './local-stage';
 import { installInvocationGuard, withInvocation } from './private/invocation-guard';
 import { captureOutput, type OutputSink } from './private/invocation-output';
 import { withEnvironment } from './private/process-env';
+import { SandboxPool } from './private/sandbox-pool';
 
 /** Endpoints of the local services, handed to every function through its environment. */
 export interface LocalEndpoints {
@@ -61,21 +60,22 @@ export interface LambdaContext {
 type Handler = (event: unknown, context: LambdaContext) => unknown;
 
 /**
- * Runs Lambda functions from their bundles in `cdk.out`, in this process: one module instance per
- * function (module scope survives between invocations, as in a warm container), the function's
- * environment plus what Lambda sets plus the local endpoints, a Lambda-like context, and the
- * function's timeout (`Sandbox.Timedout`). A timed-out handler cannot be stopped in-process: its
- * result is ignored and its AWS calls from then on are refused; a crash (`process.exit`, an exception
- * thrown from a callback) fails its invocation only (see `invocation-guard.ts`).
+ * Runs Lambda functions from their bundles in `cdk.out`, each invocation in a sandbox of its
+ * function (a worker thread, see `private/sandbox.ts`) reused while warm, so module scope survives
+ * between invocations as in a warm container: the function's environment plus what Lambda sets plus
+ * the local endpoints, a Lambda-like context, the function's timeout (`Sandbox.Timedout`, which
+ * stops the attempt), its memory size (`Runtime.OutOfMemory`), and a crash (`process.exit`, an
+ * exception thrown from a callback) failing its invocation only.
+ *
+ * A handler standing in for a bundle ({@link replaceHandler}) is a closure of the host, so it runs
+ * in the host's process, where it cannot be stopped (see `private/invocation-guard.ts`).
  */
 export class LocalLambdaRuntime {
-  private readonly modules = new Map<string, Promise<Handler>>();
+  private readonly pools = new Map<string, SandboxPool>();
   private readonly environments = new Map<string, Record<string, string>>();
   private readonly overrides = new Map<string, TaskHandler>();
 
-  constructor(private readonly endpoints: LocalEndpoints) {
-    installInvocationGuard();
-  }
+  constructor(private readonly endpoints: LocalEndpoints) {}
 
   /**
    * Invokes the function with `event`. `onOutput`, when given, receives each line the invocation
@@ -83,9 +83,7 @@ export class LocalLambdaRuntime {
    */
   async invoke(fn: LocalFunction, event: unknown, onOutput?: (requestId: string) => OutputSink): Promise<InvokeResult> {
     const requestId = randomUUID();
-    const environment = this.environmentOf(fn);
-    const deadline = Date.now() + fn.timeoutSeconds * 1000;
-    const context: LambdaContext = {
+    const contextFields = {
       functionName: fn.name,
       functionVersion: '$LATEST',
       invokedFunctionArn: fn.arn,
@@ -93,9 +91,61 @@ export class LocalLambdaRuntime {
       awsRequestId: requestId,
       logGroupName: `/aws/lambda/${fn.name}`,
       logStreamName: `local/[$LATEST]${requestId.replace(/-/g, '')}`,
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
+    const sink = onOutput?.(requestId);
+    const override = this.overrides.get(fn.arn);
+    if (override) return this.invokeInProcess(fn, override, event, contextFields, sink);
+    let payload: string;
+    try {
+      // The payload crosses a JSON boundary on Lambda: no shared references, `undefined` → null.
+      payload = JSON.stringify(event ?? null);
+    } catch (error) {
+      return { ok: false, requestId, ...errorShape(error) };
+    }
+    return this.poolOf(fn).invoke({ requestId, event: payload, context: contextFields, timeoutSeconds: fn.timeoutSeconds, sink });
+  }
+
+  /**
+   * Runs `handler` instead of the function's bundle from now on (a test's stand-in for one task),
+   * or the bundle again when `undefined`, with the function's environment, timeout and the JSON
+   * payload boundary.
+   */
+  replaceHandler(fn: LocalFunction, handler: TaskHandler | undefined): void {
+    if (handler) this.overrides.set(fn.arn, handler);
+    else this.overrides.delete(fn.arn);
+  }
+
+  /** Stops every sandbox, so that nothing of the functions outlives the runtime. */
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+
+  private poolOf(fn: LocalFunction): SandboxPool {
+    let pool = this.pools.get(fn.arn);
+    if (!pool) {
+      pool = new SandboxPool(
+        { functionName: fn.name, handlerFile: fn.handlerFile, handlerExport: fn.handlerExport, environment: this.environmentOf(fn), memoryMb: fn.memoryMb },
+        import.meta.url,
+      );
+      this.pools.set(fn.arn, pool);
+    }
+    return pool;
+  }
+
+  /** A stand-in handler, in this process: its result is ignored after its timeout, its AWS calls refused. */
+  private async invokeInProcess(
+    fn: LocalFunction,
+    handler: TaskHandler,
+    event: unknown,
+    contextFields: Omit<LambdaContext, 'callbackWaitsForEmptyEventLoop' | 'getRemainingTimeInMillis'>,
+    sink: OutputSink | undefined,
+  ): Promise<InvokeResult> {
+    installInvocationGuard();
+    const { awsRequestId: requestId } = contextFields;
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    const context: LambdaContext = { ...contextFields, callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<InvokeResult>((resolve) => {
       timer = setTimeout(
@@ -112,37 +162,25 @@ export class LocalLambdaRuntime {
     });
     const call = async (): Promise<InvokeResult> => {
       try {
-        const handler = this.overrides.get(fn.arn) ?? (await this.handlerOf(fn));
-        // The payload crosses a JSON boundary on Lambda: no shared references, `undefined` → null.
-        const result = await handler(JSON.parse(JSON.stringify(event ?? null)), context);
+        const result = await (handler as Handler)(JSON.parse(JSON.stringify(event ?? null)), context);
         return { ok: true, requestId, payload: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
       } catch (error) {
         return { ok: false, requestId, ...errorShape(error) };
       }
     };
-    const sink = onOutput?.(requestId);
     let crash!: (result: InvokeResult) => void;
     const crashed = new Promise<InvokeResult>((resolve) => (crash = resolve));
     const onCrash = (errorType: string, error: unknown) => crash({ ok: false, requestId, ...errorShape(error), errorType });
+    const environment = this.environmentOf(fn);
     const { result: run, fence } = withInvocation(requestId, fn.name, onCrash, () => withEnvironment(environment, () => (sink ? captureOutput(sink, call) : call())));
     try {
       const outcome = await Promise.race([run, timeout, crashed]);
-      // What the invocation still does after its timeout must not reach AWS.
+      // What the stand-in still does after its timeout must not reach AWS.
       if (!outcome.ok && outcome.errorType === 'Sandbox.Timedout') fence();
       return outcome;
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /**
-   * Runs `handler` instead of the function's bundle from now on (a test's stand-in for one task),
-   * or the bundle again when `undefined`, with the function's environment, timeout and the JSON
-   * payload boundary.
-   */
-  replaceHandler(fn: LocalFunction, handler: TaskHandler | undefined): void {
-    if (handler) this.overrides.set(fn.arn, handler);
-    else this.overrides.delete(fn.arn);
   }
 
   private environmentOf(fn: LocalFunction): Record<string, string> {
@@ -182,65 +220,6 @@ export class LocalLambdaRuntime {
     }
     return environment;
   }
-
-  private handlerOf(fn: LocalFunction): Promise<Handler> {
-    let loaded = this.modules.get(fn.arn);
-    if (!loaded) {
-      loaded = loadHandler(fn);
-      // A module that failed to load is retried on the next invocation, as Lambda re-inits.
-      loaded.catch(() => this.modules.delete(fn.arn));
-      this.modules.set(fn.arn, loaded);
-    }
-    return loaded;
-  }
-}
-
-async function loadHandler(fn: LocalFunction): Promise<Handler> {
-  provideRuntimeModules();
-  let exports: Record<string, unknown>;
-  if (fn.handlerFile.endsWith('.mjs')) {
-    // The query makes a module instance of its own per function, even when two share a bundle.
-    const url = `${pathToFileURL(fn.handlerFile).href}?function=${encodeURIComponent(fn.arn)}`;
-    exports = (await import(/* @vite-ignore */ url)) as Record<string, unknown>;
-  } else {
-    const require = createRequire(fn.handlerFile);
-    const resolved = require.resolve(fn.handlerFile);
-    delete require.cache[resolved];
-    exports = require(resolved) as Record<string, unknown>;
-    delete require.cache[resolved];
-  }
-  const handler = exports[fn.handlerExport];
-  if (typeof handler !== 'function') {
-    throw Object.assign(new Error(`${fn.handlerFile} does not export a function "${fn.handlerExport}"`), {
-      name: 'Runtime.HandlerNotFound',
-    });
-  }
-  return handler as Handler;
-}
-
-let runtimeModulesProvided = false;
-
-/**
- * The Lambda Node.js runtime provides the AWS SDK v3, so NodejsFunction leaves `@aws-sdk/*` out of
- * bundles. A bundle in a `cdk.out` outside this project cannot resolve them from its own folder:
- * resolve them from here instead, as the runtime would. Nothing else is provided.
- */
-function provideRuntimeModules(): void {
-  if (runtimeModulesProvided) return;
-  runtimeModulesProvided = true;
-  const here = import.meta.url;
-  registerHooks({
-    resolve(specifier, context, nextResolve) {
-      try {
-        return nextResolve(specifier, context);
-      } catch (error) {
-        if (!specifier.startsWith('@aws-sdk/') || !['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes(String((error as NodeJS.ErrnoException).code))) throw error;
-        // A CommonJS bundle's require() resolves with CommonJS conditions, from this module.
-        if (context.conditions.includes('require')) return { url: pathToFileURL(createRequire(here).resolve(specifier)).href, shortCircuit: true };
-        return nextResolve(specifier, { ...context, parentURL: here });
-      }
-    },
-  });
 }
 
 function errorShape(error: unknown): { errorType: string; errorMessage: string; trace: string[] } {

@@ -6,10 +6,10 @@ import { syncBuiltinESMExports } from 'node:module';
 /**
  * Keeps what one in-process invocation does to itself, as a Lambda sandbox would.
  *
- * Handlers run in the runtime's own process (worker threads would isolate them, but cost 10 to 20
- * times the time of a burst of short runs), so a running function cannot be stopped. Code a
- * handler starts stays in its invocation's async context (AsyncLocalStorage), and that is enough
- * for what matters:
+ * Bundles run in sandboxes that can be stopped (`sandbox.ts`); a stand-in handler of a test
+ * (`replaceHandler`) is a closure of this process, so it runs here and cannot be stopped. Code it
+ * starts stays in its invocation's async context (AsyncLocalStorage), and that is enough for what
+ * matters:
  * - a timed-out (or crashed) invocation's AWS calls are refused from then on: every SDK request
  *   leaves through `node:http` or `node:https` in that context, so the attempt cannot write its
  *   output after its retry started (its timers still fire, its file writes still happen);

@@ -4,7 +4,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export type OutputSink = (stream: 'stdout' | 'stderr', line: string) => void;
 
 /**
- * Per-invocation capture of what in-process Lambda handlers print.
+ * Per-invocation capture of what in-process stand-in handlers print (`replaceHandler`; a sandbox
+ * hands its invocation's output over itself, see `sandbox.ts`).
  *
  * On Lambda each invocation's output lands in CloudWatch Logs tagged with its request id. Here the
  * handlers of concurrent branches share one process, so `process.stdout.write` and

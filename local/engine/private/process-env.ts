@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * Per-invocation `process.env` for in-process Lambda handlers.
+ * Per-invocation `process.env` for in-process stand-in handlers (`replaceHandler`; bundles run in
+ * sandboxes with an environment of their own).
  *
- * Handlers of concurrent Parallel branches or Map iterations run in one Node process, and each
+ * Stand-ins of concurrent Parallel branches or Map iterations run in one Node process, and each
  * must see its own function's environment, as on Lambda. `process.env` is replaced once by a proxy
  * that reads and writes the environment of the invocation in whose async context the code runs
  * (AsyncLocalStorage), and the host's own environment everywhere else. Code a handler starts

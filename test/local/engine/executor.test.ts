@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ function newEngine(props: Partial<LocalEngineProps> = {}): LocalEngine {
 /** The fixture state machine's input: the worker fails `failTimes` times with `errorName`. */
 function runInput(failTimes: number, errorName = 'TransientError', sleepMs = 0, resultBytes = 0, lateWrite = false) {
   const runId = `run-${++runs}`;
-  return { runId, failTimes, errorName, sleepMs, resultBytes, lateWrite };
+  return { runId, failTimes, errorName, sleepMs, resultBytes, lateWrite, lateFile: '' };
 }
 
 async function run(input: ReturnType<typeof runInput>, on = engine) {
@@ -184,6 +184,34 @@ describe('LocalEngine', () => {
     expect(result.error).toBe('Sandbox.Timedout');
     const late = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `late-${input.runId}` } } }));
     expect(late.Item).toBeUndefined();
+  });
+
+  it('stops a timed-out attempt: its timers and local file writes never happen after its timeout', async () => {
+    // Given a worker that appends to a local file from a timer and after its sleep of 1.5 s, with a timeout of 1 s
+    const lateFile = join(home, `late-${runs}.txt`);
+    const input = { ...runInput(0, 'Error', 1500), lateFile };
+
+    // When it runs, and the time it would have written has passed
+    const result = await run(input);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    // Then the attempt timed out and nothing of it ran after that
+    expect(result.error).toBe('Sandbox.Timedout');
+    expect(existsSync(lateFile)).toBe(false);
+  });
+
+  it('fails an invocation whose heap grows past the function\'s memory size with Runtime.OutOfMemory, and the next one succeeds', async () => {
+    // Given the greet function, with 128 MB
+    const greet = engine.stage.functions.find((fn) => fn.name.includes('Greet'))!;
+    expect(greet.memoryMb).toBe(128);
+
+    // When one invocation holds 300 MB, and another 16 MB after it
+    const hungry = await engine.invoke(greet.arn, { name: 'hungry', allocateMb: 300 });
+    const next = await engine.invoke(greet.arn, { name: 'next', allocateMb: 16 });
+
+    // Then the first failed as Lambda reports it, and the second ran in a fresh sandbox
+    expect(hungry).toMatchObject({ ok: false, errorType: 'Runtime.OutOfMemory' });
+    expect(next).toMatchObject({ ok: true, payload: { greeting: 'hi next', heldMb: 16 } });
   });
 
   it('ends the attempt a stop cuts short as aborted, leaving no task running', async () => {
