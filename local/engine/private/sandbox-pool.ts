@@ -51,10 +51,10 @@ export class SandboxPool {
   }
 
   private acquire(): Promise<Sandbox> {
-    const warm = this.idle.pop();
-    if (warm) {
+    for (let warm = this.idle.pop(); warm; warm = this.idle.pop()) {
       clearTimeout(warm.timer);
-      return Promise.resolve(warm.sandbox);
+      // One that crashed while idle (a callback of an earlier invocation threw) is gone.
+      if (warm.sandbox.usable) return Promise.resolve(warm.sandbox);
     }
     if (this.live.size === 0) return Promise.resolve(this.start());
     return new Promise((resolve) => {

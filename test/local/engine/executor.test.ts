@@ -75,6 +75,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(engines.map((e) => e.close()));
+  // A Parallel branch can still be running when its execution fails, as on AWS; closing the
+  // engines stopped its sandbox, and a request it had sent is given time to be answered before
+  // the table goes away.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   dynamo.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   rmSync(outdir, { recursive: true, force: true });
@@ -212,6 +216,21 @@ describe('LocalEngine', () => {
     // Then the first failed as Lambda reports it, and the second ran in a fresh sandbox
     expect(hungry).toMatchObject({ ok: false, errorType: 'Runtime.OutOfMemory' });
     expect(next).toMatchObject({ ok: true, payload: { greeting: 'hi next', heldMb: 16 } });
+  });
+
+  it('ends a sandbox whose callback throws after its invocation returned, and runs the next invocation in a fresh one', async () => {
+    // Given an invocation that succeeded but left a timer that throws
+    const worker = engine.stage.functions.find((fn) => fn.name.includes('Worker'))!;
+    const first = await engine.invoke(worker.arn, { ...runInput(0), throwAfterMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // When the function is invoked again
+    const input = runInput(0);
+    const next = await engine.invoke(worker.arn, input);
+
+    // Then both succeeded: the crash took down only the idle sandbox
+    expect(first.ok).toBe(true);
+    expect(next).toMatchObject({ ok: true, payload: { runId: input.runId, attempt: 1 } });
   });
 
   it('ends the attempt a stop cuts short as aborted, leaving no task running', async () => {
