@@ -222,6 +222,8 @@ function bareContext(stateMachine: { arn: string; name: string }): RunOptions['c
       get EnteredTime() {
         return new Date().toISOString();
       },
+      // Every try of the bench's tasks is a first one, as in the engine's runs.
+      RetryCount: 0,
     },
   };
 }
