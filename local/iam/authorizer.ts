@@ -26,6 +26,9 @@ export class AccessDeniedError extends Error {
   }
 }
 
+/** Most decisions {@link LocalAuthorizer} keeps; it starts afresh beyond. */
+const MAX_DECISIONS = 10_000;
+
 /** The prefix AWS gives temporary (role session) access key ids. */
 const ROLE_KEY_PREFIX = 'ASIA';
 
@@ -82,7 +85,23 @@ export class LocalAuthorizer {
     if (denial) throw new AccessDeniedError(denial);
   }
 
+  /**
+   * Decisions made so far, by role, action and resource: a decision depends on nothing else (the
+   * role's policies and the context keys are fixed for the runtime's life), and a backfill asks
+   * the same few hundred thousand times. Bounded, as S3 object ARNs are unbounded.
+   */
+  private readonly decisions = new Map<string, string | undefined>();
+
   private decide(caller: { role: LocalRole; session: string }, action: string, resource: string): string | undefined {
+    const cacheKey = `${caller.role.arn} ${action} ${resource}`;
+    if (this.decisions.has(cacheKey)) return this.decisions.get(cacheKey);
+    if (this.decisions.size >= MAX_DECISIONS) this.decisions.clear();
+    const denial = this.evaluate(caller, action, resource);
+    this.decisions.set(cacheKey, denial);
+    return denial;
+  }
+
+  private evaluate(caller: { role: LocalRole; session: string }, action: string, resource: string): string | undefined {
     const decision = evaluatePolicies(caller.role.statements as unknown as PolicyStatement[], {
       action,
       resource,
