@@ -277,6 +277,13 @@ export class LocalEngine {
     const control: ExecutionControl = {};
     const done = this.run(stateMachine, prepared, record, input, events, control);
     this.executions.set(executionArn, { record, events, done, control });
+    // Once ended and persisted, its record is read from disk like any other: a process that runs
+    // a backfill of 10,000 partitions does not keep 10,000 executions and their events in memory.
+    // One that could not be persisted stays, and its failure is for whoever awaits `done`.
+    done.then(
+      () => this.executions.delete(executionArn),
+      () => undefined,
+    );
     return { executionArn, startDate };
   }
 
