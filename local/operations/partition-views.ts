@@ -29,6 +29,7 @@ export async function partitionViews(config: LauncherConfig, store: PartitionSto
   const listed = new Set(keys);
   // A time partition run before it was complete (a manual run of today) is past the default range.
   const unlisted = timeOrdered ? records.map((r) => r.partition).filter((k) => !listed.has(k)) : [];
-  const partitions = timeOrdered ? [...keys, ...unlisted].sort() : keys;
+  // The listed keys are in order already: sorting 100,000 of them again took a tenth of `status`.
+  const partitions = unlisted.length > 0 ? [...keys, ...unlisted].sort() : keys;
   return partitions.map(view);
 }

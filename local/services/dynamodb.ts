@@ -12,7 +12,6 @@ import {
   ResourceNotFoundException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { LOCAL_REGION, closeServer, listen, localCredentials } from './private/loopback';
 
 /** Options of {@link startDynamo}. */
@@ -62,6 +61,8 @@ export class DamagedStoreError extends Error {
 export async function startDynamo(options: StartDynamoOptions): Promise<LocalDynamo> {
   await mkdir(options.dataDir, { recursive: true });
   const repaired = await openableStore(options.dataDir, options.lockWaitMs ?? 10_000);
+  // Loaded here, as s3rver is: a command attached to running services never starts one.
+  const { default: dynalite } = await import('dynalite');
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listen(server, options.port ?? 0);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -62,8 +62,18 @@ function isRepeatedWallTime(zone: Zone, dt: DateTime): boolean {
   return dt.getPossibleOffsets().some((other) => other.toMillis() < ms);
 }
 
+/**
+ * The instant `ms` in `zone`, the last one kept: listing a range asks for each partition's start
+ * twice in a row (its key, then where it ends), and building a DateTime is most of a key's cost.
+ */
+function dateTimeAt(ms: number, zone: Zone): DateTime {
+  if (last?.ms !== ms || last.zone !== zone) last = { ms, zone, dt: DateTime.fromMillis(ms, { zone }) };
+  return last.dt;
+}
+let last: { readonly ms: number; readonly zone: Zone; readonly dt: DateTime } | undefined;
+
 export function keyAt(kind: TimeGranularity, zone: Zone, ms: number): string {
-  const dt = DateTime.fromMillis(ms, { zone });
+  const dt = dateTimeAt(ms, zone);
   const day = `${pad(dt.year, 4)}-${pad(dt.month)}-${pad(dt.day)}`;
   switch (kind) {
     case 'hourly':
@@ -121,7 +131,7 @@ export function startMs(kind: TimeGranularity, zone: Zone, key: string): number 
 function hourlyEnd(zone: Zone, start: number, key: string): number {
   let cursor = start;
   for (;;) {
-    const dt = DateTime.fromMillis(cursor, { zone });
+    const dt = dateTimeAt(cursor, zone);
     // When the wall clock would reach the next hour if the offset stayed as it is.
     const wallHourEnd = cursor + HOUR_MS - ((dt.minute * 60 + dt.second) * 1000 + dt.millisecond);
     if (zone.offset(wallHourEnd) === dt.offset) return wallHourEnd;
