@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { listPartitions } from '../lib/compile/partition-keys';
 import { resolveBackfillRequest } from '../lib/compile/backfill';
 import { startBackfill } from '../local/backfills';
+import { FUNCTION_LOG } from '../local/cli/context';
+import { captureFunctionOutput } from '../local/cli/io';
 import { LocalRuntime } from '../local/runtime';
 import type { BenchResult } from './stats';
 
@@ -42,6 +44,8 @@ export async function run(): Promise<BenchResult> {
   const perSlot = Number(process.env.WAIT_RUNS ?? 25);
   mkdirSync(SCRATCH_DIR, { recursive: true });
   const home = mkdtempSync(join(SCRATCH_DIR, 'bench-backfill-'));
+  // What the functions print goes to a file, as under `sluice backfill`, not to the bench's table.
+  const restore = captureFunctionOutput({ logFile: join(home, FUNCTION_LOG), verbose: false });
   const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
   try {
     const rows: Row[] = [];
@@ -53,6 +57,7 @@ export async function run(): Promise<BenchResult> {
     return { title: 'backfills on the local runtime: 3-task runs through the backfill state machine', rows };
   } finally {
     await runtime.stop();
+    restore();
     rmSync(home, { recursive: true, force: true });
   }
 }
