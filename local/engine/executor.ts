@@ -20,7 +20,7 @@ import {
 } from 'aws-local-stepfunctions';
 import { loadStage } from './assembly';
 import { type LocalFunction, type LocalStage, type LocalStateMachine, functionNameOf } from './local-stage';
-import { type InvokeResult, LocalLambdaRuntime, type TaskHandler } from './lambda';
+import { type InvokeResult, LocalLambda, type TaskHandler } from './lambda';
 import type { OutputSink } from './private/invocation-output';
 import { type TaskPlan, withRetryCount } from './private/asl';
 import { type InterpretedMachine, interpretDefinition } from './interpreted-machine';
@@ -160,7 +160,7 @@ export class LocalEngine {
     send(command: DescribeExecutionCommand): Promise<DescribeExecutionCommandOutput>;
   };
 
-  private readonly lambdas: LocalLambdaRuntime;
+  private readonly lambdas: LocalLambda;
   private readonly dynamodb: DynamoDbTasks;
   private readonly executions = new Map<string, Running>();
   private readonly prepared = new Map<string, Prepared>();
@@ -170,7 +170,7 @@ export class LocalEngine {
 
   constructor(private readonly props: LocalEngineProps) {
     this.stage = loadStage(props.assemblyDir, props.stage);
-    this.lambdas = new LocalLambdaRuntime({
+    this.lambdas = new LocalLambda({
       dynamodb: props.dynamoEndpoint,
       s3: props.s3Endpoint,
       sfn: props.sfnEndpoint,
@@ -210,7 +210,7 @@ export class LocalEngine {
     return record;
   }
 
-  /** Runs `handler` instead of the function's bundle (see {@link LocalLambdaRuntime.replaceHandler}). */
+  /** Runs `handler` instead of the function's bundle (see {@link LocalLambda.replaceHandler}). */
   replaceHandler(functionNameOrArn: string, handler: TaskHandler | undefined): void {
     this.lambdas.replaceHandler(this.functionOf(functionNameOrArn), handler);
   }

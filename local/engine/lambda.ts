@@ -70,7 +70,7 @@ type Handler = (event: unknown, context: LambdaContext) => unknown;
  * A handler standing in for a bundle ({@link replaceHandler}) is a closure of the host, so it runs
  * in the host's process, where it cannot be stopped (see `private/invocation-guard.ts`).
  */
-export class LocalLambdaRuntime {
+export class LocalLambda {
   private readonly pools = new Map<string, SandboxPool>();
   private readonly environments = new Map<string, Record<string, string>>();
   private readonly overrides = new Map<string, TaskHandler>();
@@ -229,5 +229,5 @@ function errorShape(error: unknown): { errorType: string; errorMessage: string; 
   return { errorType: typeof error, errorMessage: String(error), trace: [] };
 }
 
-/** A handler standing in for a function's bundle (see {@link LocalLambdaRuntime.replaceHandler}). */
+/** A handler standing in for a function's bundle (see {@link LocalLambda.replaceHandler}). */
 export type TaskHandler = (event: unknown) => unknown;
