@@ -35,7 +35,8 @@ import {
 import { DynamoDbTasks } from './private/dynamodb-task';
 import { AccessDeniedError, type LocalAuthorizer } from '../iam/authorizer';
 import { TaskLogs } from '../task-logs';
-import { executionRecordFile } from './records';
+import { type ExecutionRecord, type ExecutionResult, type ExecutionStatus, executionRecordFile, type TaskAttempt } from './records';
+import { type ExecutionStatusChangeEvent, statusChangeEvent } from './status-change';
 import { PAYLOAD_LIMIT_BYTES, TaskFailure, TerminalTaskFailure, payloadSize } from './private/task-errors';
 
 /** Properties of a {@link LocalEngine}. */
@@ -82,45 +83,6 @@ export interface LocalEngineProps {
    * @default - each Wait state's own time
    */
   readonly waitIntervalMs?: number;
-}
-
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-
-/** One attempt of one Task state: a retried task has one per try. */
-export interface TaskAttempt {
-  readonly state: string;
-  /** 1 for the first try. */
-  readonly attempt: number;
-  /** Iteration index inside a Map state. */
-  readonly mapIndex?: number;
-  readonly startDate: string;
-  endDate?: string;
-  error?: string;
-  cause?: string;
-}
-
-/** What is kept of an execution, in memory and as JSON under `executions/`. */
-export interface ExecutionRecord {
-  readonly executionArn: string;
-  readonly stateMachineArn: string;
-  readonly name: string;
-  status: ExecutionStatus;
-  /** The input as the caller passed it (a JSON string). */
-  readonly input: string;
-  /** JSON string, when SUCCEEDED. */
-  output?: string;
-  error?: string;
-  cause?: string;
-  readonly startDate: string;
-  stopDate?: string;
-  readonly attempts: TaskAttempt[];
-  /** The process running the execution: an execution cannot outlive it locally. */
-  readonly pid?: number;
-}
-
-/** An execution as `waitForExecution` reports it, with the interpreter's event log. */
-export interface ExecutionResult extends ExecutionRecord {
-  readonly events: readonly unknown[];
 }
 
 type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
@@ -848,55 +810,6 @@ export class LocalEngine {
   }
 }
 
-
-/** An EventBridge `Step Functions Execution Status Change` event. */
-export interface ExecutionStatusChangeEvent {
-  readonly version: '0';
-  readonly id: string;
-  readonly 'detail-type': 'Step Functions Execution Status Change';
-  readonly source: 'aws.states';
-  readonly account: string;
-  readonly time: string;
-  readonly region: string;
-  readonly resources: readonly string[];
-  readonly detail: {
-    readonly executionArn: string;
-    readonly stateMachineArn: string;
-    readonly name: string;
-    readonly status: ExecutionStatus;
-    readonly startDate: number;
-    readonly stopDate: number | null;
-    readonly input: string;
-    readonly output: string | null;
-    readonly error: string | null;
-    readonly cause: string | null;
-  };
-}
-
-function statusChangeEvent(record: ExecutionRecord, environment: { account: string; region: string }): ExecutionStatusChangeEvent {
-  return {
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': 'Step Functions Execution Status Change',
-    source: 'aws.states',
-    account: environment.account,
-    time: record.stopDate ?? record.startDate,
-    region: environment.region,
-    resources: [record.executionArn],
-    detail: {
-      executionArn: record.executionArn,
-      stateMachineArn: record.stateMachineArn,
-      name: record.name,
-      status: record.status,
-      startDate: Date.parse(record.startDate),
-      stopDate: record.stopDate ? Date.parse(record.stopDate) : null,
-      input: record.input,
-      output: record.output ?? null,
-      error: record.error ?? null,
-      cause: record.cause ?? null,
-    },
-  };
-}
 
 /** A Lambda error as Step Functions reports it: Error = errorType, Cause = the error as JSON. */
 function lambdaPayload(result: InvokeResult): unknown {

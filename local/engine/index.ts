@@ -2,6 +2,8 @@ export * from './assembly';
 export * from './assembly-error';
 export * from './local-stage';
 export * from './executor';
+export * from './records';
+export * from './status-change';
 export * from './lambda';
 export { IntrinsicError } from './private/intrinsics';
 export { UnsupportedStateError } from './private/asl';

@@ -1,6 +1,45 @@
+/** What the engine keeps of each execution, and where: its record, read back by the commands. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecutionRecord } from './executor';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** One attempt of one Task state: a retried task has one per try. */
+export interface TaskAttempt {
+  readonly state: string;
+  /** 1 for the first try. */
+  readonly attempt: number;
+  /** Iteration index inside a Map state. */
+  readonly mapIndex?: number;
+  readonly startDate: string;
+  endDate?: string;
+  error?: string;
+  cause?: string;
+}
+
+/** What is kept of an execution, in memory and as JSON under `executions/`. */
+export interface ExecutionRecord {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  status: ExecutionStatus;
+  /** The input as the caller passed it (a JSON string). */
+  readonly input: string;
+  /** JSON string, when SUCCEEDED. */
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly startDate: string;
+  stopDate?: string;
+  readonly attempts: TaskAttempt[];
+  /** The process running the execution: an execution cannot outlive it locally. */
+  readonly pid?: number;
+}
+
+/** An execution as `waitForExecution` reports it, with the interpreter's event log. */
+export interface ExecutionResult extends ExecutionRecord {
+  readonly events: readonly unknown[];
+}
 
 /**
  * Where the engine keeps execution records: `<home>/executions/<state machine>/<name>.json`.

@@ -1,4 +1,4 @@
-import type { TaskAttempt } from '../engine/executor';
+import type { TaskAttempt } from '../engine/records';
 
 /** The part of a Step Functions history event that {@link attemptsOfHistory} reads. */
 export interface HistoryEventLike {

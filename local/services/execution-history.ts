@@ -1,4 +1,4 @@
-import type { ExecutionRecord } from '../engine/executor';
+import type { ExecutionRecord } from '../engine/records';
 
 /** An event of an execution's history, as Step Functions' GetExecutionHistory returns it (the part sluice reads). */
 export interface HistoryEvent {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecutionRecord } from '../../../local/engine/executor';
+import type { ExecutionRecord } from '../../../local/engine/records';
 import { attemptsOfHistory } from '../../../local/operations/task-attempts';
 import { executionHistory } from '../../../local/services/execution-history';
 
