@@ -19,6 +19,9 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createRequire, registerHooks } = require('node:module');
 const { pathToFileURL } = require('node:url');
 const { handlerFile, handlerExport, providerUrl } = workerData;
+// V8 keeps the compiled code of what a sandbox loads (the bundle, the AWS SDK), as the CLI does for
+// its own modules: a new sandbox of an unchanged function does not compile them again.
+require('node:module').enableCompileCache?.();
 
 function shape(error) {
   if (error instanceof Error) return { errorType: error.name || 'Error', errorMessage: error.message, trace: String(error.stack ?? '').split('\n') };
