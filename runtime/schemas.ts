@@ -38,8 +38,12 @@ const param = z.discriminatedUnion('type', [
   z.object({ type: z.literal('boolean'), default: z.boolean() }),
 ]);
 
-/** The pipeline as the launcher, run monitor and backfill functions know it (`LAUNCHER_ENV.pipeline`). */
-export const launcherConfigSchema = z.object({
+/**
+ * The pipeline as the launcher, run monitor and backfill functions know it (`LAUNCHER_ENV.pipeline`).
+ * Loose, as the hand checks it replaced were: a field the compiler adds later reaches the functions
+ * even before this schema names it, instead of being stripped.
+ */
+export const launcherConfigSchema = z.looseObject({
   name: z.string().min(1),
   params: z.record(z.string(), param).optional(),
   tasks: z.array(z.object({ name: z.string(), after: z.array(z.string()) }), { error: 'a list of { name, after: [...] }' }),
@@ -49,7 +53,7 @@ export const launcherConfigSchema = z.object({
   schedule: z.object({ cron: z.string(), timezone: z.string() }).optional(),
   upstream: z.array(z.object({ pipeline: z.string(), partitions: partitionSpec.optional(), mapping })).optional(),
   triggers: z.array(
-    z.object({
+    z.looseObject({
       kind: z.literal('s3Arrival'),
       bucket: z.string(),
       prefix: z.string().optional(),

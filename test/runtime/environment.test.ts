@@ -27,6 +27,11 @@ describe('readLauncherEnvironment', () => {
     });
   });
 
+  it('keeps a configuration field it does not check, as a newer compiler may write one', () => {
+    const newer = { ...CONFIG, comingLater: { any: 'shape' } };
+    expect(readLauncherEnvironment({ ...ENV, [LAUNCHER_ENV.pipeline]: JSON.stringify(newer) }).config).toStrictEqual(newer);
+  });
+
   it('fails when a trigger names a bucket missing from SLUICE_BUCKETS', () => {
     expect(() => readLauncherEnvironment({ ...ENV, [SLUICE_BUCKETS_ENV]: '{}' })).toThrow(
       'Environment variable SLUICE_BUCKETS has no deployed bucket for the logical bucket "raw" of pipeline "daily-sales". ' +
