@@ -2,40 +2,29 @@ import { CfnResource, Duration, Names, RemovalPolicy, Stack, Tags } from 'aws-cd
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { BUCKETS_ENV, PARTITION_TABLE, SECRETS_ENV, type SecretLocation } from '../compile/contract';
+import { BUCKETS_ENV, PARTITION_TABLE } from '../compile/contract';
 import { deployedNames, NAME_LIMITS } from '../compile/deployed-names';
 import { type RenderedWrite, renderStatusWrite, STATUS_WRITES } from '../compile/partition-item';
-import type { CompiledPipeline, CompiledTask } from '../compile/model';
+import type { CompiledPipeline } from '../compile/model';
+import { PipelineWiringError, type TaskSecret } from './pipeline-wiring';
 import { acknowledgeWildcards } from './private/acknowledge';
-import {
-  TASK_TIMEOUT_MARGIN_SECONDS,
-  eventRunFields,
-  flowToChain,
-  resultPathOf,
-  resultValuePathOf,
-  runFields,
-  worstCaseSeconds,
-} from './private/flow';
-import { SluiceFunction, taskEntry } from './private/node-function';
-import { retryProps, SENSOR_CHECK_PATH, sensorLoop } from './private/sensor';
+import { flowToChain, runFields, worstCaseSeconds } from './private/flow';
 import { reusableTask } from './private/reuse';
+import { sensorLoop } from './private/sensor';
+import { DYNAMODB_TIMEOUT_SECONDS, retryStatusWrite, statusWriteWorstCaseSeconds } from './private/status-write';
+import { taskFunction } from './private/task-function';
+import { declaredTask, taskState } from './private/task-state';
 
+export { DYNAMODB_PERMANENT_ERRORS, DYNAMODB_RETRY } from './private/status-write';
+export { LAMBDA_SERVICE_ERRORS, LAMBDA_SERVICE_RETRY } from './private/task-state';
 export { TASK_STATES } from './private/reuse';
 
 /** Environment variable telling a task the names of the buckets it was granted. */
 export const TASK_BUCKETS_ENV = BUCKETS_ENV;
-
-/** A secret a task may read: a Secrets Manager secret or an SSM parameter, and the name it is read by. */
-export type TaskSecret =
-  | { readonly kind: 'secretsManager'; readonly secret: secretsmanager.ISecret; readonly id: string }
-  | { readonly kind: 'ssmParameter'; readonly parameter: ssm.IStringParameter; readonly id: string };
 
 /** Names of the states around the tasks. Task states are named after their task. */
 export const RUN_STATES = Object.freeze({
@@ -56,39 +45,6 @@ export const RUN_STATES = Object.freeze({
  * runs no task and writes nothing.
  */
 export const RUN_SUPERSEDED_ERROR = 'sluice.RunSuperseded';
-
-/**
- * Errors of the Lambda service itself (not of the function): retried on every task before, and
- * apart from, the task's own retry policy, so that a policy with `retryOn` or few attempts never
- * turns a throttled or failed invoke into a failed run.
- *
- * @see https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
- */
-export const LAMBDA_SERVICE_ERRORS = Object.freeze([
-  'Lambda.ClientExecutionTimeoutException',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-]);
-
-/** The Retry of service errors on every Lambda task: 6 retries over about a minute. */
-export const LAMBDA_SERVICE_RETRY = Object.freeze({ intervalSeconds: 1, maxAttempts: 6, backoffRate: 2, maxDelaySeconds: 20 });
-
-/**
- * DynamoDB errors a retry cannot fix: a failed condition (another writer owns the item) and
- * errors of the request or of its permissions. Every other error of a status write (throttling,
- * a 5xx, a timeout) is retried.
- */
-export const DYNAMODB_PERMANENT_ERRORS = Object.freeze([
-  'DynamoDB.ConditionalCheckFailedException',
-  'DynamoDB.ValidationException',
-  'DynamoDB.ResourceNotFoundException',
-  'DynamoDB.AccessDeniedException',
-]);
-
-/** The Retry of a status write's transient errors: 5 retries over about 15 seconds. */
-export const DYNAMODB_RETRY = Object.freeze({ intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 8 });
 
 /**
  * Template metadata key on the state machine resource: `{ pipeline, tasks: { <state name>:
@@ -139,14 +95,6 @@ export interface PipelineStateMachineProps {
   readonly stateMachineName?: string;
 }
 
-/** Thrown when a pipeline refers to something the construct was not given. */
-export class PipelineWiringError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PipelineWiringError';
-  }
-}
-
 /**
  * A pipeline's Step Functions state machine (standard, JSONPath ASL) and one Lambda function per
  * task.
@@ -189,7 +137,14 @@ export class PipelineStateMachine extends Construct {
     const taskLogGroups: Record<string, logs.ILogGroup> = {};
     const taskFunctions = new Construct(this, 'Tasks');
     for (const task of pipeline.tasks) {
-      const built = this.taskFunction(taskFunctions, task, props, logRetention, removalPolicy);
+      const built = taskFunction(taskFunctions, task, {
+        pipeline: pipeline.name,
+        handler: props.handlers[task.name],
+        buckets: props.buckets,
+        secrets: props.secrets,
+        logRetention,
+        removalPolicy,
+      });
       functions[task.name] = built.function;
       taskLogGroups[task.name] = built.logGroup;
     }
@@ -248,8 +203,8 @@ export class PipelineStateMachine extends Construct {
     });
     run.branch(
       flowToChain(this, pipeline.flow, (name) => {
-        const task = byName.get(name)!;
-        const state = this.taskState(name, byName, functions);
+        const task = declaredTask(byName, name);
+        const state = taskState(this, task, functions[name]);
         return reusableTask(this, {
           task: name,
           pipeline: pipeline.name,
@@ -331,153 +286,8 @@ export class PipelineStateMachine extends Construct {
     ]);
   }
 
-  private taskFunction(
-    scope: Construct,
-    task: CompiledTask,
-    props: PipelineStateMachineProps,
-    logRetention: logs.RetentionDays,
-    removalPolicy: RemovalPolicy,
-  ): SluiceFunction {
-    const entry = props.handlers[task.name];
-    if (!entry) {
-      throw new PipelineWiringError(
-        `pipeline "${props.pipeline.name}", task "${task.name}": no handler file was given. Fix: pass its absolute path in handlers["${task.name}"]`,
-      );
-    }
-    const bucketNames: Record<string, string> = {};
-    const access: { name: string; level: BucketAccess }[] = [
-      ...task.buckets.read.map((name) => ({ name, level: 'read' as const })),
-      ...task.buckets.write.map((name) => ({ name, level: 'write' as const })),
-      ...task.buckets.delete.map((name) => ({ name, level: 'delete' as const })),
-    ];
-    const buckets = access.map(({ name, level }) => {
-      const bucket = props.buckets?.[name];
-      if (!bucket) {
-        const known = Object.keys(props.buckets ?? {});
-        throw new PipelineWiringError(
-          `pipeline "${props.pipeline.name}", task "${task.name}": unknown bucket "${name}" (this stage has: ${known.join(', ') || 'none'}). Fix: use one of those logical names, or add "${name}" to the stage's buckets in sluice.config.ts`,
-        );
-      }
-      bucketNames[name] = bucket.bucketName;
-      return { bucket, level };
-    });
-    const secrets = task.secrets.map((name): [string, TaskSecret] => {
-      const secret = props.secrets?.[name];
-      if (!secret) {
-        throw new PipelineWiringError(
-          `pipeline "${props.pipeline.name}", task "${task.name}": secret "${name}" was not given. Fix: pass where it is in secrets["${name}"]`,
-        );
-      }
-      return [name, secret];
-    });
-    const secretLocations = Object.fromEntries(secrets.map(([name, secret]): [string, SecretLocation] => [name, { kind: secret.kind, id: secret.id }]));
-
-    const fn = new SluiceFunction(scope, task.name, {
-      entry: taskEntry(entry),
-      description: `sluice ${props.pipeline.name}: task ${task.name}`,
-      timeout: Duration.seconds(task.timeoutSeconds),
-      memorySize: task.memoryMb,
-      environment: {
-        ...task.environment,
-        ...(access.length > 0 ? { [TASK_BUCKETS_ENV]: JSON.stringify(bucketNames) } : {}),
-        ...(secrets.length > 0 ? { [SECRETS_ENV]: JSON.stringify(secretLocations) } : {}),
-      },
-      logRetention,
-      removalPolicy,
-    });
-    for (const { bucket, level } of buckets) grantBucket(fn.function, bucket, level);
-    for (const [, secret] of secrets) {
-      if (secret.kind === 'secretsManager') secret.secret.grantRead(fn.function);
-      else secret.parameter.grantRead(fn.function);
-    }
-    if (buckets.length > 0) {
-      acknowledgeWildcards(fn.role, [
-        {
-          actions: ['s3:GetObject*', ...OBJECT_WRITE_ACTIONS, ...OBJECT_DELETE_ACTIONS],
-          reason: `Task "${task.name}" declares these buckets in \`buckets\`; object access needs the bucket's \`/*\` and S3's read/write action groups`,
-        },
-      ]);
-    }
-    return fn;
-  }
-
-  private taskState(name: string, byName: ReadonlyMap<string, CompiledTask>, functions: Record<string, NodejsFunction>): sfn.TaskStateBase {
-    const task = byName.get(name);
-    if (!task) throw new PipelineWiringError(`The flow names task "${name}", which the pipeline does not declare`);
-    const state = new tasks.LambdaInvoke(this, name, {
-      lambdaFunction: functions[name],
-      payload: sfn.TaskInput.fromObject({
-        ...eventRunFields('$'),
-        task: name,
-        retryCount: sfn.JsonPath.numberAt(sfn.JsonPath.stateRetryCount),
-        results: Object.fromEntries(task.after.map((dep) => [dep, sfn.JsonPath.objectAt(resultValuePathOf(dep))])),
-        ...(task.sensor && { check: sfn.JsonPath.numberAt(SENSOR_CHECK_PATH) }),
-      }),
-      resultSelector: { value: sfn.JsonPath.objectAt('$.Payload') },
-      resultPath: resultPathOf(name),
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(task.timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS)),
-      retryOnServiceExceptions: false,
-    });
-    state.addRetry({
-      errors: [...LAMBDA_SERVICE_ERRORS],
-      maxAttempts: LAMBDA_SERVICE_RETRY.maxAttempts,
-      interval: Duration.seconds(LAMBDA_SERVICE_RETRY.intervalSeconds),
-      backoffRate: LAMBDA_SERVICE_RETRY.backoffRate,
-      maxDelay: Duration.seconds(LAMBDA_SERVICE_RETRY.maxDelaySeconds),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    const { retry } = task;
-    if (retry.nonRetryableErrors.length > 0) {
-      state.addRetry({ errors: [...retry.nonRetryableErrors], maxAttempts: 0 });
-    }
-    if (retry.attempts > 1) {
-      state.addRetry(retryProps(retry, retry.retryOn ? [...retry.retryOn] : [sfn.Errors.ALL]));
-    }
-    return state;
-  }
 }
 
-type BucketAccess = 'read' | 'write' | 'delete';
-
-/** What `buckets.write` grants on objects: put them, and abort a multipart upload of its own. */
-const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'];
-/** What `buckets.delete` adds: delete current objects (a delete marker when versioned), never versions. */
-const OBJECT_DELETE_ACTIONS = ['s3:DeleteObject'];
-
-/**
- * Reading is `grantRead`; writing adds putting objects and deleting adds deleting them, and
- * nothing more: not `grantReadWrite`, which also deletes object versions and may set retention
- * and legal holds, which no task declared.
- */
-function grantBucket(fn: NodejsFunction, bucket: s3.IBucket, level: BucketAccess): void {
-  bucket.grantRead(fn);
-  const actions = [...(level !== 'read' ? OBJECT_WRITE_ACTIONS : []), ...(level === 'delete' ? OBJECT_DELETE_ACTIONS : [])];
-  if (actions.length > 0) iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: [bucket.arnForObjects('*')] });
-}
-
-/** A DynamoDB UpdateItem answers in milliseconds; this only bounds a stuck call. */
-const DYNAMODB_TIMEOUT_SECONDS = 30;
 const RUN_TIMEOUT_SLACK_SECONDS = 300;
 /** Standard workflows run at most one year. */
 const MAX_STANDARD_EXECUTION_SECONDS = 365 * 24 * 3600;
-
-/** The longest one status write can take: every attempt timing out, with the longest delays. */
-function statusWriteWorstCaseSeconds(): number {
-  const { maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds } = DYNAMODB_RETRY;
-  let total = (maxAttempts + 1) * DYNAMODB_TIMEOUT_SECONDS;
-  for (let retry = 0; retry < maxAttempts; retry++) total += Math.min(intervalSeconds * backoffRate ** retry, maxDelaySeconds);
-  return total;
-}
-
-/** Retries a status write's transient errors; a failed condition goes straight to its Catch. */
-function retryStatusWrite(state: tasks.DynamoUpdateItem): void {
-  state.addRetry({ errors: [...DYNAMODB_PERMANENT_ERRORS], maxAttempts: 0 });
-  state.addRetry({
-    errors: [sfn.Errors.ALL],
-    maxAttempts: DYNAMODB_RETRY.maxAttempts,
-    interval: Duration.seconds(DYNAMODB_RETRY.intervalSeconds),
-    backoffRate: DYNAMODB_RETRY.backoffRate,
-    maxDelay: Duration.seconds(DYNAMODB_RETRY.maxDelaySeconds),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
-}

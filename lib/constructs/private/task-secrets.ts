@@ -2,7 +2,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import type { TaskSecret } from '../pipeline-state-machine';
+import type { TaskSecret } from '../pipeline-wiring';
 import type { SecretConfig } from '../../stacks/stage-config';
 
 /**
