@@ -2,7 +2,7 @@ import { type AttributeValue, GetItemCommand, UpdateItemCommand } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_TABLE, renderStatusWrite, STATUS_WRITES, type StatusWrite, type StatusWriteValues } from '../../lib/compile/partition-item';
 import { PartitionStore } from '../../runtime/partition-store';
-import { type LocalPartitionTable, startPartitionTable } from '../runtime/local-dynamodb';
+import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const text = (value: string): AttributeValue => ({ S: value });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKFILL_KEYS } from '../../lib/compile/contract';
 import { PARTITION_TABLE } from '../../lib/compile/partition-item';
 import { BackfillStore, type RunOutcome } from '../../runtime';
-import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
+import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 let table: LocalPartitionTable;
 let store: BackfillStore;

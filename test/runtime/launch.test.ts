@@ -13,7 +13,7 @@ import {
 } from '../../runtime/launch';
 import { s3Version, scheduleVersion } from '../../runtime/consumed';
 import { PartitionStore } from '../../runtime/partition-store';
-import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
+import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 import { BUCKETS, SALES } from './sales-pipeline';
 
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIdOf } from '../../lib/compile/contract';
 import { PartitionStore } from '../../runtime/partition-store';
-import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
+import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const NOW = new Date('2024-01-02T07:00:00Z');
 

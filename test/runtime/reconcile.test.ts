@@ -5,7 +5,7 @@ import { runIdOf, type LauncherConfig, type RunRef } from '../../lib/compile/con
 import { PartitionStore } from '../../runtime/partition-store';
 import { formatAlert, formatLaunchInterruptedAlert, type PublishClient } from '../../runtime/run-monitor';
 import { RECONCILE_GRACE_MS, type ReconcileDeps, reconcilePartitions } from '../../runtime/reconcile';
-import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
+import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:daily-sales';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:alerts';

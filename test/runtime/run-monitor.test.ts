@@ -14,7 +14,7 @@ import {
   RerunDeferredError,
   type RunMonitorDeps,
 } from '../../runtime/run-monitor';
-import { type LocalPartitionTable, startPartitionTable } from './local-dynamodb';
+import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:daily-sales_2024-01-01_a1';
 

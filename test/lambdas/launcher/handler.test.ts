@@ -5,7 +5,7 @@ import { launcherHandler } from '../../../lambdas/launcher/handler';
 import { objectCreated, record } from './events';
 import { runIdOf, type LauncherConfig } from '../../../lib/compile/contract';
 import { type DeadLetters, PartitionStore, type RerunDeps, RunResults, type StartExecutionClient } from '../../../runtime';
-import { type LocalPartitionTable, startPartitionTable } from '../../runtime/local-dynamodb';
+import { type LocalPartitionTable, startPartitionTable } from '../../fixtures/dynalite';
 
 const CONFIG: LauncherConfig = {
   name: 'daily-sales',

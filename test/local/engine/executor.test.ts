@@ -1,21 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine, type LocalEngineProps } from '../../../local/engine';
+import { type Dynalite, startDynalite } from '../../fixtures/dynalite';
 import { synthTestApp } from './fixtures/app';
 
 let outdir: string;
 let home: string;
-let server: Server;
+let dynalite: Dynalite;
 let dynamoEndpoint: string;
-let dynamo: DynamoDBClient;
 let engine: LocalEngine;
 let stateMachineArn: string;
 let tableName: string;
@@ -62,14 +59,12 @@ beforeAll(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'sluice-engine-'));
   home = mkdtempSync(join(tmpdir(), 'sluice-home-'));
   synthTestApp(outdir);
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dynalite = await startDynalite();
+  dynamoEndpoint = dynalite.endpoint;
   engine = newEngine();
   const table = engine.stage.tables[0];
   tableName = table.name;
-  dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  await dynamo.send(new CreateTableCommand(table.properties as never));
+  await dynalite.client.send(new CreateTableCommand(table.properties as never));
   stateMachineArn = engine.stage.findStateMachine('engine-test-flow')?.arn ?? '';
 });
 
@@ -79,8 +74,7 @@ afterAll(async () => {
   // engines stopped its sandbox, and a request it had sent is given time to be answered before
   // the table goes away.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  dynamo.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await dynalite.close();
   rmSync(outdir, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
 });
@@ -116,10 +110,10 @@ describe('LocalEngine', () => {
       execution: { S: result.executionArn },
     });
     expect(output.record.SdkHttpMetadata.HttpStatusCode).toBe(200);
-    const item = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: input.runId } } }));
+    const item = await dynalite.client.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: input.runId } } }));
     expect(item.Item?.greeting).toStrictEqual({ S: `hi ${input.runId}` });
     // The bundle's own SDK client (runtime-provided, endpoint from the environment) reached dynalite.
-    const greeted = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `greeted-${input.runId}` } } }));
+    const greeted = await dynalite.client.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `greeted-${input.runId}` } } }));
     expect(greeted.Item).toBeDefined();
   });
 
@@ -172,7 +166,7 @@ describe('LocalEngine', () => {
   it('lets an attempt that ends within its timeout write its output (as the next test\'s attempt would have)', async () => {
     const input = runInput(0, 'Error', 10, 0, true);
     expect((await run(input)).status).toBe('SUCCEEDED');
-    const late = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `late-${input.runId}` } } }));
+    const late = await dynalite.client.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `late-${input.runId}` } } }));
     expect(late.Item).toBeDefined();
   });
 
@@ -186,7 +180,7 @@ describe('LocalEngine', () => {
 
     // Then the attempt timed out and its write never reached the table
     expect(result.error).toBe('Sandbox.Timedout');
-    const late = await dynamo.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `late-${input.runId}` } } }));
+    const late = await dynalite.client.send(new GetItemCommand({ TableName: tableName, Key: { runId: { S: `late-${input.runId}` } } }));
     expect(late.Item).toBeUndefined();
   });
 
