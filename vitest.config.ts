@@ -1,8 +1,16 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+/**
+ * `import ... from 'sluice'` in the example project (examples/) resolves through the package's
+ * exports as a user's import does; the `sluice-source` condition (package.json) leads it to the
+ * TypeScript sources, so the tests need no build and never run a stale dist/.
+ */
+export const sourceConditions = { resolve: { conditions: ['sluice-source'] }, ssr: { resolve: { conditions: ['sluice-source'] } } };
+
 export default defineConfig({
+  ...sourceConditions,
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/test/**/*.test.ts'],
     // Tests at scale take minutes: `npm run test:scale` runs them (vitest.scale.config.ts).
     exclude: [...configDefaults.exclude, 'test/**/*.scale.test.ts'],
     // CDK synth with esbuild bundling and the end-to-end tests take seconds, not milliseconds.

@@ -9,7 +9,7 @@ import { captureFunctionOutput } from '../local/cli/io';
 import { LocalRuntime } from '../local/runtime';
 import type { BenchResult } from './stats';
 
-const PROJECT_DIR = fileURLToPath(new URL('../', import.meta.url));
+const PROJECT_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
 // Inside the project: NodejsFunction bundles only entries under the project root.
 const PIPELINES_DIR = fileURLToPath(new URL('./fixtures/pipelines/', import.meta.url));
 const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));

@@ -9,7 +9,7 @@ import type { ExecutionRecord } from '../local/engine';
 import { LocalRuntime } from '../local/runtime';
 import { quantile, type BenchResult } from './stats';
 
-const PROJECT_DIR = fileURLToPath(new URL('../', import.meta.url));
+const PROJECT_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
 // Inside the project: NodejsFunction bundles only entries under the project root.
 const PIPELINES_DIR = fileURLToPath(new URL('./fixtures/pipelines/', import.meta.url));
 const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
@@ -245,7 +245,7 @@ interface CliRun {
  */
 async function measureStarts(scratch: string, repetitions: number): Promise<Row[]> {
   if (!existsSync(CLI)) throw new Error(`The CLI ${CLI} does not exist: build it before running this bench`);
-  execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)), 'scripts/build.ts'], { cwd: PROJECT_DIR, stdio: 'ignore' });
+  execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)), 'scripts/build.ts'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'ignore' });
   const rows: Row[] = [];
   for (const [variant, cli] of [['sources', CLI], ['built', BUILT_CLI]] as const) {
     const cold: CliRun[] = [];

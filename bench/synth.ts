@@ -81,7 +81,7 @@ function generate(dir: string, count: number, size: number, rand: () => number):
 
 function synthInChild(dir: string): Promise<SynthFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', THIS_FILE], {
+    const child = spawn(process.execPath, ['--conditions=sluice-source', '--import', 'tsx', THIS_FILE], {
       env: { ...process.env, [CHILD_ENV]: dir },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -101,10 +101,10 @@ async function child(dir: string): Promise<void> {
   const [{ loadPipelines }, { createSluiceApp }, { stages }] = await Promise.all([
     import('../lib/loader'),
     import('../lib/stacks/app'),
-    import('../config/stages'),
+    import('../examples/sluice.config'),
   ]);
   const local = stages.find((s) => s.name === 'local');
-  if (!local) throw new Error('config/stages.ts has no "local" stage');
+  if (!local) throw new Error('examples/sluice.config.ts has no "local" stage');
   const t0 = performance.now();
   const pipelines = await loadPipelines(join(dir, 'pipelines'));
   const t1 = performance.now();

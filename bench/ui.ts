@@ -8,7 +8,8 @@ import { LocalConsoleSource, startConsoleServer, TOKEN_HEADER } from '../local/u
 import { launchBrowser } from '../test/local/ui/browser';
 import { quantile, type BenchResult } from './stats';
 
-const PROJECT_DIR = fileURLToPath(new URL('../', import.meta.url));
+const PROJECT_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
 // The console's test fixtures: `readings` has exactly 100,000 hourly partitions.
 const PIPELINES_DIR = fileURLToPath(new URL('../test/local/ui/fixtures/pipelines/', import.meta.url));
 const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
@@ -112,7 +113,7 @@ export async function run(): Promise<BenchResult> {
 /** Milliseconds `sluice status readings <args>` takes as a process, from spawn to exit 0. */
 async function sluiceStatus(home: string, args: readonly string[]): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['bin/sluice.js', 'status', PIPELINE, ...args], {
+  const child = spawn(process.execPath, [CLI, 'status', PIPELINE, ...args], {
     cwd: PROJECT_DIR,
     env: { ...process.env, SLUICE_HOME: home, SLUICE_PIPELINES: PIPELINES_DIR, NO_COLOR: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],

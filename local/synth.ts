@@ -45,7 +45,7 @@ export interface SynthLocalResult {
 }
 
 /** Files of the sluice package that shape the cloud assembly: its sources, or its build. */
-const PACKAGE_SOURCES = RUNS_FROM_BUILD ? ['dist', 'package.json'] : ['bin', 'lib', 'lambdas', 'runtime', 'config', 'package-lock.json'];
+const PACKAGE_SOURCES = RUNS_FROM_BUILD ? ['dist', 'package.json'] : ['bin', 'lib', 'lambdas', 'runtime', 'package-lock.json'];
 /** Files of the project that shape it (the stages may import from `config/`). */
 const PROJECT_SOURCES = [PROJECT_CONFIG_FILE, 'config', 'package-lock.json'];
 const HASH_FILE = 'sluice-sources.sha256';

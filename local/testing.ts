@@ -142,3 +142,8 @@ export async function stopRuntimes(): Promise<void> {
   runtimes.clear();
   await Promise.all(started.map(async (runtime) => (await runtime.catch(() => undefined))?.stop()));
 }
+
+// The embedded local runtime itself, for scripts that drive it beyond one run: dropping files into
+// its S3, firing schedules, reading partitions (the example project's demo is one).
+export { LocalRuntime, type LocalRuntimeProps, type RuntimeNotice } from './runtime';
+export { captureFunctionOutput } from './cli/io';

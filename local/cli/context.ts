@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { findProjectDir, PROJECT_CONFIG_FILE } from '../../lib/loader/project-config';
-import { PACKAGE_DIR } from '../../lib/package-files';
+import { findProjectDir } from '../../lib/loader/project-config';
 import type { LocalRuntime, LocalRuntimeProps } from '../runtime';
 import { UsageError } from './errors';
 import { captureFunctionOutput, type CliIo } from './io';
@@ -19,7 +18,7 @@ export interface CliContext {
   readonly io: CliIo;
   /**
    * The project: the nearest folder at or above the working folder holding a `sluice.config.ts`;
-   * else, in a checkout of the sluice repository, the repository's own example project.
+   * else the folder of the nearest package.json (whose commands then say how to create a project).
    */
   readonly projectDir: string;
   /** `--pipelines`, else `$SLUICE_PIPELINES`, else `pipelines/` of the project the command runs in. */
@@ -51,7 +50,7 @@ export function resolveContext(options: GlobalOptions, io: CliIo, env: NodeJS.Pr
   const root = projectRoot(cwd);
   return {
     io,
-    projectDir: findProjectDir(cwd) ?? (existsSync(join(PACKAGE_DIR, PROJECT_CONFIG_FILE)) ? PACKAGE_DIR : root),
+    projectDir: findProjectDir(cwd) ?? root,
     pipelinesDir: options.pipelines ?? env.SLUICE_PIPELINES ? resolve(cwd, (options.pipelines ?? env.SLUICE_PIPELINES)!) : join(root, 'pipelines'),
     home: env.SLUICE_HOME ? resolve(cwd, env.SLUICE_HOME) : join(root, '.sluice'),
     json: options.json === true,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, fixtures, projectDir, sluice, spawnSluice } from './sluice';
+import { cliEnv, fixtures, projectDir, repoDir, sluice, spawnSluice } from './sluice';
 
 /**
  * Live reload of `sluice dev`: an edited handler is used by the next triggered run, runs started
@@ -25,7 +25,7 @@ describe('sluice dev live reload', () => {
   /** The fixture's handler, printing which version of it runs. */
   function writeHandler(version: number): void {
     const source = readFileSync(join(fixtures, 'drops', 'count.ts'), 'utf8').replace('export const handler = async (event: TaskEvent) => {', `export const handler = async (event: TaskEvent) => {\n  console.log('handler version ${version}');`);
-    writeFileSync(handler, source.replaceAll("'../../../../../lib'", JSON.stringify(join(projectDir, 'lib'))));
+    writeFileSync(handler, source.replaceAll("'../../../../../lib'", JSON.stringify(join(repoDir, 'lib'))));
   }
 
   async function waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
@@ -46,7 +46,7 @@ describe('sluice dev live reload', () => {
       cpSync(join(fixtures, name), join(pipelines, name), { recursive: true });
       for (const file of ['pipeline.ts', 'extract.ts', 'summarise.ts']) {
         const path = join(pipelines, name, file);
-        if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replaceAll("'../../../../../lib'", JSON.stringify(join(projectDir, 'lib'))));
+        if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replaceAll("'../../../../../lib'", JSON.stringify(join(repoDir, 'lib'))));
       }
     }
     writeHandler(1);

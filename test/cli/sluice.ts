@@ -1,8 +1,16 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The project root: the CLI is spawned from here, as `npx sluice` runs it. */
-export const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+/** The repository: the package's sources. */
+export const repoDir = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The example project: its `sluice.config.ts` names the stages the tests synthesize, and the CLI
+ * is spawned from here, as `npx sluice` runs in a project.
+ */
+export const projectDir = join(repoDir, 'examples');
+/** The `sluice` command of the package (what a project's `node_modules/.bin/sluice` runs). */
+export const sluiceBin = join(repoDir, 'bin', 'sluice.js');
 export const fixtures = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
 export const brokenFixtures = fileURLToPath(new URL('./fixtures/broken', import.meta.url));
 /** Valid pipelines that `run` could not run: a bucket no stage has, an import that does not resolve. */
@@ -23,7 +31,7 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS
 
 /** Starts `bin/sluice.js` with `args` as a user would (through the project's Node.js). */
 export function spawnSluice(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['bin/sluice.js', ...args], { cwd: projectDir, env });
+  return spawn(process.execPath, [sluiceBin, ...args], { cwd: projectDir, env });
 }
 
 /** Runs `sluice <args>` to completion. */

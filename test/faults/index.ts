@@ -27,7 +27,9 @@ import { encodeEventKey, s3ClientFor } from '../../local/services';
 import { readLauncherEnvironment } from '../../runtime';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
 
-const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+/** The example project: its stages are synthesized, the CLI runs in it. */
+const projectDir = fileURLToPath(new URL('../../examples', import.meta.url));
+const sluiceBin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 const pipelinesDir = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
 const PIPELINE = 'fault-arrivals';
 const SLOW = 'fault-slow';
@@ -351,7 +353,7 @@ async function scenarioKillBackfill(): Promise<void> {
   const range = ['--from', hour(0), '--to', hour(count - 1)];
   const scenario = 'kill -9 backfill';
   try {
-    const child = spawn(process.execPath, ['bin/sluice.js', 'backfill', SLOW, ...range, '--concurrency', '8', '--json'], { cwd: projectDir, env, stdio: 'ignore' });
+    const child = spawn(process.execPath, [sluiceBin, 'backfill', SLOW, ...range, '--concurrency', '8', '--json'], { cwd: projectDir, env, stdio: 'ignore' });
     children.add(child);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     // Kill once some runs have completed, while others are in progress (each run takes 5 s).
@@ -406,7 +408,7 @@ async function startDev(env: NodeJS.ProcessEnv): Promise<{
   events: () => Record<string, unknown>[];
   until: (done: (events: Record<string, unknown>[]) => boolean) => Promise<void>;
 }> {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'dev', '--json'], { cwd: projectDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [sluiceBin, 'dev', '--json'], { cwd: projectDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const events: Record<string, unknown>[] = [];
@@ -442,7 +444,7 @@ async function startDev(env: NodeJS.ProcessEnv): Promise<{
 }
 
 async function sluiceJson<T>(args: readonly string[], env: NodeJS.ProcessEnv): Promise<T> {
-  const child = spawn(process.execPath, ['bin/sluice.js', ...args], { cwd: projectDir, env });
+  const child = spawn(process.execPath, [sluiceBin, ...args], { cwd: projectDir, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -10,7 +10,7 @@ import { LocalRuntime } from '../../local/runtime';
 import { LocalAuthorizer } from '../../local/iam/authorizer';
 import { readLauncherEnvironment } from '../../runtime';
 
-const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+const projectDir = fileURLToPath(new URL('../../examples', import.meta.url));
 const pipelinesDir = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));
 
 /**

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime';
 
-const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+const projectDir = fileURLToPath(new URL('../../examples', import.meta.url));
 const pipelinesDir = fileURLToPath(new URL('./fixtures/secrets', import.meta.url));
 const PASSWORD = 'correct-horse-battery-staple-4b1d';
 

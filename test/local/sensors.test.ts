@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime';
 import { cliEnv, sluice } from '../cli/sluice';
 
-const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+const projectDir = fileURLToPath(new URL('../../examples', import.meta.url));
 const pipelinesDir = fileURLToPath(new URL('./fixtures/sensors', import.meta.url));
 
 /** Sensors through the local runtime: the compiled Wait-state loop, run by the interpreter with the real bundles. */

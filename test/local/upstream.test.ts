@@ -9,7 +9,7 @@ import { resolveBackfillRequest } from '../../lib/compile/backfill';
 import { startBackfill } from '../../local/backfills';
 import { LocalRuntime } from '../../local/runtime';
 
-const projectDir = fileURLToPath(new URL('../..', import.meta.url));
+const projectDir = fileURLToPath(new URL('../../examples', import.meta.url));
 const pipelinesDir = fileURLToPath(new URL('./fixtures/upstream', import.meta.url));
 
 /**

@@ -4,21 +4,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stages } from '../../config/stages';
+import { stages } from '../../examples/sluice.config';
 import { loadPipelines } from '../../lib/loader';
 import { createSluiceApp, selectStages } from '../../lib/stacks';
 import { chunkRuns } from '../../lib/compile/backfill';
 import { BACKFILL_STATES } from '../../lib/constructs/backfill-state-machine';
 import { allStates, type Asl, definitions, type AslState } from '../constructs/helpers';
 
-const EXAMPLES = fileURLToPath(new URL('../../pipelines', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/pipelines', import.meta.url));
 
 describe('the example pipelines, synthesized for prod', () => {
   let outdir: string;
   const templates = new Map<string, Template>();
 
   beforeAll(async () => {
-    // Given the examples of pipelines/ and the project's prod stage, checked by cdk-nag
+    // Given the pipelines of the example project (examples/) and its prod stage, checked by cdk-nag
     outdir = mkdtempSync(join(tmpdir(), 'sluice-examples-'));
     const { app, stages: built } = createSluiceApp({
       stages: selectStages(stages, 'prod'),

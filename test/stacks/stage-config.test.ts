@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stages } from '../../config/stages';
+import { stages } from '../../examples/sluice.config';
 import { compilePipeline, pipeline, s3Arrival, task } from '../../lib';
 import { assertBucketsKnown, selectStages, validateStages, type StageConfig } from '../../lib/stacks/stage-config';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import chromium from '@sparticuz/chromium';
 import { type Browser, chromium as playwright } from 'playwright-core';
-import { projectDir } from '../../cli/sluice';
+import { projectDir, repoDir, sluiceBin } from '../../cli/sluice';
 
 /**
  * Headless Chromium from the npm registry: @sparticuz/chromium carries the binary (unpacked to
@@ -13,7 +13,7 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** Where tests write screenshots (git-ignored): test-artifacts/ui/NAME.png. */
-export const SCREENSHOTS_DIR = join(projectDir, 'test-artifacts', 'ui');
+export const SCREENSHOTS_DIR = join(repoDir, 'test-artifacts', 'ui');
 
 /** A `sluice ui` in the background. */
 export interface ConsoleProcess {
@@ -27,7 +27,7 @@ export interface ConsoleProcess {
 
 /** Starts `sluice ui --json` and waits for the line announcing its address. */
 export async function startConsoleProcess(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<ConsoleProcess> {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'ui', '--json', ...args], { cwd: projectDir, env });
+  const child = spawn(process.execPath, [sluiceBin, 'ui', '--json', ...args], { cwd: projectDir, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

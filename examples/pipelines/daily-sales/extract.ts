@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../../lib';
+import type { TaskEvent } from 'sluice';
 import { bucketName, listKeys } from '../shared/storage';
 
 /** Finds the day's CSV drops. Returns their keys, not their content (payloads stay small). */

@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../../lib';
+import type { TaskEvent } from 'sluice';
 import { bucketName, putJson } from '../shared/storage';
 import { readSales } from './sales';
 

@@ -1,4 +1,4 @@
-import { daily, pipeline, s3Arrival, task } from '../../lib';
+import { daily, pipeline, s3Arrival, task } from 'sluice';
 
 /**
  * Daily sales: store systems drop CSV files under `sales/<date>/` in the raw bucket; each drop

@@ -1,4 +1,4 @@
-import { hourly, pipeline, task } from '../../lib';
+import { hourly, pipeline, task } from 'sluice';
 
 /**
  * Hourly ingestion from a metering source that is often briefly unavailable: the fetch retries on

@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../../lib';
+import type { TaskEvent } from 'sluice';
 import { bucketName, getText, putJson } from '../shared/storage';
 
 /** Publishes the hour's total, mean and peak consumption. */

@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../../lib';
+import type { TaskEvent } from 'sluice';
 import { bucketName, listKeys } from '../shared/storage';
 
 export const handler = async (event: TaskEvent) => {

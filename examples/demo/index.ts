@@ -2,14 +2,14 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { captureFunctionOutput, processIo } from '../local/cli/io';
-import { LocalRuntime, type RuntimeNotice } from '../local/runtime';
+import { captureFunctionOutput, LocalRuntime, type RuntimeNotice } from 'sluice/testing';
 
 /**
- * The demo: starts the local services, drops the sample files of demo/data into the local raw
- * bucket, lets the S3 triggers and one schedule tick run the example pipelines, then prints the
- * partition statuses and where the outputs are. State lives under `$SLUICE_HOME/demo` and starts
- * fresh each time (the synthesized assembly is kept).
+ * The demo (`npm run demo`): starts the local services, drops the sample files of demo/data into
+ * the local raw bucket, lets the S3 triggers and one schedule tick run the example pipelines, then
+ * prints the partition statuses and where the outputs are. State lives under `$SLUICE_HOME/demo`
+ * (default `.sluice/demo` of this project) and starts fresh each time (the synthesized assembly is
+ * kept).
  */
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(projectDir, 'demo', 'data');
@@ -21,10 +21,11 @@ const expected: Record<string, string[]> = {
   'hourly-ingest': ['2024-03-01T05'],
 };
 
-const io = processIo();
+// What the demo says goes to the terminal; what the functions print, to a file (see main).
+const write = process.stdout.write.bind(process.stdout);
 
 function say(line = ''): void {
-  io.out(`${line}\n`);
+  write(`${line}\n`);
 }
 
 function onNotice(notice: RuntimeNotice): void {
@@ -47,7 +48,7 @@ async function main(): Promise<number> {
   // The functions run in this process: their logs and metrics go to a file, as with the CLI.
   captureFunctionOutput({ logFile: join(home, 'functions.log'), verbose: false });
   const started = performance.now();
-  say('sluice demo: the example pipelines of pipelines/, on the embedded local runtime');
+  say('sluice demo: the example pipelines of examples/pipelines/, on the embedded local runtime');
   const runtime = await LocalRuntime.start({ projectDir, pipelinesDir: join(projectDir, 'pipelines'), home, notify: onNotice });
   try {
     say(`  local stage ${runtime.synth.cached ? 'from the synth cache' : 'synthesized'} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${runtime.synth.assemblyDir}`);
@@ -101,7 +102,8 @@ async function main(): Promise<number> {
 
     say();
     say(failures === 0 ? 'All partitions SUCCEEDED.' : `${failures} partition(s) did not succeed.`);
-    say(`Try: SLUICE_HOME=${relative(process.cwd(), home) || '.'} npx sluice status daily-sales --from 2024-03-01 --to 2024-03-02`);
+    const cd = relative(process.cwd(), projectDir);
+    say(`Try: ${cd ? `cd ${cd} && ` : ''}SLUICE_HOME=${relative(projectDir, home) || '.'} npx sluice status daily-sales --from 2024-03-01 --to 2024-03-02`);
     return failures === 0 ? 0 : 1;
   } finally {
     await runtime.stop();

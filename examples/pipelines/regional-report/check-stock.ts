@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../../lib';
+import type { TaskEvent } from 'sluice';
 import { readInventory } from './inventory';
 
 /** SKUs at or below their reorder point. */

@@ -1,11 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { validateStages, type StageConfig } from '../lib/stacks/stage-config';
+import { validateStages, type StageConfig } from 'sluice/cdk';
 
 /**
- * The environments sluice deploys to. Pipelines name buckets by logical name (`raw`, `curated`);
- * each stage says which real bucket that is. Deploy one stage with `npx cdk deploy '<name>/*'`;
- * build only some with `SLUICE_STAGES=local,dev`.
+ * The stages of the example project: the environments its pipelines deploy to (the local runtime,
+ * `npx sluice cdk-app` and so `npx cdk synth` read this file). Pipelines name buckets by logical
+ * name (`raw`, `curated`); each stage says which real bucket that is. Deploy one stage with
+ * `npx cdk deploy '<name>/*'`; build only some with `SLUICE_STAGES=local,dev`.
  */
 export const stages: readonly StageConfig[] = validateStages([
   {

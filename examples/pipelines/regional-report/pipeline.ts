@@ -1,4 +1,4 @@
-import { pipeline, s3Arrival, staticPartitions, task } from '../../lib';
+import { pipeline, s3Arrival, staticPartitions, task } from 'sluice';
 
 /**
  * One partition per region: each region's inventory files are checked and summarised in

@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../../lib';
+import type { TaskEvent } from 'sluice';
 import { readInventory } from './inventory';
 
 /** Units on hand per warehouse. */
