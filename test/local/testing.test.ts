@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline, stopRuntimes } from '../../local/testing';
+import { projectDir } from '../cli/sluice';
 
 // One home for the file: the local stage is synthesized once, then each run starts at once.
 const home = mkdtempSync(join(tmpdir(), 'sluice-testing-'));
-const options = { pipelinesDir: join(__dirname, 'fixtures/testing'), home };
+// The example project's stages; the pipelines are the fixtures beside this file.
+const options = { projectDir, pipelinesDir: join(__dirname, 'fixtures/testing'), home };
 afterAll(async () => {
   await stopRuntimes();
   rmSync(home, { recursive: true, force: true });
