@@ -59,3 +59,8 @@ export function findExecutionRecord(home: string, name: string): ExecutionRecord
   }
   return undefined;
 }
+
+/** Ends the execution of `record`: its final status, stop date, and output or error. */
+export function endExecution(record: ExecutionRecord, status: ExecutionStatus, result: { output?: string; error?: string; cause?: string }): void {
+  Object.assign(record, { status, stopDate: new Date().toISOString() }, result);
+}
