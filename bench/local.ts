@@ -120,7 +120,7 @@ async function compare(runtime: LocalRuntime, name: string, runs: number): Promi
     const { execution } = await runtime.run(name, UNPARTITIONED_KEY);
     const run = performance.now() - started;
     if (execution?.status !== 'SUCCEEDED') throw new Error(`bench run of ${name} ended ${execution?.status ?? 'without an execution'}: ${execution?.cause ?? ''}`);
-    // The bare sides write status to an item of their own, or they would rewind the claimed attempt.
+    // The bare sides write status to an item of their own, or they would rewind the claimed run.
     input ??= { ...(JSON.parse(execution.input) as object), partition: 'bench-bare' };
     return { execution: ended.get(execution.executionArn)! - entered.get(execution.executionArn)!, run };
   };

@@ -316,7 +316,7 @@ export class LocalRuntime {
   }
 
   /**
-   * Starts a new attempt of an ended run's partition that executes only the selected tasks and
+   * Starts a new run of an ended run's partition that executes only the selected tasks and
    * reuses the results the run recorded for the others (through the launcher), and waits for it.
    */
   async rerun(

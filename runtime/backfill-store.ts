@@ -228,11 +228,11 @@ export class BackfillStore {
 
   private async batchWrite(writes: WriteRequest[]): Promise<void> {
     let pending = writes;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
       const out = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
       pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      if (attempt > 10 && pending.length > 0) throw new Error(`DynamoDB left ${pending.length} backfill chunk(s) unwritten after ${attempt} tries`);
+      if (round > 10 && pending.length > 0) throw new Error(`DynamoDB left ${pending.length} backfill chunk(s) unwritten after ${round} tries`);
     }
   }
 }

@@ -31,8 +31,8 @@ export interface SourceVersion {
 
 /** A version a partition's runs have consumed. */
 export interface ConsumedVersion extends SourceVersion {
-  /** The attempt of the partition that sees this version (the next one when a rerun was requested). */
-  readonly attempt: number;
+  /** The run of the partition that sees this version (the next one when a rerun was requested). */
+  readonly runNumber: number;
   /** ISO-8601 instant it was consumed. */
   readonly at: string;
 }
@@ -65,7 +65,7 @@ export type ConsumeDecision =
 export function judgeVersion(consumed: readonly ConsumedVersion[], arriving: SourceVersion): ConsumeDecision {
   const previous = consumed.find((c) => c.source === arriving.source);
   if (!previous) return { kind: 'new' };
-  const seen = `${arriving.label} was consumed by attempt ${previous.attempt} at ${previous.at}`;
+  const seen = `${arriving.label} was consumed by run ${previous.runNumber} at ${previous.at}`;
   if (arriving.versionId !== undefined && arriving.versionId === previous.versionId) {
     return { kind: 'duplicate', reason: `${seen} (same version id ${arriving.versionId})` };
   }
@@ -79,24 +79,24 @@ export function judgeVersion(consumed: readonly ConsumedVersion[], arriving: Sou
 }
 
 /**
- * The consumed list with `version` recorded as consumed by `attempt` at `now`, replacing what the
+ * The consumed list with `version` recorded as consumed by `runNumber` at `now`, replacing what the
  * list held for its source, at most {@link CONSUMED_MAX} entries (the oldest dropped first).
  */
 export function withConsumed(
   consumed: readonly ConsumedVersion[],
   version: SourceVersion,
-  attempt: number,
+  runNumber: number,
   now: Date,
 ): ConsumedVersion[] {
-  const entry: ConsumedVersion = { ...version, attempt, at: now.toISOString() };
+  const entry: ConsumedVersion = { ...version, runNumber, at: now.toISOString() };
   const others = consumed.filter((c) => c.source !== version.source);
   const kept = others.length >= CONSUMED_MAX ? [...others].sort((a, b) => a.at.localeCompare(b.at)).slice(others.length - CONSUMED_MAX + 1) : others;
   return [...kept, entry];
 }
 
-/** Whether a run attempt consumed anything: if its launch fails, that data still needs a run. */
-export function consumedBy(consumed: readonly ConsumedVersion[], attempt: number): boolean {
-  return consumed.some((c) => c.attempt === attempt);
+/** Whether a run consumed anything: if its launch fails, that data still needs a run. */
+export function consumedBy(consumed: readonly ConsumedVersion[], runNumber: number): boolean {
+  return consumed.some((c) => c.runNumber === runNumber);
 }
 
 /** Compares two hexadecimal strings by value (S3 sequencers may differ in length). */

@@ -61,8 +61,8 @@ export type LaunchResult =
       readonly kind: 'started';
       readonly partition: string;
       readonly runId: string;
-      readonly attempt: number;
-      /** Absent when the execution already existed (a duplicate launch of the same attempt). */
+      readonly runNumber: number;
+      /** Absent when the execution already existed (a duplicate launch of the same run). */
       readonly executionArn?: string;
     }
   | { readonly kind: 'skipped'; readonly partition: string; readonly reason: 'already running'; readonly runId: string }
@@ -91,7 +91,7 @@ export type ArrivalLaunchResult =
   | {
       /**
        * The partition was RUNNING: that run is flagged (`rerunRequested`), and the run monitor
-       * launches the next attempt once it ends, so the new data is processed.
+       * launches the next run once it ends, so the new data is processed.
        */
       readonly kind: 'rerun-requested';
       readonly partition: string;
@@ -112,7 +112,7 @@ type OnBusy<R> = (request: LaunchRequest, runId: string, deps: LaunchDeps) => Pr
 
 /**
  * Triggers that bring new data (an S3 object, upstream partitions that succeeded): a run in
- * progress may have read its inputs before it came, so the next attempt follows it.
+ * progress may have read its inputs before it came, so the next run follows it.
  */
 type NewDataTrigger = 's3' | 'upstream';
 
@@ -151,13 +151,13 @@ const RERUN_TRIES = 3;
 /**
  * Launches a run of one partition, with its parameters resolved over the declared defaults
  * (`InvalidParamsError` for an unknown name or a wrong type, before anything is written): unless the pipeline is at its limit of concurrent runs, claims
- * the partition, then starts the execution named after the claimed attempt. The partition never
+ * the partition, then starts the execution named after the claimed run. The partition never
  * stays RUNNING without an execution: when StartExecution fails it is marked FAILED.
  *
  * A partition already RUNNING is `skipped` when the launch is manual, scheduled or a backfill
  * (that run does the work asked for). An S3 arrival instead requests a rerun of it
  * (`rerun-requested`): the running run may have listed its inputs before this object landed, so
- * the run monitor starts the next attempt once the run ends. Should the run end between the claim
+ * the run monitor starts the next run once the run ends. Should the run end between the claim
  * and the request, the launch claims again, up to `RERUN_TRIES` times.
  *
  * At the limit (`config.maxConcurrentRuns` partitions RUNNING), a partition that is itself
@@ -194,7 +194,7 @@ type Duplicate = Extract<LaunchResult, { readonly kind: 'duplicate' }>;
 
 /** What new data finding its partition RUNNING amounts to. */
 interface BusyPolicy<B> {
-  /** Whether the next attempt must follow the run in progress (else that run serves the data). */
+  /** Whether the next run must follow the run in progress (else that run serves the data). */
   readonly rerun: boolean;
   readonly result: (partition: string, runId: string) => B;
 }
@@ -233,18 +233,18 @@ async function launchConsuming<B>(
     const read = await deps.store.get(config.name, partition);
     const consumed = read?.consumed ?? [];
     const judged = judgeVersion(consumed, consumes);
-    const next = (read?.attempt ?? 0) + 1;
+    const next = (read?.runNumber ?? 0) + 1;
     if (judged.kind !== 'new') {
       if (!read || read.status === 'RUNNING' || !read.rerunRequested) return { kind: 'duplicate', partition, reason: judged.reason };
       if (atLimit) return { kind: 'deferred', partition, reason: atLimitReason(config) };
-      // The pending data passes to the attempt about to be claimed.
-      const pending = consumed.map((c) => (c.attempt >= read.attempt ? { ...c, attempt: next } : c));
+      // The pending data passes to the run about to be claimed.
+      const pending = consumed.map((c) => (c.runNumber >= read.runNumber ? { ...c, runNumber: next } : c));
       const claim = await deps.store.claimConsuming(config.name, partition, read, { trigger, now: deps.now, consumed: pending });
       if (claim.kind === 'claimed') return start(request, claim, deps);
       continue;
     }
     if (read?.status === 'RUNNING') {
-      const recorded = withConsumed(consumed, consumes, read.attempt + (busy.rerun ? 1 : 0), deps.now);
+      const recorded = withConsumed(consumed, consumes, read.runNumber + (busy.rerun ? 1 : 0), deps.now);
       if (await deps.store.consumeWhileRunning(config.name, partition, read, { consumed: recorded, rerun: busy.rerun })) {
         return busy.result(partition, read.runId);
       }
@@ -270,14 +270,14 @@ async function claimAndStart<R>(request: LaunchRequest, deps: LaunchDeps, onBusy
   throw new RerunRequestError(config.name, partition, RERUN_TRIES);
 }
 
-/** Starts the execution of a claimed attempt. */
+/** Starts the execution of a claimed run. */
 async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind: 'claimed' }>, deps: LaunchDeps): Promise<Started> {
   const { config, partition, trigger } = request;
   const input: RunInput = {
     pipeline: config.name,
     partition,
     runId: claim.runId,
-    attempt: claim.attempt,
+    runNumber: claim.runNumber,
     trigger,
     ...onePartition(partition),
     params: (request.params ?? {}) as Record<string, ParamValue>,
@@ -287,20 +287,20 @@ async function start(request: LaunchRequest, claim: Extract<ClaimResult, { kind:
     const out = await deps.sfn.send(
       new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: claim.runId, input: JSON.stringify(input) }),
     );
-    return { kind: 'started', partition, runId: claim.runId, attempt: claim.attempt, executionArn: out.executionArn };
+    return { kind: 'started', partition, runId: claim.runId, runNumber: claim.runNumber, executionArn: out.executionArn };
   } catch (error) {
-    // The name is unique per claimed attempt, so an existing execution is this very run.
+    // The name is unique per claimed run, so an existing execution is this very run.
     if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
-      return { kind: 'started', partition, runId: claim.runId, attempt: claim.attempt };
+      return { kind: 'started', partition, runId: claim.runId, runNumber: claim.runNumber };
     }
-    // Data this attempt consumed still needs a run: the rerun requested here is started by the
+    // Data this run consumed still needs a run: the rerun requested here is started by the
     // next delivery of any of its events, or by the run monitor's reconciliation.
     const claimed = await deps.store.get(config.name, partition);
     await deps.store.markFailed(config.name, partition, claim.runId, {
       error: error instanceof Error ? error.name : 'StartExecutionFailed',
       cause: `StartExecution failed: ${error instanceof Error ? error.message : String(error)}`,
       now: deps.now,
-      rerun: claimed !== undefined && consumedBy(claimed.consumed ?? [], claim.attempt),
+      rerun: claimed !== undefined && consumedBy(claimed.consumed ?? [], claim.runNumber),
     });
     throw error;
   }
@@ -335,7 +335,7 @@ export async function claimRun(
   const params = resolveParams(config.name, config.params, request.params);
   return {
     kind: 'claimed',
-    input: { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger, ...onePartition(partition), params, reuse: {} },
+    input: { pipeline: config.name, partition, runId: claim.runId, runNumber: claim.runNumber, trigger, ...onePartition(partition), params, reuse: {} },
   };
 }
 

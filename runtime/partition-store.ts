@@ -22,7 +22,7 @@ export interface PartitionRecord {
   readonly partition: string;
   readonly status: Exclude<PartitionStatus, 'MISSING'>;
   /** Number of the latest run of this partition, from 1. */
-  readonly attempt: number;
+  readonly runNumber: number;
   /** Execution name of the latest run. */
   readonly runId: string;
   /** What started the latest run. */
@@ -55,7 +55,7 @@ export interface ConsumingWrite {
 
 /** Outcome of `PartitionStore.claim`. */
 export type ClaimResult =
-  | { readonly kind: 'claimed'; readonly attempt: number; readonly runId: string }
+  | { readonly kind: 'claimed'; readonly runNumber: number; readonly runId: string }
   | { readonly kind: 'busy'; readonly runId: string };
 
 /** Thrown when a claim keeps losing races with concurrent writers. */
@@ -183,11 +183,11 @@ export class PartitionStore {
   }
 
   /**
-   * Marks the partition RUNNING under a new attempt, unless a run of it is already RUNNING.
-   * Read, then write conditioned on the attempt read, so two concurrent claims cannot both win.
+   * Marks the partition RUNNING under a new run, unless a run of it is already RUNNING.
+   * Read, then write conditioned on the run read, so two concurrent claims cannot both win.
    * The item joins the index of running partitions (`countRunning`). A rerun requested of the
    * previous run is cleared: this run is that rerun. `runId` (default: the execution name of the
-   * new attempt) names the run that processes it: another partition's, for a backfill batch; the
+   * new run) names the run that processes it: another partition's, for a backfill batch; the
    * item is then indexed as a member of that batch, not counted as a run of its own.
    */
   async claim(pipeline: string, partition: string, options: { trigger: string; now: Date; runId?: string }): Promise<ClaimResult> {
@@ -202,7 +202,7 @@ export class PartitionStore {
 
   /**
    * Claims the partition as `claim` does, in one write conditioned on the item being exactly as
-   * `read` (absent, or the same attempt and revision, and not RUNNING), recording `consumed`.
+   * `read` (absent, or the same run and revision, and not RUNNING), recording `consumed`.
    * Returns `changed` when the item changed since it was read: read it again and decide again.
    */
   async claimConsuming(
@@ -215,7 +215,7 @@ export class PartitionStore {
   }
 
   /**
-   * The claim's write, conditioned on the attempt read, which stands for the whole item: whoever
+   * The claim's write, conditioned on the run read, which stands for the whole item: whoever
    * wrote it since then bumped it or set RUNNING; with `consumed`, also on the revision read.
    */
   private async writeClaim(
@@ -224,12 +224,12 @@ export class PartitionStore {
     read: PartitionRecord | undefined,
     options: { trigger: string; now: Date; consumed?: readonly ConsumedVersion[]; runId?: string },
   ): Promise<Extract<ClaimResult, { kind: 'claimed' }> | { readonly kind: 'changed' }> {
-    const attempt = (read?.attempt ?? 0) + 1;
+    const runNumber = (read?.runNumber ?? 0) + 1;
     // A partition run by another partition's run (a backfill batch) carries that run's id.
-    const runId = options.runId ?? runIdOf(pipeline, partition, attempt);
+    const runId = options.runId ?? runIdOf(pipeline, partition, runNumber);
     const names: Record<string, string> = {
       '#status': A.status,
-      '#attempt': A.attempt,
+      '#runNumber': A.runNumber,
       '#runId': A.runId,
       '#trigger': A.trigger,
       '#claimedAt': A.claimedAt,
@@ -243,16 +243,16 @@ export class PartitionStore {
     const values: Record<string, AttributeValue> = {
       ':running': { S: 'RUNNING' },
       ':pipeline': { S: options.runId ? `${pipeline}${RUNNING_INDEX.batchSuffix}` : pipeline },
-      ':attempt': { N: String(attempt) },
+      ':runNumber': { N: String(runNumber) },
       ':runId': { S: runId },
       ':trigger': { S: options.trigger },
       ':now': { S: options.now.toISOString() },
     };
-    let assignments = '#status = :running, #attempt = :attempt, #runId = :runId, #trigger = :trigger, #claimedAt = :now, #runningPipeline = :pipeline';
+    let assignments = '#status = :running, #runNumber = :runNumber, #runId = :runId, #trigger = :trigger, #claimedAt = :now, #runningPipeline = :pipeline';
     let condition: string;
     if (read) {
-      condition = '#attempt = :previous AND #status <> :running';
-      values[':previous'] = { N: String(read.attempt) };
+      condition = '#runNumber = :previous AND #status <> :running';
+      values[':previous'] = { N: String(read.runNumber) };
     } else {
       condition = 'attribute_not_exists(#pk)';
       names['#pk'] = PARTITION_TABLE.partitionKey;
@@ -278,7 +278,7 @@ export class PartitionStore {
           ExpressionAttributeValues: values,
         }),
       );
-      return { kind: 'claimed', attempt, runId };
+      return { kind: 'claimed', runNumber, runId };
     } catch (error) {
       if (isConditionFailure(error)) return { kind: 'changed' };
       throw error;
@@ -288,7 +288,7 @@ export class PartitionStore {
   /**
    * Records `consumed` on a RUNNING partition, still exactly as `read` (same run, same revision):
    * the run in progress consumed a version (`rerun: false`, a schedule tick it serves), or the
-   * next attempt will (`rerun: true`, new data that arrived during the run, as `requestRerun`).
+   * next run will (`rerun: true`, new data that arrived during the run, as `requestRerun`).
    * Returns whether it wrote; `false` means the item changed: read it again and decide again.
    */
   async consumeWhileRunning(
@@ -489,7 +489,7 @@ function toRecord(item: Record<string, AttributeValue>): PartitionRecord {
     pipeline,
     partition,
     status: status as PartitionRecord['status'],
-    attempt: Number(item[A.attempt]?.N ?? 0),
+    runNumber: Number(item[A.runNumber]?.N ?? 0),
     runId: text(A.runId) ?? '',
     trigger: text(A.trigger) ?? '',
     claimedAt: text(A.claimedAt) ?? '',

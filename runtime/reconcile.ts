@@ -205,7 +205,7 @@ function statusChangeOf(
 
 /** The run a partition record names, as its execution's input has it. */
 function runOf(record: PartitionRecord): RunRef {
-  return { pipeline: record.pipeline, partition: record.partition, runId: record.runId, attempt: record.attempt, trigger: record.trigger };
+  return { pipeline: record.pipeline, partition: record.partition, runId: record.runId, runNumber: record.runNumber, trigger: record.trigger };
 }
 
 /** The execution, or `undefined` when Step Functions has none by that name. */
@@ -231,12 +231,12 @@ async function failInterruptedLaunch(record: PartitionRecord, deps: ReconcileDep
         ? `was still not started ${Math.round(graceMs / 60_000)} minutes later: the launcher stopped between its claim and StartExecution`
         : 'was never started, and no process that could start it is left: the launcher stopped between its claim and StartExecution'),
   };
-  // Data the interrupted attempt consumed still needs a run: its events may have been delivered
+  // Data the interrupted run consumed still needs a run: its events may have been delivered
   // again while it was claimed, and found consumed.
   const marked = await deps.store.markFailed(record.pipeline, record.partition, record.runId, {
     ...failure,
     now: deps.clock(),
-    rerun: consumedBy(record.consumed ?? [], record.attempt),
+    rerun: consumedBy(record.consumed ?? [], record.runNumber),
   });
   // Another writer won: a concurrent reconciliation, or the state machine of a late start.
   if (!marked) return undefined;

@@ -104,7 +104,7 @@ export interface RerunDeps extends LaunchDeps {
   readonly results: Pick<RunResults, 'recordedTasks'>;
 }
 
-/** Outcome of {@link launchRerun}: the plan, and the launch of the new attempt. */
+/** Outcome of {@link launchRerun}: the plan, and the launch of the new run. */
 export interface RerunResult {
   readonly rerunOf: string;
   readonly plan: RerunPlan;
@@ -112,9 +112,9 @@ export interface RerunResult {
 }
 
 /**
- * Launches a new attempt of the partition of an ended run, executing only the tasks the selection
+ * Launches a new run of the partition of an ended run, executing only the tasks the selection
  * and the run's recorded results call for (see {@link planRerun}), with the run's parameters. The
- * new attempt claims its partition like any other launch: it is `skipped` while another run of
+ * new run claims its partition like any other launch: it is `skipped` while another run of
  * the partition is in progress.
  *
  * @throws UnknownRunError, RunStillRunningError, UnknownTaskError, NothingToRerunError

@@ -73,7 +73,7 @@ export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefi
     pipeline: v.pipeline,
     partition: v.partition,
     runId: v.runId,
-    attempt: typeof v.attempt === 'number' ? v.attempt : 0,
+    runNumber: typeof v.runNumber === 'number' ? v.runNumber : 0,
     trigger: typeof v.trigger === 'string' ? v.trigger : 'unknown',
     ...(v.downstream === false && { downstream: false }),
   };
@@ -95,7 +95,7 @@ export function formatAlert(event: ExecutionStatusChangeEvent, region: string): 
     ['Pipeline', run?.pipeline ?? '(unknown: the execution was not started by the sluice launcher)'],
     ['Partition', run?.partition],
     ['Run id', run?.runId ?? d.name],
-    ['Attempt', run ? String(run.attempt) : undefined],
+    ['Run number', run ? String(run.runNumber) : undefined],
     ['Trigger', run?.trigger],
     ['Status', d.status],
     ['Started', instant(d.startDate)],
@@ -118,7 +118,7 @@ export function formatLaunchInterruptedAlert(record: PartitionRecord, failure: {
     ['Pipeline', record.pipeline],
     ['Partition', record.partition],
     ['Run id', record.runId],
-    ['Attempt', String(record.attempt)],
+    ['Run number', String(record.runNumber)],
     ['Trigger', record.trigger],
     ['Status', 'FAILED'],
     ['Claimed', record.claimedAt],
@@ -132,7 +132,7 @@ export function formatLaunchInterruptedAlert(record: PartitionRecord, failure: {
 type AlertRow = [label: string, value: string | undefined];
 
 function renderMessage(headline: string, rows: readonly AlertRow[], footer: string): string {
-  const lines = rows.filter((r): r is [string, string] => r[1] !== undefined).map(([k, v]) => `${`${k}:`.padEnd(11)}${v}`);
+  const lines = rows.filter((r): r is [string, string] => r[1] !== undefined).map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`);
   return [headline, '', ...lines, '', footer].join('\n');
 }
 
@@ -194,7 +194,7 @@ export async function publishPartitionEvent(
     pipeline: run.pipeline,
     partition: run.partition,
     runId: run.runId,
-    attempt: run.attempt,
+    runNumber: run.runNumber,
     trigger: run.trigger,
     status: ended.status,
     ...(ended.error !== undefined && { error: ended.error }),
@@ -286,7 +286,7 @@ export class RerunDeferredError extends Error {
  * Failed` event to the stage's event bus (pipelines that run after this one listen to those).
  *
  * Then, whatever the status, when an S3 arrival requested a rerun while the run was in progress
- * (`rerunRequested` on the partition, still naming this run), the next attempt is launched as
+ * (`rerunRequested` on the partition, still naming this run), the next run is launched as
  * the launcher launches an arrival. A failed run is rerun too: the data that arrived since may be
  * what it lacked, and the rerun is the only run that will ever see it. A rerun deferred at the
  * pipeline's `maxConcurrentRuns` throws `RerunDeferredError` so that the event is retried (which

@@ -88,9 +88,9 @@ async function main(): Promise<number> {
         const retries = runs.flatMap((r) => r.attempts).filter((a) => a.error).length;
         say(
           `  ${pipeline.padEnd(16)} ${view.partition.padEnd(14)} ${view.status.padEnd(10)} ` +
-            `${view.record ? `trigger ${view.record.trigger}, attempt ${view.record.attempt}` : ''}` +
+            `${view.record ? `trigger ${view.record.trigger}, run ${view.record.runNumber}` : ''}` +
             `${retries ? `, ${retries} task retries` : ''}${view.record?.error ? `, ${view.record.error}` : ''}` +
-            `${view.record && view.record.attempt > 1 && view.record.trigger === 's3' ? ' (run again for a file that arrived later)' : ''}`,
+            `${view.record && view.record.runNumber > 1 && view.record.trigger === 's3' ? ' (run again for a file that arrived later)' : ''}`,
         );
       }
     }

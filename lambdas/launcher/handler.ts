@@ -32,7 +32,7 @@ export type ScheduleInvocation = Extract<LauncherInvocation, { source: 'schedule
 /** A run of one partition asked for directly (`sluice run`, a backfill), with run parameters by name (the defaults when left out). */
 export type DirectInvocation = Extract<LauncherInvocation, { source: 'manual' | 'backfill' }>;
 
-/** A new attempt of an ended run's partition that executes only some of its tasks (`sluice rerun`); by default the failed ones. */
+/** A new run of an ended run's partition that executes only some of its tasks (`sluice rerun`); by default the failed ones. */
 export type RerunInvocation = Extract<LauncherInvocation, { source: 'rerun' }>;
 
 /**

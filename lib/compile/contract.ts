@@ -24,12 +24,15 @@ export interface RunFields {
   readonly pipeline: string;
   readonly partition: string;
   /**
-   * The execution name: deterministic from pipeline, partition and attempt, and unique across
+   * The execution name: deterministic from pipeline, partition and run number, and unique across
    * the pipelines of a stage (see {@link runIdOf}), so a run id alone names a run.
    */
   readonly runId: string;
-  /** 1 for the first run of a partition, incremented by every later run of it. */
-  readonly attempt: number;
+  /**
+   * Which run of the partition this is: 1 for its first, one more for every later run of it (a
+   * retry of a task within the run is counted apart, by `TaskEvent.retryCount`).
+   */
+  readonly runNumber: number;
   /** What started the run: `schedule`, `s3`, `upstream`, `manual`, `backfill`, `rerun`. */
   readonly trigger: string;
   /**
@@ -60,15 +63,15 @@ export interface RunInput extends RunFields {
 }
 
 /** What names a run and says how it started: the run input without parameters and reuse. */
-export type RunRef = Pick<RunInput, 'pipeline' | 'partition' | 'runId' | 'attempt' | 'trigger' | 'downstream'>;
+export type RunRef = Pick<RunInput, 'pipeline' | 'partition' | 'runId' | 'runNumber' | 'trigger' | 'downstream'>;
 
 /** The event a task handler receives. */
 export interface TaskEvent extends RunFields {
   readonly task: string;
   /**
    * Retries of this task so far in this run: 0 on its first try, 1 on its first retry, and so
-   * on (Step Functions' `$$.State.RetryCount`). Not `attempt`, which numbers the runs of the
-   * partition. Its logs number the tries from 1 (`retryCount + 1`, `sluice logs --attempt`).
+   * on (Step Functions' `$$.State.RetryCount`). Not `runNumber`, which numbers the runs of the
+   * partition. Its logs number the tries (attempts) from 1 (`retryCount + 1`, `sluice logs --attempt`).
    */
   readonly retryCount: number;
   /** Results of the tasks this one comes after, by task name. */
@@ -128,7 +131,7 @@ export interface PartitionEventDetail {
   readonly partition: string;
   /** The run (execution name) that ended. */
   readonly runId: string;
-  readonly attempt: number;
+  readonly runNumber: number;
   /** What started the run (`RunInput.trigger`). */
   readonly trigger: string;
   /** `SUCCEEDED`, or how the run ended without success: `FAILED`, `TIMED_OUT`, `ABORTED`. */
@@ -251,7 +254,7 @@ export const METRICS_NAMESPACE = 'sluice';
  * retries goes unseen. Locally `sluice dev` shows the same counters.
  */
 export const LAUNCHER_METRICS = Object.freeze({
-  /** Runs started (new attempts claimed and their executions started). */
+  /** Runs started (new runs claimed and their executions started). */
   runsStarted: 'RunsStarted',
   /** New data for a RUNNING partition: a follow-up run requested. */
   rerunsRequested: 'RerunsRequested',
@@ -313,20 +316,20 @@ const NAME_SAFE = /^[A-Za-z0-9_-]+$/;
 const DIGEST_LENGTH = 10;
 
 /**
- * The run id of attempt `attempt` of a partition, which is also its execution's name (one word,
- * "run id", for both): `<pipeline>_<partition>_a<attempt>`,
- * e.g. `daily-sales_2024-01-01_a1`, valid for every partition key and unique per (pipeline, partition,
- * attempt), so a run id alone names a run across pipelines.
+ * The run id of run number `runNumber` of a partition, which is also its execution's name (one
+ * word, "run id", for both): `<pipeline>_<partition>_r<runNumber>`,
+ * e.g. `daily-sales_2024-01-01_r1`, valid for every partition key and unique per (pipeline, partition,
+ * run number), so a run id alone names a run across pipelines.
  *
  * Execution names allow 1 to 80 characters of `[A-Za-z0-9_-]`. A key made of those alone that fits
- * is kept whole (pipeline names have no `_`, so the pipeline and the attempt are where the first
+ * is kept whole (pipeline names have no `_`, so the pipeline and the run number are where the first
  * and last `_` are). Any other key (multi-dimensional keys joined by `|`, `.` or unicode in a key,
  * a key too long for what the pipeline name leaves) is shown with every other character replaced
  * by `_`, cut to fit, followed by `_` and a digest of the exact key (sha-256, 10 base-36
- * characters): `regional-report_2024-01-01_eu_7mul0jqucm_a1`.
+ * characters): `regional-report_2024-01-01_eu_7mul0jqucm_r1`.
  */
-export function runIdOf(pipeline: string, partition: string, attempt: number): string {
-  const suffix = `_a${attempt}`;
+export function runIdOf(pipeline: string, partition: string, runNumber: number): string {
+  const suffix = `_r${runNumber}`;
   const room = EXECUTION_NAME_MAX - pipeline.length - 1 - suffix.length;
   if (NAME_SAFE.test(partition) && partition.length <= room) return `${pipeline}_${partition}${suffix}`;
   const readable = partition.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, Math.max(0, room - DIGEST_LENGTH - 1));

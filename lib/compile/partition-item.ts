@@ -13,7 +13,7 @@
  * its status is RUNNING: the launcher's claim and the state machine's "Mark running" set it, and
  * every write that ends a run removes it, so counting a pipeline's runs in progress reads only
  * those items. An item may also carry `rerunRequested` (see {@link PARTITION_ATTRIBUTES}): an S3
- * arrival found its run in progress, and the run monitor starts the next attempt when that run
+ * arrival found its run in progress, and the run monitor starts the next run when that run
  * ends; it is then also in the sparse index of requested reruns.
  */
 export const PARTITION_TABLE = Object.freeze({
@@ -52,7 +52,7 @@ export const PARTITION_TABLE = Object.freeze({
  */
 export const PARTITION_ATTRIBUTES = Object.freeze({
   status: 'status',
-  attempt: 'attempt',
+  runNumber: 'runNumber',
   runId: 'runId',
   trigger: 'trigger',
   claimedAt: 'claimedAt',
@@ -88,7 +88,7 @@ export interface StatusWrite {
   readonly runningIndex: 'enter' | 'leave';
   /**
    * The write happens only while the item names this run (`runId`), so an older execution never
-   * overwrites a newer attempt; with `whileRunning`, only while it is also still RUNNING, so an
+   * overwrites a newer run; with `whileRunning`, only while it is also still RUNNING, so an
    * ended run stays ended.
    */
   readonly whileRunning: boolean;
@@ -101,7 +101,7 @@ export interface StatusWrite {
  * machine's own outcome, recorded first, wins.
  */
 export const STATUS_WRITES = Object.freeze({
-  running: { status: 'RUNNING', set: ['attempt', 'startedAt', 'executionArn'], remove: ['error', 'cause', 'finishedAt'], runningIndex: 'enter', whileRunning: true },
+  running: { status: 'RUNNING', set: ['runNumber', 'startedAt', 'executionArn'], remove: ['error', 'cause', 'finishedAt'], runningIndex: 'enter', whileRunning: true },
   succeeded: { status: 'SUCCEEDED', set: ['finishedAt'], remove: [], runningIndex: 'leave', whileRunning: false },
   failed: { status: 'FAILED', set: ['finishedAt', 'error', 'cause'], remove: [], runningIndex: 'leave', whileRunning: false },
 } as const satisfies Record<string, StatusWrite>);

@@ -40,7 +40,7 @@ export const RUN_STATES = Object.freeze({
 
 /**
  * Error of an execution whose run is no longer the partition's current one when it starts: a
- * later attempt claimed the partition, or the run monitor already ended this run (its launch
+ * later run claimed the partition, or the run monitor already ended this run (its launch
  * looked interrupted), or it was started by hand under a name the launcher never claimed. It
  * runs no task and writes nothing.
  */
@@ -164,7 +164,7 @@ export class PipelineStateMachine extends Construct {
     // sparse index of running partitions, which the launcher counts; every state that ends a run
     // removes it. Every write is conditioned on the item naming this run, as PartitionStore's
     // writes are, so an older execution (started by hand, or redriven) never overwrites a newer
-    // attempt (see STATUS_WRITES, which both render).
+    // run (see STATUS_WRITES, which both render).
     const value = (path: string) => tasks.DynamoAttributeValue.fromString(path);
     const statusWrite = (id: string, write: RenderedWrite<tasks.DynamoAttributeValue>) =>
       new tasks.DynamoUpdateItem(this, id, {
@@ -183,7 +183,7 @@ export class PipelineStateMachine extends Construct {
       renderStatusWrite(STATUS_WRITES.running, value, {
         runId,
         pipeline: value(pipeline.name),
-        attempt: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.attempt'))),
+        runNumber: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.runNumber'))),
         startedAt: value(sfn.JsonPath.executionStartTime),
         executionArn: value(sfn.JsonPath.executionId),
       }),
@@ -192,7 +192,7 @@ export class PipelineStateMachine extends Construct {
     markRunning.addCatch(
       new sfn.Fail(this, RUN_STATES.superseded, {
         error: RUN_SUPERSEDED_ERROR,
-        cause: 'This run is no longer the current run of its partition (a later attempt claimed it, or the run was already ended): it ran no task',
+        cause: 'This run is no longer the current run of its partition (a later run claimed it, or the run was already ended): it ran no task',
       }),
       { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.superseded' },
     );

@@ -71,7 +71,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
 
   program
     .command('rerun')
-    .description("a new attempt of an ended run's partition: re-runs its failed tasks (or those chosen), reusing the others' results")
+    .description("a new run of an ended run's partition: re-runs its failed tasks (or those chosen), reusing the others' results")
     .option('--stage <name>', STAGE_OPTION)
     .argument('<run-id>', 'the run to repeat (from sluice runs)')
     .option('--from-task <task>', 're-run this task and everything downstream of it')

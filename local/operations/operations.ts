@@ -36,7 +36,7 @@ export interface StageOperations {
    * @default - the runs go on without this process (a deployed stage's do)
    */
   stopStarted?(reason: { error: string; cause: string }): Promise<number>;
-  /** A new attempt of an ended run's partition re-running the selected tasks; waits for it. */
+  /** A new run of an ended run's partition re-running the selected tasks; waits for it. */
   rerun(runId: string, selection: RerunSelection, onProgress?: RunWatcher): Promise<{ rerun: RerunResult; execution?: ExecutionRecord }>;
   /** What a run's task attempts printed. @throws UnknownRunError, and a usage error for a task that did not run */
   logs(runId: string, filter: TaskLogFilter, from?: number): Promise<RunLogs>;

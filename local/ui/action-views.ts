@@ -48,7 +48,7 @@ export function dimensionsView(spec: PartitionSpec | undefined): PipelineView['d
 }
 
 export function launchView(result: LaunchResult): LaunchView {
-  return result.kind === 'started' ? { kind: 'started', partition: result.partition, runId: result.runId, attempt: result.attempt } : result;
+  return result.kind === 'started' ? { kind: 'started', partition: result.partition, runId: result.runId, runNumber: result.runNumber } : result;
 }
 
 /** A backfill's progress as the console shows it: `PLANNING` until it is recorded. */

@@ -108,12 +108,12 @@ export class LocalConsoleSource implements ConsoleSource {
     const pipeline = this.pipelineNamed(name);
     const execution = this.runtime.runs(name).find((r) => r.name === runId);
     if (!execution) throw new NotFoundError(`Pipeline "${name}" has no run "${runId}"`);
-    const input = JSON.parse(execution.input) as { attempt?: number; trigger?: string };
+    const input = JSON.parse(execution.input) as { runNumber?: number; trigger?: string };
     const tasks = (await this.definitionsOf()).get(name)?.tasks ?? [];
     // What `sluice logs` reads, and the results the run recorded (what a rerun would reuse).
     const logs = new TaskLogs(this.props.home).read(runId).entries.map(({ time, task, attempt, stream, message }) => ({ time, task, attempt, stream, message }));
     const results = await this.runtime.runResults(name).list(runId);
-    return { ...runView(pipeline, execution, input.attempt ?? 1), trigger: input.trigger, tasks: tasks.map((t) => t.name), logs, results };
+    return { ...runView(pipeline, execution, input.runNumber ?? 1), trigger: input.trigger, tasks: tasks.map((t) => t.name), logs, results };
   }
 
   async launch(name: string, partition: string, params: Readonly<Record<string, unknown>> = {}): Promise<LaunchView> {

@@ -101,10 +101,10 @@ export class StageConsoleSource implements ConsoleSource {
       throw error;
     }
     const { execution, results } = detail;
-    const input = JSON.parse(execution.input) as { attempt?: number; trigger?: string };
+    const input = JSON.parse(execution.input) as { runNumber?: number; trigger?: string };
     const { entries } = await this.operations.logs(runId, {});
     return {
-      ...runView(pipeline, execution, input.attempt ?? 1),
+      ...runView(pipeline, execution, input.runNumber ?? 1),
       trigger: input.trigger,
       ...(this.consoleUrlOf && { consoleUrl: this.consoleUrlOf(execution.executionArn) }),
       tasks: pipeline.config.tasks.map((t) => t.name),
@@ -232,8 +232,8 @@ function startedOnly<T>(
 }
 
 function startedView(execution: ExecutionRecord): LaunchView {
-  const input = JSON.parse(execution.input) as { partition: string; attempt?: number };
-  return { kind: 'started', partition: input.partition, runId: execution.name, attempt: input.attempt ?? 1 };
+  const input = JSON.parse(execution.input) as { partition: string; runNumber?: number };
+  return { kind: 'started', partition: input.partition, runId: execution.name, runNumber: input.runNumber ?? 1 };
 }
 
 /** An execution in the Step Functions console of its region. */

@@ -105,7 +105,8 @@ export interface PartitionDetail {
   readonly pipeline: string;
   readonly partition: string;
   readonly status: PartitionStatus;
-  readonly attempt?: number;
+  /** Which run of the partition its record is about (1 for the first). */
+  readonly runNumber?: number;
   readonly runId?: string;
   readonly trigger?: string;
   readonly claimedAt?: string;
@@ -132,7 +133,8 @@ export interface RunDetail {
   readonly pipeline: string;
   readonly partition: string;
   readonly runId: string;
-  readonly attempt: number;
+  /** Which run of its partition this is (1 for the first). */
+  readonly runNumber: number;
   readonly trigger?: string;
   readonly status: RunStatus;
   readonly executionArn: string;
@@ -215,7 +217,7 @@ export interface BackfillView {
 
 /** Outcome of the "run a partition" action, as the launcher reports it. */
 export type LaunchView =
-  | { readonly kind: 'started'; readonly partition: string; readonly runId: string; readonly attempt: number }
+  | { readonly kind: 'started'; readonly partition: string; readonly runId: string; readonly runNumber: number }
   /** Not started: already running, at the concurrency limit, or already run for the same data. */
   | { readonly kind: 'skipped' | 'deferred' | 'duplicate'; readonly partition: string; readonly reason: string; readonly runId?: string };
 

@@ -21,7 +21,7 @@ interface BackfillJson {
   problems: { partition: string; status: string; error?: string; message?: string }[];
 }
 interface StatusJson {
-  partitions: { partition: string; status: string; attempt?: number; trigger?: string }[];
+  partitions: { partition: string; status: string; runNumber?: number; trigger?: string }[];
 }
 
 /**
@@ -99,7 +99,7 @@ describe('sluice backfill', { timeout: 300_000 }, () => {
     expect(json<BackfillJson>(again)).toMatchObject({ status: 'SUCCEEDED', partitions: 12, succeeded: 12, failed: 0 });
     const afterAgain = json<StatusJson>(await sluice(['status', 'patchy', '--from', '2024-01-01', '--to', '2024-03-31', '--json'], env));
     expect(afterAgain.partitions.every((p) => p.status === 'SUCCEEDED')).toBe(true);
-    expect(afterAgain.partitions.filter((p) => p.attempt === 2).map((p) => p.partition)).toStrictEqual(failingDays);
+    expect(afterAgain.partitions.filter((p) => p.runNumber === 2).map((p) => p.partition)).toStrictEqual(failingDays);
     // And the listing shows both backfills, newest first
     const listed = await sluice(['backfills', 'patchy'], env);
     expect(listed.stdout).toMatch(/^BACKFILL\s+STATUS\s+RANGE\s+ONLY\s+CONCURRENCY\s+PROGRESS/m);

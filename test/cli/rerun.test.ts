@@ -14,7 +14,7 @@ const operations = fileURLToPath(new URL('./fixtures/operations', import.meta.ur
 interface RunJson {
   status: string;
   runId: string;
-  attempt: number;
+  runNumber: number;
   reused: Record<string, string>;
   output?: { results: Record<string, { value: { rows: number; by: string } }> };
   attempts: { task: string; status: string }[];
@@ -89,7 +89,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     // Then only the third and fourth steps execute, fed with the first run's results
     expect(result.code).toBe(0);
     expect(invocations('2024-03-01')).toStrictEqual({ load: 1, report: 1 });
-    expect(view).toMatchObject({ status: 'SUCCEEDED', attempt: 2, rerunOf: failed.runId });
+    expect(view).toMatchObject({ status: 'SUCCEEDED', runNumber: 2, rerunOf: failed.runId });
     expect(view.plan).toStrictEqual({
       rerun: ['load', 'report'],
       alsoRerun: [],
@@ -132,7 +132,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     expect(human.stdout).toContain('Parameters: limit=5 label="daily" dryRun=true');
     expect(invocations('2024-03-02')).toStrictEqual({ clean: 1, report: 1 });
     expect(human.stdout).toContain(`Rerun of ${failed.runId}: executes clean, report (with report: downstream without a recorded result)`);
-    expect(human.stdout).toMatch(/Reused the results of extract \(from steps_2024-03-02_a1\), load/);
+    expect(human.stdout).toMatch(/Reused the results of extract \(from steps_2024-03-02_r1\), load/);
   });
 
   it('fails with one line and exit 2 for an unknown run, an unknown task, both options, nothing to re-run, or a bad parameter', async () => {
@@ -140,15 +140,15 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     expect(succeeded.status).toBe('SUCCEEDED');
 
     const cases: [string[], RegExp][] = [
-      [['rerun', 'steps_2099-01-01_a1'], /^error: Unknown run "steps_2099-01-01_a1": pipeline "steps" has no such execution/],
-      [['logs', 'steps_2099-01-01_a1'], /^error: Unknown run "steps_2099-01-01_a1" in /],
+      [['rerun', 'steps_2099-01-01_r1'], /^error: Unknown run "steps_2099-01-01_r1": pipeline "steps" has no such execution/],
+      [['logs', 'steps_2099-01-01_r1'], /^error: Unknown run "steps_2099-01-01_r1" in /],
       [['rerun', 'nope-a1'], /^error: Unknown run "nope-a1": run ids start with their pipeline's name/],
       [['rerun', succeeded.runId, '--from-task', 'publish'], /^error: Pipeline "steps" has no task "publish"\. Tasks: extract, clean, load, report/],
       [['rerun', succeeded.runId, '--from-task', 'load', '--tasks', 'load'], /^error: --from-task and --tasks cannot be combined/],
       [['run', 'steps', '--partition', '2024-03-04', '--param', 'limit=lots', '--param', 'colour=red'],
         /^error: Pipeline "steps": parameter "limit" must be a number, not "lots"; unknown parameter "colour" \(parameters: limit, label, dryRun\)/],
       [['run', 'steps', '--param', 'limit'], /^error: --param "limit" is not name=value/],
-      [['rerun', succeeded.runId], /^error: Every task of run "steps_2024-03-03_a1" succeeded: nothing to rerun from failure/],
+      [['rerun', succeeded.runId], /^error: Every task of run "steps_2024-03-03_r1" succeeded: nothing to rerun from failure/],
     ];
     for (const [args, message] of cases) {
       const result = await sluice(args, env);
@@ -173,7 +173,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     // Then once resumed, a tick runs the partition the schedule would have
     expect((await sluice(['resume', 'steps'], env)).code).toBe(0);
     const fired = await sluice(['tick', 'steps', '--at', '2024-03-06T05:00:00Z'], env);
-    expect(fired.stdout).toBe('steps: partition 2024-03-05 started run steps_2024-03-05_a1\n');
+    expect(fired.stdout).toBe('steps: partition 2024-03-05 started run steps_2024-03-05_r1\n');
     const status = json<{ partitions: { status: string }[] }>(await sluice(['--json', 'status', 'steps', '--from', '2024-03-05', '--to', '2024-03-05'], env));
     expect(status.partitions).toMatchObject([{ status: 'SUCCEEDED' }]);
     expect(invocations('2024-03-05')).toStrictEqual({ extract: 1, clean: 1, load: 1, report: 1 });
@@ -206,7 +206,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
       const failedRun = await stage('--json', 'run', 'steps', '--partition', '2024-04-01');
       expect(failedRun.code).toBe(1);
       const failed = json<RunJson>(failedRun);
-      expect(failed).toMatchObject({ status: 'FAILED', runId: 'steps_2024-04-01_a1' });
+      expect(failed).toMatchObject({ status: 'FAILED', runId: 'steps_2024-04-01_r1' });
       // (its task attempts read from the execution's history, as on AWS)
       expect(failed.attempts.map((x) => [x.task, x.status])).toStrictEqual([
         ['extract', 'SUCCEEDED'],
@@ -238,7 +238,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
 
       // Then only the third and fourth steps execute, and status and runs show it
       expect(invocations('2024-04-01')).toStrictEqual({ load: 1, report: 1 });
-      expect(rerun).toMatchObject({ status: 'SUCCEEDED', attempt: 2, rerunOf: failed.runId, plan: { rerun: ['load', 'report'] } });
+      expect(rerun).toMatchObject({ status: 'SUCCEEDED', runNumber: 2, rerunOf: failed.runId, plan: { rerun: ['load', 'report'] } });
       expect(rerun.attempts.map((x) => x.task)).toStrictEqual(['load', 'report']);
       const status = json<{ partitions: { partition: string; status: string; runId: string }[] }>(
         await stage('--json', 'status', 'steps', '--from', '2024-04-01', '--to', '2024-04-01'),
@@ -292,7 +292,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
       // Then once resumed, a tick runs the partition the schedule would have
       expect((await stage('resume', 'steps')).code).toBe(0);
       const fired = await stage('tick', 'steps', '--at', '2024-04-06T05:00:00Z');
-      expect(fired.stdout).toBe('steps: partition 2024-04-05 started run steps_2024-04-05_a1\n');
+      expect(fired.stdout).toBe('steps: partition 2024-04-05 started run steps_2024-04-05_r1\n');
       expect(invocations('2024-04-05')).toStrictEqual({ extract: 1, clean: 1, load: 1, report: 1 });
 
       // And a backfill of a few partitions runs them, and is listed with its progress

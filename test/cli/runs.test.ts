@@ -181,7 +181,7 @@ describe('sluice run, status, runs and dev', () => {
     expect(result.stdout).toMatch(/^TASK\s+ATTEMPT\s+STATUS\s+DURATION\s+ERROR$/m);
     expect(result.stdout).toMatch(/^extract\s+attempt 1\s+SUCCEEDED\s+\d+\.\d s$/m);
     expect(result.stdout).toMatch(/^summarise\s+attempt 1\s+SUCCEEDED\s+\d+\.\d s$/m);
-    expect(result.stdout).toMatch(/^SUCCEEDED in \d+\.\d s {2}\(orders, partition 2024-01-06, run orders_2024-01-06_a1\)$/m);
+    expect(result.stdout).toMatch(/^SUCCEEDED in \d+\.\d s {2}\(orders, partition 2024-01-06, run orders_2024-01-06_r1\)$/m);
   });
 
   it('fails a run whose task fails permanently: exit 1, partition FAILED with the error message', async () => {

@@ -4,10 +4,10 @@ import { runIdOf, pipelineOfRunId } from '../../lib/compile/contract';
 const NAME_RULE = /^[A-Za-z0-9_-]{1,80}$/;
 
 describe('runIdOf', () => {
-  it('keeps pipeline, partition and attempt readable when the key is name-safe', () => {
-    expect(runIdOf('daily-sales', '2024-01-01', 1)).toBe('daily-sales_2024-01-01_a1');
-    expect(runIdOf('hourly-ingest', '2024-11-03T01b', 12)).toBe('hourly-ingest_2024-11-03T01b_a12');
-    expect(runIdOf('regions', 'eu_west-1', 3)).toBe('regions_eu_west-1_a3');
+  it('keeps pipeline, partition and run readable when the key is name-safe', () => {
+    expect(runIdOf('daily-sales', '2024-01-01', 1)).toBe('daily-sales_2024-01-01_r1');
+    expect(runIdOf('hourly-ingest', '2024-11-03T01b', 12)).toBe('hourly-ingest_2024-11-03T01b_r12');
+    expect(runIdOf('regions', 'eu_west-1', 3)).toBe('regions_eu_west-1_r3');
   });
 
   it.each([
@@ -18,7 +18,7 @@ describe('runIdOf', () => {
     ['a key with spaces and slashes', 'a b/c'],
     ['an empty key', ''],
   ])('is a valid execution name for %s', (_, key) => {
-    // Given the longest pipeline name (40 characters) and a large attempt number
+    // Given the longest pipeline name (40 characters) and a large run number
     const pipeline = 'p'.repeat(40);
 
     // When / Then
@@ -27,7 +27,7 @@ describe('runIdOf', () => {
   });
 
   it('keeps the readable part of a replaced key and marks it with a digest', () => {
-    expect(runIdOf('regional-report', '2024-01-01|eu', 1)).toMatch(/^regional-report_2024-01-01_eu_[0-9a-z]{10}_a1$/);
+    expect(runIdOf('regional-report', '2024-01-01|eu', 1)).toMatch(/^regional-report_2024-01-01_eu_[0-9a-z]{10}_r1$/);
   });
 
   it('tells apart keys that differ only in replaced or cut characters, and attempts and pipelines', () => {
@@ -36,7 +36,7 @@ describe('runIdOf', () => {
 
     // When
     const names = [
-      ...keys.flatMap((key) => [1, 2, 11].map((attempt) => runIdOf('orders', key, attempt))),
+      ...keys.flatMap((key) => [1, 2, 11].map((run) => runIdOf('orders', key, run))),
       ...keys.map((key) => runIdOf('orders-eu', key, 1)),
     ];
 

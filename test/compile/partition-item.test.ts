@@ -7,16 +7,16 @@ import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynal
 const text = (value: string): AttributeValue => ({ S: value });
 
 describe('renderStatusWrite', () => {
-  it('marks a run RUNNING with its attempt, start and execution, into the index of running partitions, only while it is the claimed run', () => {
+  it('marks a run RUNNING with its run number, start and execution, into the index of running partitions, only while it is the claimed run', () => {
     const write = renderStatusWrite(STATUS_WRITES.running, text, {
       runId: text('r1'),
       pipeline: text('sales'),
-      attempt: { N: '1' },
+      runNumber: { N: '1' },
       startedAt: text('2024-01-02T00:00:00Z'),
       executionArn: text('arn'),
     });
     expect(write.updateExpression).toBe(
-      'SET #status = :status, #attempt = :attempt, #startedAt = :startedAt, #executionArn = :executionArn, #runningPipeline = :pipeline ' +
+      'SET #status = :status, #runNumber = :runNumber, #startedAt = :startedAt, #executionArn = :executionArn, #runningPipeline = :pipeline ' +
         'REMOVE #error, #cause, #finishedAt',
     );
     expect(write.conditionExpression).toBe('#runId = :runId AND #status = :running');
@@ -70,7 +70,7 @@ describe('the status writes on dynalite', () => {
     }
   }
   const running = (runId: string) =>
-    ({ runId: text(runId), pipeline: text('sales'), attempt: { N: '1' }, startedAt: text('2024-01-02T00:00:00Z'), executionArn: text(`arn:${runId}`) }) as const;
+    ({ runId: text(runId), pipeline: text('sales'), runNumber: { N: '1' }, startedAt: text('2024-01-02T00:00:00Z'), executionArn: text(`arn:${runId}`) }) as const;
 
   it('keeps a claimed run in the index of running partitions while it runs, and takes it out when it ends', async () => {
     // Given a claimed partition

@@ -332,7 +332,7 @@ async function scenarioKill(): Promise<void> {
     measure('kill -9', 'partitions SUCCEEDED before the kill', succeededBefore.size);
     measure('kill -9', 'partitions RUNNING at the kill', runningAtKill.size);
     check('kill -9', 'partitions RUNNING after the restart', after.partitions.filter((p) => p.status === 'RUNNING').length, 0);
-    const rerun = after.partitions.filter((p) => succeededBefore.has(p.partition) && (p.status !== 'SUCCEEDED' || p.attempt !== 1));
+    const rerun = after.partitions.filter((p) => succeededBefore.has(p.partition) && (p.status !== 'SUCCEEDED' || p.runNumber !== 1));
     check('kill -9', 'completed partitions run again', rerun.length, 0);
     measure('kill -9', 'partitions FAILED after the restart (aborted by the kill)', after.partitions.filter((p) => p.status === 'FAILED').length);
     measure('kill -9', 'partitions never run (events lost with the process)', after.partitions.filter((p) => p.status === 'MISSING').length);
@@ -385,7 +385,7 @@ async function scenarioKillBackfill(): Promise<void> {
     check(scenario, 'second backfill', again.status, 'SUCCEEDED');
     check(scenario, 'runs of the second backfill', again.runs, count - succeededBefore.size);
     check(scenario, 'partitions SUCCEEDED after the second backfill', after.partitions.filter((p) => p.status === 'SUCCEEDED').length, count);
-    const rerun = after.partitions.filter((p) => succeededBefore.has(p.partition) && p.attempt !== 1);
+    const rerun = after.partitions.filter((p) => succeededBefore.has(p.partition) && p.runNumber !== 1);
     check(scenario, 'completed partitions run again', rerun.length, 0);
   } finally {
     if (!process.env.FAULT_KEEP) await rm(home, { recursive: true, force: true });
@@ -393,7 +393,7 @@ async function scenarioKillBackfill(): Promise<void> {
 }
 
 interface StatusJson {
-  readonly partitions: { partition: string; status: string; attempt?: number }[];
+  readonly partitions: { partition: string; status: string; runNumber?: number }[];
 }
 
 interface DevReady {

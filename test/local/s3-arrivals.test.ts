@@ -43,25 +43,25 @@ describe('S3 arrivals through the local runtime', () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'drops/2024-03-01/store-2.csv', Body: 'sku,qty\nb,2\n' }));
     await expect.poll(async () => (await status())?.record, { timeout: 5_000, interval: 50 }).toMatchObject({
       status: 'RUNNING',
-      attempt: 1,
+      runNumber: 1,
       rerunRequested: true,
     });
     await runtime.settle();
 
     // Then a second run, started after the first ended, saw both files
-    expect((await status())?.record).toMatchObject({ status: 'SUCCEEDED', attempt: 2, trigger: 's3' });
+    expect((await status())?.record).toMatchObject({ status: 'SUCCEEDED', runNumber: 2, trigger: 's3' });
     expect((await status())?.record).not.toHaveProperty('rerunRequested');
     const [second, first, ...others] = runtime.runs('late-drops');
     expect(others).toStrictEqual([]);
     expect([first?.status, second?.status]).toStrictEqual(['SUCCEEDED', 'SUCCEEDED']);
-    expect(JSON.parse(second?.input ?? '{}')).toMatchObject({ partition: '2024-03-01', attempt: 2, trigger: 's3' });
+    expect(JSON.parse(second?.input ?? '{}')).toMatchObject({ partition: '2024-03-01', runNumber: 2, trigger: 's3' });
     expect(Date.parse(second!.startDate)).toBeGreaterThanOrEqual(Date.parse(first!.stopDate!));
     expect(JSON.parse(second?.output ?? '{}').results.count).toStrictEqual({
       value: { files: ['drops/2024-03-01/store-1.csv', 'drops/2024-03-01/store-2.csv'] },
     });
   }, 60_000);
 
-  it('starts nothing for an identical re-upload, and one new attempt for changed data after the run succeeded', async () => {
+  it('starts nothing for an identical re-upload, and one new run for changed data after the run succeeded', async () => {
     // Given a partition whose one file was processed
     const bucket = readLauncherEnvironment(runtime.pipeline('late-drops').launcher.environment).bucketNames.raw;
     const s3 = runtime.s3.client();
@@ -82,16 +82,16 @@ describe('S3 arrivals through the local runtime', () => {
 
     // Then nothing ran again, and the partition shows what it consumed
     expect(runsOf()).toHaveLength(1);
-    expect((await status())?.record?.consumed).toMatchObject([{ label: `s3://${bucket}/drops/2024-03-02/store-1.csv`, attempt: 1 }]);
+    expect((await status())?.record?.consumed).toMatchObject([{ label: `s3://${bucket}/drops/2024-03-02/store-1.csv`, runNumber: 1 }]);
 
     // When the file changes
     await put('sku,qty\na,2\n');
     await expect.poll(runsOf, { timeout: 20_000, interval: 50 }).toHaveLength(2);
     await runtime.settle();
 
-    // Then one more attempt ran
-    expect(runsOf().map((r) => JSON.parse(r.input).attempt)).toStrictEqual([2, 1]);
-    expect((await status())?.record).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
+    // Then one more run ran
+    expect(runsOf().map((r) => JSON.parse(r.input).runNumber)).toStrictEqual([2, 1]);
+    expect((await status())?.record).toMatchObject({ status: 'SUCCEEDED', runNumber: 2 });
   }, 60_000);
 
   it('ends an execution started for a run its partition no longer names, running nothing and writing nothing', async () => {
@@ -105,11 +105,11 @@ describe('S3 arrivals through the local runtime', () => {
     await expect.poll(async () => (await partition()).record?.status, { timeout: 20_000, interval: 100 }).toBe('SUCCEEDED');
     await runtime.settle();
     const before = await partition();
-    expect(before.record).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
+    expect(before.record).toMatchObject({ status: 'SUCCEEDED', runNumber: 1 });
 
-    // When an execution of an older, unclaimed attempt is started by hand (as from the console)
+    // When an execution of an older, unclaimed run is started by hand (as from the console)
     // (its input copied from an earlier run, as the launcher writes it: parameters and reuse included)
-    const stale = { pipeline: 'late-drops', partition: '2024-03-05', runId: 'by-hand', attempt: 1, trigger: 'manual', partitions: ['2024-03-05'], range: { from: '2024-03-05', to: '2024-03-05' }, params: {}, reuse: {} };
+    const stale = { pipeline: 'late-drops', partition: '2024-03-05', runId: 'by-hand', runNumber: 1, trigger: 'manual', partitions: ['2024-03-05'], range: { from: '2024-03-05', to: '2024-03-05' }, params: {}, reuse: {} };
     const { executionArn } = await runtime.engine.startExecution({ stateMachineArn: pipeline.stateMachine.arn, name: 'by-hand', input: JSON.stringify(stale) });
     const execution = await runtime.engine.waitForExecution(executionArn);
     await runtime.settle();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cloudWatchMessage, requestIdOf, taskLogEntryOf } from '../../local/task-log-lines';
 import type { TaskLogEntry } from '../../local/task-logs';
 
-const invocation = { pipeline: 'steps', partition: '2024-03-01', runId: 'steps_2024-03-01_a1', task: 'load', attempt: 2, requestId: 'req-1' };
+const invocation = { pipeline: 'steps', partition: '2024-03-01', runId: 'steps_2024-03-01_r1', task: 'load', attempt: 2, requestId: 'req-1' };
 const at = Date.parse('2024-03-01T06:00:05.123Z');
 const entry = (stream: 'stdout' | 'stderr', message: string): TaskLogEntry => ({ ...invocation, time: new Date(at).toISOString(), stream, message });
 

@@ -52,7 +52,7 @@ describe('upstream triggers through the local runtime', () => {
     await runAndSettle(second, partition);
 
     // Then the report ran once, started by its upstreams
-    expect((await statusOf('report', partition)).record).toMatchObject({ status: 'SUCCEEDED', attempt: 1, trigger: 'upstream' });
+    expect((await statusOf('report', partition)).record).toMatchObject({ status: 'SUCCEEDED', runNumber: 1, trigger: 'upstream' });
     expect(runsOf('report', partition)).toHaveLength(1);
   }, 60_000);
 
@@ -63,7 +63,7 @@ describe('upstream triggers through the local runtime', () => {
 
     // When EventBridge delivers the sales' event once more
     const client = new EventBridgeClient({ endpoint: runtime.endpoints.eventBridge, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const detail = { pipeline: 'sales', partition: '2024-03-01', runId: sales.record!.runId, attempt: 1, trigger: 'manual', status: 'SUCCEEDED' };
+    const detail = { pipeline: 'sales', partition: '2024-03-01', runId: sales.record!.runId, runNumber: 1, trigger: 'manual', status: 'SUCCEEDED' };
     const out = await client.send(
       new PutEventsCommand({
         Entries: [{ EventBusName: eventBusName('local'), Source: PARTITION_EVENTS.source, DetailType: PARTITION_EVENTS.succeeded, Detail: JSON.stringify(detail) }],

@@ -34,8 +34,8 @@ async function backfill(): Promise<string> {
 }
 
 const outcomes: RunOutcome[] = [
-  { partition: '2024-01-01', status: 'SUCCEEDED', runId: 'sales_2024-01-01_a1' },
-  { partition: '2024-01-02', status: 'FAILED', runId: 'sales_2024-01-02_a1', error: 'BadRowsError' },
+  { partition: '2024-01-01', status: 'SUCCEEDED', runId: 'sales_2024-01-01_r1' },
+  { partition: '2024-01-02', status: 'FAILED', runId: 'sales_2024-01-02_r1', error: 'BadRowsError' },
 ];
 
 describe('BackfillStore.recordChunk', () => {

@@ -25,7 +25,7 @@ describe('judgeVersion: exactly once per (partition, data version)', () => {
   it('takes the same event delivered again (same sequencer) as a duplicate, whatever the partition did since', () => {
     expect(judgeVersion(consumedV1, object('etag-1', '0062A1'))).toMatchObject({
       kind: 'duplicate',
-      reason: expect.stringContaining('s3://raw/sales/2024-01-01/a.csv was consumed by attempt 1'),
+      reason: expect.stringContaining('s3://raw/sales/2024-01-01/a.csv was consumed by run 1'),
     });
   });
 
@@ -61,7 +61,7 @@ describe('judgeVersion: exactly once per (partition, data version)', () => {
 });
 
 describe('withConsumed', () => {
-  it('keeps the latest version per source, recording the attempt that sees it', () => {
+  it('keeps the latest version per source, recording the run that sees it', () => {
     // Given
     const first = withConsumed([], object('etag-1', '0062A1'), 1, NOW);
 
@@ -69,7 +69,7 @@ describe('withConsumed', () => {
     const second = withConsumed(first, object('etag-2', '0062B0'), 2, new Date('2024-01-02T04:00:00Z'));
 
     // Then
-    expect(second).toStrictEqual([{ ...object('etag-2', '0062B0'), attempt: 2, at: '2024-01-02T04:00:00.000Z' }]);
+    expect(second).toStrictEqual([{ ...object('etag-2', '0062B0'), runNumber: 2, at: '2024-01-02T04:00:00.000Z' }]);
     expect(consumedBy(second, 2)).toBe(true);
     expect(consumedBy(second, 1)).toBe(false);
   });

@@ -47,7 +47,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
   const deps = (sfn: StartExecutionClient): LaunchDeps => ({ store, sfn, stateMachineArn: STATE_MACHINE, now: NOW });
   const started = (input: StartExecutionCommandInput) => Promise.resolve({ executionArn: `${STATE_MACHINE}:${input.name}` });
 
-  it('claims the partition and starts an execution named after the attempt', async () => {
+  it('claims the partition and starts an execution named after the run', async () => {
     // Given
     const sfn = sfnStub(started);
 
@@ -60,14 +60,14 @@ describe('launchRun and launchScheduled against dynalite', () => {
       kind: 'started',
       partition: '2024-01-05',
       runId,
-      attempt: 1,
+      runNumber: 1,
       executionArn: `${STATE_MACHINE}:${runId}`,
     });
     expect(sfn.calls).toStrictEqual([
       {
         stateMachineArn: STATE_MACHINE,
         name: runId,
-        input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-05', runId, attempt: 1, trigger: 's3', partitions: ['2024-01-05'], range: { from: '2024-01-05', to: '2024-01-05' }, params: {}, reuse: {} }),
+        input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-05', runId, runNumber: 1, trigger: 's3', partitions: ['2024-01-05'], range: { from: '2024-01-05', to: '2024-01-05' }, params: {}, reuse: {} }),
       },
     ]);
     expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', runId, trigger: 's3' });
@@ -107,7 +107,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     expect(await store.get('daily-sales', '2024-01-09')).toMatchObject({ status: 'RUNNING', runId: first.runId, rerunRequested: true });
   });
 
-  it('claims the next attempt when the running run ends between the claim and the rerun request', async () => {
+  it('claims the next run when the running run ends between the claim and the rerun request', async () => {
     // Given a run in progress that ends just as the arrival flags it
     const sfn = sfnStub(started);
     const first = await launchRun({ config: SALES, partition: '2024-01-10', trigger: 's3' }, deps(sfn.client));
@@ -133,8 +133,8 @@ describe('launchRun and launchScheduled against dynalite', () => {
 
     // Then
     const runId = runIdOf('daily-sales', '2024-01-10', 2);
-    expect(second).toStrictEqual({ kind: 'started', partition: '2024-01-10', runId, attempt: 2, executionArn: `${STATE_MACHINE}:${runId}` });
-    expect(await store.get('daily-sales', '2024-01-10')).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 's3' });
+    expect(second).toStrictEqual({ kind: 'started', partition: '2024-01-10', runId, runNumber: 2, executionArn: `${STATE_MACHINE}:${runId}` });
+    expect(await store.get('daily-sales', '2024-01-10')).toMatchObject({ status: 'RUNNING', runNumber: 2, trigger: 's3' });
     expect(await store.get('daily-sales', '2024-01-10')).not.toHaveProperty('rerunRequested');
   });
 
@@ -173,7 +173,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     const result = await launchRun({ config: SALES, partition: '2024-01-07', trigger: 's3' }, deps(sfn.client));
 
     // Then
-    expect(result).toStrictEqual({ kind: 'started', partition: '2024-01-07', runId: runIdOf('daily-sales', '2024-01-07', 1), attempt: 1 });
+    expect(result).toStrictEqual({ kind: 'started', partition: '2024-01-07', runId: runIdOf('daily-sales', '2024-01-07', 1), runNumber: 1 });
     expect((await store.get('daily-sales', '2024-01-07'))?.status).toBe('RUNNING');
   });
 
@@ -226,7 +226,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
     });
     expect(duplicate).toStrictEqual({ kind: 'skipped', partition: '2024-03-01', reason: 'already running', runId: first.runId });
     expect(arrival).toStrictEqual({ kind: 'rerun-requested', partition: '2024-03-01', runId: first.runId });
-    expect(after).toMatchObject({ kind: 'started', partition: '2024-03-02', attempt: 1 });
+    expect(after).toMatchObject({ kind: 'started', partition: '2024-03-02', runNumber: 1 });
     expect(sfn.calls.map((c) => JSON.parse(c.input ?? '{}').partition)).toStrictEqual(['2024-03-01', '2024-03-02']);
   });
 
@@ -328,9 +328,9 @@ describe('launchRun and launchScheduled against dynalite', () => {
 
       // Then
       expect(during.kind).toBe('duplicate');
-      expect(after).toMatchObject({ kind: 'duplicate', reason: expect.stringContaining('consumed by attempt 1') });
+      expect(after).toMatchObject({ kind: 'duplicate', reason: expect.stringContaining('consumed by run 1') });
       expect(sfn.calls).toHaveLength(1);
-      expect(await store.get(SALES.name, '2025-02-01')).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
+      expect(await store.get(SALES.name, '2025-02-01')).toMatchObject({ status: 'SUCCEEDED', runNumber: 1 });
       expect(await store.get(SALES.name, '2025-02-01')).not.toHaveProperty('rerunRequested');
     });
 
@@ -348,7 +348,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       expect(sfn.calls).toHaveLength(1);
     });
 
-    it('starts one new attempt for a changed object of a partition that already SUCCEEDED (late data)', async () => {
+    it('starts one new run for a changed object of a partition that already SUCCEEDED (late data)', async () => {
       // Given
       const sfn = sfnStub(started);
       await arrival('2025-02-03', object('2025-02-03', 'e1', '0A'), sfn.client);
@@ -359,7 +359,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       const lateAgain = await arrival('2025-02-03', object('2025-02-03', 'e2', '0B'), sfn.client);
 
       // Then
-      expect(late).toMatchObject({ kind: 'started', attempt: 2 });
+      expect(late).toMatchObject({ kind: 'started', runNumber: 2 });
       expect(lateAgain.kind).toBe('duplicate');
       expect(sfn.calls.map((c) => c.name)).toStrictEqual([1, 2].map((a) => runIdOf(SALES.name, '2025-02-03', a)));
     });
@@ -378,7 +378,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       expect(results.map((r) => r.kind)).toStrictEqual(['rerun-requested', 'rerun-requested', 'rerun-requested', 'duplicate', 'duplicate', 'duplicate']);
       const record = await store.get(SALES.name, '2025-02-04');
       expect(record).toMatchObject({ status: 'RUNNING', runId: first.kind === 'started' ? first.runId : '', rerunRequested: true });
-      expect(record?.consumed?.map((c) => [c.label, c.attempt])).toStrictEqual([
+      expect(record?.consumed?.map((c) => [c.label, c.runNumber])).toStrictEqual([
         ['s3://prod-raw-1a2b/sales/2025-02-04/a.csv', 2],
         ['s3://prod-raw-1a2b/sales/2025-02-04/b.csv', 2],
         ['s3://prod-raw-1a2b/sales/2025-02-04/c.csv', 2],
@@ -400,11 +400,11 @@ describe('launchRun and launchScheduled against dynalite', () => {
       // Then
       expect(again).toStrictEqual({
         kind: 'launched',
-        runs: [{ kind: 'duplicate', partition: '2025-02-05', reason: expect.stringContaining('schedule was consumed by attempt 1') }],
+        runs: [{ kind: 'duplicate', partition: '2025-02-05', reason: expect.stringContaining('schedule was consumed by run 1') }],
       });
       expect(sfn.calls).toHaveLength(1);
       expect((await store.get(SALES.name, partition))?.consumed).toStrictEqual([
-        { ...scheduleVersion(tick), attempt: 1, at: NOW.toISOString() },
+        { ...scheduleVersion(tick), runNumber: 1, at: NOW.toISOString() },
       ]);
     });
 
@@ -420,7 +420,7 @@ describe('launchRun and launchScheduled against dynalite', () => {
       const again = await arrival('2025-02-07', version, sfn.client);
 
       // Then its data runs, once
-      expect(again).toMatchObject({ kind: 'started', attempt: 2 });
+      expect(again).toMatchObject({ kind: 'started', runNumber: 2 });
       expect(await arrival('2025-02-07', version, sfn.client)).toMatchObject({ kind: 'duplicate' });
       expect(sfn.calls).toHaveLength(1);
     });

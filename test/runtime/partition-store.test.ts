@@ -21,17 +21,17 @@ describe('PartitionStore against dynalite', () => {
     expect(await store.get('sales', '1999-01-01')).toBeUndefined();
   });
 
-  it('claims a new partition as attempt 1, RUNNING', async () => {
+  it('claims a new partition as run 1, RUNNING', async () => {
     // When
     const claim = await store.claim('sales', '2024-01-01', { trigger: 'schedule', now: NOW });
 
     // Then
-    expect(claim).toStrictEqual({ kind: 'claimed', attempt: 1, runId: runIdOf('sales', '2024-01-01', 1) });
+    expect(claim).toStrictEqual({ kind: 'claimed', runNumber: 1, runId: runIdOf('sales', '2024-01-01', 1) });
     expect(await store.get('sales', '2024-01-01')).toStrictEqual({
       pipeline: 'sales',
       partition: '2024-01-01',
       status: 'RUNNING',
-      attempt: 1,
+      runNumber: 1,
       runId: runIdOf('sales', '2024-01-01', 1),
       trigger: 'schedule',
       claimedAt: NOW.toISOString(),
@@ -59,7 +59,7 @@ describe('PartitionStore against dynalite', () => {
     // Then
     expect(claims.filter((c) => c.kind === 'claimed')).toHaveLength(1);
     expect(claims.filter((c) => c.kind === 'busy')).toHaveLength(7);
-    expect((await store.get('sales', '2024-01-04'))?.attempt).toBe(1);
+    expect((await store.get('sales', '2024-01-04'))?.runNumber).toBe(1);
   });
 
   it('requests a rerun of the RUNNING run only, and only while it runs', async () => {
@@ -84,7 +84,7 @@ describe('PartitionStore against dynalite', () => {
     expect(await store.get('sales', '1999-01-01')).toBeUndefined();
   });
 
-  it('clears a requested rerun when it claims the next attempt', async () => {
+  it('clears a requested rerun when it claims the next run', async () => {
     // Given a run flagged for a rerun, which then succeeds
     const first = await store.claim('sales', '2024-01-11', { trigger: 's3', now: NOW });
     await store.requestRerun('sales', '2024-01-11', first.runId);
@@ -95,7 +95,7 @@ describe('PartitionStore against dynalite', () => {
     const second = await store.claim('sales', '2024-01-11', { trigger: 's3', now: NOW });
 
     // Then
-    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: runIdOf('sales', '2024-01-11', 2) });
+    expect(second).toStrictEqual({ kind: 'claimed', runNumber: 2, runId: runIdOf('sales', '2024-01-11', 2) });
     expect(await store.get('sales', '2024-01-11')).not.toHaveProperty('rerunRequested');
   });
 
@@ -148,7 +148,7 @@ describe('PartitionStore against dynalite', () => {
     expect((await store.get('sales', '2024-01-06'))?.status).toBe('SUCCEEDED');
   });
 
-  it('claims a finished partition again under the next attempt, clearing the last error', async () => {
+  it('claims a finished partition again under the next run, clearing the last error', async () => {
     // Given
     const first = await store.claim('sales', '2024-01-07', { trigger: 's3', now: NOW });
     await store.markFailed('sales', '2024-01-07', first.runId, { error: 'Boom', cause: 'bad row' });
@@ -157,9 +157,9 @@ describe('PartitionStore against dynalite', () => {
     const second = await store.claim('sales', '2024-01-07', { trigger: 'manual', now: NOW });
 
     // Then
-    expect(second).toStrictEqual({ kind: 'claimed', attempt: 2, runId: runIdOf('sales', '2024-01-07', 2) });
+    expect(second).toStrictEqual({ kind: 'claimed', runNumber: 2, runId: runIdOf('sales', '2024-01-07', 2) });
     const record = await store.get('sales', '2024-01-07');
-    expect(record).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 'manual' });
+    expect(record).toMatchObject({ status: 'RUNNING', runNumber: 2, trigger: 'manual' });
     expect(record).not.toHaveProperty('error');
     expect(record).not.toHaveProperty('cause');
   });

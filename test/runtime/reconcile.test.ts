@@ -74,7 +74,7 @@ describe('reconcilePartitions against dynalite', () => {
   async function claimed(config: LauncherConfig, partition: string, at: Date): Promise<RunRef> {
     const claim = await store.claim(config.name, partition, { trigger: 'schedule', now: at });
     if (claim.kind !== 'claimed') throw new Error(`expected the claim of ${partition} to win`);
-    return { pipeline: config.name, partition, runId: claim.runId, attempt: claim.attempt, trigger: 'schedule' };
+    return { pipeline: config.name, partition, runId: claim.runId, runNumber: claim.runNumber, trigger: 'schedule' };
   }
 
   /** The execution of a run as DescribeExecution reports it. */
@@ -115,7 +115,7 @@ describe('reconcilePartitions against dynalite', () => {
     );
     const alert = formatLaunchInterruptedAlert({ ...record!, status: 'RUNNING' }, { error: record!.error!, cause: record!.cause! });
     expect(published).toStrictEqual([{ TopicArn: TOPIC, Subject: `sluice: LAUNCH INTERRUPTED ${config.name} partition 2024-01-01`, Message: alert.message }]);
-    expect(alert.message).toContain('Error:     sluice.LaunchInterrupted\n');
+    expect(alert.message).toContain('Error:      sluice.LaunchInterrupted\n');
     expect(await reconcilePartitions(deps(config))).toMatchObject({ checked: 0, failed: [] });
     expect(published).toHaveLength(1);
   });
@@ -240,13 +240,13 @@ describe('reconcilePartitions against dynalite', () => {
         partition: '2024-01-04',
         runId: run.runId,
         status: 'SUCCEEDED',
-        result: { kind: 'succeeded', run, rerun: { kind: 'started', partition: '2024-01-04', runId, attempt: 2, executionArn: executionArn(runId) } },
+        result: { kind: 'succeeded', run, rerun: { kind: 'started', partition: '2024-01-04', runId, runNumber: 2, executionArn: executionArn(runId) } },
       },
     ]);
     expect(started).toStrictEqual([
-      { stateMachineArn: STATE_MACHINE, name: runId, input: JSON.stringify({ pipeline: config.name, partition: '2024-01-04', runId, attempt: 2, trigger: 's3', partitions: ['2024-01-04'], range: { from: '2024-01-04', to: '2024-01-04' }, params: {}, reuse: {} }) },
+      { stateMachineArn: STATE_MACHINE, name: runId, input: JSON.stringify({ pipeline: config.name, partition: '2024-01-04', runId, runNumber: 2, trigger: 's3', partitions: ['2024-01-04'], range: { from: '2024-01-04', to: '2024-01-04' }, params: {}, reuse: {} }) },
     ]);
-    expect(await store.get(config.name, '2024-01-04')).toMatchObject({ status: 'RUNNING', attempt: 2, runId });
+    expect(await store.get(config.name, '2024-01-04')).toMatchObject({ status: 'RUNNING', runNumber: 2, runId });
     expect(published).toHaveLength(0);
   });
 
@@ -263,9 +263,9 @@ describe('reconcilePartitions against dynalite', () => {
     // Then
     expect(summary).toMatchObject({
       checked: 0,
-      reruns: [{ partition: '2024-01-05', runId: run.runId, rerun: { kind: 'started', attempt: 2 } }],
+      reruns: [{ partition: '2024-01-05', runId: run.runId, rerun: { kind: 'started', runNumber: 2 } }],
     });
-    expect(await store.get(config.name, '2024-01-05')).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 's3' });
+    expect(await store.get(config.name, '2024-01-05')).toMatchObject({ status: 'RUNNING', runNumber: 2, trigger: 's3' });
   });
 
   it('reports a rerun deferred at the limit instead of failing, keeping the request for the next reconciliation', async () => {

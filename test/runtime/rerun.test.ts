@@ -13,7 +13,7 @@ const PIPELINE: Pick<LauncherConfig, 'name' | 'tasks'> = {
     { name: 'd', after: ['b', 'c'] },
   ],
 };
-const RUN = 'fanout_2024-01-01_a1';
+const RUN = 'fanout_2024-01-01_r1';
 
 describe('planRerun', () => {
   it('re-runs from failure the tasks without a recorded result, reusing the others from the run', () => {
@@ -76,8 +76,8 @@ describe('launchRerun', () => {
   });
 
   it("fails a run id of another pipeline, naming this one", async () => {
-    await expect(launchRerun({ config, runId: 'other_2024-01-01_a1', selection: { kind: 'failed' } }, deps('FAILED'))).rejects.toThrow(
-      'Unknown run "other_2024-01-01_a1": it is not a run id of pipeline "fanout"',
+    await expect(launchRerun({ config, runId: 'other_2024-01-01_r1', selection: { kind: 'failed' } }, deps('FAILED'))).rejects.toThrow(
+      'Unknown run "other_2024-01-01_r1": it is not a run id of pipeline "fanout"',
     );
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '../../runtime/run-monitor';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
-const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:daily-sales_2024-01-01_a1';
+const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:daily-sales_2024-01-01_r1';
 
 function statusChange(status: string, run: RunRef | undefined, overrides: Record<string, unknown> = {}): ExecutionStatusChangeEvent {
   return {
@@ -38,7 +38,7 @@ function statusChange(status: string, run: RunRef | undefined, overrides: Record
   };
 }
 
-const RUN: RunRef = { pipeline: 'daily-sales', partition: '2024-01-01', runId: 'daily-sales_2024-01-01_a1', attempt: 1, trigger: 'schedule' };
+const RUN: RunRef = { pipeline: 'daily-sales', partition: '2024-01-01', runId: 'daily-sales_2024-01-01_r1', runNumber: 1, trigger: 'schedule' };
 
 describe('formatAlert', () => {
   it('renders pipeline, partition, run, error, readable cause and console link', () => {
@@ -55,16 +55,16 @@ describe('formatAlert', () => {
       [
         'A run failed: daily-sales partition 2024-01-01.',
         '',
-        'Pipeline:  daily-sales',
-        'Partition: 2024-01-01',
-        'Run id:    daily-sales_2024-01-01_a1',
-        'Attempt:   1',
-        'Trigger:   schedule',
-        'Status:    FAILED',
-        'Started:   2024-01-02T07:00:00.000Z',
-        'Stopped:   2024-01-02T07:05:00.000Z',
-        'Error:     TypeError',
-        'Cause:     TypeError: row.amount is undefined',
+        'Pipeline:   daily-sales',
+        'Partition:  2024-01-01',
+        'Run id:     daily-sales_2024-01-01_r1',
+        'Run number: 1',
+        'Trigger:    schedule',
+        'Status:     FAILED',
+        'Started:    2024-01-02T07:00:00.000Z',
+        'Stopped:    2024-01-02T07:05:00.000Z',
+        'Error:      TypeError',
+        'Cause:      TypeError: row.amount is undefined',
         '',
         `Execution: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${ARN}`,
       ].join('\n'),
@@ -82,7 +82,7 @@ describe('formatAlert', () => {
     // Then
     expect(alert.subject).toHaveLength(100);
     expect(alert.subject).toMatch(/^[\x20-\x7e]+\.\.\.$/);
-    expect(alert.message).toContain(`Cause:     ${'x'.repeat(1997)}...\n`);
+    expect(alert.message).toContain(`Cause:      ${'x'.repeat(1997)}...\n`);
     expect(alert.message).toMatch(/^A run timed out: /);
   });
 
@@ -90,7 +90,7 @@ describe('formatAlert', () => {
     const alert = formatAlert(statusChange('ABORTED', undefined), 'eu-west-1');
 
     expect(alert.subject).toBe('sluice: ABORTED execution console-run');
-    expect(alert.message).toContain('Pipeline:  (unknown: the execution was not started by the sluice launcher)');
+    expect(alert.message).toContain('Pipeline:   (unknown: the execution was not started by the sluice launcher)');
   });
 });
 
@@ -146,7 +146,7 @@ describe('handleStatusChange against dynalite', () => {
   async function claimed(partition: string, trigger = 's3', pipeline = 'daily-sales'): Promise<RunRef> {
     const claim = await store.claim(pipeline, partition, { trigger, now: NOW });
     if (claim.kind !== 'claimed') throw new Error(`expected the claim of ${partition} to win`);
-    return { pipeline, partition, runId: claim.runId, attempt: claim.attempt, trigger };
+    return { pipeline, partition, runId: claim.runId, runNumber: claim.runNumber, trigger };
   }
 
   const recordSucceeded = (partition: string, pipeline = 'daily-sales') => table.recordSucceeded(pipeline, partition);
@@ -177,7 +177,7 @@ describe('handleStatusChange against dynalite', () => {
     ]);
   });
 
-  it('starts the next attempt when a rerun was requested of a run that succeeded', async () => {
+  it('starts the next run when a rerun was requested of a run that succeeded', async () => {
     // Given a run flagged by an S3 arrival, which then succeeds
     const run = await claimed('2024-01-02');
     await store.requestRerun('daily-sales', '2024-01-02', run.runId);
@@ -195,7 +195,7 @@ describe('handleStatusChange against dynalite', () => {
         kind: 'started',
         partition: '2024-01-02',
         runId,
-        attempt: 2,
+        runNumber: 2,
         executionArn: `arn:aws:states:eu-west-1:123456789012:execution:daily-sales:${runId}`,
       },
     });
@@ -204,12 +204,12 @@ describe('handleStatusChange against dynalite', () => {
         sfn: {
           stateMachineArn: STATE_MACHINE,
           name: runId,
-          input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-02', runId, attempt: 2, trigger: 's3', partitions: ['2024-01-02'], range: { from: '2024-01-02', to: '2024-01-02' }, params: {}, reuse: {} }),
+          input: JSON.stringify({ pipeline: 'daily-sales', partition: '2024-01-02', runId, runNumber: 2, trigger: 's3', partitions: ['2024-01-02'], range: { from: '2024-01-02', to: '2024-01-02' }, params: {}, reuse: {} }),
         },
       },
     ]);
     const record = await store.get('daily-sales', '2024-01-02');
-    expect(record).toMatchObject({ status: 'RUNNING', attempt: 2, runId, trigger: 's3' });
+    expect(record).toMatchObject({ status: 'RUNNING', runNumber: 2, runId, trigger: 's3' });
     expect(record).not.toHaveProperty('rerunRequested');
   });
 
@@ -231,8 +231,8 @@ describe('handleStatusChange against dynalite', () => {
     expect(first).toStrictEqual({ kind: 'succeeded', run: plain });
     expect(redelivered).toStrictEqual({ kind: 'succeeded', run: rerun });
     expect(calls).toHaveLength(0);
-    expect(await store.get('daily-sales', '2024-01-03')).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
-    expect(await store.get('daily-sales', '2024-01-04')).toMatchObject({ status: 'RUNNING', attempt: 2 });
+    expect(await store.get('daily-sales', '2024-01-03')).toMatchObject({ status: 'SUCCEEDED', runNumber: 1 });
+    expect(await store.get('daily-sales', '2024-01-04')).toMatchObject({ status: 'RUNNING', runNumber: 2 });
   });
 
   it('alerts about a failed run first, then starts the rerun requested of it', async () => {
@@ -245,9 +245,9 @@ describe('handleStatusChange against dynalite', () => {
     const result = await handleStatusChange(statusChange('FAILED', run, { error: 'TypeError', cause: 'bad row' }), deps());
 
     // Then
-    expect(result).toMatchObject({ kind: 'alerted', markedFailed: false, run, rerun: { kind: 'started', attempt: 2 } });
+    expect(result).toMatchObject({ kind: 'alerted', markedFailed: false, run, rerun: { kind: 'started', runNumber: 2 } });
     expect(calls.map((c) => Object.keys(c)[0])).toStrictEqual(['sns', 'sfn']);
-    expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', attempt: 2, trigger: 's3' });
+    expect(await store.get('daily-sales', '2024-01-05')).toMatchObject({ status: 'RUNNING', runNumber: 2, trigger: 's3' });
   });
 
   it('fails with RerunDeferredError when the rerun waits at the limit, keeping the request for the retry', async () => {
@@ -275,7 +275,7 @@ describe('handleStatusChange against dynalite', () => {
     const retried = await handleStatusChange(statusChange('SUCCEEDED', run), deps(single));
 
     // Then
-    expect(retried).toMatchObject({ kind: 'succeeded', rerun: { kind: 'started', partition: '2024-01-06', attempt: 2 } });
+    expect(retried).toMatchObject({ kind: 'succeeded', rerun: { kind: 'started', partition: '2024-01-06', runNumber: 2 } });
   });
 
   it('ignores a status that does not end a run, and a success of an execution the launcher did not start', async () => {

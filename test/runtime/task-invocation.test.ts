@@ -15,7 +15,7 @@ async function printed(fn: () => Promise<unknown>): Promise<string[]> {
   return lines;
 }
 
-const event = { pipeline: 'steps', partition: '2024-03-01', runId: 'steps_2024-03-01_a1', task: 'load', retryCount: 1, results: {} };
+const event = { pipeline: 'steps', partition: '2024-03-01', runId: 'steps_2024-03-01_r1', task: 'load', retryCount: 1, results: {} };
 const context = { awsRequestId: 'c0ffee00-0000-4000-8000-000000000001' };
 
 describe('withInvocationLog (the wrapper of every task function)', () => {
@@ -31,7 +31,7 @@ describe('withInvocationLog (the wrapper of every task function)', () => {
 
     // Then it returns the handler's result, between the two lines, whose keys name the attempt
     expect(result).toStrictEqual({ rows: 1 });
-    const keys = { pipeline: 'steps', partition: '2024-03-01', runId: 'steps_2024-03-01_a1', task: 'load', attempt: 2, requestId: context.awsRequestId };
+    const keys = { pipeline: 'steps', partition: '2024-03-01', runId: 'steps_2024-03-01_r1', task: 'load', attempt: 2, requestId: context.awsRequestId };
     expect(lines.map((l) => JSON.parse(l))).toMatchObject([
       { level: 'INFO', message: 'task attempt started', sluice: 'start', ...keys },
       { level: 'INFO', message: 'task attempt succeeded', sluice: 'end', ...keys, durationMs: expect.any(Number) },

@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { type CompiledTask, type Flow, sensorMaxChecks } from '../../compile/model';
 
 /** Fields of the run input that every state carries along, unchanged. */
-export const RUN_FIELDS = ['pipeline', 'partition', 'runId', 'attempt', 'trigger', 'partitions', 'range', 'params', 'reuse'] as const;
+export const RUN_FIELDS = ['pipeline', 'partition', 'runId', 'runNumber', 'trigger', 'partitions', 'range', 'params', 'reuse'] as const;
 
 /**
  * Seconds a Task state waits for its Lambda beyond the function's own timeout: the invoke itself
@@ -90,7 +90,7 @@ export function eventRunFields(root: string): Record<string, unknown> {
     pipeline: sfn.JsonPath.stringAt(`${root}.pipeline`),
     partition: sfn.JsonPath.stringAt(`${root}.partition`),
     runId: sfn.JsonPath.stringAt(`${root}.runId`),
-    attempt: sfn.JsonPath.numberAt(`${root}.attempt`),
+    runNumber: sfn.JsonPath.numberAt(`${root}.runNumber`),
     trigger: sfn.JsonPath.stringAt(`${root}.trigger`),
     partitions: sfn.JsonPath.listAt(`${root}.partitions`),
     range: sfn.JsonPath.objectAt(`${root}.range`),

@@ -27,7 +27,7 @@ export function rerunSelection(options: RerunOptions): RerunSelection {
 }
 
 /**
- * `sluice rerun`: a new attempt of an ended run's partition that executes only the selected tasks
+ * `sluice rerun`: a new run of an ended run's partition that executes only the selected tasks
  * and reuses the other tasks' recorded results; waits and prints it as `sluice run` does.
  */
 export async function rerun(context: CliContext, runId: string, options: RerunOptions): Promise<number> {
@@ -46,7 +46,7 @@ export async function rerun(context: CliContext, runId: string, options: RerunOp
       return EXIT.failed;
     }
     if (!execution) throw new Error(`Rerun ${launch.runId} of ${pipeline.name} started, but its execution cannot be found`);
-    const view = { ...runView(pipeline, execution, launch.attempt), rerunOf: runId, plan };
+    const view = { ...runView(pipeline, execution, launch.runNumber), rerunOf: runId, plan };
     if (context.json) {
       context.io.out(`${JSON.stringify(view, null, 2)}\n`);
     } else {

@@ -68,7 +68,7 @@ export async function run(context: CliContext, name: string, options: RunOptions
       return EXIT.failed;
     }
     if (!execution) throw new Error(`Run ${launch.runId} of ${name} started, but its execution cannot be found`);
-    const view = runView(pipeline, execution, launch.attempt);
+    const view = runView(pipeline, execution, launch.runNumber);
     if (context.json) context.io.out(`${JSON.stringify(view, null, 2)}\n`);
     else printRun(context, view, operations.build);
     if (interrupted && view.status === 'ABORTED') {
@@ -108,14 +108,14 @@ function refuseFuturePartition(pipeline: PipelineInfo, partition: string, now: D
 export type RunView = Omit<RunDetail, 'trigger' | 'consoleUrl' | 'tasks' | 'logs' | 'results'>;
 
 /** A run with the attempts of the pipeline's tasks (not the states that mark the partition). */
-export function runView(pipeline: LocalPipeline | PipelineInfo, execution: ExecutionRecord, attempt: number): RunView {
+export function runView(pipeline: LocalPipeline | PipelineInfo, execution: ExecutionRecord, runNumber: number): RunView {
   const input = JSON.parse(execution.input) as { partition: string; params?: Record<string, unknown>; reuse?: Record<string, string> };
   const tasks = taskStates(pipeline);
   return {
     pipeline: pipeline.name,
     partition: input.partition,
     runId: execution.name,
-    attempt,
+    runNumber,
     status: execution.status,
     executionArn: execution.executionArn,
     startDate: execution.startDate,
@@ -159,7 +159,7 @@ function attemptView(attempt: TaskAttempt): AttemptView {
  */
 export function printRun(context: CliContext, view: RunView, build?: string): void {
   const { io } = context;
-  io.out(`${view.pipeline}  partition ${view.partition}  run ${view.runId} (run ${view.attempt} of this partition${build ? `, build ${build}` : ''})\n\n`);
+  io.out(`${view.pipeline}  partition ${view.partition}  run ${view.runId} (run ${view.runNumber} of this partition${build ? `, build ${build}` : ''})\n\n`);
   const params = Object.entries(view.params);
   if (params.length > 0) io.out(`Parameters: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n\n`);
   const reused = Object.entries(view.reused);

@@ -31,12 +31,12 @@ export async function status(context: CliContext, name: string, options: StatusO
       ...recordFields(record),
       rerunRequested: record?.rerunRequested,
       // What the partition's runs consumed (S3 objects, schedule ticks): why an event did or did not start a run.
-      consumed: record?.consumed?.map(({ label, version, versionId, order, attempt, at }) => ({
+      consumed: record?.consumed?.map(({ label, version, versionId, order, runNumber, at }) => ({
         source: label,
         version,
         ...(versionId !== undefined && { versionId }),
         order,
-        attempt,
+        runNumber,
         at,
       })),
     }));
@@ -59,7 +59,7 @@ export async function status(context: CliContext, name: string, options: StatusO
         listed.map((p) => [
           p.partition,
           colored(p.status, context.io.color),
-          p.attempt === undefined ? '' : String(p.attempt),
+          p.runNumber === undefined ? '' : String(p.runNumber),
           p.runId ?? '',
           p.trigger ?? '',
           instant(p.finishedAt),
@@ -93,7 +93,7 @@ function defaultRange(spec: PartitionSpec | undefined, now: Date): { from?: stri
 /** What `sluice status --json` (and the web console) shows of a partition's record. */
 export function recordFields(record: PartitionRecord | undefined) {
   return {
-    attempt: record?.attempt,
+    runNumber: record?.runNumber,
     runId: record?.runId,
     trigger: record?.trigger,
     claimedAt: record?.claimedAt,

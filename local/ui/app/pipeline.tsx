@@ -117,7 +117,7 @@ function SelectionPanel({ pipeline: p, grid, selection, onDone }: { pipeline: Pi
     return act(async () => {
       const launch = await post<LaunchView>(path('api', 'pipelines', pipeline, 'runs'), { partition: from, params });
       onDone();
-      return launch.kind === 'started' ? `Started run ${launch.runId} (run ${launch.attempt} of ${from})` : `Not started: ${launch.reason}`;
+      return launch.kind === 'started' ? `Started run ${launch.runId} (run ${launch.runNumber} of ${from})` : `Not started: ${launch.reason}`;
     });
   };
   return (
@@ -134,7 +134,7 @@ function SelectionPanel({ pipeline: p, grid, selection, onDone }: { pipeline: Pi
               <dt>Last run</dt>
               <dd>
                 <a href={`#/pipelines/${encodeURIComponent(pipeline)}/runs/${encodeURIComponent(detail.data.runId)}`}>{detail.data.runId}</a> (
-                {detail.data.trigger}, run {detail.data.attempt})
+                {detail.data.trigger}, run {detail.data.runNumber})
               </dd>
               <dt>Finished</dt>
               <dd>{instant(detail.data.finishedAt) || 'not yet'}</dd>

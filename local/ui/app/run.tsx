@@ -22,7 +22,7 @@ export function RunPage({ pipeline, runId }: { pipeline: string; runId: string }
         <dt>Partition</dt>
         <dd>{r.partition}</dd>
         <dt>Run of this partition</dt>
-        <dd>{r.attempt}</dd>
+        <dd>{r.runNumber}</dd>
         <dt>Trigger</dt>
         <dd>{r.trigger ?? ''}</dd>
         {Object.keys(r.params).length > 0 && (
@@ -140,7 +140,7 @@ function Gantt({ run }: { run: RunDetail }) {
 }
 
 /**
- * A new attempt of the run's partition that executes only some tasks and reuses the others'
+ * A new run of the run's partition that executes only some tasks and reuses the others'
  * recorded results, as `sluice rerun` (from failure, `--from-task`, `--tasks`); opens it.
  */
 function RerunPanel({ run }: { run: RunDetail }) {

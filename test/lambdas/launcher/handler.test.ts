@@ -174,7 +174,7 @@ describe('launcherHandler', () => {
 
     const result = await handler({ source: 'manual', partition: '2024-01-12' });
 
-    expect(result).toMatchObject({ kind: 'started', partition: '2024-01-12', attempt: 1 });
+    expect(result).toMatchObject({ kind: 'started', partition: '2024-01-12', runNumber: 1 });
     expect(JSON.parse(calls[0]?.input ?? '{}')).toMatchObject({ trigger: 'manual' });
   });
 

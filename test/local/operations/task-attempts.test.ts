@@ -40,9 +40,9 @@ describe('task attempts from an execution history (sluice run --stage)', () => {
       { state: 'load', attempt: 2, startDate: at(4), endDate: at(5), error: 'StepBrokenError', cause: '{"errorMessage":"broken"}' },
     ];
     const record: ExecutionRecord = {
-      executionArn: 'arn:aws:states:us-east-1:000000000000:execution:local-steps:steps_2024-03-01_a1',
+      executionArn: 'arn:aws:states:us-east-1:000000000000:execution:local-steps:steps_2024-03-01_r1',
       stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:local-steps',
-      name: 'steps_2024-03-01_a1',
+      name: 'steps_2024-03-01_r1',
       status: 'FAILED',
       input: '{}',
       startDate: at(0),

@@ -3,11 +3,11 @@ import { parseFilterPattern } from '../../../local/services/logs-api';
 
 describe('parseFilterPattern (the CloudWatch Logs filter patterns the local FilterLogEvents serves)', () => {
   it('reads the JSON-field equalities sluice logs --stage sends, joined by && or by ||', () => {
-    expect(parseFilterPattern('{ $.sluice = "start" && $.runId = "steps_2024-04-01_a1" && $.attempt = 2 }')).toStrictEqual({
+    expect(parseFilterPattern('{ $.sluice = "start" && $.runId = "steps_2024-04-01_r1" && $.attempt = 2 }')).toStrictEqual({
       join: '&&',
       fields: [
         ['sluice', 'start'],
-        ['runId', 'steps_2024-04-01_a1'],
+        ['runId', 'steps_2024-04-01_r1'],
         ['attempt', 2],
       ],
     });

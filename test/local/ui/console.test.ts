@@ -277,14 +277,14 @@ describe('sluice ui', () => {
       expect((await sales()).failures24h).toBe(1);
       const grid = await get<PartitionGridView>('/api/pipelines/sales/partitions?from=2024-01-01&to=2024-01-04');
       expect([...grid.statuses]).toStrictEqual(['S', 'S', 'S', 'M']);
-      const run = await get<RunDetail>('/api/pipelines/sales/runs/sales_2024-01-02_a1');
+      const run = await get<RunDetail>('/api/pipelines/sales/runs/sales_2024-01-02_r1');
       expect(run).toMatchObject({ status: 'FAILED', error: 'BadRowsError' });
       expect(run.consoleUrl).toMatch(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/states\//);
       expect(run.logs.map((l) => l.message)).toContain('clean 2024-01-02');
       // Its timeline from the execution's history, and the results it recorded in the table.
       expect(run.attempts.map((a) => `${a.task}#${a.attempt} ${a.status}`).sort()).toStrictEqual(['clean#1 FAILED', 'clean#2 FAILED', 'enrich#1 SUCCEEDED', 'extract#1 SUCCEEDED']);
       expect(run.results.map((r) => r.task).sort()).toStrictEqual(['enrich', 'extract']);
-      expect((await call(staged.port, { path: `/api/pipelines/sales/runs/sales_2099-01-01_a1?token=${staged.token}` })).status).toBe(404);
+      expect((await call(staged.port, { path: `/api/pipelines/sales/runs/sales_2099-01-01_r1?token=${staged.token}` })).status).toBe(404);
 
       const headers = { 'content-type': 'application/json', 'x-sluice-token': staged.token };
       const pause = await call(staged.port, { method: 'POST', path: '/api/pipelines/sales/schedule', headers, body: '{"state":"PAUSED"}' });
