@@ -1,5 +1,5 @@
 import { type RunInput, LAUNCHER_ENV } from '../lib/compile/contract';
-import { BackfillStore, PartitionStore } from '../runtime';
+import { BackfillStore, PartitionStore } from '../orchestration';
 import type { LocalEngine } from './engine';
 import type { LocalPipeline } from './local-pipelines';
 import type { LocalDynamo } from './services';

@@ -5,7 +5,7 @@ import {
   resolveBackfillRequest,
   type ResolvedBackfillRequest,
 } from '../lib/compile/backfill';
-import type { BackfillRecord, BackfillStore, PartitionStore, RunOutcome } from '../runtime';
+import type { BackfillRecord, BackfillStore, PartitionStore, RunOutcome } from '../orchestration';
 import type { ExecutionRecord } from './engine';
 import type { LocalRuntime } from './runtime';
 import type { PipelineInfo } from './operations/operations';

@@ -1,6 +1,6 @@
 /** The pipelines of the local stage, found in the assembly by the metadata the constructs tag them with. */
 import { LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
-import { readLauncherEnvironment } from '../runtime';
+import { readLauncherEnvironment } from '../orchestration';
 import type { LocalEngine, LocalFunction, LocalStateMachine } from './engine';
 
 /** A pipeline as deployed in the local stage. */

@@ -20,7 +20,7 @@ import {
   RunResults,
   UnknownRunError,
   UnknownTaskError,
-} from '../runtime';
+} from '../orchestration';
 import { failAbandonedRuns } from './abandoned-runs';
 import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { invocationLine, type TaskInvocation } from '../runtime/task-invocation';
+import { invocationLine, type TaskInvocation } from '../orchestration/task-invocation';
 
 /**
  * One line a task attempt printed, with the invocation it belongs to (pipeline, partition, run id,
@@ -46,7 +46,7 @@ export class TaskLogs {
    * The run's lines matching the filter, in the order they were written, from the `from`-th line
    * of the file on (for following a run): returns them with the position to read from next.
    * What the task printed only: the start and end line sluice's wrapper logs around each
-   * invocation (see `runtime/task-invocation.ts`) are left out, as `sluice logs --stage` leaves
+   * invocation (see `orchestration/task-invocation.ts`) are left out, as `sluice logs --stage` leaves
    * them out.
    */
   read(runId: string, filter: TaskLogFilter = {}, from = 0): { entries: TaskLogEntry[]; next: number } {

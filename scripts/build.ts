@@ -31,7 +31,7 @@ await build({
   entryPoints: [
     ...['launcher', 'run-monitor', 'backfill'].map((name) => ({ in: `lambdas/${name}/index.ts`, out: `lambdas/${name}/index` })),
     // What every task function's generated entry imports (see taskEntry).
-    { in: 'runtime/task-invocation.ts', out: 'runtime/task-invocation' },
+    { in: 'orchestration/task-invocation.ts', out: 'orchestration/task-invocation' },
   ],
 });
 execFileSync('tsc', ['-p', 'tsconfig.build.json'], { stdio: 'inherit' });

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type BackfillStep, BackfillStore, backfillSteps, PartitionStore, readBackfillEnvironment } from '../../runtime';
+import { type BackfillStep, BackfillStore, backfillSteps, PartitionStore, readBackfillEnvironment } from '../../orchestration';
 
 const environment = readBackfillEnvironment(process.env);
 const logger = new Logger({ serviceName: 'sluice-backfill', persistentKeys: { pipeline: environment.config.name } });

@@ -23,8 +23,8 @@ import {
   partitionFromS3Event,
   s3Version,
   type ScheduledLaunchResult,
-} from '../../runtime';
-import { type LauncherInvocation, launcherInvocationSchema, safeParse, sqsBatchSchema } from '../../runtime/schemas';
+} from '../../orchestration';
+import { type LauncherInvocation, launcherInvocationSchema, safeParse, sqsBatchSchema } from '../../orchestration/schemas';
 
 /** Input of an EventBridge Scheduler invocation: `scheduledTime` is `<aws.scheduler.scheduled-time>`. */
 export type ScheduleInvocation = Extract<LauncherInvocation, { source: 'schedule' }>;

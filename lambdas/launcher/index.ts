@@ -4,7 +4,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DeadLetters, PartitionStore, RunResults, readLauncherEnvironment, SDK_RETRY } from '../../runtime';
+import { DeadLetters, PartitionStore, RunResults, readLauncherEnvironment, SDK_RETRY } from '../../orchestration';
 import { launcherHandler } from './handler';
 
 const environment = readLauncherEnvironment(process.env);

@@ -11,8 +11,8 @@ import {
   type ReconcileSummary,
   reconcilePartitions,
   type StatusChangeResult,
-} from '../../runtime';
-import { executionStatusChangeSchema, reconcileRequestSchema } from '../../runtime/schemas';
+} from '../../orchestration';
+import { executionStatusChangeSchema, reconcileRequestSchema } from '../../orchestration/schemas';
 
 /**
  * The input of the run monitor's reconciliation schedule (`RECONCILE_INPUT` of the `RunMonitor`

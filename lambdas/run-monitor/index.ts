@@ -4,7 +4,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { PartitionStore, readRunMonitorEnvironment, SDK_RETRY } from '../../runtime';
+import { PartitionStore, readRunMonitorEnvironment, SDK_RETRY } from '../../orchestration';
 import { runMonitorHandler } from './handler';
 
 const environment = readRunMonitorEnvironment(process.env);

@@ -45,7 +45,7 @@ export const PARTITION_TABLE = Object.freeze({
 /**
  * Attribute names of a partition item besides the key. `rerunRequested` (a boolean, present only
  * when true) marks a RUNNING run that must be followed by another: data arrived while it ran.
- * `consumed` (JSON, see runtime/consumed.ts) holds the data versions the partition's runs have
+ * `consumed` (JSON, see orchestration/consumed.ts) holds the data versions the partition's runs have
  * consumed, and `revision` counts the writes of it, so that two launchers cannot overwrite each
  * other's: every write of `consumed` is conditioned on the revision it read. `runningPipeline`
  * and `rerunPipeline` are the keys of the two sparse indexes.

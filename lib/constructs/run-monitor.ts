@@ -54,7 +54,7 @@ export interface RunMonitorProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The run monitor's input on every reconciliation (see `reconcilePartitions` in runtime/reconcile.ts). */
+/** The run monitor's input on every reconciliation (see `reconcilePartitions` in orchestration/reconcile.ts). */
 export const RECONCILE_INPUT = Object.freeze({ source: 'reconcile' });
 
 /**

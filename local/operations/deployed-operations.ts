@@ -28,12 +28,12 @@ import {
   type ScheduledLaunchResult,
   type ScheduleState,
   UnknownRunError,
-} from '../../runtime';
+} from '../../orchestration';
 import { type BackfillAccess, type BackfillProgress, type CancelMode, cancelWith, newBackfillId, problemsOf, progressOf, type StartedBackfill } from '../backfills';
 import type { ExecutionRecord, ExecutionStatus } from '../engine';
 import { UsageError } from '../cli/errors';
 import { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from '../stage-errors';
-import { invocationLine, type TaskInvocation } from '../../runtime/task-invocation';
+import { invocationLine, type TaskInvocation } from '../../orchestration/task-invocation';
 import { requestIdOf, taskLogEntryOf } from '../task-log-lines';
 import type { TaskLogEntry, TaskLogFilter } from '../task-logs';
 import { type DeployedStage, stageError } from './deployed-stage';
@@ -277,7 +277,7 @@ export class DeployedOperations implements StageOperations {
     for (const group of groups.Parameters ?? []) {
       const logGroupName = String(group.Value);
       // The wrapper's start line of each invocation names its run, task and attempt (see
-      // runtime/task-invocation.ts)...
+      // orchestration/task-invocation.ts)...
       const attempt = filter.attempt === undefined ? '' : ` && $.attempt = ${filter.attempt}`;
       const starts = new Map<string, { invocation: TaskInvocation; stream: string; time: number }>();
       for (const event of await this.filterLogEvents({ logGroupName, startTime: since, filterPattern: `{ $.sluice = "start" && $.runId = ${JSON.stringify(runId)}${attempt} }` })) {

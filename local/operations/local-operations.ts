@@ -1,5 +1,5 @@
 import type { ResolvedBackfillRequest } from '../../lib/compile/backfill';
-import { type RerunSelection, type ScheduleState, UnknownRunError } from '../../runtime';
+import { type RerunSelection, type ScheduleState, UnknownRunError } from '../../orchestration';
 import { backfillProblems, backfillProgress, type CancelMode, cancelBackfill, listBackfills, startBackfill, type StartedBackfill } from '../backfills';
 import { findExecutionRecord } from '../engine/records';
 import type { LocalPipeline } from '../local-pipelines';

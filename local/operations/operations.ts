@@ -1,6 +1,6 @@
 import type { ResolvedBackfillRequest } from '../../lib/compile/backfill';
 import type { LauncherConfig } from '../../lib/compile/contract';
-import type { BackfillRecord, LaunchResult, RecordedResult, RerunResult, RerunSelection, RunOutcome, ScheduledLaunchResult, ScheduleState } from '../../runtime';
+import type { BackfillRecord, LaunchResult, RecordedResult, RerunResult, RerunSelection, RunOutcome, ScheduledLaunchResult, ScheduleState } from '../../orchestration';
 import type { BackfillProgress, CancelMode, StartedBackfill } from '../backfills';
 import type { ExecutionRecord } from '../engine';
 import type { PartitionView } from '../runtime';

@@ -1,7 +1,7 @@
 import type { LauncherConfig } from '../../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
 import { listPartitions } from '../../lib/compile/partition-keys';
-import type { PartitionRecord, PartitionStore } from '../../runtime';
+import type { PartitionRecord, PartitionStore } from '../../orchestration';
 
 /** A partition with its status; `MISSING` when it never ran. */
 export interface PartitionView {

@@ -1,7 +1,7 @@
 import type { LauncherConfig } from '../../lib/compile/contract';
 import { nextFireTimes } from '../../lib/compile/schedule';
 import type { PartitionSpec } from '../../lib/definitions/partitions';
-import type { BackfillRecord, LaunchResult, ScheduleState } from '../../runtime';
+import type { BackfillRecord, LaunchResult, ScheduleState } from '../../orchestration';
 import type { BackfillProgress, StartedBackfill } from '../backfills';
 import { runSummary } from '../cli/commands/runs';
 import { describePartitions } from '../cli/format';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
 import { parsePartitionKey } from '../../lib/compile/partition-keys';
 import { loadPipelines } from '../../lib/loader';
-import { readLauncherEnvironment } from '../../runtime';
+import { readLauncherEnvironment } from '../../orchestration';
 import { backfillProgress, cancelBackfill, checkBackfill, listBackfills, startBackfill } from '../backfills';
 import { runSummary } from '../cli/commands/runs';
 import { runView } from '../cli/commands/run';

@@ -1,6 +1,6 @@
 import { pipelineOfRunId } from '../../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
-import { UnknownRunError } from '../../runtime';
+import { UnknownRunError } from '../../orchestration';
 import { parsePartitionKey } from '../../lib/compile/partition-keys';
 import { checkBackfill } from '../backfills';
 import { runSummary } from '../cli/commands/runs';

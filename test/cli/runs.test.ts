@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartitionStore } from '../../runtime';
+import { PartitionStore } from '../../orchestration';
 import { type CliResult, cliEnv, json, sluice, spawnSluice } from './sluice';
 
 interface RunJson {

@@ -1,7 +1,7 @@
 import { type AttributeValue, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTITION_TABLE, renderStatusWrite, STATUS_WRITES, type StatusWrite, type StatusWriteValues } from '../../lib/compile/partition-item';
-import { PartitionStore } from '../../runtime/partition-store';
+import { PartitionStore } from '../../orchestration/partition-store';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const text = (value: string): AttributeValue => ({ S: value });

@@ -24,7 +24,7 @@ import { DEAD_LETTER_ATTRIBUTES, LAUNCHER_METRICS } from '../../lib/compile/cont
 import { captureFunctionOutput, processIo } from '../../local/cli/io';
 import { LocalRuntime } from '../../local/runtime';
 import { encodeEventKey, s3ClientFor } from '../../local/services';
-import { readLauncherEnvironment } from '../../runtime';
+import { readLauncherEnvironment } from '../../orchestration';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
 
 /** The example project: its stages are synthesized, the CLI runs in it. */

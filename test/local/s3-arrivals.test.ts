@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_ATTRIBUTES } from '../../lib/compile/contract';
 import { LocalRuntime } from '../../local/runtime';
 import { LocalAuthorizer } from '../../local/iam/authorizer';
-import { readLauncherEnvironment } from '../../runtime';
+import { readLauncherEnvironment } from '../../orchestration';
 
 const projectDir = fileURLToPath(new URL('../../examples', import.meta.url));
 const pipelinesDir = fileURLToPath(new URL('./fixtures/pipelines', import.meta.url));

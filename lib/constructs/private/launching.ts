@@ -10,7 +10,7 @@ import { PARTITION_TABLE } from '../../compile/contract';
 import { deadLetterQueue } from './queues';
 
 /**
- * What `launchRun` (runtime/launch.ts) needs: read and claim partition items, count the running
+ * What `launchRun` (orchestration/launch.ts) needs: read and claim partition items, count the running
  * ones through the table's index of running partitions (that index only), and start the
  * pipeline's own state machine.
  */

@@ -94,8 +94,8 @@ export class SluiceFunction extends Construct {
 
 const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb'];
 
-/** The wrapper of every task handler (see `runtime/task-invocation.ts`). */
-const TASK_INVOCATION_MODULE = packageModule('runtime/task-invocation.ts');
+/** The wrapper of every task handler (see `orchestration/task-invocation.ts`). */
+const TASK_INVOCATION_MODULE = packageModule('orchestration/task-invocation.ts');
 
 /**
  * The entry a task function bundles: a module generated next to the other entries (see

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
 import type { BackfillSelection } from '../../../lib/compile/backfill';
-import type { BackfillRecord, RunOutcome } from '../../../runtime';
+import type { BackfillRecord, RunOutcome } from '../../../orchestration';
 import { type BackfillProgress, type CancelMode, checkBackfill, type StartedBackfill } from '../../backfills';
 import type { StageOperations } from '../../operations/operations';
 import { type CliContext, stageOption } from '../context';

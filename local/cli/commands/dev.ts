@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { nextFireTimes } from '../../../lib/compile/schedule';
-import { readLauncherEnvironment, SLUICE_BUCKETS_ENV } from '../../../runtime';
+import { readLauncherEnvironment, SLUICE_BUCKETS_ENV } from '../../../orchestration';
 import type { ExecutionStatusChangeEvent } from '../../engine';
 import type { LocalRuntime, LocalRuntimeProps, RuntimeNotice } from '../../runtime';
 import { watchSources } from '../../source-watcher';

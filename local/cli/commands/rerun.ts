@@ -1,4 +1,4 @@
-import type { RerunSelection } from '../../../runtime';
+import type { RerunSelection } from '../../../orchestration';
 import type { CliContext } from '../context';
 import { withOperations } from '../operations';
 import { EXIT, UsageError } from '../errors';

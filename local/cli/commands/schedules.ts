@@ -1,5 +1,5 @@
 import { nextFireTimes } from '../../../lib/compile/schedule';
-import type { ScheduleState } from '../../../runtime';
+import type { ScheduleState } from '../../../orchestration';
 import { type CliContext, stageOption } from '../context';
 import { withOperations } from '../operations';
 import { EXIT, UsageError } from '../errors';

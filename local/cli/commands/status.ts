@@ -1,6 +1,6 @@
 import { parsePartitionKey, partitionForScheduledTime, partitionKeyAt, partitionStart } from '../../../lib/compile/partition-keys';
 import type { PartitionSpec, TimePartitions } from '../../../lib/definitions/partitions';
-import type { PartitionRecord } from '../../../runtime';
+import type { PartitionRecord } from '../../../orchestration';
 import type { CliContext } from '../context';
 import { withOperations } from '../operations';
 import { EXIT } from '../errors';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { launcherHandler } from '../../../lambdas/launcher/handler';
 import { objectCreated, record } from './events';
 import { runIdOf, type LauncherConfig } from '../../../lib/compile/contract';
-import { type DeadLetters, PartitionStore, type RerunDeps, RunResults, type StartExecutionClient } from '../../../runtime';
+import { type DeadLetters, PartitionStore, type RerunDeps, RunResults, type StartExecutionClient } from '../../../orchestration';
 import { type LocalPartitionTable, startPartitionTable } from '../../fixtures/dynalite';
 
 const CONFIG: LauncherConfig = {

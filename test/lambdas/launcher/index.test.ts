@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LAUNCHER_ENV, type LauncherConfig } from '../../../lib/compile/contract';
-import { SLUICE_BUCKETS_ENV } from '../../../runtime';
+import { SLUICE_BUCKETS_ENV } from '../../../orchestration';
 import { objectCreated, record } from './events';
 
 // The entry reads its environment when it is loaded, as a Lambda container does at cold start:

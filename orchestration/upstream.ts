@@ -75,7 +75,7 @@ async function launchIfComplete(config: LauncherConfig, partition: string, deps:
 }
 
 /**
- * The data version a set of succeeded upstream partitions amounts to (runtime/consumed.ts): one
+ * The data version a set of succeeded upstream partitions amounts to (orchestration/consumed.ts): one
  * source, `upstream`; its version is a digest of their run ids, ordered by the latest end among
  * them. So the same runs, whichever event reports them, are one version (a duplicate), and an
  * upstream partition that runs again and succeeds makes a later, different one (new data).

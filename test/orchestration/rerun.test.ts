@@ -1,7 +1,7 @@
 import type { DescribeExecutionCommand, DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import type { LauncherConfig } from '../../lib/compile/contract';
-import { launchRerun, planRerun, type RerunDeps } from '../../runtime';
+import { launchRerun, planRerun, type RerunDeps } from '../../orchestration';
 
 // a → (b ∥ c) → d
 const PIPELINE: Pick<LauncherConfig, 'name' | 'tasks'> = {

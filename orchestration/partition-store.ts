@@ -40,7 +40,7 @@ export interface PartitionRecord {
   readonly rerunRequested?: true;
   /**
    * The data versions (S3 objects, schedule ticks) the partition's runs have consumed, the latest
-   * per source, at most `CONSUMED_MAX` (runtime/consumed.ts). Absent when none.
+   * per source, at most `CONSUMED_MAX` (orchestration/consumed.ts). Absent when none.
    */
   readonly consumed?: readonly ConsumedVersion[];
   /** How many times `consumed` was written; absent before the first. */

@@ -3,8 +3,8 @@ import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runIdOf, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
-import type { StartExecutionClient } from '../../runtime/launch';
-import { PartitionStore } from '../../runtime/partition-store';
+import type { StartExecutionClient } from '../../orchestration/launch';
+import { PartitionStore } from '../../orchestration/partition-store';
 import {
   type ExecutionStatusChangeEvent,
   formatAlert,
@@ -13,7 +13,7 @@ import {
   type PutEventsClient,
   RerunDeferredError,
   type RunMonitorDeps,
-} from '../../runtime/run-monitor';
+} from '../../orchestration/run-monitor';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:daily-sales:daily-sales_2024-01-01_r1';

@@ -40,7 +40,7 @@ export interface LaunchRequest {
   readonly trigger: RunTrigger;
   /**
    * The data version the launch is for (an S3 object, a schedule tick): the launch runs the
-   * partition only when that version is new to it (runtime/consumed.ts), and records it.
+   * partition only when that version is new to it (orchestration/consumed.ts), and records it.
    *
    * @default - none: the launch runs whatever the partition has consumed (manual runs, backfills,
    * requested reruns)
@@ -210,7 +210,7 @@ const SERVED_BY_RUN: BusyPolicy<Skipped> = {
 
 /**
  * A launch for a data version (`request.consumes`): exactly once per (partition, data version).
- * Reads the partition and applies the rule of runtime/consumed.ts to the version:
+ * Reads the partition and applies the rule of orchestration/consumed.ts to the version:
  *
  * - already consumed, or the same content: `duplicate`, nothing written. Unless a launch that
  *   consumed data failed and left a rerun pending on the ended partition: that rerun is launched.
@@ -415,7 +415,7 @@ export class LaunchDeferredError extends Error {
  * Launches the partition(s) a schedule tick runs: the last complete time partition, combined
  * with every static key for static and multi-dimensional pipelines.
  *
- * Each partition consumes the tick's scheduled time (runtime/consumed.ts): a tick delivered
+ * Each partition consumes the tick's scheduled time (orchestration/consumed.ts): a tick delivered
  * again, or retried, never runs a partition twice. The tick's partitions share the free slots
  * under `maxConcurrentRuns`, counted once, in key order; the others are deferred and the tick
  * throws `LaunchDeferredError` to be retried: the retry launches only those not yet launched.

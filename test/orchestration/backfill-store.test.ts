@@ -2,7 +2,7 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKFILL_KEYS } from '../../lib/compile/contract';
 import { PARTITION_TABLE } from '../../lib/compile/partition-item';
-import { BackfillStore, type RunOutcome } from '../../runtime';
+import { BackfillStore, type RunOutcome } from '../../orchestration';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 let table: LocalPartitionTable;

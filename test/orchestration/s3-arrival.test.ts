@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LauncherConfig } from '../../lib/compile/contract';
-import { partitionFromS3Event } from '../../runtime/s3-arrival';
+import { partitionFromS3Event } from '../../orchestration/s3-arrival';
 import { BUCKETS, SALES } from './sales-pipeline';
 
 /** An EventBridge `Object Created` event as S3 sends it: the key URL-encoded. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { invocationLine, withInvocationLog } from '../../runtime/task-invocation';
+import { invocationLine, withInvocationLog } from '../../orchestration/task-invocation';
 
 /** What the wrapped handler wrote to stdout and stderr while `fn` ran, line by line. */
 async function printed(fn: () => Promise<unknown>): Promise<string[]> {

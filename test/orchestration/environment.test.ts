@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LAUNCHER_ENV, type LauncherConfig } from '../../lib/compile/contract';
-import { readLauncherEnvironment, readRunMonitorEnvironment, SLUICE_BUCKETS_ENV } from '../../runtime/environment';
+import { readLauncherEnvironment, readRunMonitorEnvironment, SLUICE_BUCKETS_ENV } from '../../orchestration/environment';
 
 const CONFIG: LauncherConfig = {
   name: 'daily-sales',

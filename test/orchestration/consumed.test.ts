@@ -9,7 +9,7 @@ import {
   s3Version,
   scheduleVersion,
   withConsumed,
-} from '../../runtime/consumed';
+} from '../../orchestration/consumed';
 
 const NOW = new Date('2024-01-02T03:04:05Z');
 const object = (etag: string, sequencer: string, versionId?: string) =>

@@ -2,9 +2,9 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, Executio
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runIdOf, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
-import { PartitionStore } from '../../runtime/partition-store';
-import { formatAlert, formatLaunchInterruptedAlert, type PublishClient } from '../../runtime/run-monitor';
-import { RECONCILE_GRACE_MS, type ReconcileDeps, reconcilePartitions } from '../../runtime/reconcile';
+import { PartitionStore } from '../../orchestration/partition-store';
+import { formatAlert, formatLaunchInterruptedAlert, type PublishClient } from '../../orchestration/run-monitor';
+import { RECONCILE_GRACE_MS, type ReconcileDeps, reconcilePartitions } from '../../orchestration/reconcile';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:daily-sales';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIdOf } from '../../lib/compile/contract';
-import { PartitionStore } from '../../runtime/partition-store';
+import { PartitionStore } from '../../orchestration/partition-store';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 const NOW = new Date('2024-01-02T07:00:00Z');

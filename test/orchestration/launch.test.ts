@@ -10,9 +10,9 @@ import {
   RerunRequestError,
   ScheduledLaunchError,
   type StartExecutionClient,
-} from '../../runtime/launch';
-import { s3Version, scheduleVersion } from '../../runtime/consumed';
-import { PartitionStore } from '../../runtime/partition-store';
+} from '../../orchestration/launch';
+import { s3Version, scheduleVersion } from '../../orchestration/consumed';
+import { PartitionStore } from '../../orchestration/partition-store';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 import { BUCKETS, SALES } from './sales-pipeline';
 
