@@ -164,7 +164,8 @@ export async function startStageServices(
     eventBridgeEndpoint: events.endpoint,
     functionEnvironment: {
       ...s3.clientEnvironment,
-      // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy).
+      // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy); the
+      // calls it allows skip its hop (`gateway` below).
       AWS_ENDPOINT_URL_DYNAMODB: props.interpose ? await props.interpose('dynamodb', gateway.dynamodb) : gateway.dynamodb,
       AWS_ENDPOINT_URL_S3: gateway.s3,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
@@ -177,6 +178,7 @@ export async function startStageServices(
     retryIntervalMs: props.retryIntervalMs,
     warn,
     authorizer,
+    gateway,
     waitIntervalMs: props.waitIntervalMs,
   });
   const running = engine;

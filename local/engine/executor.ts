@@ -15,6 +15,7 @@ import { type InvokeResult, LocalLambda, type TaskHandler } from './lambda';
 import { processExists } from '../process';
 import { DynamoDbTasks } from './private/dynamodb-task';
 import type { LocalAuthorizer } from '../iam/authorizer';
+import type { GatewayShortcut } from '../iam/gateway';
 import { TaskLogs } from '../task-logs';
 import { type ExecutionRecord, type ExecutionResult, endExecution } from './records';
 import { type ExecutionStatusChangeEvent, statusChangeEvent } from './status-change';
@@ -67,6 +68,12 @@ export interface LocalEngineProps {
    * @default - each Wait state's own time
    */
   readonly waitIntervalMs?: number;
+  /**
+   * The IAM gateway in front of DynamoDB and S3 that `functionEnvironment` points the functions
+   * at: their allowed calls skip its HTTP hop, decided as it decides them.
+   * @default - the functions' calls go wherever their environment points
+   */
+  readonly gateway?: GatewayShortcut;
 }
 
 
@@ -114,6 +121,7 @@ export class LocalEngine {
       eventBridge: props.eventBridgeEndpoint,
       environment: props.functionEnvironment,
       accessKeyIdOf: props.authorizer ? (roleArn) => props.authorizer!.accessKeyIdOf(roleArn) : undefined,
+      gateway: props.gateway,
     });
     this.dynamodb = new DynamoDbTasks(props.dynamoEndpoint, this.stage.environment.region);
     this.store = new ExecutionStore(props.home, props.warn ?? ((message: string) => process.emitWarning(message)));

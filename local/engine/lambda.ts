@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
+import type { GatewayShortcut } from '../iam/gateway';
 import type { LocalFunction } from './local-stage';
 import { installInvocationGuard, withInvocation } from './private/invocation-guard';
 import { captureOutput, type OutputSink } from './private/invocation-output';
@@ -30,6 +31,12 @@ export interface LocalEndpoints {
    * @default - every function signs with the local services' own key
    */
   readonly accessKeyIdOf?: (roleArn: string) => string;
+  /**
+   * The IAM gateway the environment's endpoints point at: a sandbox's SDK calls it allows skip
+   * its HTTP hop (see `private/sandbox-source.ts`).
+   * @default - every call to the gateway goes through it
+   */
+  readonly gateway?: GatewayShortcut;
 }
 
 /** Outcome of one invocation, in the shape Lambda's Invoke API reports it. */
@@ -126,7 +133,7 @@ export class LocalLambda {
     let pool = this.pools.get(fn.arn);
     if (!pool) {
       pool = new SandboxPool(
-        { functionName: fn.name, handlerFile: fn.handlerFile, handlerExport: fn.handlerExport, environment: this.environmentOf(fn), memoryMb: fn.memoryMb },
+        { functionName: fn.name, handlerFile: fn.handlerFile, handlerExport: fn.handlerExport, environment: this.environmentOf(fn), memoryMb: fn.memoryMb, gateway: this.endpoints.gateway },
         import.meta.url,
       );
       this.pools.set(fn.arn, pool);

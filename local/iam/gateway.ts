@@ -4,8 +4,46 @@ import type { AddressInfo } from 'node:net';
 import { closeServer, listen, LOCAL_ACCESS_KEY } from '../services/private/loopback';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from './authorizer';
 
+/** An AWS request as a caller sends it to one of the gateway's endpoints. */
+export interface GatewayRequest {
+  readonly method: string;
+  /** Path and query string, as on the request line. */
+  readonly path: string;
+  /** The headers, by lower-case name. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The body, when it is text (DynamoDB's JSON); a DynamoDB request without one goes through the gateway. */
+  readonly body?: string;
+}
+
+/** Where an allowed request may go instead of the gateway, and the credential it carries there. */
+export interface DirectRoute {
+  /** The service's own endpoint, e.g. `http://127.0.0.1:4567`. */
+  readonly endpoint: string;
+  /** The `Authorization` header to send instead of the request's own. @default - the request's own */
+  readonly authorization?: string;
+}
+
+/**
+ * The gateway's decision without its HTTP hop, for callers in this process (the functions'
+ * sandboxes, see `LocalLambda`): they ask before sending, and send an allowed request straight to
+ * the service. A refused one still goes through the gateway, which refuses it as AWS does.
+ */
+export interface GatewayShortcut {
+  /**
+   * The gateway's endpoints (`http://127.0.0.1:PORT`; requests to others are not its to decide),
+   * each with whether its decision reads the request's body (DynamoDB's names its tables).
+   */
+  readonly endpoints: ReadonlyArray<{ readonly url: string; readonly readsBody: boolean }>;
+  /**
+   * The route of a request to `endpoint` (one of {@link endpoints}) that its caller may make, as
+   * the gateway would decide it; `undefined` when it must go through the gateway: refused, or not
+   * decidable before its body is sent.
+   */
+  direct(endpoint: string, request: GatewayRequest): DirectRoute | undefined;
+}
+
 /** Endpoints that authorize every request before passing it on to the shared DynamoDB and S3. */
-export interface IamGateway {
+export interface IamGateway extends GatewayShortcut {
   /** Give functions this as `AWS_ENDPOINT_URL_DYNAMODB`. */
   readonly dynamodb: string;
   /** Give functions this as `AWS_ENDPOINT_URL_S3`. */
@@ -35,11 +73,26 @@ export interface IamGatewayProps {
  * exists, not the signature).
  */
 export async function startIamGateway(props: IamGatewayProps): Promise<IamGateway> {
-  const dynamodb = await proxy(props.dynamodb, (request, body) => dynamoDenial(request, body, props), 'dynamodb');
-  const s3 = await proxy(props.s3, (request) => s3Denial(request, props.authorize), 's3');
+  const dynamodbDenial = (request: GatewayRequest) => dynamoDenial(request, props);
+  const s3Refusal = (request: GatewayRequest) => s3Denial(request, props.authorize);
+  const dynamodb = await proxy(props.dynamodb, dynamodbDenial, 'dynamodb');
+  const s3 = await proxy(props.s3, s3Refusal, 's3');
   return {
     dynamodb: dynamodb.endpoint,
     s3: s3.endpoint,
+    endpoints: [
+      { url: dynamodb.endpoint, readsBody: true },
+      { url: s3.endpoint, readsBody: false },
+    ],
+    direct: (endpoint, request) => {
+      if (endpoint === dynamodb.endpoint) {
+        return request.body === undefined || dynamodbDenial(request) ? undefined : { endpoint: props.dynamodb };
+      }
+      if (endpoint === s3.endpoint) {
+        return s3Refusal(request) ? undefined : { endpoint: props.s3, authorization: s3Authorization(request.headers.authorization) };
+      }
+      return undefined;
+    },
     stop: async () => {
       await Promise.all([dynamodb.stop(), s3.stop()]);
     },
@@ -48,7 +101,7 @@ export async function startIamGateway(props: IamGatewayProps): Promise<IamGatewa
 
 async function proxy(
   target: string,
-  deny: (request: IncomingMessage, body: Buffer) => string | undefined,
+  deny: (request: GatewayRequest) => string | undefined,
   service: 'dynamodb' | 's3',
 ): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const backend = new URL(target);
@@ -57,15 +110,13 @@ async function proxy(
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
-      const denial = deny(request, body);
+      const denial = deny(gatewayRequestOf(request, body));
       if (denial) {
         refuse(response, service, denial);
         return;
       }
       const headers = { ...request.headers, host: backend.host };
-      if (service === 's3' && typeof headers.authorization === 'string') {
-        headers.authorization = headers.authorization.replace(/Credential=[^/,\s]+\//, `Credential=${LOCAL_ACCESS_KEY}/`);
-      }
+      if (service === 's3' && typeof headers.authorization === 'string') headers.authorization = s3Authorization(headers.authorization);
       const upstream = forward(
         { host: backend.hostname, port: backend.port, method: request.method, path: request.url, headers },
         (answer) => {
@@ -90,6 +141,17 @@ async function proxy(
   };
 }
 
+function gatewayRequestOf(request: IncomingMessage, body: Buffer): GatewayRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value[0] : value;
+  return { method: request.method ?? 'GET', path: request.url ?? '/', headers, body: body.toString('utf8') };
+}
+
+/** The request's `Authorization` as s3rver accepts it: signed with the one key it knows (it checks the key exists, not the signature). */
+function s3Authorization(authorization: string | undefined): string | undefined {
+  return authorization?.replace(/Credential=[^/,\s]+\//, `Credential=${LOCAL_ACCESS_KEY}/`);
+}
+
 function refuse(response: ServerResponse, service: 'dynamodb' | 's3', message: string): void {
   if (service === 'dynamodb') {
     response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
@@ -102,12 +164,12 @@ function refuse(response: ServerResponse, service: 'dynamodb' | 's3', message: s
 }
 
 /** AWS's refusal of a DynamoDB request, if its caller may not make it on every table it names. */
-function dynamoDenial(request: IncomingMessage, body: Buffer, props: IamGatewayProps): string | undefined {
+function dynamoDenial(request: GatewayRequest, props: IamGatewayProps): string | undefined {
   const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1];
   if (!operation) return undefined;
   let parsed: { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown> };
   try {
-    parsed = JSON.parse(body.toString('utf8') || '{}') as typeof parsed;
+    parsed = JSON.parse(request.body || '{}') as typeof parsed;
   } catch {
     return undefined; // the endpoint answers malformed JSON itself
   }
@@ -131,13 +193,13 @@ function dynamoDenial(request: IncomingMessage, body: Buffer, props: IamGatewayP
  *
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
  */
-function s3Denial(request: IncomingMessage, authorize: RequestAuthorizer): string | undefined {
+function s3Denial(request: GatewayRequest, authorize: RequestAuthorizer): string | undefined {
   const accessKeyId = accessKeyIdOfRequest(request.headers.authorization);
-  const url = new URL(request.url ?? '/', 'http://local');
+  const url = new URL(request.path, 'http://local');
   const [, bucket = '', ...rest] = url.pathname.split('/');
   const key = rest.map(safeDecode).join('/');
   const query = url.searchParams;
-  const method = request.method ?? 'GET';
+  const method = request.method;
   const bucketArn = `arn:aws:s3:::${safeDecode(bucket)}`;
   const objectArn = `${bucketArn}/${key}`;
   const checks: { action: string; resource: string }[] = [];

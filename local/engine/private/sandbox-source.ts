@@ -7,11 +7,19 @@
  * tsx or vitest, so no file path would name this code in every setting, while a string goes
  * wherever this module goes. It must not depend on anything but Node.
  *
- * Messages from the host: `{ requestId, event (JSON), context (the plain fields), timeoutMs }`.
+ * Messages from the host: `{ requestId, event (JSON), context (the plain fields), timeoutMs }`,
+ * and `{ type: 'route', id, route }` answering a `{ type: 'ask', id, endpoint, request }` (below).
  * To the host, in order on one port: `{ type: 'output', stream, text }` for each write to stdout
  * or stderr, `{ type: 'start', requestId }` once the module has loaded in a new sandbox, `{ type: 'result', ok, payload (JSON) | errorType, errorMessage, trace, reinit }` per
  * invocation, and `{ type: 'crash', errorType, errorMessage, trace }` when a callback throws or a
  * promise is left rejected (the host then ends the sandbox, as Lambda restarts its runtime).
+ *
+ * The SDK calls a function makes to the local IAM gateway's endpoints (`workerData.gateway`) skip
+ * its HTTP hop when allowed: the SDK's HTTP handler (`@smithy/node-http-handler`, shared with the
+ * host's modules) asks the host, which decides the signed request as the gateway would, and sends
+ * an allowed one straight to the service. A refused one, or one the host cannot decide before it
+ * is sent, goes to the gateway as before, which refuses it as AWS does; so does every request a
+ * function sends any other way.
  */
 export const SANDBOX_SOURCE = String.raw`
 'use strict';
@@ -57,6 +65,73 @@ registerHooks({
   },
 });
 
+// Endpoint → whether the host's decision reads the body.
+const gateway = new Map((workerData.gateway || []).map((endpoint) => [endpoint.url, endpoint.readsBody]));
+const asked = new Map();
+let lastAsk = 0;
+function ask(endpoint, request) {
+  return new Promise((resolve) => {
+    const id = ++lastAsk;
+    asked.set(id, resolve);
+    parentPort.postMessage({ type: 'ask', id, endpoint, request });
+  });
+}
+
+// Every copy of the SDK's HTTP handler loaded so far gets the shortcut: looked for after the
+// module loads and before each invocation (an SDK client may be made in the handler).
+const shortcutted = new WeakSet();
+let modulesSeen = 0;
+function shortcutGateway() {
+  if (gateway.size === 0 || Object.keys(require.cache).length === modulesSeen) return;
+  const files = Object.keys(require.cache);
+  modulesSeen = files.length;
+  for (const file of files) {
+    if (!/[\/\\]@smithy[\/\\]node-http-handler[\/\\]dist-cjs[\/\\]index\.js$/.test(file)) continue;
+    const prototype = require.cache[file].exports && require.cache[file].exports.NodeHttpHandler && require.cache[file].exports.NodeHttpHandler.prototype;
+    if (!prototype || shortcutted.has(prototype)) continue;
+    shortcutted.add(prototype);
+    const handle = prototype.handle;
+    prototype.handle = function (request, options) {
+      const endpoint = request.protocol + '//' + request.hostname + ':' + request.port;
+      if (!gateway.has(endpoint)) return handle.call(this, request, options);
+      const headers = {};
+      for (const name of Object.keys(request.headers)) headers[name.toLowerCase()] = request.headers[name];
+      const query = new URLSearchParams();
+      for (const name of Object.keys(request.query || {})) {
+        const value = request.query[name];
+        for (const one of Array.isArray(value) ? value : [value]) query.append(name, one === null || one === undefined ? '' : one);
+      }
+      const search = query.toString();
+      const path = request.path + (search ? '?' + search : '');
+      // The SDK's JSON bodies are strings or byte arrays of text; a stream's is not read here.
+      const body = !gateway.get(endpoint)
+        ? undefined
+        : typeof request.body === 'string'
+          ? request.body
+          : request.body instanceof Uint8Array
+            ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8')
+            : undefined;
+      const copySource = headers['x-amz-copy-source'];
+      return ask(endpoint, { method: request.method, path, headers: { authorization: headers.authorization, 'x-amz-target': headers['x-amz-target'], 'x-amz-copy-source': copySource }, body }).then((route) => {
+        if (!route) return handle.call(this, request, options);
+        const target = new URL(route.endpoint);
+        const direct = Object.assign(Object.create(Object.getPrototypeOf(request)), request);
+        direct.hostname = target.hostname;
+        direct.port = Number(target.port);
+        direct.headers = {};
+        for (const name of Object.keys(request.headers)) {
+          const lower = name.toLowerCase();
+          if (lower === 'host' || (lower === 'authorization' && route.authorization)) continue;
+          direct.headers[name] = request.headers[name];
+        }
+        direct.headers.host = target.host;
+        if (route.authorization) direct.headers.authorization = route.authorization;
+        return handle.call(this, direct, options);
+      });
+    };
+  }
+}
+
 let loaded;
 async function load() {
   loaded ??= (async () => {
@@ -70,7 +145,14 @@ async function load() {
   return loaded;
 }
 
-parentPort.on('message', async ({ requestId, event, context, timeoutMs }) => {
+parentPort.on('message', async (message) => {
+  if (message.type === 'route') {
+    const resolve = asked.get(message.id);
+    asked.delete(message.id);
+    if (resolve) resolve(message.route);
+    return;
+  }
+  const { requestId, event, context, timeoutMs } = message;
   const cold = loaded === undefined;
   let handler;
   try {
@@ -79,6 +161,11 @@ parentPort.on('message', async ({ requestId, event, context, timeoutMs }) => {
     // A sandbox whose init failed is not reused: the next invocation starts a fresh one.
     parentPort.postMessage({ type: 'result', requestId, ok: false, ...shape(error), reinit: true });
     return;
+  }
+  try {
+    shortcutGateway();
+  } catch {
+    // Without the shortcut its calls take the gateway's hop, as every call once did.
   }
   // As on Lambda, the init (loading the module) does not count towards the function's timeout.
   if (cold) parentPort.postMessage({ type: 'start', requestId });

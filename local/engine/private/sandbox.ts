@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { GatewayRequest, GatewayShortcut } from '../../iam/gateway';
 import type { InvokeResult } from '../lambda';
 import type { OutputSink } from './invocation-output';
 import { SANDBOX_SOURCE } from './sandbox-source';
@@ -13,6 +14,11 @@ export interface SandboxSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** The function's memory size: the sandbox's JavaScript heap may not grow past it. */
   readonly memoryMb: number;
+  /**
+   * The local IAM gateway, whose decision lets the function's allowed SDK calls skip its hop
+   * (see `sandbox-source.ts`). @default - every call to the gateway goes through it
+   */
+  readonly gateway?: GatewayShortcut;
 }
 
 /** One invocation as the sandbox receives it. */
@@ -62,11 +68,11 @@ export class Sandbox {
       env: { ...spec.environment },
       // The host's own flags (tsx's loader, the test runner's) are not the function's.
       execArgv: /(^|\s)--enable-source-maps(\s|$)/.test(spec.environment.NODE_OPTIONS ?? '') ? ['--enable-source-maps'] : [],
-      workerData: { handlerFile: spec.handlerFile, handlerExport: spec.handlerExport, providerUrl },
+      workerData: { handlerFile: spec.handlerFile, handlerExport: spec.handlerExport, providerUrl, gateway: spec.gateway?.endpoints ?? [] },
       resourceLimits: { maxOldGenerationSizeMb: spec.memoryMb },
     });
     this.ended = new Promise((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.on('message', (message: SandboxMessage) => this.receive(message));
+    this.worker.on('message', (message: SandboxMessage) => this.receive(message, spec.gateway));
     this.worker.on('error', (error: Error & { code?: string }) => {
       this.ending = true;
       if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
@@ -128,8 +134,11 @@ export class Sandbox {
     return this.ended;
   }
 
-  private receive(message: SandboxMessage): void {
+  private receive(message: SandboxMessage, gateway: GatewayShortcut | undefined): void {
     switch (message.type) {
+      case 'ask':
+        this.worker.postMessage({ type: 'route', id: message.id, route: gateway?.direct(message.endpoint, message.request) });
+        break;
       case 'output':
         // On to the host's streams (a CLI's log file, the metrics tap), as the function printed it.
         process[message.stream].write(message.text);
@@ -183,6 +192,7 @@ export class Sandbox {
 }
 
 type SandboxMessage =
+  | { readonly type: 'ask'; readonly id: number; readonly endpoint: string; readonly request: GatewayRequest }
   | { readonly type: 'start'; readonly requestId: string }
   | { readonly type: 'output'; readonly stream: 'stdout' | 'stderr'; readonly text: string }
   | { readonly type: 'result'; readonly requestId: string; readonly ok: true; readonly payload: string }
