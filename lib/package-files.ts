@@ -18,6 +18,13 @@ export const PACKAGE_DIR = findPackageDir(dirname(HERE));
 export const RUNS_FROM_BUILD = !/\.[cm]?ts$/.test(HERE);
 
 /**
+ * Export conditions for bundling a project's code: run from the sources (this repository), its
+ * `import ... from 'sluice'` resolves through the package's `sluice-source` condition to those
+ * sources, as tsx, vitest and TypeScript resolve it there (package.json); installed, none.
+ */
+export const SOURCE_CONDITIONS: readonly string[] = RUNS_FROM_BUILD ? [] : ['sluice-source'];
+
+/**
  * The module to run for a source module of the package, given by its path in the repository
  * (`lambdas/launcher/index.ts`): that file itself when running from the sources, else its build
  * (`dist/lambdas/launcher/index.js`).

@@ -7,6 +7,7 @@ import { PipelineValidationError, type ValidationIssue } from '../compile/errors
 import type { CompiledPipeline } from '../compile/model';
 import { upstreamGraphIssues } from '../compile/upstream';
 import { importUserModule } from './import-user-module';
+import { SOURCE_CONDITIONS } from '../package-files';
 
 /** A pipeline found on disk, compiled, with its handler files resolved. */
 export interface LoadedPipeline {
@@ -188,6 +189,7 @@ async function checkHandler(dir: string, handler: string): Promise<{ path: strin
       format: 'esm',
       platform: 'node',
       logLevel: 'silent',
+      conditions: [...SOURCE_CONDITIONS],
       plugins: [externalPackages(unresolved)],
     });
     exports = Object.values(result.metafile.outputs).flatMap((output) => output.exports);

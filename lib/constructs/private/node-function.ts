@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { packageModule } from '../../package-files';
+import { packageModule, SOURCE_CONDITIONS } from '../../package-files';
 import { acknowledgeWildcards } from './acknowledge';
 
 /**
@@ -82,6 +82,7 @@ export class SluiceFunction extends Construct {
         format: OutputFormat.ESM,
         // ESM bundles need `require` for the CommonJS parts of the AWS SDK and Powertools.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        ...(SOURCE_CONDITIONS.length > 0 && { esbuildArgs: { '--conditions': SOURCE_CONDITIONS.join(',') } }),
       },
     });
     acknowledgeWildcards(this.role, [
