@@ -11,6 +11,8 @@ export interface LocalPipeline {
   readonly launcher: LocalFunction;
   readonly config: LauncherConfig;
   readonly tableName: string;
+  /** The functions of its tasks, by task name, in the order a run can reach them (a task after those it runs after). */
+  readonly taskFunctions: ReadonlyMap<string, LocalFunction>;
   /** The pipeline's backfill state machine. */
   readonly backfill?: LocalStateMachine;
 }
@@ -25,7 +27,35 @@ export function pipelinesOf(engine: LocalEngine): Map<string, LocalPipeline> {
     if (!launcher) throw new Error(`Pipeline "${name}" has no launcher function in the local stage`);
     const environment = readLauncherEnvironment(launcher.environment);
     const backfill = engine.stage.stateMachines.find((s) => (s.metadata['sluice:backfill'] as { pipeline?: string } | undefined)?.pipeline === name);
-    pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName, ...(backfill && { backfill }) });
+    const taskFunctions = taskFunctionsOf(engine, stateMachine, environment.config);
+    pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName, taskFunctions, ...(backfill && { backfill }) });
   }
   return pipelines;
+}
+
+/** The ARNs of a pipeline's task functions, those a run reaches first first. */
+export function taskFunctionArns(pipeline: LocalPipeline): string[] {
+  return [...pipeline.taskFunctions.values()].map((fn) => fn.arn);
+}
+
+/** The functions of a pipeline's tasks (named by the state machine's metadata), ordered by how many tasks come before each. */
+function taskFunctionsOf(engine: LocalEngine, stateMachine: LocalStateMachine, config: LauncherConfig): Map<string, LocalFunction> {
+  const logicalIds = (stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined)?.tasks ?? {};
+  const after = new Map(config.tasks.map((task) => [task.name, task.after]));
+  const depths = new Map<string, number>();
+  // The tasks form a DAG (the compiler refuses cycles).
+  const depth = (task: string): number => {
+    let value = depths.get(task);
+    if (value === undefined) {
+      value = Math.max(-1, ...(after.get(task) ?? []).map(depth)) + 1;
+      depths.set(task, value);
+    }
+    return value;
+  };
+  const functions = new Map<string, LocalFunction>();
+  for (const task of Object.keys(logicalIds).sort((a, b) => depth(a) - depth(b))) {
+    const fn = engine.stage.functions.find((f) => f.stackName === stateMachine.stackName && f.logicalId === logicalIds[task]);
+    if (fn) functions.set(task, fn);
+  }
+  return functions;
 }

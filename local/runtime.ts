@@ -25,7 +25,7 @@ import { failAbandonedRuns } from './abandoned-runs';
 import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';
 import type { EventRouter, RouterNotice } from './event-router';
-import { type LocalPipeline, pipelinesOf } from './local-pipelines';
+import { type LocalPipeline, pipelinesOf, taskFunctionArns } from './local-pipelines';
 import { defaultPartition } from './operations/default-partition';
 import { type PartitionView, partitionViews } from './operations/partition-views';
 import {
@@ -102,6 +102,13 @@ export interface LocalRuntimeProps {
    * @default - the functions use the services directly
    */
   readonly interpose?: (service: 'dynamodb' | 'stepfunctions', endpoint: string) => Promise<string>;
+  /**
+   * Pipelines the caller is about to run (`sluice run <pipeline>`): the sandboxes of their
+   * launchers and task functions start loading as soon as the stage's services are up, while the
+   * rest of the start goes on, instead of with each first invocation.
+   * @default - none: a pipeline's task sandboxes start loading when one of its runs starts
+   */
+  readonly warm?: readonly string[];
 }
 
 /** How often a run's progress is reported while it runs. */
@@ -171,10 +178,15 @@ export class LocalRuntime {
   ) {
     // Ended runs reach the run monitor through the rules of the template wherever they ran, so a
     // `sluice run` alerts and starts requested reruns as a triggered run does.
+    const byStateMachine = new Map([...pipelines.values()].map((p) => [p.stateMachine.arn, p]));
     this.stopped.push(
       engine.onStatusChange((event) => {
-        if (event.detail.status === 'RUNNING') this.running.add(event.detail.executionArn);
-        else this.running.delete(event.detail.executionArn);
+        if (event.detail.status === 'RUNNING') {
+          this.running.add(event.detail.executionArn);
+          // Its tasks' sandboxes load ahead of the tasks, the first ones first.
+          const pipeline = byStateMachine.get(event.detail.stateMachineArn);
+          if (pipeline) engine.prewarm(taskFunctionArns(pipeline));
+        } else this.running.delete(event.detail.executionArn);
         router.publish(event as unknown as Record<string, unknown>);
       }),
     );
@@ -285,6 +297,8 @@ export class LocalRuntime {
     params: Readonly<Record<string, unknown>> = {},
   ): Promise<LaunchResult> {
     const pipeline = this.pipeline(name);
+    // The first tasks' sandboxes load while the launcher claims the partition.
+    this.engine.prewarm(taskFunctionArns(pipeline));
     const result: InvokeResult = await this.engine.invoke(pipeline.launcher.arn, { source: trigger, partition, params });
     if (!result.ok) throw new LaunchRejectedError(result.errorType, result.errorMessage);
     return result.payload as LaunchResult;
@@ -403,10 +417,8 @@ export class LocalRuntime {
    */
   replaceTaskHandler(name: string, task: string, handler: ((event: TaskEvent) => unknown) | undefined): void {
     const pipeline = this.pipeline(name);
-    const tasks = (pipeline.stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined)?.tasks ?? {};
-    const logicalId = tasks[task];
-    const fn = this.engine.stage.functions.find((f) => f.stackName === pipeline.stateMachine.stackName && f.logicalId === logicalId);
-    if (logicalId === undefined || !fn) throw new UnknownTaskError(name, task, Object.keys(tasks));
+    const fn = pipeline.taskFunctions.get(task);
+    if (!fn) throw new UnknownTaskError(name, task, pipeline.config.tasks.map((t) => t.name));
     this.engine.replaceHandler(fn.arn, handler as ((event: unknown) => unknown) | undefined);
   }
 

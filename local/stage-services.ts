@@ -12,7 +12,7 @@ import { LocalEngine, type LocalFunction, type LocalSchedule } from './engine';
 import { EventRouter } from './event-router';
 import { LocalAuthorizer } from './iam/authorizer';
 import { type IamGateway, startIamGateway } from './iam/gateway';
-import { pipelinesOf } from './local-pipelines';
+import { pipelinesOf, taskFunctionArns } from './local-pipelines';
 import type { LocalRuntimeProps } from './runtime';
 import {
   ensureTable,
@@ -182,6 +182,12 @@ export async function startStageServices(
     waitIntervalMs: props.waitIntervalMs,
   });
   const running = engine;
+  // The sandboxes of what the caller is about to run load while the tables and buckets are checked.
+  const pipelines = pipelinesOf(running);
+  for (const name of props.warm ?? []) {
+    const pipeline = pipelines.get(name);
+    if (pipeline) running.prewarm([pipeline.launcher.arn, ...taskFunctionArns(pipeline)]);
+  }
   await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));
   for (const table of running.stage.tables) {
     const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];

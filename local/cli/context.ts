@@ -83,7 +83,7 @@ function milliseconds(variable: string, value: string | undefined): number | und
 export async function withRuntime<T>(
   context: CliContext,
   use: (runtime: LocalRuntime) => Promise<T>,
-  props: Pick<LocalRuntimeProps, 'sharing' | 'ports' | 'notify'> = {},
+  props: Pick<LocalRuntimeProps, 'sharing' | 'ports' | 'notify' | 'warm'> = {},
 ): Promise<T> {
   const restore = captureFunctionOutput({ logFile: join(context.home, FUNCTION_LOG), verbose: context.verbose });
   try {
@@ -104,7 +104,7 @@ export async function withRuntime<T>(
 }
 
 /** The local runtime's properties for a command: the context's, and the command's own. */
-export function runtimeProps(context: CliContext, props: Pick<LocalRuntimeProps, 'sharing' | 'ports' | 'notify'> = {}): LocalRuntimeProps {
+export function runtimeProps(context: CliContext, props: Pick<LocalRuntimeProps, 'sharing' | 'ports' | 'notify' | 'warm'> = {}): LocalRuntimeProps {
   return {
     projectDir: context.projectDir,
     pipelinesDir: context.pipelinesDir,

@@ -177,6 +177,14 @@ export class LocalEngine {
   }
 
   /**
+   * Readies sandboxes of these functions before their invocations (see {@link LocalLambda.prewarm}),
+   * in the order given. Names that are not functions of the stage are left out.
+   */
+  prewarm(functionNamesOrArns: readonly string[]): void {
+    this.lambdas.prewarm(functionNamesOrArns.flatMap((name) => this.stage.findFunction(name) ?? []));
+  }
+
+  /**
    * Starts an execution; it runs in the background. Fails, before anything runs, on a bad name
    * (`InvalidName`), a name already used on this state machine (`ExecutionAlreadyExists`, except
    * a running execution with the same input, which is returned as on AWS), bad input, or ASL the

@@ -1,3 +1,4 @@
+import { pipelineOfRunId } from '../../../lib/compile/contract';
 import type { RerunSelection } from '../../../orchestration';
 import type { CliContext } from '../context';
 import { withOperations } from '../operations';
@@ -55,7 +56,7 @@ export async function rerun(context: CliContext, runId: string, options: RerunOp
       printRun(context, view, operations.build);
     }
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-  });
+  }, { warm: [pipelineOfRunId(runId) ?? runId] });
 }
 
 function alsoReason(selection: RerunSelection): string {

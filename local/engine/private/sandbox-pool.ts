@@ -1,5 +1,5 @@
 import type { InvokeResult } from '../lambda';
-import { Sandbox, type SandboxInvocation, type SandboxSpec } from './sandbox';
+import { Sandbox, type SandboxInvocation, type SandboxOptions, type SandboxSpec } from './sandbox';
 
 /** Sandboxes of one function at most: a burst of invocations waits for one rather than starting hundreds. */
 export const SANDBOXES_PER_FUNCTION = 8;
@@ -41,6 +41,17 @@ export class SandboxPool {
     }
   }
 
+  /**
+   * Starts a sandbox that loads the function's module now, for an invocation to come, unless the
+   * function has one already (warm or busy). Resolves once that init has ended.
+   */
+  prewarm(): Promise<void> {
+    if (this.closed || this.live.size > 0) return Promise.resolve();
+    const sandbox = this.start({ init: true });
+    this.release(sandbox);
+    return sandbox.ready;
+  }
+
   /** Stops every sandbox; later invocations start new ones. */
   async close(): Promise<void> {
     this.closed = true;
@@ -76,8 +87,8 @@ export class SandboxPool {
     }, SCALE_OUT_AFTER_MS);
   }
 
-  private start(): Sandbox {
-    const sandbox = new Sandbox(this.spec, this.providerUrl);
+  private start(options: SandboxOptions = {}): Sandbox {
+    const sandbox = new Sandbox(this.spec, this.providerUrl, options);
     this.live.add(sandbox);
     void sandbox.ended.then(() => this.live.delete(sandbox));
     return sandbox;

@@ -7,10 +7,13 @@
  * tsx or vitest, so no file path would name this code in every setting, while a string goes
  * wherever this module goes. It must not depend on anything but Node.
  *
- * Messages from the host: `{ requestId, event (JSON), context (the plain fields), timeoutMs }`,
- * and `{ type: 'route', id, route }` answering a `{ type: 'ask', id, endpoint, request }` (below).
+ * Messages from the host: `{ type: 'init' }` to load the module before any invocation (a sandbox
+ * started ahead of its first invocation), `{ type: 'invoke', requestId, event (JSON), context
+ * (the plain fields), timeoutMs }`, and `{ type: 'route', id, route }` answering a
+ * `{ type: 'ask', id, endpoint, request }` (below).
  * To the host, in order on one port: `{ type: 'output', stream, text }` for each write to stdout
- * or stderr, `{ type: 'start', requestId }` once the module has loaded in a new sandbox, `{ type: 'result', ok, payload (JSON) | errorType, errorMessage, trace, reinit }` per
+ * or stderr, `{ type: 'ready', ok }` once an `init` has loaded the module (or failed to), `{ type: 'start', requestId }`
+ * when the first invocation of the sandbox finds the module loaded, `{ type: 'result', ok, payload (JSON) | errorType, errorMessage, trace, reinit }` per
  * invocation, and `{ type: 'crash', errorType, errorMessage, trace }` when a callback throws or a
  * promise is left rejected (the host then ends the sandbox, as Lambda restarts its runtime).
  *
@@ -145,6 +148,9 @@ async function load() {
   return loaded;
 }
 
+// Whether an invocation has found the module loaded: the first one tells the host its clock starts.
+let started = false;
+
 parentPort.on('message', async (message) => {
   if (message.type === 'route') {
     const resolve = asked.get(message.id);
@@ -152,8 +158,15 @@ parentPort.on('message', async (message) => {
     if (resolve) resolve(message.route);
     return;
   }
+  if (message.type === 'init') {
+    // A failed init is reported to the invocation that finds it (load() keeps the failure).
+    load().then(
+      () => parentPort.postMessage({ type: 'ready', ok: true }),
+      () => parentPort.postMessage({ type: 'ready', ok: false }),
+    );
+    return;
+  }
   const { requestId, event, context, timeoutMs } = message;
-  const cold = loaded === undefined;
   let handler;
   try {
     handler = await load();
@@ -168,7 +181,8 @@ parentPort.on('message', async (message) => {
     // Without the shortcut its calls take the gateway's hop, as every call once did.
   }
   // As on Lambda, the init (loading the module) does not count towards the function's timeout.
-  if (cold) parentPort.postMessage({ type: 'start', requestId });
+  if (!started) parentPort.postMessage({ type: 'start', requestId });
+  started = true;
   const deadline = Date.now() + timeoutMs;
   try {
     const lambdaContext = { ...context, callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };

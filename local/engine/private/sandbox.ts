@@ -36,6 +36,17 @@ export interface SandboxInvocation {
 /** Lambda's limit on a function's init (loading its module), apart from its timeout. */
 export const INIT_LIMIT_SECONDS = 10;
 
+/** How a sandbox starts. */
+export interface SandboxOptions {
+  /**
+   * Load the function's module at once, before any invocation, as an execution environment Lambda
+   * starts ahead of demand: its init is then off the path of the invocation that takes it. The
+   * init limit counts from the start all the same.
+   * @default false - the module loads with the first invocation
+   */
+  readonly init?: boolean;
+}
+
 interface Pending {
   readonly requestId: string;
   readonly sink?: OutputSink;
@@ -58,10 +69,17 @@ export class Sandbox {
   private ending = false;
   /** Whether the module has loaded: from then on, an invocation's clock starts when it is handed over. */
   private initialized = false;
+  /** When a sandbox started with `init` began loading the module. */
+  private initStartedAt?: number;
+  /** Ends a sandbox whose init, started ahead, outlasts the limit while no invocation waits for it. */
+  private initTimer?: NodeJS.Timeout;
+  private markReady!: () => void;
   /** Resolves once the worker has stopped. */
   readonly ended: Promise<void>;
+  /** Resolves once the init of a sandbox started with `init` has ended (loaded or failed), or the first invocation found the module loaded, or the sandbox has ended. */
+  readonly ready: Promise<void>;
 
-  constructor(spec: SandboxSpec, providerUrl: string) {
+  constructor(spec: SandboxSpec, providerUrl: string, options: SandboxOptions = {}) {
     this.worker = new Worker(SANDBOX_SOURCE, {
       eval: true,
       name: `sluice:${spec.functionName}`,
@@ -86,6 +104,14 @@ export class Sandbox {
       this.fail('Runtime.ExitError', `Error: Runtime exited with error: exit status ${code}`);
     });
     this.worker.unref();
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    void this.ended.then(() => this.markReady());
+    if (options.init) {
+      this.initStartedAt = Date.now();
+      this.worker.postMessage({ type: 'init' });
+      this.initTimer = setTimeout(() => void this.stop(), INIT_LIMIT_SECONDS * 1000);
+      this.initTimer.unref();
+    }
   }
 
   /** Whether the sandbox can take another invocation. */
@@ -95,12 +121,15 @@ export class Sandbox {
 
   /**
    * Runs one invocation. Its timeout clock starts now in a warm sandbox, and once the module has
-   * loaded in a new one (the init has a limit of its own, {@link INIT_LIMIT_SECONDS}), as on Lambda.
+   * loaded in a new one (the init has a limit of its own, {@link INIT_LIMIT_SECONDS}, counted from
+   * the start of the init), as on Lambda.
    */
   run(invocation: SandboxInvocation): Promise<InvokeResult> {
     if (this.pending) throw new Error('A sandbox runs one invocation at a time');
     const { requestId, event, context, timeoutSeconds, sink } = invocation;
     this.worker.ref();
+    clearTimeout(this.initTimer);
+    const initLeftMs = INIT_LIMIT_SECONDS * 1000 - (this.initStartedAt === undefined ? 0 : Date.now() - this.initStartedAt);
     return new Promise<InvokeResult>((resolve) => {
       const timedOut = (seconds: number, phase: string) => () => {
         this.settle({
@@ -118,10 +147,10 @@ export class Sandbox {
         sink,
         partial: { stdout: '', stderr: '' },
         resolve,
-        timer: this.initialized ? startClock() : setTimeout(timedOut(INIT_LIMIT_SECONDS, 'Init'), INIT_LIMIT_SECONDS * 1000),
+        timer: this.initialized ? startClock() : setTimeout(timedOut(INIT_LIMIT_SECONDS, 'Init'), Math.max(0, initLeftMs)),
         startClock,
       };
-      this.worker.postMessage({ requestId, event, context, timeoutMs: timeoutSeconds * 1000 });
+      this.worker.postMessage({ type: 'invoke', requestId, event, context, timeoutMs: timeoutSeconds * 1000 });
     });
   }
 
@@ -148,8 +177,17 @@ export class Sandbox {
           for (const line of lines) this.pending.sink(message.stream, line);
         }
         break;
+      case 'ready':
+        // A failed init is left for the invocation that takes this sandbox to report.
+        if (message.ok) {
+          this.initialized = true;
+          clearTimeout(this.initTimer);
+        }
+        this.markReady();
+        break;
       case 'start':
         this.initialized = true;
+        this.markReady();
         if (message.requestId !== this.pending?.requestId) break;
         clearTimeout(this.pending.timer);
         this.pending.timer = this.pending.startClock();
@@ -193,6 +231,7 @@ export class Sandbox {
 
 type SandboxMessage =
   | { readonly type: 'ask'; readonly id: number; readonly endpoint: string; readonly request: GatewayRequest }
+  | { readonly type: 'ready'; readonly ok: boolean }
   | { readonly type: 'start'; readonly requestId: string }
   | { readonly type: 'output'; readonly stream: 'stdout' | 'stderr'; readonly text: string }
   | { readonly type: 'result'; readonly requestId: string; readonly ok: true; readonly payload: string }
