@@ -1,8 +1,11 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type RunInput, LAUNCHER_ENV } from '../lib/compile/contract';
 import { BackfillStore, PartitionStore } from '../orchestration';
-import type { LocalEngine } from './engine';
+import type { ExecutionRecord, LocalEngine, LocalStage } from './engine';
 import type { LocalPipeline } from './local-pipelines';
-import type { LocalDynamo } from './services';
+import { processExists } from './process';
+import type { LocalDynamo } from './services/dynamodb';
 
 /**
  * A crash must not leave a partition RUNNING forever. Executions whose process ended cannot go on
@@ -36,9 +39,7 @@ export async function failAbandonedRuns(engine: LocalEngine, pipelines: Readonly
   for (const pipeline of pipelines.values()) {
     // A reconciliation acts only on these two lists; when both are empty, loading the monitor's
     // bundle to find that out again would be most of a command's start with many pipelines.
-    const store = new PartitionStore(dynamo.client(), pipeline.tableName);
-    const [running, reruns] = await Promise.all([store.listRunning(pipeline.name), store.listRerunRequested(pipeline.name)]);
-    if (running.length === 0 && reruns.length === 0) continue;
+    if (!(await hasPartitionsToReconcile(pipeline, dynamo))) continue;
     const monitor = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === pipeline.stateMachine.arn);
     const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
     for (const schedule of reconciliations) {
@@ -49,4 +50,41 @@ export async function failAbandonedRuns(engine: LocalEngine, pipelines: Readonly
       }
     }
   }
+}
+
+/** Whether a pipeline has partitions RUNNING or with a rerun requested: what a reconciliation acts on. */
+async function hasPartitionsToReconcile(pipeline: LocalPipeline, dynamo: LocalDynamo): Promise<boolean> {
+  const store = new PartitionStore(dynamo.client(), pipeline.tableName);
+  const [running, reruns] = await Promise.all([store.listRunning(pipeline.name), store.listRerunRequested(pipeline.name)]);
+  return running.length > 0 || reruns.length > 0;
+}
+
+/**
+ * Whether {@link failAbandonedRuns} could find anything to do, told without an engine: an
+ * execution RUNNING for a process that is gone (or a record that cannot be read), a partition
+ * RUNNING or with a rerun requested, or a partition table not created yet. A command that only
+ * reads partitions starts the runtime, which repairs them, only then.
+ */
+export async function hasRunsToRepair(home: string, stage: LocalStage, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo): Promise<boolean> {
+  for (const stateMachine of stage.stateMachines) {
+    const dir = join(home, 'executions', stateMachine.name);
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      let record: ExecutionRecord;
+      try {
+        record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord;
+      } catch {
+        // Damaged: the engine reports it.
+        return true;
+      }
+      if (record.status === 'RUNNING' && (record.pid === undefined || !processExists(record.pid))) return true;
+    }
+  }
+  try {
+    for (const pipeline of pipelines.values()) if (await hasPartitionsToReconcile(pipeline, dynamo)) return true;
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return true;
+    throw error;
+  }
+  return false;
 }

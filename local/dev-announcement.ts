@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processExists } from './process';
-import { accepts } from './services';
+import { accepts } from './services/shared';
 
 /** The file in `SLUICE_HOME` where `sluice dev` announces its services. */
 export const DEV_FILE = 'dev.json';

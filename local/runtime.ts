@@ -7,7 +7,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineOfRunId, type TaskEvent } from '../lib/compile/contract';
-import { formatIssue } from '../lib/compile/errors';
 import {
   BackfillStore,
   type LaunchResult,
@@ -25,7 +24,7 @@ import { failAbandonedRuns } from './abandoned-runs';
 import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';
 import type { EventRouter, RouterNotice } from './event-router';
-import { type LocalPipeline, pipelinesOf, taskFunctionArns } from './local-pipelines';
+import { type LocalPipeline, pipelineNamed, pipelinesOf, taskFunctionArns } from './local-pipelines';
 import { defaultPartition } from './operations/default-partition';
 import { type PartitionView, partitionViews } from './operations/partition-views';
 import {
@@ -42,7 +41,7 @@ import {
 import { LocalMetrics, type MetricSample, tapStdout } from './services/metrics';
 import { type StageServices, startStageServices } from './stage-services';
 import { writeFileAtomic } from './state-files';
-import { synthLocalStage, type SynthLocalResult } from './synth';
+import { skippedPipelineWarnings, synthLocalStage, type SynthLocalResult } from './synth';
 
 /** Properties of {@link LocalRuntime.start}. */
 export interface LocalRuntimeProps {
@@ -131,18 +130,11 @@ export type RuntimeNotice =
   | { readonly kind: 'unmatched'; readonly bucket: string; readonly key: string };
 
 export type { PartitionView };
-export { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from './stage-errors';
-import { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from './stage-errors';
+export { BrokenPipelineError, LaunchRejectedError, NoScheduleError, UnknownPipelineError } from './stage-errors';
+import { LaunchRejectedError, NoScheduleError } from './stage-errors';
 
 
 
-/** Thrown when a command names a pipeline that is left out of the local stage for its problems. */
-export class BrokenPipelineError extends Error {
-  constructor(name: string, problems: readonly string[]) {
-    super(`Pipeline "${name}" cannot run: ${problems.join('; ')}. Run sluice validate to see every problem`);
-    this.name = 'BrokenPipelineError';
-  }
-}
 
 
 /**
@@ -201,9 +193,7 @@ export class LocalRuntime {
   static async start(props: LocalRuntimeProps): Promise<LocalRuntime> {
     const warn = props.warn ?? ((message: string) => process.emitWarning(message));
     const synth = await synthLocalStage({ projectDir: props.projectDir, pipelinesDir: props.pipelinesDir, home: props.home });
-    for (const pipeline of new Set(synth.skipped.map((issue) => issue.pipeline))) {
-      warn(`pipeline "${pipeline}" is skipped: it has problems (sluice validate lists them); the other pipelines run`);
-    }
+    for (const warning of skippedPipelineWarnings(synth)) warn(warning);
     const started: Array<{ stop(): Promise<void> }> = [];
     const announce = props.sharing === 'announce';
     const dev = await findLiveDev(props.home);
@@ -223,7 +213,7 @@ export class LocalRuntime {
         };
         writeFileAtomic(join(props.home, DEV_FILE), JSON.stringify(announcement, null, 2));
       }
-      const pipelines = pipelinesOf(running);
+      const pipelines = pipelinesOf(running.stage);
       // This process holds one lease on the services: any other is another sluice command.
       await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
       const attachedTo = dev && dev.pid !== process.pid ? dev.pid : undefined;
@@ -273,11 +263,7 @@ export class LocalRuntime {
 
   /** The pipeline with this name. */
   pipeline(name: string): LocalPipeline {
-    const found = this.pipelines.get(name);
-    const problems = this.synth.skipped.filter((issue) => issue.pipeline === name).map(formatIssue);
-    if (!found && problems.length > 0) throw new BrokenPipelineError(name, problems);
-    if (!found) throw new UnknownPipelineError(name, [...this.pipelines.keys()]);
-    return found;
+    return pipelineNamed(this.pipelines, this.synth, name);
   }
 
   /**

@@ -11,6 +11,14 @@ export class UnknownPipelineError extends Error {
   }
 }
 
+/** Thrown when a command names a pipeline that is left out of the local stage for its problems. */
+export class BrokenPipelineError extends Error {
+  constructor(name: string, problems: readonly string[]) {
+    super(`Pipeline "${name}" cannot run: ${problems.join('; ')}. Run sluice validate to see every problem`);
+    this.name = 'BrokenPipelineError';
+  }
+}
+
 /** Thrown when a schedule command names a pipeline that has no schedule. */
 export class NoScheduleError extends Error {
   constructor(name: string) {

@@ -104,7 +104,7 @@ export async function startStageServices(
   const lambda = await startLambdaApi({ find: (name) => stage.findFunction(name), invoke: (arn, event) => engine!.invoke(arn, event), authorize });
   started.push(lambda);
   const scheduleStatesOf = (schedule: LocalSchedule) => {
-    const pipeline = [...pipelinesOf(engine!).values()].find((p) => p.launcher.arn === stage.findFunction(schedule.target.arn)?.arn);
+    const pipeline = [...pipelinesOf(stage).values()].find((p) => p.launcher.arn === stage.findFunction(schedule.target.arn)?.arn);
     if (!pipeline) throw new Error(`schedule ${schedule.name} does not launch a pipeline of the local stage`);
     return { pipeline: pipeline.name, states: new ScheduleStates(dynamo.client(), pipeline.tableName) };
   };
@@ -183,7 +183,7 @@ export async function startStageServices(
   });
   const running = engine;
   // The sandboxes of what the caller is about to run load while the tables and buckets are checked.
-  const pipelines = pipelinesOf(running);
+  const pipelines = pipelinesOf(running.stage);
   for (const name of props.warm ?? []) {
     const pipeline = pipelines.get(name);
     if (pipeline) running.prewarm([pipeline.launcher.arn, ...taskFunctionArns(pipeline)]);

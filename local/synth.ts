@@ -6,8 +6,6 @@ import { PROJECT_CONFIG_FILE } from '../lib/loader/project-config';
 import { processExists } from './process';
 import type { ValidationIssue } from '../lib/compile/errors';
 import { readJsonFile, withLock } from './state-files';
-import { loadStage } from './engine/assembly';
-import { checkStateMachines } from './engine/interpreted-machine';
 
 /** Properties of {@link synthLocalStage}. */
 export interface SynthLocalProps {
@@ -92,6 +90,13 @@ export async function synthLocalStage(props: SynthLocalProps): Promise<SynthLoca
   });
 }
 
+/** What the user is told of the pipelines a build left out: one line per pipeline. */
+export function skippedPipelineWarnings(synth: Pick<SynthLocalResult, 'skipped'>): string[] {
+  return [...new Set(synth.skipped.map((issue) => issue.pipeline))].map(
+    (pipeline) => `pipeline "${pipeline}" is skipped: it has problems (sluice validate lists them); the other pipelines run`,
+  );
+}
+
 /** Removes the builds no live process uses, except `keep`. */
 function removeUnusedBuilds(home: string, keep: string): void {
   const builds = join(home, BUILDS_DIR);
@@ -114,11 +119,14 @@ function removeInterruptedBuilds(home: string): void {
 
 async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: string, hash: string): Promise<void> {
   // Loaded only on a cache miss: importing aws-cdk-lib alone takes longer than a warm start.
-  const [{ loadProjectStages }, { discoverPipelines, leaveOut }, { createSluiceApp }, { selectStages, bucketIssues }] = await Promise.all([
+  // (And the state machines' check loads the interpreter, which a cached start may not need.)
+  const [{ loadProjectStages }, { discoverPipelines, leaveOut }, { createSluiceApp }, { selectStages, bucketIssues }, { loadStage }, { checkStateMachines }] = await Promise.all([
     import('../lib/loader/project-config'),
     import('../lib/loader'),
     import('../lib/stacks/app'),
     import('../lib/stacks/stage-config'),
+    import('./engine/assembly'),
+    import('./engine/interpreted-machine'),
   ]);
   const stages = await loadProjectStages(props.projectDir);
   const selected = selectStages(stages, stage);

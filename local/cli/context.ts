@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findProjectDir } from '../../lib/loader/project-config';
 import type { LocalRuntime, LocalRuntimeProps } from '../runtime';
+import type { SynthLocalResult } from '../synth';
 import { UsageError } from './errors';
 import { captureFunctionOutput, type CliIo } from './io';
 
@@ -89,10 +90,9 @@ export async function withRuntime<T>(
   try {
     const { LocalRuntime } = await import('../runtime');
     const runtime = await LocalRuntime.start(runtimeProps(context, props));
-    if (!runtime.synth.cached) context.io.err(`Synthesized the local stage into ${runtime.synth.assemblyDir} (sources changed)\n`);
-    if (runtime.attachedTo !== undefined) {
-      context.io.err(`Using the DynamoDB and S3 of sluice dev (pid ${runtime.attachedTo}) on ${context.home}\n`);
-    }
+    const notices = startNotices(context);
+    notices.synth(runtime.synth);
+    notices.attached(runtime.attachedTo);
     try {
       return await use(runtime);
     } finally {
@@ -101,6 +101,18 @@ export async function withRuntime<T>(
   } finally {
     restore();
   }
+}
+
+/** What a command says as the local stage starts: that it synthesized, and whose services it uses. */
+export function startNotices(context: CliContext): { synth(synth: SynthLocalResult): void; attached(pid: number | undefined): void } {
+  return {
+    synth: (synth) => {
+      if (!synth.cached) context.io.err(`Synthesized the local stage into ${synth.assemblyDir} (sources changed)\n`);
+    },
+    attached: (pid) => {
+      if (pid !== undefined) context.io.err(`Using the DynamoDB and S3 of sluice dev (pid ${pid}) on ${context.home}\n`);
+    },
+  };
 }
 
 /** The local runtime's properties for a command: the context's, and the command's own. */

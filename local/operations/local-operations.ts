@@ -4,13 +4,15 @@ import { backfillProblems, backfillProgress, type CancelMode, cancelBackfill, li
 import { findExecutionRecord } from '../engine/records';
 import type { LocalPipeline } from '../local-pipelines';
 import type { LocalRuntime } from '../runtime';
+import type { LocalStageView } from '../stage-view';
 import { TaskLogs, type TaskLogFilter } from '../task-logs';
 import { UsageError } from '../cli/errors';
 import type { PipelineInfo, RunLogs, RunWatcher, StageOperations } from './operations';
 
 /**
  * The operations on the local stage: the calls of {@link LocalRuntime} the CLI makes. Logs are
- * read from `home` without the runtime (`runtime` absent), as `sluice logs` needs no services.
+ * read from `home` without the runtime (`runtime` absent), as `sluice logs` needs no services;
+ * pipelines and partitions from a {@link LocalStageView} when the command only reads them.
  */
 export class LocalOperations implements StageOperations {
   readonly where = 'the local stage';
@@ -18,10 +20,11 @@ export class LocalOperations implements StageOperations {
   constructor(
     private readonly home: string,
     private readonly started?: LocalRuntime,
+    private readonly view?: LocalStageView,
   ) {}
 
   get build(): string | undefined {
-    return this.started?.synth.build;
+    return (this.started ?? this.view)?.synth.build;
   }
 
   private get runtime(): LocalRuntime {
@@ -29,12 +32,17 @@ export class LocalOperations implements StageOperations {
     return this.started;
   }
 
+  /** What reads the stage's pipelines and partitions: the runtime, or the view. */
+  private get stage(): LocalRuntime | LocalStageView {
+    return this.started ?? this.view ?? this.runtime;
+  }
+
   async pipelineNames(): Promise<string[]> {
-    return [...this.runtime.pipelines.keys()];
+    return [...this.stage.pipelines.keys()];
   }
 
   async pipeline(name: string): Promise<PipelineInfo> {
-    return pipelineInfo(this.runtime.pipeline(name));
+    return pipelineInfo(this.stage.pipeline(name));
   }
 
   async pipelineOfRun(runId: string): Promise<PipelineInfo> {
@@ -42,7 +50,7 @@ export class LocalOperations implements StageOperations {
   }
 
   partitions(name: string, range: { from?: string; to?: string; now: Date }) {
-    return this.runtime.partitions(name, range);
+    return this.stage.partitions(name, range);
   }
 
   async runs(name: string, limit: number) {

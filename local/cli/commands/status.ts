@@ -68,7 +68,7 @@ export async function status(context: CliContext, name: string, options: StatusO
       ),
     );
     return EXIT.ok;
-  });
+  }, { runtime: 'read' });
 }
 
 /**
