@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,8 @@ import { quantile, type BenchResult } from './stats';
 
 const PROJECT_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
 const CLI = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
+/** The CLI as installed from the package: built JavaScript (built here first). */
+const BUILT_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 // The console's test fixtures: `readings` has exactly 100,000 hourly partitions.
 const PIPELINES_DIR = fileURLToPath(new URL('../test/local/ui/fixtures/pipelines/', import.meta.url));
 const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
@@ -31,8 +33,9 @@ interface Row extends Record<string, string | number> {
  * partition of the pipeline, and the overview), `REQUESTS` (default 100) sequential requests after
  * one warm-up; (b) `sluice status` over the 100,000 partitions as a user runs it (a process of
  * the CLI, `--json` and `--grid`), against the same command over one partition (what every command
- * pays to start: Node.js, the TypeScript sources, the local runtime attaching to the services),
- * `COMMANDS` (default 5) of each; (c) in headless Chromium, from navigation to the grid of 100,000
+ * pays to start: Node.js, the CLI's modules, reading the local stage over the services),
+ * `COMMANDS` (default 5) of each, from the TypeScript sources (bin/sluice.js in this checkout,
+ * through tsx) and from the package's build (dist/cli.js, what an installed package runs); (c) in headless Chromium, from navigation to the grid of 100,000
  * partitions on screen (page, script, API call, layout and render), `LOADS` (default 5) page loads.
  */
 export async function run(): Promise<BenchResult> {
@@ -71,14 +74,19 @@ export async function run(): Promise<BenchResult> {
       process.stderr.write('measuring sluice status…\n');
       const keys = listPartitions(runtime.pipeline(PIPELINE).config.partitions!, { now: new Date() });
       const every = ['--from', keys[0]!, '--to', keys.at(-1)!];
-      for (const [measure, args, goal] of [
-        ['sluice status: one partition (the start every command pays)', ['--from', keys[0]!, '--to', keys[0]!, '--json'], ''],
-        [`sluice status: ${PIPELINE}, 100,000 partitions, --json`, [...every, '--json'], ''],
-        [`sluice status: ${PIPELINE}, 100,000 partitions, --grid`, [...every, '--grid'], ''],
-      ] as const) {
-        const times: number[] = [];
-        for (let i = 0; i < commands; i++) times.push(await sluiceStatus(home, args));
-        rows.push(row(measure, times, 'ms', goal));
+      execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)), 'scripts/build.ts'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'ignore' });
+      for (const [variant, cli] of [['sources', CLI], ['built', BUILT_CLI]] as const) {
+        // The sources and the build hash differently: the first command of each synthesizes.
+        await sluiceStatus(cli, home, ['--from', keys[0]!, '--to', keys[0]!, '--json']);
+        for (const [measure, args, goal] of [
+          ['one partition (the start every command pays)', ['--from', keys[0]!, '--to', keys[0]!, '--json'], ''],
+          [`${PIPELINE}, 100,000 partitions, --json`, [...every, '--json'], '< 1000'],
+          [`${PIPELINE}, 100,000 partitions, --grid`, [...every, '--grid'], '< 1000'],
+        ] as const) {
+          const times: number[] = [];
+          for (let i = 0; i < commands; i++) times.push(await sluiceStatus(cli, home, args));
+          rows.push(row(`sluice status (${variant}): ${measure}`, times, 'ms', goal));
+        }
       }
 
       process.stderr.write('measuring the grid in Chromium…\n');
@@ -110,12 +118,15 @@ export async function run(): Promise<BenchResult> {
   }
 }
 
-/** Milliseconds `sluice status readings <args>` takes as a process, from spawn to exit 0. */
-async function sluiceStatus(home: string, args: readonly string[]): Promise<number> {
+/** Milliseconds `sluice status readings <args>` takes as a process of `cli`, from spawn to exit 0. */
+async function sluiceStatus(cli: string, home: string, args: readonly string[]): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_HOME: home, SLUICE_PIPELINES: PIPELINES_DIR, NO_COLOR: '1' };
+  // As a user's shell starts it: no loader options inherited from this tsx process.
+  delete env.NODE_OPTIONS;
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'status', PIPELINE, ...args], {
+  const child = spawn(process.execPath, [cli, 'status', PIPELINE, ...args], {
     cwd: PROJECT_DIR,
-    env: { ...process.env, SLUICE_HOME: home, SLUICE_PIPELINES: PIPELINES_DIR, NO_COLOR: '1' },
+    env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
