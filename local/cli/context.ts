@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { findProjectDir } from '../../lib/loader/project-config';
+import { findProjectDir, PROJECT_CONFIG_FILE } from '../../lib/loader/project-config';
 import type { LocalRuntime, LocalRuntimeProps } from '../runtime';
 import type { SynthLocalResult } from '../synth';
 import { UsageError } from './errors';
@@ -40,6 +40,17 @@ export interface CliContext {
 /** ` --stage NAME` when the command targets a deployed stage, else nothing: for the commands a message suggests. */
 export function stageOption(context: Pick<CliContext, 'stage'>): string {
   return context.stage === undefined ? '' : ` --stage ${context.stage}`;
+}
+
+/**
+ * Refuses a command that reads the pipelines outside any project: no pipelines folder where the
+ * command looks, and no project config to say where one is.
+ */
+export function requireProject(context: Pick<CliContext, 'projectDir' | 'pipelinesDir'>): void {
+  if (existsSync(context.pipelinesDir) || existsSync(join(context.projectDir, PROJECT_CONFIG_FILE))) return;
+  throw new UsageError(
+    `no ${PROJECT_CONFIG_FILE} in ${context.projectDir} and no pipelines folder ${context.pipelinesDir}: run \`npx sluice init\` to create a project, or run sluice from one (or give --pipelines DIR)`,
+  );
 }
 
 /** File that receives what task handlers print, unless `--verbose`. */

@@ -114,6 +114,21 @@ describe('sluice list, validate and usage errors', () => {
     expect(result.stderr).toContain(message);
   });
 
+  it.each(['list', 'validate'])('tells how to create a project when %s runs outside one, with exit 2', async (command) => {
+    // Given a folder that is no project (no sluice.config.ts, no pipelines folder)
+    const outside = await mkdtemp(join(tmpdir(), 'sluice-no-project-'));
+    const { SLUICE_PIPELINES: _, ...noPipelines } = env;
+
+    // When the command runs there
+    const result = await sluice([command], noPipelines, outside);
+
+    // Then it names what is missing and how to make one
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`no sluice.config.ts in ${outside}`);
+    expect(result.stderr).toContain('npx sluice init');
+    await rm(outside, { recursive: true, force: true });
+  });
+
   it('fails with exit 2 on a bad SLUICE_RETRY_INTERVAL_MS', async () => {
     // When
     const result = await sluice(['list'], { ...env, SLUICE_RETRY_INTERVAL_MS: 'soon' });

@@ -30,13 +30,13 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS
 }
 
 /** Starts `bin/sluice.js` with `args` as a user would (through the project's Node.js). */
-export function spawnSluice(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [sluiceBin, ...args], { cwd: projectDir, env });
+export function spawnSluice(args: readonly string[], env: NodeJS.ProcessEnv, cwd = projectDir): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [sluiceBin, ...args], { cwd, env });
 }
 
 /** Runs `sluice <args>` to completion. */
-export function sluice(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const child = spawnSluice(args, env);
+export function sluice(args: readonly string[], env: NodeJS.ProcessEnv, cwd = projectDir): Promise<CliResult> {
+  const child = spawnSluice(args, env, cwd);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

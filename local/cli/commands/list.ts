@@ -1,7 +1,7 @@
 import { formatIssue } from '../../../lib/compile/errors';
 import { describeMapping } from '../../../lib/compile/upstream';
 import { discoverPipelines } from '../../../lib/loader';
-import type { CliContext } from '../context';
+import { type CliContext, requireProject } from '../context';
 import { EXIT } from '../errors';
 import { describePartitions, describeSchedule, describeTrigger, table } from '../format';
 
@@ -10,6 +10,7 @@ import { describePartitions, describeSchedule, describeTrigger, table } from '..
  * run after others; no synth, no services.
  */
 export async function list(context: CliContext): Promise<number> {
+  requireProject(context);
   const { pipelines, issues, blocked } = await discoverPipelines(context.pipelinesDir);
   // A broken pipeline is reported and left out; `sluice validate` lists its problems.
   for (const issue of [...issues, ...blocked]) context.io.err(`warning: skipped ${formatIssue(issue)}\n`);

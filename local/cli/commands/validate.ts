@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { formatIssue, PipelineValidationError } from '../../../lib/compile/errors';
 import { discoverPipelines } from '../../../lib/loader';
 import { PROJECT_CONFIG_FILE } from '../../../lib/loader/project-config';
-import type { CliContext } from '../context';
+import { type CliContext, requireProject } from '../context';
 import { EXIT } from '../errors';
 
 /**
@@ -11,6 +11,7 @@ import { EXIT } from '../errors';
  * every stage configures the buckets it names, and reports every problem at once.
  */
 export async function validate(context: CliContext): Promise<number> {
+  requireProject(context);
   try {
     const { pipelines, issues: loadIssues } = await discoverPipelines(context.pipelinesDir);
     // Loaded only here: the stage configuration imports aws-cdk-lib, which `list` does not need.
