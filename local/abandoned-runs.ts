@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RunInput, LAUNCHER_ENV } from '../lib/compile/contract';
-import { BackfillStore, PartitionStore } from '../orchestration';
+import { BackfillStore } from '../orchestration/backfill-store';
+import { PartitionStore } from '../orchestration/partition-store';
 import type { ExecutionRecord, LocalEngine, LocalStage } from './engine';
 import type { LocalPipeline } from './local-pipelines';
 import { processExists } from './process';

@@ -1,7 +1,7 @@
 /** The pipelines of the local stage, found in the assembly by the metadata the constructs tag them with. */
 import { LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
 import { formatIssue } from '../lib/compile/errors';
-import { readLauncherEnvironment } from '../orchestration';
+import { readLauncherEnvironment } from '../orchestration/environment';
 import type { LocalFunction, LocalStage, LocalStateMachine } from './engine';
 import { BrokenPipelineError, UnknownPipelineError } from './stage-errors';
 import type { SynthLocalResult } from './synth';

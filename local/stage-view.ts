@@ -3,7 +3,7 @@
  * it (no engine, no stand-in services, no sandboxes): what a command that only reads partitions
  * needs (`sluice status`), in a fraction of a runtime's start.
  */
-import { PartitionStore } from '../orchestration';
+import { PartitionStore } from '../orchestration/partition-store';
 import { hasRunsToRepair } from './abandoned-runs';
 import { findLiveDev } from './dev-announcement';
 import { loadStage } from './engine/assembly';

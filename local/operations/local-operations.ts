@@ -1,11 +1,13 @@
 import type { ResolvedBackfillRequest } from '../../lib/compile/backfill';
-import { type RerunSelection, type ScheduleState, UnknownRunError } from '../../orchestration';
+// The orchestration and task-log modules these commands need are loaded when used: `sluice status`
+// loads this file too, and its start is what it costs.
+import type { RerunSelection, ScheduleState } from '../../orchestration';
 import { backfillProblems, backfillProgress, type CancelMode, cancelBackfill, listBackfills, startBackfill, type StartedBackfill } from '../backfills';
 import { findExecutionRecord } from '../engine/records';
 import type { LocalPipeline } from '../local-pipelines';
 import type { LocalRuntime } from '../runtime';
 import type { LocalStageView } from '../stage-view';
-import { TaskLogs, type TaskLogFilter } from '../task-logs';
+import type { TaskLogFilter } from '../task-logs';
 import { UsageError } from '../cli/errors';
 import type { PipelineInfo, RunLogs, RunWatcher, StageOperations } from './operations';
 
@@ -60,7 +62,7 @@ export class LocalOperations implements StageOperations {
   async runDetail(runId: string) {
     const pipeline = this.runtime.pipelineOfRun(runId);
     const execution = this.runtime.runs(pipeline.name).find((r) => r.name === runId);
-    if (!execution) throw new UnknownRunError(runId, `pipeline "${pipeline.name}" has no such execution`);
+    if (!execution) throw new (await import('../../orchestration/rerun')).UnknownRunError(runId, `pipeline "${pipeline.name}" has no such execution`);
     return { execution, results: await this.runtime.runResults(pipeline.name).list(runId) };
   }
 
@@ -84,6 +86,7 @@ export class LocalOperations implements StageOperations {
       const ran = [...new Set(record.attempts.map((a) => a.state).filter((state) => !state.includes(' ')))];
       throw new UsageError(`Task "${filter.task}" did not run in run ${runId} (tasks that ran: ${ran.join(', ') || 'none'})`);
     }
+    const { TaskLogs } = await import('../task-logs');
     return { ...new TaskLogs(this.home).read(runId, filter, from), running: record.status === 'RUNNING' };
   }
 
