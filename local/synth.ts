@@ -42,8 +42,11 @@ export interface SynthLocalResult {
   readonly skipped: readonly ValidationIssue[];
 }
 
-/** Files of the sluice package that shape the cloud assembly: its sources, or its build. */
-const PACKAGE_SOURCES = RUNS_FROM_BUILD ? ['dist', 'package.json'] : ['bin', 'lib', 'lambdas', 'runtime', 'package-lock.json'];
+/**
+ * Files of the sluice package that shape the cloud assembly: its build, or the source folders the
+ * CDK app and every function's bundle are made of (test/local/synth.test.ts checks the list).
+ */
+const PACKAGE_SOURCES = RUNS_FROM_BUILD ? ['dist', 'package.json'] : ['bin', 'lib', 'lambdas', 'orchestration', 'package-lock.json'];
 /** Files of the project that shape it (the stages may import from `config/`). */
 const PROJECT_SOURCES = [PROJECT_CONFIG_FILE, 'config', 'package-lock.json'];
 const HASH_FILE = 'sluice-sources.sha256';
