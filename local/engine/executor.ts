@@ -30,6 +30,8 @@ export interface LocalEngineProps {
   readonly assemblyDir: string;
   /** The stage to run, e.g. `local`. */
   readonly stage: string;
+  /** That stage, already loaded from `assemblyDir` by the caller. @default - loaded here */
+  readonly loadedStage?: LocalStage;
   /** Endpoint of the local DynamoDB, for `dynamodb:*` Tasks and the functions' SDK clients. */
   readonly dynamoEndpoint: string;
   /** Endpoint of the local S3, for the functions' SDK clients. @default - none */
@@ -112,7 +114,7 @@ export class LocalEngine {
   private readonly statusListeners = new Set<(event: ExecutionStatusChangeEvent) => void>();
 
   constructor(props: LocalEngineProps) {
-    this.stage = loadStage(props.assemblyDir, props.stage);
+    this.stage = props.loadedStage ?? loadStage(props.assemblyDir, props.stage);
     this.lambdas = new LocalLambda({
       dynamodb: props.dynamoEndpoint,
       s3: props.s3Endpoint,

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../node-http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, listen, LOCAL_ACCESS_KEY } from '../services/private/loopback';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from './authorizer';
@@ -105,7 +106,7 @@ async function proxy(
   service: 'dynamodb' | 's3',
 ): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const backend = new URL(target);
-  const server = createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -117,7 +118,7 @@ async function proxy(
       }
       const headers = { ...request.headers, host: backend.host };
       if (service === 's3' && typeof headers.authorization === 'string') headers.authorization = s3Authorization(headers.authorization);
-      const upstream = forward(
+      const upstream = http.request(
         { host: backend.hostname, port: backend.port, method: request.method, path: request.url, headers },
         (answer) => {
           response.writeHead(answer.statusCode ?? 500, answer.headers);

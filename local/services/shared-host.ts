@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { http } from '../node-http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { processExists } from '../process';
@@ -60,7 +61,7 @@ export async function hostSharedServices(props: HostSharedServicesProps): Promis
   const s3 = await startS3({ dataDir: join(home, 's3'), port: props.ports?.s3, buckets: [] });
   const subscribers = new Set<ServerResponse>();
   let sent = 0;
-  const events = createServer((request, response) => {
+  const events = http.createServer((request, response) => {
     if (request.method === 'GET' && request.url === '/object-created/last') {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ last: sent }));
       return;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { get, type ClientRequest } from 'node:http';
+import type { ClientRequest } from 'node:http';
+import { http } from '../node-http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -262,7 +263,7 @@ function subscribe(url: string, listener: ObjectCreatedListener, progress: Event
     resolve = ok;
     reject = fail;
   });
-  const request = get(url, (response) => {
+  const request = http.get(url, (response) => {
     if (response.statusCode !== 200) reject(new Error(`The local services answered ${response.statusCode} to ${url}`));
     else resolve();
     response.setEncoding('utf8');

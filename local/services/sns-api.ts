@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { http } from '../node-http';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from '../iam/authorizer';
 import { serveOnLoopback } from './private/loopback';
 import { dirname } from 'node:path';
@@ -39,7 +39,7 @@ export async function startSnsApi(props: {
   const listeners = new Set<(message: PublishedMessage) => void>();
   mkdirSync(dirname(props.logFile), { recursive: true });
 
-  const server = createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {

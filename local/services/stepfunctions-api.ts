@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../node-http';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from '../iam/authorizer';
 import type { HistoryEvent } from './execution-history';
 import { serveOnLoopback } from './private/loopback';
@@ -111,7 +112,7 @@ export async function startStepFunctionsApi(props: {
     }),
   };
 
-  const server = createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     void handle(request, response);
   });
 

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../node-http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, listen } from '../services/private/loopback';
 import { describeError, EXIT, exitCodeOf } from '../cli/errors';
@@ -52,7 +53,7 @@ export async function startConsoleServer(props: ConsoleServerProps): Promise<Con
   const streams = new Set<ServerResponse>();
   let port = 0;
 
-  const server = createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       const status = httpStatusOf(error);
       if (status === 500) props.onError?.(error);

@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http';
+import { http } from '../../node-http';
 import type { DynamoAction } from './asl';
 import { TaskFailure } from './task-errors';
 
@@ -19,7 +19,7 @@ const TARGETS: Readonly<Record<DynamoAction, string>> = {
  * and Step Functions does not go through the JavaScript SDK either.
  */
 export class DynamoDbTasks {
-  private readonly agent = new Agent({ keepAlive: true });
+  private readonly agent = new http.Agent({ keepAlive: true });
   private readonly url: URL;
   private readonly authorization: string;
 
@@ -60,7 +60,7 @@ export class DynamoDbTasks {
 
   private post(target: string, payload: string): Promise<{ status: number; requestId: string; body: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = http.request(
         this.url,
         {
           method: 'POST',

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import http from 'node:http';
-import https from 'node:https';
+import type { ClientRequest } from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
+import { http, https } from '../../node-http';
 
 /**
  * Keeps what one in-process invocation does to itself, as a Lambda sandbox would.
@@ -55,7 +55,7 @@ export function installInvocationGuard(): void {
     module.request = function request(this: unknown, ...args: unknown[]) {
       const invocation = storage.getStore();
       if (invocation?.fenced) throw new InvocationEndedError(invocation);
-      return (original as (...a: unknown[]) => http.ClientRequest).apply(this, args);
+      return (original as (...a: unknown[]) => ClientRequest).apply(this, args);
     } as typeof module.request;
   }
   // `import { request } from 'node:http'` reads the patched function too.

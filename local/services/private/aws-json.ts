@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { http } from '../../node-http';
 import { accessKeyIdOfRequest } from '../../iam/authorizer';
 import { serveOnLoopback } from './loopback';
 
@@ -27,7 +27,7 @@ export function serveAwsJson(props: {
   readonly port: number;
   readonly handle: (request: AwsJsonRequest) => AwsJsonReply;
 }): Promise<{ endpoint: string; stop(): Promise<void> }> {
-  const server = createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
