@@ -174,6 +174,8 @@ function dynamoDenial(request: GatewayRequest, props: IamGatewayProps): string |
   } catch {
     return undefined; // the endpoint answers malformed JSON itself
   }
+  // A body that is JSON but no object names no table: decided as a call on every table.
+  if (typeof parsed !== 'object' || parsed === null) parsed = {};
   const { region, account } = props.environment;
   const table = (name: string) => `arn:aws:dynamodb:${region}:${account}:table/${name}`;
   const resources = parsed.TableName

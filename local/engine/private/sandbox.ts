@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { GatewayRequest, GatewayShortcut } from '../../iam/gateway';
+import type { DirectRoute, GatewayRequest, GatewayShortcut } from '../../iam/gateway';
 import type { InvokeResult } from '../lambda';
 import type { OutputSink } from './invocation-output';
 import { SANDBOX_SOURCE } from './sandbox-source';
@@ -165,9 +165,16 @@ export class Sandbox {
 
   private receive(message: SandboxMessage, gateway: GatewayShortcut | undefined): void {
     switch (message.type) {
-      case 'ask':
-        this.worker.postMessage({ type: 'route', id: message.id, route: gateway?.direct(message.endpoint, message.request) });
+      case 'ask': {
+        let route: DirectRoute | undefined;
+        try {
+          route = gateway?.direct(message.endpoint, message.request);
+        } catch {
+          // Undecided here: the request takes the gateway's hop, which answers it.
+        }
+        this.worker.postMessage({ type: 'route', id: message.id, route });
         break;
+      }
       case 'output':
         // On to the host's streams (a CLI's log file, the metrics tap), as the function printed it.
         process[message.stream].write(message.text);

@@ -75,6 +75,13 @@ describe('IAM gateway', () => {
     expect(gateway.direct(dynamodb, getItem('partitions'))).toBeUndefined();
   });
 
+  it('decides a DynamoDB call whose body is JSON but no object as one on every table, on both paths', async () => {
+    const nullBody = { ...getItem('partitions'), body: 'null' };
+    expect(gateway.direct(gateway.dynamodb, nullBody)).toBeUndefined();
+    const answer = await fetch(gateway.dynamodb, { method: 'POST', headers: nullBody.headers, body: nullBody.body });
+    expect(await answer.json()).toMatchObject({ __type: 'com.amazon.coral.service#AccessDeniedException' });
+  });
+
   it('sends an S3 call its caller may make straight to S3, signed with the key the local S3 accepts', () => {
     // Given a role that may read objects of the raw bucket
     const read = (path: string, method = 'GET') => gateway.direct(gateway.s3, { method, path, headers: { authorization: signedAsReader } });
