@@ -4,14 +4,10 @@
  */
 import module from 'node:module';
 
-const MINIMUM_NODE_MAJOR = 22;
-
-const major = Number(process.versions.node.split('.')[0]);
-if (major < MINIMUM_NODE_MAJOR) {
-  process.stderr.write(
-    `sluice needs Node.js ${MINIMUM_NODE_MAJOR} or later (the local Step Functions interpreter uses Promise.withResolvers); ` +
-      `this is ${process.version}. Run it as \`npx sluice\`, which uses the project's Node.js 24.\n`,
-  );
+// The sandboxes of the local runtime resolve a bundle's AWS SDK through `module.registerHooks`
+// (Node.js 22.15 and 23.5 on); the interpreter needs `Promise.withResolvers` (22).
+if (typeof module.registerHooks !== 'function') {
+  process.stderr.write(`sluice needs Node.js 22.15 or later; this is ${process.version}. Run it as \`npx sluice\`, which uses the project's Node.js 24.\n`);
   process.exit(2);
 }
 
