@@ -16,8 +16,18 @@ export interface LocalPipeline {
   readonly tableName: string;
   /** The functions of its tasks, by task name, in the order a run can reach them (a task after those it runs after). */
   readonly taskFunctions: ReadonlyMap<string, LocalFunction>;
+  /** Its run monitor: every run's end reaches it. */
+  readonly monitor?: LocalFunction;
   /** The pipeline's backfill state machine. */
   readonly backfill?: LocalStateMachine;
+  /** The function of the backfill's steps (plan, claim, end). */
+  readonly backfillFunction?: LocalFunction;
+}
+
+/** What a command is about to run of a pipeline: a run through its launcher, or a backfill. */
+export interface WarmUp {
+  readonly pipeline: string;
+  readonly start: 'launcher' | 'backfill';
 }
 
 /** Pairs each pipeline's state machine (tagged by the constructs) with its launcher function. */
@@ -30,10 +40,49 @@ export function pipelinesOf(stage: LocalStage): Map<string, LocalPipeline> {
     if (!launcher) throw new Error(`Pipeline "${name}" has no launcher function in the local stage`);
     const environment = readLauncherEnvironment(launcher.environment);
     const backfill = stage.stateMachines.find((s) => (s.metadata['sluice:backfill'] as { pipeline?: string } | undefined)?.pipeline === name);
+    const backfillFunction = backfill && invokedFunctions(backfill.definition).map((arn) => stage.findFunction(arn))[0];
+    const monitor = stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === stateMachine.arn);
     const taskFunctions = taskFunctionsOf(stage, stateMachine, environment.config);
-    pipelines.set(name, { name, stateMachine, launcher, config: environment.config, tableName: environment.tableName, taskFunctions, ...(backfill && { backfill }) });
+    pipelines.set(name, {
+      name,
+      stateMachine,
+      launcher,
+      config: environment.config,
+      tableName: environment.tableName,
+      taskFunctions,
+      ...(monitor && { monitor }),
+      ...(backfill && { backfill }),
+      ...(backfillFunction && { backfillFunction }),
+    });
   }
   return pipelines;
+}
+
+/**
+ * The functions a command about to start this will call, in the order it calls them: the first
+ * step, the tasks (the first ones first), and the run monitor, which every run's end reaches.
+ */
+export function functionsToWarm(pipeline: LocalPipeline, start: WarmUp['start']): string[] {
+  const first = start === 'launcher' ? pipeline.launcher : pipeline.backfillFunction;
+  return [first, ...pipeline.taskFunctions.values(), pipeline.monitor].flatMap((fn) => (fn ? [fn.arn] : []));
+}
+
+/**
+ * The functions a definition's Task states invoke (by `lambda:invoke` or by the function's ARN as
+ * the resource), its branches' and maps' included.
+ */
+function invokedFunctions(definition: Record<string, unknown>): string[] {
+  const states = Object.values((definition.States ?? {}) as Record<string, Record<string, unknown>>);
+  const invoked = (state: Record<string, unknown>): string[] => {
+    if (state.Resource === 'arn:aws:states:::lambda:invoke') return [String((state.Parameters as { FunctionName?: unknown } | undefined)?.FunctionName)];
+    return typeof state.Resource === 'string' && state.Resource.startsWith('arn:aws:lambda:') ? [state.Resource] : [];
+  };
+  return states.flatMap((state) => [
+    ...invoked(state),
+    ...[...((state.Branches as Record<string, unknown>[] | undefined) ?? []), state.ItemProcessor, state.Iterator].flatMap((inner) =>
+      inner ? invokedFunctions(inner as Record<string, unknown>) : [],
+    ),
+  ]);
 }
 
 /**

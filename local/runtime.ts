@@ -4,6 +4,7 @@
  * and triggers on it. About 580 lines because it is that facade: each method is short and
  * delegates to the engine, the stores or the services.
  */
+import module from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineOfRunId, type TaskEvent } from '../lib/compile/contract';
@@ -24,7 +25,7 @@ import { failAbandonedRuns } from './abandoned-runs';
 import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';
 import type { EventRouter, RouterNotice } from './event-router';
-import { type LocalPipeline, pipelineNamed, pipelinesOf, taskFunctionArns } from './local-pipelines';
+import { type LocalPipeline, pipelineNamed, taskFunctionArns, type WarmUp } from './local-pipelines';
 import { defaultPartition } from './operations/default-partition';
 import { type PartitionView, partitionViews } from './operations/partition-views';
 import {
@@ -102,12 +103,13 @@ export interface LocalRuntimeProps {
    */
   readonly interpose?: (service: 'dynamodb' | 'stepfunctions', endpoint: string) => Promise<string>;
   /**
-   * Pipelines the caller is about to run (`sluice run <pipeline>`): the sandboxes of their
-   * launchers and task functions start loading as soon as the stage's services are up, while the
-   * rest of the start goes on, instead of with each first invocation.
+   * What the caller is about to run (`sluice run <pipeline>`, `sluice backfill`): the sandboxes
+   * of the functions it calls (its first step, the tasks, the run monitor) start loading as soon
+   * as the stage's services are up, while the rest of the start goes on, instead of with each
+   * first invocation.
    * @default - none: a pipeline's task sandboxes start loading when one of its runs starts
    */
-  readonly warm?: readonly string[];
+  readonly warm?: readonly WarmUp[];
 }
 
 /** How often a run's progress is reported while it runs. */
@@ -191,6 +193,8 @@ export class LocalRuntime {
 
   /** Synthesizes if sources changed, attaches to (or starts) the local services and loads the stage. */
   static async start(props: LocalRuntimeProps): Promise<LocalRuntime> {
+    // The sandboxes resolve a bundle's AWS SDK through it (Node.js 22.15 and 23.5 on).
+    if (typeof module.registerHooks !== 'function') throw new Error(`The sluice local runtime needs Node.js 22.15 or later; this is ${process.version}`);
     const warn = props.warn ?? ((message: string) => process.emitWarning(message));
     const synth = await synthLocalStage({ projectDir: props.projectDir, pipelinesDir: props.pipelinesDir, home: props.home });
     for (const warning of skippedPipelineWarnings(synth)) warn(warning);
@@ -204,7 +208,7 @@ export class LocalRuntime {
       shared = await useSharedServices({ home: props.home, ports: props.ports });
       if (shared.repaired) warn(shared.repaired);
       const { dynamo, s3 } = shared;
-      const { engine: running, services, router } = await startStageServices(props, synth, shared, warn, started);
+      const { engine: running, pipelines, services, router } = await startStageServices(props, synth, shared, warn, started);
       if (announce) {
         const announcement: DevAnnouncement = {
           pid: process.pid,
@@ -213,7 +217,6 @@ export class LocalRuntime {
         };
         writeFileAtomic(join(props.home, DEV_FILE), JSON.stringify(announcement, null, 2));
       }
-      const pipelines = pipelinesOf(running.stage);
       // This process holds one lease on the services: any other is another sluice command.
       await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
       const attachedTo = dev && dev.pid !== process.pid ? dev.pid : undefined;

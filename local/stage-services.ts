@@ -12,7 +12,7 @@ import { LocalEngine, type LocalFunction, type LocalSchedule } from './engine';
 import { EventRouter } from './event-router';
 import { LocalAuthorizer } from './iam/authorizer';
 import { type IamGateway, startIamGateway } from './iam/gateway';
-import { pipelinesOf, taskFunctionArns } from './local-pipelines';
+import { functionsToWarm, type LocalPipeline, pipelinesOf } from './local-pipelines';
 import type { LocalRuntimeProps } from './runtime';
 import {
   ensureTable,
@@ -66,7 +66,7 @@ export async function startStageServices(
   shared: SharedServices,
   warn: (message: string) => void,
   started: Array<{ stop(): Promise<void> }>,
-): Promise<{ readonly engine: LocalEngine; readonly services: StageServices; readonly router: EventRouter }> {
+): Promise<{ readonly engine: LocalEngine; readonly pipelines: ReadonlyMap<string, LocalPipeline>; readonly services: StageServices; readonly router: EventRouter }> {
   const { dynamo, s3 } = shared;
   // Every AWS call of a function or state machine is decided against its role's policies: the
   // functions reach DynamoDB and S3 through this runtime's gateway, which knows the stage.
@@ -157,6 +157,7 @@ export async function startStageServices(
     // The build itself, not `cdk.out`: a later build replaces `cdk.out`, never this folder.
     assemblyDir: synth.buildDir,
     stage: 'local',
+    loadedStage: stage,
     dynamoEndpoint: dynamo.endpoint,
     s3Endpoint: s3.endpoint,
     sfnEndpoint: sfn.endpoint,
@@ -182,11 +183,13 @@ export async function startStageServices(
     waitIntervalMs: props.waitIntervalMs,
   });
   const running = engine;
+  // A start that fails from here on leaves no sandbox behind.
+  started.push({ stop: () => running.close() });
   // The sandboxes of what the caller is about to run load while the tables and buckets are checked.
   const pipelines = pipelinesOf(running.stage);
-  for (const name of props.warm ?? []) {
+  for (const { pipeline: name, start } of props.warm ?? []) {
     const pipeline = pipelines.get(name);
-    if (pipeline) running.prewarm([pipeline.launcher.arn, ...taskFunctionArns(pipeline)]);
+    if (pipeline) running.prewarm(functionsToWarm(pipeline, start));
   }
   await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));
   for (const table of running.stage.tables) {
@@ -209,7 +212,7 @@ export async function startStageServices(
     deadLetterDir: join(props.home, 'dead-letters'),
     notify: props.notify,
   });
-  return { engine: running, services: { gateway, sfn, sns, events, sqs, secrets, lambda, scheduler, logs }, router };
+  return { engine: running, pipelines, services: { gateway, sfn, sns, events, sqs, secrets, lambda, scheduler, logs }, router };
 }
 
 /** Where the stage's task functions read each logical secret (their `SLUICE_SECRETS`). */

@@ -1,3 +1,4 @@
+import type { WarmUp } from '../local-pipelines';
 import type { StageOperations } from '../operations/operations';
 import { type CliContext, runtimeProps, startNotices, withRuntime } from './context';
 
@@ -10,7 +11,7 @@ export interface LocalUse {
    */
   readonly runtime?: boolean | 'read';
   /** The pipelines the command runs: their sandboxes load while the runtime starts. @default - none */
-  readonly warm?: readonly string[];
+  readonly warm?: readonly WarmUp[];
 }
 
 /**

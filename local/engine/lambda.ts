@@ -136,8 +136,14 @@ export class LocalLambda {
     if (this.prewarming) return;
     this.prewarming = true;
     void (async () => {
-      for (let fn = this.toPrewarm.shift(); fn; fn = this.toPrewarm.shift()) await this.poolOf(fn).prewarm();
-      this.prewarming = false;
+      try {
+        for (let fn = this.toPrewarm.shift(); fn; fn = this.toPrewarm.shift()) await this.poolOf(fn).prewarm();
+      } catch {
+        // A sandbox that cannot start fails the invocation that needs it, with its error.
+        this.toPrewarm.length = 0;
+      } finally {
+        this.prewarming = false;
+      }
     })();
   }
 

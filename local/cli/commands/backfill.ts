@@ -72,7 +72,7 @@ export async function backfill(context: CliContext, name: string, options: Backf
     if (context.json) context.io.out(`${JSON.stringify(view, null, 2)}\n`);
     else printSummary(context, view);
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-  }, { warm: [name] });
+  }, { warm: [{ pipeline: name, start: 'backfill' }] });
 }
 
 /** Polls the backfill until its execution ends, drawing a progress bar on a terminal. */

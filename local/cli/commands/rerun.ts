@@ -56,7 +56,7 @@ export async function rerun(context: CliContext, runId: string, options: RerunOp
       printRun(context, view, operations.build);
     }
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-  }, { warm: [pipelineOfRunId(runId) ?? runId] });
+  }, { warm: [pipelineOfRunId(runId)].flatMap((pipeline) => (pipeline ? [{ pipeline, start: 'launcher' as const }] : [])) });
 }
 
 function alsoReason(selection: RerunSelection): string {

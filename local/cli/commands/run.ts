@@ -76,7 +76,7 @@ export async function run(context: CliContext, name: string, options: RunOptions
       return EXIT.interrupted;
     }
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-  }, { warm: [name] });
+  }, { warm: [{ pipeline: name, start: 'launcher' }] });
 }
 
 /**

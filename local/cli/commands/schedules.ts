@@ -74,5 +74,5 @@ export async function tick(context: CliContext, name: string, options: { at?: st
       }
     }
     return EXIT.ok;
-  }, { warm: [name] });
+  }, { warm: [{ pipeline: name, start: 'launcher' }] });
 }

@@ -101,17 +101,21 @@ describe('LocalLambda.prewarm', () => {
   });
 
   it('does not prewarm a function a stand-in handler replaces', async () => {
-    // Given a bundle that marks its init, replaced by a stand-in
+    // Given a bundle that marks its init, replaced by a stand-in, and another that marks its own
     const marker = join(dir, 'loaded');
     const fn = functionOf(dir, 'replaced', `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(marker)}, ''); export const handler = async () => null;`);
+    const otherMarker = join(dir, 'other-loaded');
+    const other = functionOf(dir, 'other', `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(otherMarker)}, ''); export const handler = async () => null;`);
     lambda.replaceHandler(fn, async () => 'stand-in');
 
-    // When it is prewarmed, then invoked
-    lambda.prewarm([fn]);
+    // When both are prewarmed, the replaced one first, and it is invoked
+    lambda.prewarm([fn, other]);
     const result = await lambda.invoke(fn, {});
 
-    // Then the stand-in answered and the bundle never loaded
+    // Then the stand-in answered, and once the prewarm has reached the other bundle (they load one
+    // at a time, in order), the replaced bundle has still never loaded
     expect(result).toMatchObject({ ok: true, payload: 'stand-in' });
+    await expect.poll(() => existsSync(otherMarker)).toBe(true);
     expect(existsSync(marker)).toBe(false);
   });
 });
