@@ -13,7 +13,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { runIdOf, type PartitionStatus } from '../lib/compile/contract';
-import { PARTITION_ATTRIBUTES, PARTITION_TABLE, renderStatusWrite, STATUS_WRITES } from '../lib/compile/partition-item';
+import { LEGACY_RUN_NUMBER, PARTITION_ATTRIBUTES, PARTITION_TABLE, renderStatusWrite, STATUS_WRITES } from '../lib/compile/partition-item';
 import type { ConsumedVersion } from './consumed';
 
 /** A stored partition: one that has been run at least once. */
@@ -217,6 +217,10 @@ export class PartitionStore {
   /**
    * The claim's write, conditioned on the run read, which stands for the whole item: whoever
    * wrote it since then bumped it or set RUNNING; with `consumed`, also on the revision read.
+   * An item written before `runNumber` holds its run number in `LEGACY_RUN_NUMBER`: the condition
+   * then holds on that attribute, and the write moves the number to `runNumber`, so the next
+   * claim of it (this one's loser included) finds `runNumber` and no longer matches. One
+   * condition serves both kinds of item: this version never writes `attempt` back.
    */
   private async writeClaim(
     pipeline: string,
@@ -249,10 +253,13 @@ export class PartitionStore {
       ':now': { S: options.now.toISOString() },
     };
     let assignments = '#status = :running, #runNumber = :runNumber, #runId = :runId, #trigger = :trigger, #claimedAt = :now, #runningPipeline = :pipeline';
+    let removals = '#finishedAt, #error, #cause, #rerunRequested, #rerunPipeline';
     let condition: string;
     if (read) {
-      condition = '#runNumber = :previous AND #status <> :running';
+      condition = '(#runNumber = :previous OR (attribute_not_exists(#runNumber) AND #legacyRunNumber = :previous)) AND #status <> :running';
       values[':previous'] = { N: String(read.runNumber) };
+      names['#legacyRunNumber'] = LEGACY_RUN_NUMBER;
+      removals += ', #legacyRunNumber';
     } else {
       condition = 'attribute_not_exists(#pk)';
       names['#pk'] = PARTITION_TABLE.partitionKey;
@@ -272,7 +279,7 @@ export class PartitionStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key(pipeline, partition),
-          UpdateExpression: `SET ${assignments} REMOVE #finishedAt, #error, #cause, #rerunRequested, #rerunPipeline`,
+          UpdateExpression: `SET ${assignments} REMOVE ${removals}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -489,7 +496,8 @@ function toRecord(item: Record<string, AttributeValue>): PartitionRecord {
     pipeline,
     partition,
     status: status as PartitionRecord['status'],
-    runNumber: Number(item[A.runNumber]?.N ?? 0),
+    // An item not claimed since `runNumber` was named holds `attempt` (see `writeClaim`).
+    runNumber: Number(item[A.runNumber]?.N ?? item[LEGACY_RUN_NUMBER]?.N ?? 0),
     runId: text(A.runId) ?? '',
     trigger: text(A.trigger) ?? '',
     claimedAt: text(A.claimedAt) ?? '',
@@ -502,13 +510,23 @@ function toRecord(item: Record<string, AttributeValue>): PartitionRecord {
   };
 }
 
-/** The stored consumed list; one that does not parse is treated as empty (the rule then counts its events as new). */
+/**
+ * The stored consumed list; one that does not parse is treated as empty (the rule then counts its
+ * events as new). An entry written before `runNumber` was named holds `attempt`: read as
+ * `runNumber`, and so written back by the next write of the list.
+ */
 function parseConsumed(text: string | undefined): ConsumedVersion[] {
   if (text === undefined) return [];
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as unknown;
-    return Array.isArray(value) ? (value as ConsumedVersion[]) : [];
+    value = JSON.parse(text);
   } catch {
     return [];
   }
+  if (!Array.isArray(value)) return [];
+  return (value as (ConsumedVersion & { [LEGACY_RUN_NUMBER]?: number })[]).map((entry) => {
+    if (entry.runNumber !== undefined || entry[LEGACY_RUN_NUMBER] === undefined) return entry;
+    const { [LEGACY_RUN_NUMBER]: runNumber, ...rest } = entry;
+    return { ...rest, runNumber };
+  });
 }

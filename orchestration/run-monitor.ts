@@ -73,7 +73,8 @@ export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefi
     pipeline: v.pipeline,
     partition: v.partition,
     runId: v.runId,
-    runNumber: typeof v.runNumber === 'number' ? v.runNumber : 0,
+    // An execution started before the run counter was named `runNumber` has `attempt`.
+    runNumber: typeof v.runNumber === 'number' ? v.runNumber : typeof v.attempt === 'number' ? v.attempt : 0,
     trigger: typeof v.trigger === 'string' ? v.trigger : 'unknown',
     ...(v.downstream === false && { downstream: false }),
   };

@@ -70,6 +70,14 @@ export const PARTITION_ATTRIBUTES = Object.freeze({
   rerunPipeline: PARTITION_TABLE.rerunIndex.partitionKey,
 });
 
+/**
+ * What items written before the run counter was named `runNumber` hold instead: `attempt`. Readers
+ * take it when `runNumber` is absent, and a claim of such an item replaces it with `runNumber`
+ * (`PartitionStore.claim`), so every item is migrated by its partition's next run. Never written
+ * by this version.
+ */
+export const LEGACY_RUN_NUMBER = 'attempt';
+
 /** An attribute of a partition item, by its key in {@link PARTITION_ATTRIBUTES}. */
 export type PartitionAttribute = keyof typeof PARTITION_ATTRIBUTES;
 

@@ -425,6 +425,60 @@ describe('launchRun and launchScheduled against dynalite', () => {
       expect(sfn.calls).toHaveLength(1);
     });
 
+    describe('of a partition the previous version ran (attempt, no runNumber)', () => {
+      // A pipeline of their own: a run these tests leave RUNNING counts against no other test's limit.
+      const LEGACY = { ...SALES, name: 'legacy-sales' };
+      const legacyArrival = (partition: string, version: ReturnType<typeof object>, sfn: StartExecutionClient) =>
+        launchRun({ config: LEGACY, partition, trigger: 's3', consumes: version }, deps(sfn));
+      /** A consumed entry as the previous version wrote it, its run in `attempt`. */
+      const legacyEntry = (version: ReturnType<typeof object>, attempt: number) => ({ ...version, attempt, at: '2025-01-01T00:00:00.000Z' });
+
+      it('honours what its runs consumed, and starts run 4 for new data, migrating the item', async () => {
+        // Given
+        const version = object('2025-03-01', 'e1', '0A');
+        await table.putPreviousVersionItem(LEGACY.name, '2025-03-01', { status: 'SUCCEEDED', attempt: 3, trigger: 's3', consumed: [legacyEntry(version, 3)] });
+        const sfn = sfnStub(started);
+
+        // When the consumed event is delivered again, then the object changes
+        const again = await legacyArrival('2025-03-01', version, sfn.client);
+        const changed = await legacyArrival('2025-03-01', object('2025-03-01', 'e2', '0B'), sfn.client);
+
+        // Then
+        expect(again).toMatchObject({ kind: 'duplicate', reason: expect.stringContaining('consumed by run 3') });
+        expect(changed).toMatchObject({ kind: 'started', runNumber: 4, runId: runIdOf(LEGACY.name, '2025-03-01', 4) });
+        expect(sfn.calls).toHaveLength(1);
+        expect((await store.get(LEGACY.name, '2025-03-01'))?.consumed?.map((c) => c.runNumber)).toStrictEqual([4]);
+        expect(await table.rawItem(LEGACY.name, '2025-03-01')).not.toHaveProperty('attempt');
+      });
+
+      it('starts the data its failed launch left pending as run 4', async () => {
+        // Given a launch of the previous version whose StartExecution failed after it consumed the object
+        const version = object('2025-03-02', 'e1', '0A');
+        await table.putPreviousVersionItem(LEGACY.name, '2025-03-02', { status: 'FAILED', attempt: 3, trigger: 's3', consumed: [legacyEntry(version, 3)], rerunRequested: true });
+        const sfn = sfnStub(started);
+
+        // When the same event is delivered again
+        const again = await legacyArrival('2025-03-02', version, sfn.client);
+
+        // Then its data runs in run 4, which it is recorded as consumed by
+        expect(again).toMatchObject({ kind: 'started', runNumber: 4 });
+        expect((await store.get(LEGACY.name, '2025-03-02'))?.consumed?.map((c) => c.runNumber)).toStrictEqual([4]);
+      });
+
+      it('runs the next schedule tick as run 4', async () => {
+        // Given
+        const tick = new Date('2025-03-04T11:00:00Z');
+        await table.putPreviousVersionItem(LEGACY.name, '2025-03-03', { status: 'SUCCEEDED', attempt: 3 });
+        const sfn = sfnStub(started);
+
+        // When
+        const result = await launchScheduled(LEGACY, tick, deps(sfn.client));
+
+        // Then
+        expect(result).toMatchObject({ kind: 'launched', runs: [{ kind: 'started', partition: '2025-03-03', runNumber: 4 }] });
+      });
+    });
+
     it('lets one of two launchers racing with the same event win, and the other see a duplicate', async () => {
       // Given
       const sfn = sfnStub(started);

@@ -249,6 +249,81 @@ describe('PartitionStore against dynalite', () => {
     expect(all.every((r) => r.pipeline === 'orders')).toBe(true);
   });
 
+  describe('items written before runNumber (run counter in attempt)', () => {
+    it('reads the legacy attempt as the run number, and its consumed entries\' too', async () => {
+      // Given
+      await table.putPreviousVersionItem('legacy', '2023-12-01', {
+        status: 'SUCCEEDED',
+        attempt: 3,
+        consumed: [{ source: 'schedule', label: 'schedule', version: '2023-12-02T00:00:00.000Z', order: '18c27f2a000', attempt: 3, at: '2023-12-02T00:00:05.000Z' }],
+      });
+
+      // When
+      const record = await store.get('legacy', '2023-12-01');
+
+      // Then
+      expect(record).toMatchObject({ status: 'SUCCEEDED', runNumber: 3, runId: 'legacy_2023-12-01_a3' });
+      expect(record?.consumed).toStrictEqual([
+        { source: 'schedule', label: 'schedule', version: '2023-12-02T00:00:00.000Z', order: '18c27f2a000', runNumber: 3, at: '2023-12-02T00:00:05.000Z' },
+      ]);
+    });
+
+    it('claims the next run as run 4, moving the counter to runNumber', async () => {
+      // Given
+      await table.putPreviousVersionItem('legacy', '2023-12-02', { status: 'SUCCEEDED', attempt: 3 });
+
+      // When
+      const claim = await store.claim('legacy', '2023-12-02', { trigger: 'manual', now: NOW });
+
+      // Then
+      expect(claim).toStrictEqual({ kind: 'claimed', runNumber: 4, runId: runIdOf('legacy', '2023-12-02', 4) });
+      const item = await table.rawItem('legacy', '2023-12-02');
+      expect(item?.runNumber).toStrictEqual({ N: '4' });
+      expect(item).not.toHaveProperty('attempt');
+      expect(await store.get('legacy', '2023-12-02')).toMatchObject({ status: 'RUNNING', runNumber: 4 });
+    });
+
+    it('lets exactly one of many concurrent claims of it win', async () => {
+      // Given
+      await table.putPreviousVersionItem('legacy', '2023-12-03', { status: 'FAILED', attempt: 3 });
+
+      // When
+      const claims = await Promise.all(Array.from({ length: 8 }, () => store.claim('legacy', '2023-12-03', { trigger: 's3', now: NOW })));
+
+      // Then
+      const won = claims.filter((c) => c.kind === 'claimed');
+      expect(won).toStrictEqual([{ kind: 'claimed', runNumber: 4, runId: runIdOf('legacy', '2023-12-03', 4) }]);
+      expect(claims.filter((c) => c.kind === 'busy').every((c) => c.runId === won[0]!.runId)).toBe(true);
+    });
+
+    it('refuses a claim of what it read once the previous version ran it again (a launcher not yet upgraded)', async () => {
+      // Given the item read at attempt 3, then run again by the previous version
+      await table.putPreviousVersionItem('legacy', '2023-12-05', { status: 'SUCCEEDED', attempt: 3 });
+      const read = await store.get('legacy', '2023-12-05');
+      await table.putPreviousVersionItem('legacy', '2023-12-05', { status: 'SUCCEEDED', attempt: 4 });
+
+      // When
+      const claim = await store.claimConsuming('legacy', '2023-12-05', read, { trigger: 'schedule', now: NOW, consumed: [] });
+
+      // Then
+      expect(claim).toStrictEqual({ kind: 'changed' });
+      expect((await table.rawItem('legacy', '2023-12-05'))?.attempt).toStrictEqual({ N: '4' });
+    });
+
+    it('ends its run in progress by its run id, as the previous version claimed it', async () => {
+      // Given a run the previous version claimed
+      await table.putPreviousVersionItem('legacy', '2023-12-04', { status: 'RUNNING', attempt: 3 });
+
+      // When
+      const marked = await store.markFailed('legacy', '2023-12-04', 'legacy_2023-12-04_a3', { error: 'ExecutionAborted' });
+
+      // Then
+      expect(marked).toBe(true);
+      expect(await store.get('legacy', '2023-12-04')).toMatchObject({ status: 'FAILED', runNumber: 3 });
+      expect(await store.claim('legacy', '2023-12-04', { trigger: 'manual', now: NOW })).toMatchObject({ kind: 'claimed', runNumber: 4 });
+    });
+  });
+
   it('lists past DynamoDB\'s 1 MB page, following LastEvaluatedKey', async () => {
     // Given four items of ~350 KB: more than one page
     const big = 'x'.repeat(350 * 1024);

@@ -120,6 +120,22 @@ describe('reconcilePartitions against dynalite', () => {
     expect(published).toHaveLength(1);
   });
 
+  it('reruns the data a launch of the previous version consumed before it was interrupted (attempt in item and entry)', async () => {
+    // Given a claim of the previous version, long ago, that recorded an object as consumed by its run 3
+    const config = pipeline();
+    const consumed = [{ source: 's3:abc', label: 's3://raw/sales/a.csv', version: 'e1', order: '0A', attempt: 3, at: LONG_AGO.toISOString() }];
+    await table.putPreviousVersionItem(config.name, '2024-01-01', { status: 'RUNNING', attempt: 3, trigger: 's3', claimedAt: LONG_AGO.toISOString(), consumed });
+
+    // When
+    const summary = await reconcilePartitions(deps(config));
+
+    // Then its run is failed, and its data runs in run 4
+    expect(summary.failed).toMatchObject([
+      { partition: '2024-01-01', runId: `${config.name}_2024-01-01_a3`, rerun: { kind: 'started', runNumber: 4, runId: runIdOf(config.name, '2024-01-01', 4) } },
+    ]);
+    expect(await store.get(config.name, '2024-01-01')).toMatchObject({ status: 'RUNNING', runNumber: 4, trigger: 's3' });
+  });
+
   it('leaves a claim within the grace alone: its launcher may be about to start the execution', async () => {
     // Given
     const config = pipeline();

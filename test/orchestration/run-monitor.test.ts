@@ -213,6 +213,24 @@ describe('handleStatusChange against dynalite', () => {
     expect(record).not.toHaveProperty('rerunRequested');
   });
 
+  it('starts the rerun requested of a run the previous version started (attempt in its input and item) as run 4', async () => {
+    // Given a run claimed and started before runNumber, flagged by an S3 arrival, which then succeeds
+    await table.putPreviousVersionItem('daily-sales', '2024-01-09', { status: 'RUNNING', attempt: 3, trigger: 's3', rerunRequested: true });
+    await recordSucceeded('2024-01-09');
+    const input = { pipeline: 'daily-sales', partition: '2024-01-09', runId: 'daily-sales_2024-01-09_a3', attempt: 3, trigger: 's3' };
+
+    // When
+    const result = await handleStatusChange(statusChange('SUCCEEDED', undefined, { name: input.runId, input: JSON.stringify(input) }), deps());
+
+    // Then
+    expect(result).toMatchObject({
+      kind: 'succeeded',
+      run: { runId: input.runId, runNumber: 3 },
+      rerun: { kind: 'started', runId: runIdOf('daily-sales', '2024-01-09', 4), runNumber: 4 },
+    });
+    expect(await store.get('daily-sales', '2024-01-09')).toMatchObject({ status: 'RUNNING', runNumber: 4 });
+  });
+
   it('does nothing more for a run that succeeded without a rerun requested, nor for a redelivered event', async () => {
     // Given
     const plain = await claimed('2024-01-03');
