@@ -1,11 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type RunInput, LAUNCHER_ENV } from '../lib/compile/contract';
 import { BackfillStore } from '../orchestration/backfill-store';
 import { PartitionStore } from '../orchestration/partition-store';
-import type { ExecutionRecord, LocalEngine, LocalStage } from './engine';
+import type { LocalEngine, LocalStage } from './engine';
+import { isAbandoned, readExecutionRecords } from './engine/records';
 import type { LocalPipeline } from './local-pipelines';
-import { processExists } from './process';
 import type { LocalDynamo } from './services/dynamodb';
 
 /**
@@ -62,24 +60,14 @@ async function hasPartitionsToReconcile(pipeline: LocalPipeline, dynamo: LocalDy
 
 /**
  * Whether {@link failAbandonedRuns} could find anything to do, told without an engine: an
- * execution RUNNING for a process that is gone (or a record that cannot be read), a partition
- * RUNNING or with a rerun requested, or a partition table not created yet. A command that only
- * reads partitions starts the runtime, which repairs them, only then.
+ * execution abandoned by its process (`isAbandoned`), a partition RUNNING or with a rerun
+ * requested, or a partition table not created yet. A command that only reads partitions starts
+ * the runtime, which repairs them, only then.
  */
 export async function hasRunsToRepair(home: string, stage: LocalStage, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo): Promise<boolean> {
   for (const stateMachine of stage.stateMachines) {
-    const dir = join(home, 'executions', stateMachine.name);
-    if (!existsSync(dir)) continue;
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-      let record: ExecutionRecord;
-      try {
-        record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord;
-      } catch {
-        // Damaged: the engine reports it.
-        return true;
-      }
-      if (record.status === 'RUNNING' && (record.pid === undefined || !processExists(record.pid))) return true;
-    }
+    // A damaged record is left out: a start cannot repair it either, only report it (and does).
+    if (readExecutionRecords(home, stateMachine.name, () => {}).some(isAbandoned)) return true;
   }
   try {
     for (const pipeline of pipelines.values()) if (await hasPartitionsToReconcile(pipeline, dynamo)) return true;

@@ -17,7 +17,7 @@ import { DynamoDbTasks } from './private/dynamodb-task';
 import type { LocalAuthorizer } from '../iam/authorizer';
 import type { GatewayShortcut } from '../iam/gateway';
 import { TaskLogs } from '../task-logs';
-import { type ExecutionRecord, type ExecutionResult, endExecution } from './records';
+import { type ExecutionRecord, type ExecutionResult, endExecution, isAbandoned } from './records';
 import { type ExecutionStatusChangeEvent, statusChangeEvent } from './status-change';
 import { PAYLOAD_LIMIT_BYTES } from './private/task-errors';
 import { ExecutionStore } from './private/execution-store';
@@ -316,7 +316,7 @@ export class LocalEngine {
     const abandoned: ExecutionRecord[] = [];
     for (const stateMachine of this.stage.stateMachines) {
       for (const record of this.listExecutions(stateMachine.arn)) {
-        if (record.status !== 'RUNNING' || this.executions.has(record.executionArn) || (record.pid !== undefined && processExists(record.pid))) continue;
+        if (this.executions.has(record.executionArn) || !isAbandoned(record)) continue;
         endExecution(record, 'ABORTED', {
           error: 'sluice.ProcessEnded',
           cause: `The local process that ran this execution${record.pid === undefined ? '' : ` (pid ${record.pid})`} ended before it finished`,

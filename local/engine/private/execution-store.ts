@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
-import { DamagedStateError, readJsonFile, writeFileAtomic } from '../../state-files';
-import { type ExecutionRecord, executionRecordFile } from '../records';
+import { writeFileAtomic } from '../../state-files';
+import { type ExecutionRecord, executionRecordFile, readExecutionRecord, readExecutionRecords } from '../records';
 
 /**
  * The execution records of one `SLUICE_HOME` on disk (`executions/<state machine>/<name>.json`,
@@ -34,33 +34,14 @@ export class ExecutionStore {
     this.write(stateMachine, record, 'w');
   }
 
-  /**
-   * The record of an execution, if there is one. A damaged record (written by an older version in
-   * place, or by a disk that filled up) is reported and read as absent, so that it blocks nothing
-   * but itself.
-   */
+  /** The record of an execution, if there is one; a damaged record is reported and read as absent. */
   read(stateMachine: string, name: string): ExecutionRecord | undefined {
-    const file = executionRecordFile(this.home, stateMachine, name);
-    if (!existsSync(file)) return undefined;
-    try {
-      return readJsonFile<ExecutionRecord>(file);
-    } catch (error) {
-      if (!(error instanceof DamagedStateError)) throw error;
-      this.warn(error.message);
-      return undefined;
-    }
+    return readExecutionRecord(this.home, stateMachine, name, (error) => this.warn(error.message));
   }
 
-  /** Every readable record of a state machine, in no particular order. */
+  /** Every readable record of a state machine, in no particular order; each damaged one is reported. */
   list(stateMachine: string): ExecutionRecord[] {
-    const dir = join(this.home, 'executions', stateMachine);
-    if (!existsSync(dir)) return [];
-    const records: ExecutionRecord[] = [];
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-      const record = this.read(stateMachine, file.slice(0, -'.json'.length));
-      if (record) records.push(record);
-    }
-    return records;
+    return readExecutionRecords(this.home, stateMachine, (error) => this.warn(error.message));
   }
 
   private write(stateMachine: string, record: ExecutionRecord, flag: 'wx' | 'w'): void {
