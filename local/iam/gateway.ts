@@ -5,13 +5,24 @@ import type { AddressInfo } from 'node:net';
 import { closeServer, listen, LOCAL_ACCESS_KEY } from '../services/private/loopback';
 import { accessKeyIdOfRequest, type RequestAuthorizer } from './authorizer';
 
-/** An AWS request as a caller sends it to one of the gateway's endpoints. */
+/**
+ * The request headers the gateway's decision reads, by lower-case name: the signer's key, the
+ * DynamoDB operation, a copy's source. Both of its paths decide on these alone (the HTTP one drops
+ * the others), and a caller asking for a {@link GatewayShortcut.direct} route sends exactly these
+ * (see `sandbox-source.ts`): a check that reads another header must add it here, or it sees none.
+ */
+export const DECISION_HEADERS = ['authorization', 'x-amz-target', 'x-amz-copy-source'] as const;
+
+/** A header the gateway's decision reads. */
+export type DecisionHeader = (typeof DECISION_HEADERS)[number];
+
+/** An AWS request as a caller sends it to one of the gateway's endpoints, as far as the gateway's decision reads it. */
 export interface GatewayRequest {
   readonly method: string;
   /** Path and query string, as on the request line. */
   readonly path: string;
-  /** The headers, by lower-case name. */
-  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The {@link DECISION_HEADERS}, by lower-case name. */
+  readonly headers: Readonly<Partial<Record<DecisionHeader, string>>>;
   /** The body, when it is text (DynamoDB's JSON); a DynamoDB request without one goes through the gateway. */
   readonly body?: string;
 }
@@ -32,9 +43,10 @@ export interface DirectRoute {
 export interface GatewayShortcut {
   /**
    * The gateway's endpoints (`http://127.0.0.1:PORT`; requests to others are not its to decide),
-   * each with whether its decision reads the request's body (DynamoDB's names its tables).
+   * each with whether its decision reads the request's body (DynamoDB's names its tables) and the
+   * request headers it reads, which an asker sends (the {@link DECISION_HEADERS}).
    */
-  readonly endpoints: ReadonlyArray<{ readonly url: string; readonly readsBody: boolean }>;
+  readonly endpoints: ReadonlyArray<{ readonly url: string; readonly readsBody: boolean; readonly readsHeaders: readonly string[] }>;
   /**
    * The route of a request to `endpoint` (one of {@link endpoints}) that its caller may make, as
    * the gateway would decide it; `undefined` when it must go through the gateway: refused, or not
@@ -82,10 +94,12 @@ export async function startIamGateway(props: IamGatewayProps): Promise<IamGatewa
     dynamodb: dynamodb.endpoint,
     s3: s3.endpoint,
     endpoints: [
-      { url: dynamodb.endpoint, readsBody: true },
-      { url: s3.endpoint, readsBody: false },
+      { url: dynamodb.endpoint, readsBody: true, readsHeaders: DECISION_HEADERS },
+      { url: s3.endpoint, readsBody: false, readsHeaders: DECISION_HEADERS },
     ],
-    direct: (endpoint, request) => {
+    direct: (endpoint, asked) => {
+      // Decided on the same headers as the HTTP path, whatever else the asker sent.
+      const request = { ...asked, headers: decisionHeadersOf(asked.headers) };
       if (endpoint === dynamodb.endpoint) {
         return request.body === undefined || dynamodbDenial(request) ? undefined : { endpoint: props.dynamodb };
       }
@@ -143,9 +157,18 @@ async function proxy(
 }
 
 function gatewayRequestOf(request: IncomingMessage, body: Buffer): GatewayRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value[0] : value;
-  return { method: request.method ?? 'GET', path: request.url ?? '/', headers, body: body.toString('utf8') };
+  return { method: request.method ?? 'GET', path: request.url ?? '/', headers: decisionHeadersOf(request.headers), body: body.toString('utf8') };
+}
+
+/** The {@link DECISION_HEADERS} of a request's headers (by lower-case name), the first value of a repeated one. */
+function decisionHeadersOf(headers: Readonly<Record<string, string | readonly string[] | undefined>>): GatewayRequest['headers'] {
+  const picked: Partial<Record<DecisionHeader, string>> = {};
+  for (const name of DECISION_HEADERS) {
+    const value = headers[name];
+    const first = typeof value === 'string' ? value : value?.[0];
+    if (typeof first === 'string') picked[name] = first;
+  }
+  return picked;
 }
 
 /** The request's `Authorization` as s3rver accepts it: signed with the one key it knows (it checks the key exists, not the signature). */

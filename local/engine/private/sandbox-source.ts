@@ -19,7 +19,8 @@
  *
  * The SDK calls a function makes to the local IAM gateway's endpoints (`workerData.gateway`) skip
  * its HTTP hop when allowed: the SDK's HTTP handler (`@smithy/node-http-handler`, shared with the
- * host's modules) asks the host, which decides the signed request as the gateway would, and sends
+ * host's modules) asks the host, which decides the signed request as the gateway would (sent with
+ * the headers each endpoint's `readsHeaders` names, the gateway's `DECISION_HEADERS`), and sends
  * an allowed one straight to the service. A refused one, or one the host cannot decide before it
  * is sent, goes to the gateway as before, which refuses it as AWS does; so does every request a
  * function sends any other way.
@@ -68,8 +69,8 @@ registerHooks({
   },
 });
 
-// Endpoint → whether the host's decision reads the body.
-const gateway = new Map((workerData.gateway || []).map((endpoint) => [endpoint.url, endpoint.readsBody]));
+// Endpoint → whether the host's decision reads the body, and the headers it reads.
+const gateway = new Map((workerData.gateway || []).map((endpoint) => [endpoint.url, endpoint]));
 const asked = new Map();
 let lastAsk = 0;
 function ask(endpoint, request) {
@@ -107,15 +108,17 @@ function shortcutGateway() {
       const search = query.toString();
       const path = request.path + (search ? '?' + search : '');
       // The SDK's JSON bodies are strings or byte arrays of text; a stream's is not read here.
-      const body = !gateway.get(endpoint)
+      const body = !gateway.get(endpoint).readsBody
         ? undefined
         : typeof request.body === 'string'
           ? request.body
           : request.body instanceof Uint8Array
             ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8')
             : undefined;
-      const copySource = headers['x-amz-copy-source'];
-      return ask(endpoint, { method: request.method, path, headers: { authorization: headers.authorization, 'x-amz-target': headers['x-amz-target'], 'x-amz-copy-source': copySource }, body }).then((route) => {
+      // Exactly the headers the decision reads, as the host lists them: it decides on no others.
+      const asked = {};
+      for (const name of gateway.get(endpoint).readsHeaders) if (headers[name] !== undefined) asked[name] = headers[name];
+      return ask(endpoint, { method: request.method, path, headers: asked, body }).then((route) => {
         if (!route) return handle.call(this, request, options);
         const target = new URL(route.endpoint);
         const direct = Object.assign(Object.create(Object.getPrototypeOf(request)), request);

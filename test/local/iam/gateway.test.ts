@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalAuthorizer } from '../../../local/iam/authorizer';
-import { type IamGateway, startIamGateway } from '../../../local/iam/gateway';
+import { DECISION_HEADERS, type IamGateway, startIamGateway } from '../../../local/iam/gateway';
 import type { LocalRole } from '../../../local/engine/local-stage';
+import { LOCAL_ACCESS_KEY } from '../../../local/services/private/loopback';
 
 const TABLE = 'arn:aws:dynamodb:us-east-1:000000000000:table/partitions';
 const reader: LocalRole = {
@@ -14,11 +15,13 @@ const reader: LocalRole = {
   statements: [
     { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: TABLE },
     { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::raw/*' },
+    { Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::curated/*' },
   ],
   unknownPolicies: [],
 };
 const authorizer = new LocalAuthorizer([reader], '000000000000');
-const signedAsReader = `AWS4-HMAC-SHA256 Credential=${authorizer.accessKeyIdOf(reader.arn)}/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`;
+const signedBy = (accessKeyId: string) => `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`;
+const signedAsReader = signedBy(authorizer.accessKeyIdOf(reader.arn));
 
 describe('IAM gateway', () => {
   // Stand-ins for DynamoDB and S3 that answer every request: whatever reaches them was let through.
@@ -87,15 +90,30 @@ describe('IAM gateway', () => {
     const read = (path: string, method = 'GET') => gateway.direct(gateway.s3, { method, path, headers: { authorization: signedAsReader } });
 
     // Then a read of one goes straight to S3, a write or a read elsewhere through the gateway
-    expect(read('/raw/sales/2024-01-01.csv?x-id=GetObject')).toStrictEqual({
-      endpoint: s3,
-      authorization: signedAsReader.replace(/Credential=[^/]+\//, 'Credential=S3RVER/'),
-    });
+    expect(read('/raw/sales/2024-01-01.csv?x-id=GetObject')).toStrictEqual({ endpoint: s3, authorization: signedBy(LOCAL_ACCESS_KEY) });
     expect(read('/raw/sales/2024-01-01.csv?x-id=PutObject', 'PUT')).toBeUndefined();
     expect(read('/curated/sales.csv?x-id=GetObject')).toBeUndefined();
     expect(gateway.endpoints).toStrictEqual([
-      { url: gateway.dynamodb, readsBody: true },
-      { url: gateway.s3, readsBody: false },
+      { url: gateway.dynamodb, readsBody: true, readsHeaders: DECISION_HEADERS },
+      { url: gateway.s3, readsBody: false, readsHeaders: DECISION_HEADERS },
     ]);
+  });
+
+  it('leaves to the gateway an S3 copy to a key its caller may write from one it may not read, which the gateway refuses', async () => {
+    // Given a role that may write objects of the curated bucket and read those of the raw one
+    const copy = (source: string) => ({
+      method: 'PUT',
+      path: '/curated/sales.csv?x-id=CopyObject',
+      headers: { authorization: signedAsReader, 'x-amz-copy-source': source },
+    });
+
+    // Then a copy from raw goes straight to S3, a copy from elsewhere through the gateway
+    expect(gateway.direct(gateway.s3, copy('raw/sales/2024-01-01.csv'))).toStrictEqual({ endpoint: s3, authorization: signedBy(LOCAL_ACCESS_KEY) });
+    expect(gateway.direct(gateway.s3, copy('secrets/keys.csv'))).toBeUndefined();
+    // And the gateway refuses that one as AWS does
+    const { path, ...request } = copy('secrets/keys.csv');
+    const answer = await fetch(`${gateway.s3}${path}`, request);
+    expect(answer.status).toBe(403);
+    expect(await answer.text()).toMatch(/<Code>AccessDenied<\/Code>.*s3:GetObject on resource: "?arn:aws:s3:::secrets\/keys\.csv/s);
   });
 });
