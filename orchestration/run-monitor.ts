@@ -1,6 +1,6 @@
 import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
-import { type LauncherConfig, PARTITION_EVENTS, type PartitionEventDetail, type RunRef } from '../lib/compile/contract';
+import { type LauncherConfig, PARTITION_EVENTS, type PartitionEventDetail, type RunRef, runNumberOfInput } from '../lib/compile/contract';
 import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
 import type { PartitionRecord, PartitionStore } from './partition-store';
 
@@ -73,8 +73,7 @@ export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefi
     pipeline: v.pipeline,
     partition: v.partition,
     runId: v.runId,
-    // An execution started before the run counter was named `runNumber` has `attempt`.
-    runNumber: typeof v.runNumber === 'number' ? v.runNumber : typeof v.attempt === 'number' ? v.attempt : 0,
+    runNumber: runNumberOfInput(v) ?? 0,
     trigger: typeof v.trigger === 'string' ? v.trigger : 'unknown',
     ...(v.downstream === false && { downstream: false }),
   };

@@ -3,6 +3,7 @@ import type { PartitionSpec } from '../definitions/partitions';
 import type { PartitionMapping } from '../definitions/upstream';
 import type { CompiledPipeline } from './model';
 import type { ParamSpec } from './params';
+import { LEGACY_RUN_NUMBER } from './partition-item';
 
 /**
  * What the deployed pieces agree on: the partition table's schema, the state machine's input, the
@@ -60,6 +61,19 @@ export interface RunInput extends RunFields {
    * named here (see {@link RUN_RESULTS}). Empty for every run but a rerun (`sluice rerun`).
    */
   readonly reuse: Readonly<Record<string, string>>;
+}
+
+/**
+ * The run number of an execution, from its input (a {@link RunInput}, parsed): its `runNumber`, or
+ * for a run started before the run counter was named so, its `attempt` ({@link LEGACY_RUN_NUMBER}).
+ *
+ * @returns `undefined` when the input carries neither (not a run's input)
+ */
+export function runNumberOfInput(input: unknown): number | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const fields = input as Readonly<Record<string, unknown>>;
+  const value = fields.runNumber ?? fields[LEGACY_RUN_NUMBER];
+  return typeof value === 'number' ? value : undefined;
 }
 
 /** What names a run and says how it started: the run input without parameters and reuse. */

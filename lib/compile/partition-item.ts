@@ -74,7 +74,8 @@ export const PARTITION_ATTRIBUTES = Object.freeze({
  * What items written before the run counter was named `runNumber` hold instead: `attempt`. Readers
  * take it when `runNumber` is absent, and a claim of such an item replaces it with `runNumber`
  * (`PartitionStore.claim`), so every item is migrated by its partition's next run. Never written
- * by this version.
+ * by this version. Their consumed entries and the inputs of the executions they started carry it
+ * too (see `runNumberOfInput` in contract.ts).
  */
 export const LEGACY_RUN_NUMBER = 'attempt';
 

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { runNumberOfInput } from '../../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
 import { parsePartitionKey } from '../../lib/compile/partition-keys';
 import { loadPipelines } from '../../lib/loader';
@@ -108,12 +109,12 @@ export class LocalConsoleSource implements ConsoleSource {
     const pipeline = this.pipelineNamed(name);
     const execution = this.runtime.runs(name).find((r) => r.name === runId);
     if (!execution) throw new NotFoundError(`Pipeline "${name}" has no run "${runId}"`);
-    const input = JSON.parse(execution.input) as { runNumber?: number; trigger?: string };
+    const input = JSON.parse(execution.input) as { trigger?: string };
     const tasks = (await this.definitionsOf()).get(name)?.tasks ?? [];
     // What `sluice logs` reads, and the results the run recorded (what a rerun would reuse).
     const logs = new TaskLogs(this.props.home).read(runId).entries.map(({ time, task, attempt, stream, message }) => ({ time, task, attempt, stream, message }));
     const results = await this.runtime.runResults(name).list(runId);
-    return { ...runView(pipeline, execution, input.runNumber ?? 1), trigger: input.trigger, tasks: tasks.map((t) => t.name), logs, results };
+    return { ...runView(pipeline, execution, runNumberOfInput(input) ?? 1), trigger: input.trigger, tasks: tasks.map((t) => t.name), logs, results };
   }
 
   async launch(name: string, partition: string, params: Readonly<Record<string, unknown>> = {}): Promise<LaunchView> {

@@ -1,4 +1,4 @@
-import { pipelineOfRunId } from '../../lib/compile/contract';
+import { pipelineOfRunId, runNumberOfInput } from '../../lib/compile/contract';
 import { UNPARTITIONED_KEY } from '../../lib/compile/model';
 import { UnknownRunError } from '../../orchestration';
 import { parsePartitionKey } from '../../lib/compile/partition-keys';
@@ -101,10 +101,10 @@ export class StageConsoleSource implements ConsoleSource {
       throw error;
     }
     const { execution, results } = detail;
-    const input = JSON.parse(execution.input) as { runNumber?: number; trigger?: string };
+    const input = JSON.parse(execution.input) as { trigger?: string };
     const { entries } = await this.operations.logs(runId, {});
     return {
-      ...runView(pipeline, execution, input.runNumber ?? 1),
+      ...runView(pipeline, execution, runNumberOfInput(input) ?? 1),
       trigger: input.trigger,
       ...(this.consoleUrlOf && { consoleUrl: this.consoleUrlOf(execution.executionArn) }),
       tasks: pipeline.config.tasks.map((t) => t.name),
@@ -232,8 +232,8 @@ function startedOnly<T>(
 }
 
 function startedView(execution: ExecutionRecord): LaunchView {
-  const input = JSON.parse(execution.input) as { partition: string; runNumber?: number };
-  return { kind: 'started', partition: input.partition, runId: execution.name, runNumber: input.runNumber ?? 1 };
+  const input = JSON.parse(execution.input) as { partition: string };
+  return { kind: 'started', partition: input.partition, runId: execution.name, runNumber: runNumberOfInput(input) ?? 1 };
 }
 
 /** An execution in the Step Functions console of its region. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runIdOf, pipelineOfRunId } from '../../lib/compile/contract';
+import { runIdOf, pipelineOfRunId, runNumberOfInput } from '../../lib/compile/contract';
 
 const NAME_RULE = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -55,5 +55,16 @@ describe('pipelineOfRunId', () => {
       expect(pipelineOfRunId(runIdOf('daily-sales', partition, 3))).toBe('daily-sales');
     }
     expect(pipelineOfRunId('no-pipeline-here')).toBeUndefined();
+  });
+});
+
+describe('runNumberOfInput', () => {
+  it("reads an execution's run number, the legacy attempt of a run started before runNumber, and nothing from other input", () => {
+    const run = { pipeline: 'daily-sales', partition: '2024-01-01', runId: 'daily-sales_2024-01-01_r3', trigger: 's3' };
+    expect(runNumberOfInput({ ...run, runNumber: 3 })).toBe(3);
+    expect(runNumberOfInput({ ...run, attempt: 3 })).toBe(3);
+    expect(runNumberOfInput({ ...run })).toBeUndefined();
+    expect(runNumberOfInput(null)).toBeUndefined();
+    expect(runNumberOfInput({ ...run, runNumber: '3' })).toBeUndefined();
   });
 });

@@ -43,7 +43,7 @@ export async function runs(context: CliContext, name: string, options: RunsOptio
 
 /** A run as `sluice runs --json` lists it. */
 export function runSummary(execution: ExecutionRecord) {
-  const input = JSON.parse(execution.input) as { partition?: string; trigger?: string; runNumber?: number; params?: Record<string, unknown> };
+  const input = JSON.parse(execution.input) as { partition?: string; trigger?: string; params?: Record<string, unknown> };
   return {
     runId: execution.name,
     partition: input.partition,
