@@ -40,6 +40,7 @@ import {
   useSharedServices,
 } from './services';
 import { LocalMetrics, type MetricSample, tapStdout } from './services/metrics';
+import { LaunchRejectedError, NoScheduleError } from './stage-errors';
 import { type StageServices, startStageServices } from './stage-services';
 import { writeFileAtomic } from './state-files';
 import { skippedPipelineWarnings, synthLocalStage, type SynthLocalResult } from './synth';
@@ -115,7 +116,6 @@ export interface LocalRuntimeProps {
 /** How often a run's progress is reported while it runs. */
 const PROGRESS_INTERVAL_MS = 100;
 
-
 /** What the runtime reports as it works. */
 export type RuntimeNotice =
   | RouterNotice
@@ -133,11 +133,6 @@ export type RuntimeNotice =
 
 export type { PartitionView };
 export { BrokenPipelineError, LaunchRejectedError, NoScheduleError, UnknownPipelineError } from './stage-errors';
-import { LaunchRejectedError, NoScheduleError } from './stage-errors';
-
-
-
-
 
 /**
  * The embedded runtime: the local stage of the CDK app, synthesized (or taken from the cache) and
