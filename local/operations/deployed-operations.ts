@@ -1,4 +1,4 @@
-import { CloudWatchLogsClient, type FilteredLogEvent, type FilterLogEventsCommandInput, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetScheduleCommand, type GetScheduleCommandOutput, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
@@ -33,9 +33,8 @@ import { type BackfillAccess, type BackfillProgress, type CancelMode, cancelWith
 import type { ExecutionRecord, ExecutionStatus } from '../engine';
 import { UsageError } from '../cli/errors';
 import { LaunchRejectedError, NoScheduleError, UnknownPipelineError } from '../stage-errors';
-import { invocationLine, type TaskInvocation } from '../../orchestration/task-invocation';
-import { requestIdOf, taskLogEntryOf } from '../task-log-lines';
-import type { TaskLogEntry, TaskLogFilter } from '../task-logs';
+import type { TaskLogFilter } from '../task-logs';
+import { deployedRunLogs } from './deployed-run-logs';
 import { type DeployedStage, stageError } from './deployed-stage';
 import type { PipelineInfo, RunLogs, RunWatcher, StageOperations } from './operations';
 import { partitionViews } from './partition-views';
@@ -43,9 +42,6 @@ import { attemptsOfHistory } from './task-attempts';
 
 /** How often a run or backfill in progress is looked at. */
 const POLL_MS = 500;
-
-/** Request ids per FilterLogEvents pattern, within its limit of 1,024 characters. */
-const REQUESTS_PER_FILTER = 8;
 
 /** A deployed pipeline: what the commands need, and where its parts are. */
 interface DeployedPipeline extends PipelineInfo {
@@ -273,44 +269,9 @@ export class DeployedOperations implements StageOperations {
     );
     // Lines are logged after the execution started (less a minute, for the two services' clocks).
     const since = Date.parse(execution.startDate) - 60_000;
-    const entries: TaskLogEntry[] = [];
-    for (const group of groups.Parameters ?? []) {
-      const logGroupName = String(group.Value);
-      // The wrapper's start line of each invocation names its run, task and attempt (see
-      // orchestration/task-invocation.ts)...
-      const attempt = filter.attempt === undefined ? '' : ` && $.attempt = ${filter.attempt}`;
-      const starts = new Map<string, { invocation: TaskInvocation; stream: string; time: number }>();
-      for (const event of await this.filterLogEvents({ logGroupName, startTime: since, filterPattern: `{ $.sluice = "start" && $.runId = ${JSON.stringify(runId)}${attempt} }` })) {
-        const line = invocationLine(event.message ?? '');
-        if (line) starts.set(line.requestId, { invocation: line, stream: String(event.logStreamName), time: event.timestamp ?? since });
-      }
-      // ...and every line of those invocations carries its request id (Lambda's JSON log format).
-      for (let i = 0; i < starts.size; i += REQUESTS_PER_FILTER) {
-        const batch = [...starts.values()].slice(i, i + REQUESTS_PER_FILTER);
-        const ids = batch.map(({ invocation }) => JSON.stringify(invocation.requestId));
-        const events = await this.filterLogEvents({
-          logGroupName,
-          logStreamNames: [...new Set(batch.map((b) => b.stream))],
-          startTime: Math.min(...batch.map((b) => b.time)),
-          filterPattern: `{ ${ids.map((id) => `$.requestId = ${id} || $.function_request_id = ${id}`).join(' || ')} }`,
-        });
-        for (const event of events) {
-          const start = starts.get(requestIdOf(event.message ?? '') ?? '');
-          if (start && !invocationLine(event.message ?? '')) entries.push(taskLogEntryOf(event.message ?? '', event.timestamp ?? start.time, start.invocation));
-        }
-      }
-    }
-    // Several log groups: in time order, stable for lines of the same instant.
-    const ordered = entries.map((entry, index) => ({ entry, index })).sort((a, b) => a.entry.time.localeCompare(b.entry.time) || a.index - b.index);
-    return { entries: ordered.slice(from).map((o) => o.entry), next: Math.max(from, ordered.length), running: execution.status === 'RUNNING' };
-  }
-
-  private async filterLogEvents(input: FilterLogEventsCommandInput): Promise<FilteredLogEvent[]> {
-    const events: FilteredLogEvent[] = [];
-    await this.call(async () => {
-      for await (const page of paginateFilterLogEvents({ client: this.logsClient }, input)) events.push(...(page.events ?? []));
-    });
-    return events;
+    const logGroupNames = (groups.Parameters ?? []).map((group) => String(group.Value));
+    const entries = await this.call(() => deployedRunLogs(this.logsClient, { logGroupNames, runId, attempt: filter.attempt, since }));
+    return { entries: entries.slice(from), next: Math.max(from, entries.length), running: execution.status === 'RUNNING' };
   }
 
   private async schedule(name: string): Promise<{ pipeline: DeployedPipeline; schedule: GetScheduleCommandOutput }> {
