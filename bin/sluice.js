@@ -5,11 +5,12 @@
 // developing sluice itself; there the `sluice-source` export condition makes `import ... from
 // 'sluice'` in the example project (examples/) resolve to the same sources, never to a stale dist/.
 import { existsSync } from 'node:fs';
-import { register as registerHooks } from 'node:module';
+import module from 'node:module';
 
 const sources = new URL('../local/cli/main.ts', import.meta.url);
 if (existsSync(sources)) {
-  registerHooks(
+  // module.register: an asynchronous loader hooks module (not the in-thread module.registerHooks the sandboxes use).
+  module.register(
     "data:text/javascript,export const resolve = (specifier, context, next) => next(specifier, { ...context, conditions: [...context.conditions, 'sluice-source'] });",
   );
   const { register } = await import('tsx/esm/api');

@@ -142,7 +142,7 @@ describe('sluice rerun and logs (end to end, local runtime)', () => {
     const cases: [string[], RegExp][] = [
       [['rerun', 'steps_2099-01-01_r1'], /^error: Unknown run "steps_2099-01-01_r1": pipeline "steps" has no such execution/],
       [['logs', 'steps_2099-01-01_r1'], /^error: Unknown run "steps_2099-01-01_r1" in /],
-      [['rerun', 'nope-a1'], /^error: Unknown run "nope-a1": run ids start with their pipeline's name/],
+      [['rerun', 'nope-r1'], /^error: Unknown run "nope-r1": run ids start with their pipeline's name/],
       [['rerun', succeeded.runId, '--from-task', 'publish'], /^error: Pipeline "steps" has no task "publish"\. Tasks: extract, clean, load, report/],
       [['rerun', succeeded.runId, '--from-task', 'load', '--tasks', 'load'], /^error: --from-task and --tasks cannot be combined/],
       [['run', 'steps', '--partition', '2024-03-04', '--param', 'limit=lots', '--param', 'colour=red'],
