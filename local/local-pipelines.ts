@@ -102,7 +102,7 @@ export function taskFunctionArns(pipeline: LocalPipeline): string[] {
   return [...pipeline.taskFunctions.values()].map((fn) => fn.arn);
 }
 
-/** The functions of a pipeline's tasks (named by the state machine's metadata), ordered by how many tasks come before each. */
+/** The functions of a pipeline's tasks (named by the state machine's metadata), ordered by depth in the DAG: the longest chain of tasks before each. */
 function taskFunctionsOf(stage: LocalStage, stateMachine: LocalStateMachine, config: LauncherConfig): Map<string, LocalFunction> {
   const logicalIds = (stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined)?.tasks ?? {};
   const after = new Map(config.tasks.map((task) => [task.name, task.after]));

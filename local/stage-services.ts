@@ -165,8 +165,10 @@ export async function startStageServices(
     eventBridgeEndpoint: events.endpoint,
     functionEnvironment: {
       ...s3.clientEnvironment,
-      // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy); the
-      // calls it allows skip its hop (`gateway` below).
+      // Functions reach DynamoDB and S3 through the IAM gateway (and any interposed proxy). The
+      // calls it allows to its own endpoints skip its hop (`gateway` below); with `interpose`,
+      // DynamoDB's endpoint is the proxy's, so every DynamoDB call goes through the proxy and the
+      // gateway, where the fault suite's proxy sees it.
       AWS_ENDPOINT_URL_DYNAMODB: props.interpose ? await props.interpose('dynamodb', gateway.dynamodb) : gateway.dynamodb,
       AWS_ENDPOINT_URL_S3: gateway.s3,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,

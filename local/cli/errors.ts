@@ -1,4 +1,4 @@
-/** Exit codes of every command (DESIGN.md). */
+/** Exit codes of every command (README.md, The CLI). */
 export const EXIT = Object.freeze({
   /** The command did what it was asked. */
   ok: 0,
