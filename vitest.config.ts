@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
@@ -15,6 +16,9 @@ export default defineConfig({
     exclude: [...configDefaults.exclude, 'test/**/*.scale.test.ts'],
     // CDK synth with esbuild bundling and the end-to-end tests take seconds, not milliseconds.
     testTimeout: 120_000,
+    // Most files spend their time waiting for the CLI processes and local services they start:
+    // two at once even on 2 cores (vitest's default there is one) took the suite from 10 to 6 minutes.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     hookTimeout: 300_000,
     // expect.poll waits for what another process or a browser does: a second (the default) is
     // too short on a loaded machine, where a local run can take several.
