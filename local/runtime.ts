@@ -172,9 +172,10 @@ export class LocalRuntime {
       engine.onStatusChange((event) => {
         if (event.detail.status === 'RUNNING') {
           this.running.add(event.detail.executionArn);
-          // Its tasks' sandboxes load ahead of the tasks, the first ones first.
+          // Its tasks' sandboxes load ahead of the tasks, the first ones first; two at a time, as
+          // this process now mostly waits for the run.
           const pipeline = byStateMachine.get(event.detail.stateMachineArn);
-          if (pipeline) engine.prewarm(taskFunctionArns(pipeline));
+          if (pipeline) engine.prewarm(taskFunctionArns(pipeline), 2);
         } else this.running.delete(event.detail.executionArn);
         router.publish(event as unknown as Record<string, unknown>);
       }),

@@ -180,10 +180,13 @@ export class LocalEngine {
 
   /**
    * Readies sandboxes of these functions before their invocations (see {@link LocalLambda.prewarm}),
-   * in the order given. Names that are not functions of the stage are left out.
+   * in the order given, `lanes` at a time. Names that are not functions of the stage are left out.
    */
-  prewarm(functionNamesOrArns: readonly string[]): void {
-    this.lambdas.prewarm(functionNamesOrArns.flatMap((name) => this.stage.findFunction(name) ?? []));
+  prewarm(functionNamesOrArns: readonly string[], lanes = 1): void {
+    this.lambdas.prewarm(
+      functionNamesOrArns.flatMap((name) => this.stage.findFunction(name) ?? []),
+      lanes,
+    );
   }
 
   /**

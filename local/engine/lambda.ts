@@ -83,7 +83,7 @@ export class LocalLambda {
   private readonly overrides = new Map<string, TaskHandler>();
   /** Functions waiting for a sandbox started ahead of their invocations, in the order asked. */
   private readonly toPrewarm: LocalFunction[] = [];
-  private prewarming = false;
+  private prewarming = 0;
 
   constructor(private readonly endpoints: LocalEndpoints) {}
 
@@ -127,24 +127,27 @@ export class LocalLambda {
 
   /**
    * Starts a sandbox of each function that has none, loading its module before its first
-   * invocation (as Lambda keeps environments ready), one function at a time in the order given:
-   * an init takes tens to hundreds of milliseconds of CPU (the SDK included), and the first
-   * invocations should not wait behind the inits of the last ones.
+   * invocation (as Lambda keeps environments ready), in the order given, `lanes` at a time (at
+   * least as many as an earlier call asked for while its loading goes on): an init takes tens to
+   * hundreds of milliseconds of CPU (the SDK included), and the first invocations should not wait
+   * behind the inits of the last ones. One lane while a command starts, whose own CPU would be
+   * shared with a second; more once the host is only waiting for its runs.
    */
-  prewarm(fns: readonly LocalFunction[]): void {
+  prewarm(fns: readonly LocalFunction[], lanes = 1): void {
     this.toPrewarm.push(...fns.filter((fn) => !this.overrides.has(fn.arn)));
-    if (this.prewarming) return;
-    this.prewarming = true;
-    void (async () => {
-      try {
-        for (let fn = this.toPrewarm.shift(); fn; fn = this.toPrewarm.shift()) await this.poolOf(fn).prewarm();
-      } catch {
-        // A sandbox that cannot start fails the invocation that needs it, with its error.
-        this.toPrewarm.length = 0;
-      } finally {
-        this.prewarming = false;
-      }
-    })();
+    while (this.prewarming < lanes && this.toPrewarm.length > 0) {
+      this.prewarming++;
+      void (async () => {
+        try {
+          for (let fn = this.toPrewarm.shift(); fn; fn = this.toPrewarm.shift()) await this.poolOf(fn).prewarm();
+        } catch {
+          // A sandbox that cannot start fails the invocation that needs it, with its error.
+          this.toPrewarm.length = 0;
+        } finally {
+          this.prewarming--;
+        }
+      })();
+    }
   }
 
   /** Stops every sandbox, so that nothing of the functions outlives the runtime. */

@@ -78,6 +78,31 @@ describe('LocalLambda.prewarm', () => {
     expect(readFileSync(order, 'utf8')).toBe('first\nsecond\nthird\n');
   });
 
+  it('prewarms as many functions at once as it is given lanes, and one at a time otherwise', async () => {
+    // Given bundles whose load marks its start, then waits for a go-ahead
+    const go = join(dir, 'go');
+    const started = (name: string) => join(dir, `${name}-started`);
+    const blocking = (name: string) =>
+      functionOf(
+        dir,
+        name,
+        `import { existsSync, writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(started(name))}, ''); while (!existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 10)); export const handler = async () => null;`,
+      );
+
+    // When two are prewarmed one at a time, the first loads and the second waits for it
+    lambda.prewarm([blocking('one-a'), blocking('one-b')]);
+    await eventually(() => existsSync(started('one-a')));
+    expect(existsSync(started('one-b'))).toBe(false);
+    // And two more with two lanes: a second lane takes the next in line (one-b) beside one-a
+    lambda.prewarm([blocking('two-a'), blocking('two-b')], 2);
+    await eventually(() => existsSync(started('one-b')));
+
+    // Then while those two loads wait, no third has started; once they end, the rest load
+    expect(['two-a', 'two-b'].filter((name) => existsSync(started(name)))).toEqual([]);
+    writeFileSync(go, '');
+    await eventually(() => ['two-a', 'two-b'].every((name) => existsSync(started(name))));
+  });
+
   it('reports a failed init to the invocation that takes the prewarmed sandbox, and runs the next one in a fresh sandbox', async () => {
     // Given a bundle whose init fails the first time only
     const failed = join(dir, 'failed');
