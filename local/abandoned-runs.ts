@@ -2,7 +2,7 @@ import { type RunInput, LAUNCHER_ENV } from '../lib/compile/contract';
 import { BackfillStore } from '../orchestration/backfill-store';
 import { PartitionStore } from '../orchestration/partition-store';
 import type { LocalEngine, LocalStage } from './engine';
-import { isAbandoned, readExecutionRecords } from './engine/records';
+import { isAbandoned, readRunningRecords } from './engine/records';
 import type { LocalPipeline } from './local-pipelines';
 import type { LocalDynamo } from './services/dynamodb';
 
@@ -67,7 +67,7 @@ async function hasPartitionsToReconcile(pipeline: LocalPipeline, dynamo: LocalDy
 export async function hasRunsToRepair(home: string, stage: LocalStage, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo): Promise<boolean> {
   for (const stateMachine of stage.stateMachines) {
     // A damaged record is left out: a start cannot repair it either, only report it (and does).
-    if (readExecutionRecords(home, stateMachine.name, () => {}).some(isAbandoned)) return true;
+    if (readRunningRecords(home, stateMachine.name, () => {}).some(isAbandoned)) return true;
   }
   try {
     for (const pipeline of pipelines.values()) if (await hasPartitionsToReconcile(pipeline, dynamo)) return true;

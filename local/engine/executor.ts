@@ -318,7 +318,7 @@ export class LocalEngine {
   abortAbandoned(): ExecutionRecord[] {
     const abandoned: ExecutionRecord[] = [];
     for (const stateMachine of this.stage.stateMachines) {
-      for (const record of this.listExecutions(stateMachine.arn)) {
+      for (const record of this.store.listRunning(stateMachine.name)) {
         if (this.executions.has(record.executionArn) || !isAbandoned(record)) continue;
         endExecution(record, 'ABORTED', {
           error: 'sluice.ProcessEnded',

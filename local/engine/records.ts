@@ -1,5 +1,5 @@
 /** What the engine keeps of each execution, and where: its record, read back by the commands. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processExists } from '../process';
 import { DamagedStateError, readJsonFile } from '../state-files';
@@ -82,6 +82,67 @@ export function readExecutionRecords(home: string, stateMachine: string, onDamag
     if (record) records.push(record);
   }
   return records;
+}
+
+/**
+ * The index of the records last written RUNNING: `<home>/running-executions/<state machine>/`, a
+ * file per execution name (beside the records, not among them, so readers of those find records only). A start looks for abandoned executions there, so its cost does not
+ * grow with the history (every record ever written, 10,000 after a 10,000-partition backfill).
+ * A marker is written before its record turns RUNNING and removed after the record has ended,
+ * so a crash leaves at most a marker too many (its record is read, and found ended), never one
+ * too few.
+ */
+const RUNNING_INDEX = 'running-executions';
+
+function runningIndexDir(home: string, stateMachine: string): string {
+  return join(home, RUNNING_INDEX, stateMachine);
+}
+
+/**
+ * Makes the index of a state machine's records if it has none: from every record, once, for a
+ * home written before the index existed. Built aside and renamed into place, so an index that
+ * exists is whole.
+ */
+export function ensureRunningIndex(home: string, stateMachine: string): void {
+  const index = runningIndexDir(home, stateMachine);
+  if (existsSync(index)) return;
+  const building = `${index}.${process.pid}.tmp`;
+  rmSync(building, { recursive: true, force: true });
+  mkdirSync(building, { recursive: true });
+  for (const record of readExecutionRecords(home, stateMachine, () => {})) {
+    if (record.status === 'RUNNING') writeFileSync(join(building, record.name), '');
+  }
+  try {
+    renameSync(building, index);
+  } catch (error) {
+    // Another process made it first.
+    rmSync(building, { recursive: true, force: true });
+    if (!existsSync(index)) throw error;
+  }
+}
+
+/** Records, before a record of `name` is written `RUNNING` or after it has ended, whether it runs. */
+export function markRunning(home: string, stateMachine: string, name: string, running: boolean): void {
+  const marker = join(runningIndexDir(home, stateMachine), name);
+  if (!running) {
+    rmSync(marker, { force: true });
+    return;
+  }
+  ensureRunningIndex(home, stateMachine);
+  writeFileSync(marker, '');
+}
+
+/**
+ * The readable records of a state machine that are RUNNING, found through the index (made first
+ * if the home has none); each damaged one is passed to `onDamaged`.
+ */
+export function readRunningRecords(home: string, stateMachine: string, onDamaged: (error: DamagedStateError) => void): ExecutionRecord[] {
+  if (!existsSync(join(home, 'executions', stateMachine))) return [];
+  ensureRunningIndex(home, stateMachine);
+  return readdirSync(runningIndexDir(home, stateMachine)).flatMap((name) => {
+    const record = readExecutionRecord(home, stateMachine, name, onDamaged);
+    return record?.status === 'RUNNING' ? [record] : [];
+  });
 }
 
 /**

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { DeleteItemCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { key, PartitionStore } from '../../orchestration/partition-store';
-import { type ExecutionRecord, executionRecordFile } from '../../local/engine/records';
+import { type ExecutionRecord, executionRecordFile, markRunning } from '../../local/engine/records';
 import { LocalRuntime } from '../../local/runtime';
 import { type SharedServices, useSharedServices } from '../../local/services/shared';
 import { LocalStageView } from '../../local/stage-view';
@@ -36,10 +36,11 @@ describe('LocalStageView.open', () => {
     return view !== undefined;
   };
   const partitions = () => new PartitionStore(shared.dynamo.client(), tableName);
-  /** Writes an execution record as a `sluice run` does, under the pipeline's state machine. */
+  /** Writes an execution record as a `sluice run` does, under the pipeline's state machine (marked running first if it runs). */
   const writeExecution = (name: string, content: string) => {
     const file = executionRecordFile(home, stateMachine, name);
     mkdirSync(dirname(file), { recursive: true });
+    markRunning(home, stateMachine, name, true);
     writeFileSync(file, content);
   };
   const execution = (name: string, pid: number): ExecutionRecord => ({

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
 import { writeFileAtomic } from '../../state-files';
-import { type ExecutionRecord, executionRecordFile, readExecutionRecord, readExecutionRecords } from '../records';
+import { type ExecutionRecord, executionRecordFile, markRunning, readExecutionRecord, readExecutionRecords, readRunningRecords } from '../records';
 
 /**
  * The execution records of one `SLUICE_HOME` on disk (`executions/<state machine>/<name>.json`,
@@ -44,9 +44,16 @@ export class ExecutionStore {
     return readExecutionRecords(this.home, stateMachine, (error) => this.warn(error.message));
   }
 
+  /** The readable records of a state machine that are RUNNING, read through their index (see `records.ts`). */
+  listRunning(stateMachine: string): ExecutionRecord[] {
+    return readRunningRecords(this.home, stateMachine, (error) => this.warn(error.message));
+  }
+
   private write(stateMachine: string, record: ExecutionRecord, flag: 'wx' | 'w'): void {
     const file = executionRecordFile(this.home, stateMachine, record.name);
     mkdirSync(dirname(file), { recursive: true });
+    // Marked before the record says RUNNING, unmarked once it says it has ended.
+    if (record.status === 'RUNNING') markRunning(this.home, stateMachine, record.name, true);
     try {
       writeFileAtomic(file, JSON.stringify(record), flag);
     } catch (error) {
@@ -56,5 +63,6 @@ export class ExecutionStore {
       }
       throw error;
     }
+    if (record.status !== 'RUNNING') markRunning(this.home, stateMachine, record.name, false);
   }
 }

@@ -6,6 +6,7 @@ import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine, type LocalEngineProps } from '../../../local/engine';
+import { markRunning } from '../../../local/engine/records';
 import { type Dynalite, startDynalite } from '../../fixtures/dynalite';
 import { synthTestApp } from './fixtures/app';
 
@@ -330,6 +331,8 @@ describe('LocalEngine', () => {
     const file = join(home, 'executions', stateMachine.name, `${input.runId}.json`);
     const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const record = { ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', stopDate: undefined, output: undefined, pid: Number(ended.stdout) };
+    // (as that process left it mid-run: marked running, then its record written RUNNING)
+    markRunning(home, stateMachine.name, input.runId, true);
     writeFileSync(file, JSON.stringify(record));
 
     // When another engine on the same home looks for abandoned executions
@@ -344,6 +347,47 @@ describe('LocalEngine', () => {
     expect(changes).toStrictEqual([`${input.runId} ABORTED`]);
     // And executions of live processes are left alone
     expect(newEngine().abortAbandoned()).toStrictEqual([]);
+  });
+
+  it('finds abandoned executions without reading the history: a start costs the same after 10,000 runs', async () => {
+    // Given an abandoned execution among records that ended, which would each warn if read (damaged)
+    const stateMachine = engine.stage.findStateMachine(stateMachineArn)!;
+    const dir = join(home, 'executions', stateMachine.name);
+    const input = runInput(0);
+    await run(input);
+    const file = join(dir, `${input.runId}.json`);
+    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    markRunning(home, stateMachine.name, input.runId, true);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', pid: Number(ended.stdout) }));
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `history-${i}.json`), '{"status": "SUCC');
+
+    // When a new engine looks for abandoned executions
+    const warnings: string[] = [];
+    const aborted = newEngine({ warn: (message) => warnings.push(message) }).abortAbandoned();
+
+    // Then it finds that one, and read none of the history
+    expect(aborted.map((r) => r.name)).toStrictEqual([input.runId]);
+    expect(warnings).toStrictEqual([]);
+    for (let i = 0; i < 50; i++) rmSync(join(dir, `history-${i}.json`));
+  });
+
+  it('finds the abandoned executions of a home written before the index, from every record once', async () => {
+    // Given a home whose index is gone (as one written by an earlier version) and a record left RUNNING
+    const stateMachine = engine.stage.findStateMachine(stateMachineArn)!;
+    const dir = join(home, 'executions', stateMachine.name);
+    const input = runInput(0);
+    await run(input);
+    const file = join(dir, `${input.runId}.json`);
+    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', pid: Number(ended.stdout) }));
+    rmSync(join(home, 'running-executions'), { recursive: true, force: true });
+
+    // When a new engine looks for abandoned executions
+    const aborted = newEngine().abortAbandoned();
+
+    // Then it finds it, and the index is back, without it
+    expect(aborted.map((r) => r.name)).toStrictEqual([input.runId]);
+    expect(existsSync(join(home, 'running-executions', stateMachine.name, input.runId))).toBe(false);
   });
 
   it('fails to start an execution with an invalid name', async () => {
