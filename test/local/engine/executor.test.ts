@@ -322,18 +322,26 @@ describe('LocalEngine', () => {
     await expect(other.startExecution({ stateMachineArn, name: input.runId, input: '{}' })).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
   });
 
+  /**
+   * Runs an execution to its end, then rewrites its record as a process that is gone left it
+   * mid-run: marked running in the index (unless `marked` is false, as an earlier version left
+   * it), then its record written RUNNING with that process's pid.
+   */
+  async function abandonedExecution(marked = true): Promise<{ name: string; file: string; dir: string; stateMachine: string }> {
+    const input = runInput(0);
+    await run(input);
+    const stateMachine = engine.stage.findStateMachine(stateMachineArn)!.name;
+    const dir = join(home, 'executions', stateMachine);
+    const file = join(dir, `${input.runId}.json`);
+    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    if (marked) markRunning(home, stateMachine, input.runId, true);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', stopDate: undefined, output: undefined, pid: Number(ended.stdout) }));
+    return { name: input.runId, file, dir, stateMachine };
+  }
+
   it('aborts the executions a process that is gone left RUNNING, and emits their status change', async () => {
     // Given an execution record left RUNNING by a process that has ended
-    const input = runInput(0);
-    const { executionArn } = await engine.startExecution({ stateMachineArn, name: input.runId, input: JSON.stringify(input) });
-    await engine.waitForExecution(executionArn);
-    const stateMachine = engine.stage.findStateMachine(stateMachineArn)!;
-    const file = join(home, 'executions', stateMachine.name, `${input.runId}.json`);
-    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    const record = { ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', stopDate: undefined, output: undefined, pid: Number(ended.stdout) };
-    // (as that process left it mid-run: marked running, then its record written RUNNING)
-    markRunning(home, stateMachine.name, input.runId, true);
-    writeFileSync(file, JSON.stringify(record));
+    const { name, file } = await abandonedExecution();
 
     // When another engine on the same home looks for abandoned executions
     const other = newEngine();
@@ -342,23 +350,16 @@ describe('LocalEngine', () => {
     const aborted = other.abortAbandoned();
 
     // Then that one is ABORTED, on disk too, and reported
-    expect(aborted.map((r) => r.name)).toStrictEqual([input.runId]);
+    expect(aborted.map((r) => r.name)).toStrictEqual([name]);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ status: 'ABORTED', error: 'sluice.ProcessEnded' });
-    expect(changes).toStrictEqual([`${input.runId} ABORTED`]);
+    expect(changes).toStrictEqual([`${name} ABORTED`]);
     // And executions of live processes are left alone
     expect(newEngine().abortAbandoned()).toStrictEqual([]);
   });
 
   it('finds abandoned executions without reading the history: a start costs the same after 10,000 runs', async () => {
     // Given an abandoned execution among records that ended, which would each warn if read (damaged)
-    const stateMachine = engine.stage.findStateMachine(stateMachineArn)!;
-    const dir = join(home, 'executions', stateMachine.name);
-    const input = runInput(0);
-    await run(input);
-    const file = join(dir, `${input.runId}.json`);
-    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    markRunning(home, stateMachine.name, input.runId, true);
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', pid: Number(ended.stdout) }));
+    const { name, dir } = await abandonedExecution();
     for (let i = 0; i < 50; i++) writeFileSync(join(dir, `history-${i}.json`), '{"status": "SUCC');
 
     // When a new engine looks for abandoned executions
@@ -366,28 +367,22 @@ describe('LocalEngine', () => {
     const aborted = newEngine({ warn: (message) => warnings.push(message) }).abortAbandoned();
 
     // Then it finds that one, and read none of the history
-    expect(aborted.map((r) => r.name)).toStrictEqual([input.runId]);
+    expect(aborted.map((r) => r.name)).toStrictEqual([name]);
     expect(warnings).toStrictEqual([]);
     for (let i = 0; i < 50; i++) rmSync(join(dir, `history-${i}.json`));
   });
 
   it('finds the abandoned executions of a home written before the index, from every record once', async () => {
     // Given a home whose index is gone (as one written by an earlier version) and a record left RUNNING
-    const stateMachine = engine.stage.findStateMachine(stateMachineArn)!;
-    const dir = join(home, 'executions', stateMachine.name);
-    const input = runInput(0);
-    await run(input);
-    const file = join(dir, `${input.runId}.json`);
-    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'RUNNING', pid: Number(ended.stdout) }));
+    const { name, stateMachine } = await abandonedExecution(false);
     rmSync(join(home, 'running-executions'), { recursive: true, force: true });
 
     // When a new engine looks for abandoned executions
     const aborted = newEngine().abortAbandoned();
 
     // Then it finds it, and the index is back, without it
-    expect(aborted.map((r) => r.name)).toStrictEqual([input.runId]);
-    expect(existsSync(join(home, 'running-executions', stateMachine.name, input.runId))).toBe(false);
+    expect(aborted.map((r) => r.name)).toStrictEqual([name]);
+    expect(existsSync(join(home, 'running-executions', stateMachine, name))).toBe(false);
   });
 
   it('fails to start an execution with an invalid name', async () => {
