@@ -68,10 +68,13 @@ export function causeMessage(cause: string | undefined): string | undefined {
   return cause;
 }
 
-/** `SourceUnavailableError: source unavailable`, or just one of them. */
+/**
+ * `SourceUnavailableError: source unavailable`, or just one of them: the message alone when the
+ * error is a plain `Error` (`new Error('no files')`), whose name says nothing the line does not.
+ */
 export function errorLine(error: string | undefined, cause: string | undefined): string {
   const message = causeMessage(cause);
-  if (!error) return message ?? '';
+  if (!error || (error === 'Error' && message)) return message ?? '';
   return message && message !== error ? `${error}: ${message}` : error;
 }
 
