@@ -1,4 +1,4 @@
-import { type RunInput, LAUNCHER_ENV } from '../lib/compile/contract';
+import type { RunInput } from '../lib/compile/contract';
 import { BackfillStore } from '../orchestration/backfill-store';
 import { PartitionStore } from '../orchestration/partition-store';
 import type { LocalEngine, LocalStage } from './engine';
@@ -39,7 +39,7 @@ export async function failAbandonedRuns(engine: LocalEngine, pipelines: Readonly
     // A reconciliation acts only on these two lists; when both are empty, loading the monitor's
     // bundle to find that out again would be most of a command's start with many pipelines.
     if (!(await hasPartitionsToReconcile(pipeline, dynamo))) continue;
-    const monitor = engine.stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === pipeline.stateMachine.arn);
+    const { monitor } = pipeline;
     const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
     for (const schedule of reconciliations) {
       const input = JSON.parse(schedule.target.input ?? '{}') as Record<string, unknown>;

@@ -22,7 +22,6 @@ import { type ExecutionStatusChangeEvent, statusChangeEvent } from './status-cha
 import { PAYLOAD_LIMIT_BYTES } from './private/task-errors';
 import { ExecutionStore } from './private/execution-store';
 import { type ExecutionControl, ExecutionRunner } from './private/execution-runner';
-import type { InterpretedMachine } from './interpreted-machine';
 import { TaskServer } from './private/task-server';
 
 /** Properties of a {@link LocalEngine}. */
@@ -227,8 +226,9 @@ export class LocalEngine {
       }
       throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${executionArn}'`, $metadata: {} });
     }
-    // Before the record is written: a definition the interpreter cannot run fails the start itself.
-    const prepared = this.runner.prepare(stateMachine);
+    // Before the record is written: a definition the interpreter cannot run fails the start itself
+    // (prepared once per state machine, and taken from there again when the execution runs).
+    this.runner.prepare(stateMachine);
     const startDate = new Date();
     const record: ExecutionRecord = {
       executionArn,
@@ -244,7 +244,7 @@ export class LocalEngine {
     this.store.create(stateMachine.name, record);
     this.emitStatusChange(record);
     const control: ExecutionControl = {};
-    const done = this.run(stateMachine, prepared, record, input, events, control);
+    const done = this.run(stateMachine, record, input, events, control);
     this.executions.set(executionArn, { record, events, done, control });
     // Once ended and persisted, its record is read from disk like any other: a process that runs
     // a backfill of 10,000 partitions does not keep 10,000 executions and their events in memory.
@@ -374,15 +374,8 @@ export class LocalEngine {
   }
 
   /** Runs the execution until it ends, then persists its record and announces its end. */
-  private async run(
-    stateMachine: LocalStateMachine,
-    prepared: InterpretedMachine,
-    record: ExecutionRecord,
-    input: unknown,
-    events: unknown[],
-    control: ExecutionControl,
-  ): Promise<void> {
-    await this.runner.run(stateMachine, prepared, record, input, events, control);
+  private async run(stateMachine: LocalStateMachine, record: ExecutionRecord, input: unknown, events: unknown[], control: ExecutionControl): Promise<void> {
+    await this.runner.run(stateMachine, this.runner.prepare(stateMachine), record, input, events, control);
     this.store.save(stateMachine.name, record);
     this.emitStatusChange(record);
   }

@@ -86,8 +86,9 @@ export function readExecutionRecords(home: string, stateMachine: string, onDamag
 
 /**
  * The index of the records last written RUNNING: `<home>/running-executions/<state machine>/`, a
- * file per execution name (beside the records, not among them, so readers of those find records only). A start looks for abandoned executions there, so its cost does not
- * grow with the history (every record ever written, 10,000 after a 10,000-partition backfill).
+ * file per execution name (beside the records, not among them, so readers of those find records
+ * only). A start looks for abandoned executions there, so its cost does not grow with the history
+ * (every record ever written, 10,000 after a 10,000-partition backfill).
  * A marker is written before its record turns RUNNING and removed after the record has ended,
  * so a crash leaves at most a marker too many (its record is read, and found ended), never one
  * too few.

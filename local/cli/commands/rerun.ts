@@ -33,6 +33,7 @@ export function rerunSelection(options: RerunOptions): RerunSelection {
  */
 export async function rerun(context: CliContext, runId: string, options: RerunOptions): Promise<number> {
   const selection = rerunSelection(options);
+  const warmed = pipelineOfRunId(runId);
   return withOperations(context, async (operations) => {
     const pipeline = await operations.pipelineOfRun(runId);
     const { rerun: result, execution } = await operations.rerun(runId, selection, progressOf(context, pipeline));
@@ -56,7 +57,7 @@ export async function rerun(context: CliContext, runId: string, options: RerunOp
       printRun(context, view, operations.build);
     }
     return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-  }, { warm: [pipelineOfRunId(runId)].flatMap((pipeline) => (pipeline ? [{ pipeline, start: 'launcher' as const }] : [])) });
+  }, { warm: warmed ? [{ pipeline: warmed, start: 'launcher' }] : [] });
 }
 
 function alsoReason(selection: RerunSelection): string {
