@@ -1,7 +1,8 @@
 /**
  * A state machine of the assembly as the interpreter runs it: its definition planned (which
- * adapter serves each Task), its Distributed Maps rewritten as child executions, and the
- * aws-local-stepfunctions machines.
+ * adapter serves each Task), its Distributed Maps rewritten as child executions, the Choice rules
+ * the interpreter gets wrong rewritten (see `choice-rules.ts`), and the aws-local-stepfunctions
+ * machines.
  *
  * Validating a definition against the ASL schema (asl-validator, through ajv) costs about 0.3 s
  * per process, more than the rest of a warm start. A build's definitions cannot change, so they
@@ -12,6 +13,7 @@ import { type StateMachineDefinition, StateMachine } from 'aws-local-stepfunctio
 import type { LocalStage } from './local-stage';
 import { type DefinitionPlan, planDefinition } from './private/asl';
 import { type DistributedMapProcessor, rewriteDistributedMaps } from './private/child-executions';
+import { rewriteNegatedTypeTests } from './private/choice-rules';
 
 export interface InterpretedMachine {
   readonly machine: StateMachine;
@@ -37,7 +39,7 @@ export class InvalidDefinitionError extends Error {
  */
 export function interpretDefinition(name: string, definition: Record<string, unknown>, options: { readonly validate: boolean }): InterpretedMachine {
   const plan = planDefinition(name, definition);
-  const rewritten = rewriteDistributedMaps(definition);
+  const rewritten = rewriteDistributedMaps(rewriteNegatedTypeTests(definition));
   let machine: StateMachine;
   try {
     machine = new StateMachine(rewritten.definition as unknown as StateMachineDefinition, { validationOptions: { noValidate: !options.validate } });

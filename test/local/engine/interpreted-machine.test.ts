@@ -33,3 +33,64 @@ describe('interpretDefinition', () => {
     await expect(machine.run({}).result).resolves.toStrictEqual({ ok: true });
   });
 });
+
+describe('Choice type tests set to false', () => {
+  // Step Functions takes `IsX: false` where the test fails; aws-local-stepfunctions never took it.
+  const choose = (rule: Record<string, unknown>) =>
+    interpretDefinition(
+      'choice',
+      {
+        StartAt: 'Choose',
+        States: {
+          Choose: { Type: 'Choice', Choices: [{ ...rule, Next: 'Taken' }], Default: 'Otherwise' },
+          Taken: { Type: 'Pass', Result: 'taken', End: true },
+          Otherwise: { Type: 'Pass', Result: 'otherwise', End: true },
+        },
+      },
+      { validate: true },
+    ).machine;
+
+  it.each([
+    [{ Variable: '$.x', IsPresent: false }, {}, 'taken'],
+    [{ Variable: '$.x', IsPresent: false }, { x: 1 }, 'otherwise'],
+    [{ Variable: '$.x', IsNull: false }, { x: 1 }, 'taken'],
+    [{ Variable: '$.x', IsNull: false }, { x: null }, 'otherwise'],
+    [{ Variable: '$.x', IsNumeric: false }, { x: 'a' }, 'taken'],
+    [{ Variable: '$.x', IsString: false }, { x: 1 }, 'taken'],
+    [{ Variable: '$.x', IsBoolean: false }, { x: 1 }, 'taken'],
+    [{ Variable: '$.x', IsTimestamp: false }, { x: 'soon' }, 'taken'],
+    [{ Variable: '$.x', IsTimestamp: false }, { x: '2026-12-02T00:00:00Z' }, 'otherwise'],
+    [{ And: [{ Variable: '$.a', StringEquals: 'yes' }, { Variable: '$.b', IsPresent: false }] }, { a: 'yes' }, 'taken'],
+    [{ And: [{ Variable: '$.a', StringEquals: 'yes' }, { Variable: '$.b', IsPresent: false }] }, { a: 'yes', b: [] }, 'otherwise'],
+    [{ Not: { Variable: '$.x', IsPresent: false } }, { x: 1 }, 'taken'],
+  ])('%j on %j takes %s', async (rule, input, expected) => {
+    expect(await choose(rule).run(input).result).toBe(expected);
+  });
+
+  it('holds inside Map iterations, as the backfill state machine uses it', async () => {
+    const { machine } = interpretDefinition(
+      'map',
+      {
+        StartAt: 'Each',
+        States: {
+          Each: {
+            Type: 'Map',
+            ItemsPath: '$.items',
+            ItemProcessor: {
+              ProcessorConfig: { Mode: 'INLINE' },
+              StartAt: 'One?',
+              States: {
+                'One?': { Type: 'Choice', Choices: [{ Variable: '$.partitions', IsPresent: false, Next: 'One' }], Default: 'Batch' },
+                One: { Type: 'Pass', Result: 'one', End: true },
+                Batch: { Type: 'Pass', Result: 'batch', End: true },
+              },
+            },
+            End: true,
+          },
+        },
+      },
+      { validate: true },
+    );
+    expect(await machine.run({ items: [{ partition: 'a' }, { partition: 'b', partitions: ['b', 'c'] }] }).result).toStrictEqual(['one', 'batch']);
+  });
+});
