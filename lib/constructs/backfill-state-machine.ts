@@ -21,6 +21,8 @@ export const BACKFILL_STATES = Object.freeze({
   claim: 'Claim partition',
   claimed: 'Claimed?',
   run: 'Run partition',
+  runBatch: 'Run batch',
+  runSucceeded: 'Run succeeded',
   ended: 'Run ended',
   record: 'Record chunk',
   finish: 'Finish backfill',
@@ -144,19 +146,30 @@ export class BackfillStateMachine extends Construct {
       maxAttempts: 120,
     });
     claim.addCatch(ended, { resultPath: '$.failure' });
-    const run = new tasks.StepFunctionsStartExecution(this, BACKFILL_STATES.run, {
-      stateMachine: props.stateMachine,
-      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      name: sfn.JsonPath.stringAt('$.claim.input.runId'),
-      input: sfn.TaskInput.fromJsonPathAt('$.claim.input'),
-      resultSelector: { 'status.$': '$.Status' },
-      resultPath: '$.result',
-      taskTimeout: sfn.Timeout.duration(props.runTimeout.plus(Duration.minutes(5))),
+    const startRun = (name: string) => {
+      const run = new tasks.StepFunctionsStartExecution(this, name, {
+        stateMachine: props.stateMachine,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        name: sfn.JsonPath.stringAt('$.claim.input.runId'),
+        input: sfn.TaskInput.fromJsonPathAt('$.claim.input'),
+        resultSelector: { 'status.$': '$.Status' },
+        resultPath: '$.result',
+        taskTimeout: sfn.Timeout.duration(props.runTimeout.plus(Duration.minutes(5))),
+      });
+      return run.addCatch(ended, { resultPath: '$.failure' });
+    };
+    // A run of one partition that succeeded needs no code: its outcome is written here, which
+    // spares a Lambda invocation per run without adding a transition. A batch's other partitions
+    // are marked by the "ended" step, and every failure goes there.
+    const succeeded = new sfn.Pass(this, BACKFILL_STATES.runSucceeded, {
+      parameters: { 'partition.$': '$.run.partition', status: 'SUCCEEDED', 'runId.$': '$.claim.input.runId' },
     });
-    run.addCatch(ended, { resultPath: '$.failure' });
-    run.next(ended);
     const claimed = new sfn.Choice(this, BACKFILL_STATES.claimed)
-      .when(sfn.Condition.stringEquals('$.claim.outcome', 'claimed'), run)
+      .when(
+        sfn.Condition.and(sfn.Condition.stringEquals('$.claim.outcome', 'claimed'), sfn.Condition.isNotPresent('$.run.partitions')),
+        startRun(BACKFILL_STATES.run).next(succeeded),
+      )
+      .when(sfn.Condition.stringEquals('$.claim.outcome', 'claimed'), startRun(BACKFILL_STATES.runBatch).next(ended))
       .otherwise(ended);
 
     const runs = new sfn.Map(this, BACKFILL_STATES.runs, {

@@ -52,6 +52,25 @@ describe('BackfillStateMachine', () => {
     }
   });
 
+  it("records a one-partition run's success without invoking code, and sends a batch's runs and every failure to the ended step", () => {
+    const runs = (asl.States[BACKFILL_STATES.chunks] as unknown as { ItemProcessor: Asl }).ItemProcessor.States[BACKFILL_STATES.runs] as unknown as { ItemProcessor: Asl };
+    const states = runs.ItemProcessor.States;
+    const choices = states[BACKFILL_STATES.claimed]!.Choices as { Next: string }[];
+    expect(choices.map((c) => c.Next)).toStrictEqual([BACKFILL_STATES.run, BACKFILL_STATES.runBatch]);
+    expect(states[BACKFILL_STATES.claimed]!.Default).toBe(BACKFILL_STATES.ended);
+    expect(states[BACKFILL_STATES.run]).toMatchObject({ Next: BACKFILL_STATES.runSucceeded });
+    expect(states[BACKFILL_STATES.runSucceeded]).toStrictEqual({
+      Type: 'Pass',
+      Parameters: { 'partition.$': '$.run.partition', status: 'SUCCEEDED', 'runId.$': '$.claim.input.runId' },
+      End: true,
+    });
+    expect(states[BACKFILL_STATES.runBatch]).toMatchObject({
+      Resource: 'arn:aws:states:::states:startExecution.sync:2',
+      Next: BACKFILL_STATES.ended,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: BACKFILL_STATES.ended }],
+    });
+  });
+
   it('waits for a busy partition or a pipeline at its limit, then reports it', () => {
     const runs = (asl.States[BACKFILL_STATES.chunks] as unknown as { ItemProcessor: Asl }).ItemProcessor.States[BACKFILL_STATES.runs] as unknown as { ItemProcessor: Asl };
     const claim = runs.ItemProcessor.States[BACKFILL_STATES.claim]!;
