@@ -14,6 +14,9 @@ const PROJECT_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
 const PIPELINES_DIR = fileURLToPath(new URL('./fixtures/pipelines/', import.meta.url));
 const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
 
+/** Runs per concurrent slot of the warm-up backfill before each measured one, at most. */
+const WARM_UP_RUNS_PER_SLOT = 25;
+
 /** An ideal run of the waiting fixture: three tasks of 50 ms in a chain. */
 const IDEAL_RUN_SECONDS = 0.15;
 
@@ -24,6 +27,8 @@ interface Row extends Record<string, string | number> {
   readonly seconds: number;
   readonly 'runs/s': number;
   readonly 'achieved/ideal': string;
+  /** The warm-up backfill's rate: its runs start the functions' sandboxes. */
+  readonly 'warm-up runs/s': number;
   readonly 'peak RSS MB': number;
   readonly goal: string;
 }
@@ -36,6 +41,11 @@ interface Row extends Record<string, string | number> {
  * 8 × `WAIT_RUNS` per slot at concurrency 1 and 8 (200 and 1,600);
  * (b) runs of three 50 ms tasks at concurrency 1, 8 and 32, `WAIT_RUNS` runs per slot (default
  * 25: 25, 200 and 800 partitions), against the ideal throughput of concurrency ÷ 150 ms.
+ * Each measured backfill follows a warm-up backfill at the same concurrency, as long as the
+ * measured one up to {@link WARM_UP_RUNS_PER_SLOT} runs per slot, whose rate is shown beside it:
+ * a function's first invocations start its sandboxes (up to 8 each, each loading its bundle and
+ * the AWS SDK), as Lambda starts execution environments, and a short backfill would otherwise
+ * measure mostly that, not what a long one sustains.
  * Peak RSS is this process's (engine, functions, CLI side); DynamoDB and S3 run in the shared
  * services process.
  */
@@ -62,10 +72,30 @@ export async function run(): Promise<BenchResult> {
   }
 }
 
-/** One backfill of the first `count` partitions of `pipeline` (each measurement a fresh range). */
+/** One backfill of the next `count` partitions of `pipeline`, after a warm-up backfill at the same concurrency. */
 async function measure(runtime: LocalRuntime, label: string, pipeline: string, count: number, concurrency: number, goal: string): Promise<Row> {
+  const warmUp = await backfill(runtime, pipeline, Math.min(count, WARM_UP_RUNS_PER_SLOT * concurrency), concurrency);
+  const { seconds } = await backfill(runtime, pipeline, count, concurrency);
+  const rate = count / seconds;
+  return {
+    case: label,
+    partitions: count,
+    concurrency,
+    seconds: Number(seconds.toFixed(1)),
+    'runs/s': Number(rate.toFixed(1)),
+    'achieved/ideal': pipeline === 'bench-backfill-wait' ? (rate / (concurrency / IDEAL_RUN_SECONDS)).toFixed(2) : '',
+    'warm-up runs/s': Number((warmUp.count / warmUp.seconds).toFixed(1)),
+    'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
+    goal,
+  };
+}
+
+const used = new Map<string, number>();
+
+/** A backfill of the next `count` partitions of `pipeline` (each backfill a fresh range), run to its end. */
+async function backfill(runtime: LocalRuntime, pipeline: string, count: number, concurrency: number): Promise<{ count: number; seconds: number }> {
   const spec = runtime.pipeline(pipeline).config.partitions!;
-  const offset = (used.get(pipeline) ?? 0);
+  const offset = used.get(pipeline) ?? 0;
   const keys = listPartitions(spec, { now: new Date() }).slice(offset, offset + count);
   if (keys.length < count) throw new Error(`bench backfill of ${pipeline}: it has ${keys.length} partitions left, not ${count}: start its partitions earlier`);
   used.set(pipeline, offset + count);
@@ -75,18 +105,5 @@ async function measure(runtime: LocalRuntime, label: string, pipeline: string, c
   if (execution.status !== 'SUCCEEDED') throw new Error(`bench backfill of ${pipeline} ended ${execution.status}: ${execution.cause ?? ''}`);
   const record = await runtime.backfillStore(pipeline).get(pipeline, started.backfillId);
   if (record?.succeeded !== count) throw new Error(`bench backfill of ${pipeline}: ${record?.succeeded} of ${count} partitions succeeded`);
-  const seconds = (Date.parse(execution.stopDate!) - Date.parse(execution.startDate)) / 1000;
-  const rate = count / seconds;
-  return {
-    case: label,
-    partitions: count,
-    concurrency,
-    seconds: Number(seconds.toFixed(1)),
-    'runs/s': Number(rate.toFixed(1)),
-    'achieved/ideal': pipeline === 'bench-backfill-wait' ? (rate / (concurrency / IDEAL_RUN_SECONDS)).toFixed(2) : '',
-    'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
-    goal,
-  };
+  return { count, seconds: (Date.parse(execution.stopDate!) - Date.parse(execution.startDate)) / 1000 };
 }
-
-const used = new Map<string, number>();
