@@ -7,7 +7,7 @@ import type { StageOperations } from '../../operations/operations';
 import { type CliContext, stageOption } from '../context';
 import { withOperations } from '../operations';
 import { EXIT } from '../errors';
-import { duration, elapsed, status as colored, table } from '../format';
+import { duration, elapsed, errorLine, status as colored, table } from '../format';
 
 /** Options of `sluice backfill`. */
 export interface BackfillOptions {
@@ -179,10 +179,11 @@ async function backfillView(operations: StageOperations, started: StartedBackfil
 /** How many problem runs the summary lists; `--json` lists them all. */
 const PROBLEMS_SHOWN = 20;
 
-function printSummary(context: CliContext, view: BackfillView): void {
+/** The summary `sluice backfill` prints on its end without `--json`: counts, then a table of the runs that did not succeed. */
+export function printSummary(context: Pick<CliContext, 'io' | 'stage'>, view: BackfillView): void {
   const { io } = context;
   if (view.error !== undefined) {
-    io.out(`${colored('FAILED', io.color)}  backfill ${view.backfillId} of ${view.pipeline} failed before it ran anything: ${view.error}: ${view.cause ?? ''}\n`);
+    io.out(`${colored('FAILED', io.color)}  backfill ${view.backfillId} of ${view.pipeline} failed before it ran anything: ${errorLine(view.error, view.cause)}\n`);
     return;
   }
   const counts = [`${view.succeeded} succeeded`, `${view.failed} failed`, `${view.skipped} skipped`, ...(view.cancelled > 0 ? [`${view.cancelled} cancelled`] : [])];
@@ -199,7 +200,7 @@ function printSummary(context: CliContext, view: BackfillView): void {
         p.partitions ? `${p.partition}..${p.partitions.at(-1)}` : p.partition,
         colored(p.status === 'SKIPPED' ? 'SKIPPED' : 'FAILED', io.color),
         p.runId ?? '',
-        [p.error, p.message].filter((part) => part !== undefined && part !== '').join(': '),
+        errorLine(p.error, p.message),
       ]),
     ),
   );
