@@ -193,21 +193,24 @@ export async function startStageServices(
     const pipeline = pipelines.get(name);
     if (pipeline) running.prewarm(functionsToWarm(pipeline, start));
   }
-  await Promise.all(running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)));
-  for (const table of running.stage.tables) {
-    const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
-    const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: typeof keys }[] | undefined) ?? [];
-    await ensureTable(dynamo.client(), {
-      tableName: table.name,
-      partitionKey: keys.find((k) => k.KeyType === 'HASH')!.AttributeName,
-      sortKey: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
-      indexes: indexes.map((index) => ({
-        name: index.IndexName,
-        partitionKey: index.KeySchema.find((k) => k.KeyType === 'HASH')!.AttributeName,
-        sortKey: index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
-      })),
-    });
-  }
+  // Side by side: each is a round trip to the services process.
+  await Promise.all([
+    ...running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)),
+    ...running.stage.tables.map((table) => {
+      const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
+      const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: typeof keys }[] | undefined) ?? [];
+      return ensureTable(dynamo.client(), {
+        tableName: table.name,
+        partitionKey: keys.find((k) => k.KeyType === 'HASH')!.AttributeName,
+        sortKey: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+        indexes: indexes.map((index) => ({
+          name: index.IndexName,
+          partitionKey: index.KeySchema.find((k) => k.KeyType === 'HASH')!.AttributeName,
+          sortKey: index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+        })),
+      });
+    }),
+  ]);
   router = new EventRouter({
     stage: running.stage,
     invoke: (arn, event) => running.invoke(arn, event),

@@ -160,7 +160,7 @@ async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: st
   app.synth();
   if (previous && bundled) reuseStacks(previous.dir, building, bundled);
   try {
-    checkStateMachines(loadStage(building, stage));
+    await checkStateMachines(loadStage(building, stage));
   } catch (error) {
     rmSync(building, { recursive: true, force: true });
     throw error;

@@ -22,6 +22,7 @@ import { type ExecutionStatusChangeEvent, statusChangeEvent } from './status-cha
 import { PAYLOAD_LIMIT_BYTES } from './private/task-errors';
 import { ExecutionStore } from './private/execution-store';
 import { type ExecutionControl, ExecutionRunner } from './private/execution-runner';
+import { loadInterpreter } from './private/interpreter';
 import { TaskServer } from './private/task-server';
 
 /** Properties of a {@link LocalEngine}. */
@@ -174,6 +175,9 @@ export class LocalEngine {
 
   /** Invokes a function of the stage in-process, as Lambda's Invoke would. */
   invoke(functionNameOrArn: string, event: unknown): Promise<InvokeResult> {
+    // What a function starts (a launcher's execution) needs the interpreter: it loads while the
+    // function's sandbox starts and runs. A failure to load is the execution's to report.
+    loadInterpreter().catch(() => undefined);
     return this.lambdas.invoke(this.tasks.functionOf(functionNameOrArn), event);
   }
 
@@ -215,6 +219,11 @@ export class LocalEngine {
     if (Buffer.byteLength(inputText, 'utf8') > PAYLOAD_LIMIT_BYTES) {
       throw new InvalidExecutionInput({ message: `Execution input exceeds the maximum of ${PAYLOAD_LIMIT_BYTES} bytes`, $metadata: {} });
     }
+    // Before anything is written: a definition the interpreter cannot run fails the start itself
+    // (prepared once per state machine, and taken from there again when the execution runs). From
+    // the check of the name to the record's creation nothing awaits, so that two starts of one
+    // name cannot both pass it.
+    await this.runner.prepare(stateMachine);
     const executionArn = stateMachine.arn.replace(':stateMachine:', ':execution:') + `:${name}`;
     const existing = this.executions.get(executionArn)?.record ?? this.store.read(stateMachine.name, name);
     if (!existing && this.store.has(stateMachine.name, name)) {
@@ -226,9 +235,6 @@ export class LocalEngine {
       }
       throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${executionArn}'`, $metadata: {} });
     }
-    // Before the record is written: a definition the interpreter cannot run fails the start itself
-    // (prepared once per state machine, and taken from there again when the execution runs).
-    this.runner.prepare(stateMachine);
     const startDate = new Date();
     const record: ExecutionRecord = {
       executionArn,
@@ -375,7 +381,7 @@ export class LocalEngine {
 
   /** Runs the execution until it ends, then persists its record and announces its end. */
   private async run(stateMachine: LocalStateMachine, record: ExecutionRecord, input: unknown, events: unknown[], control: ExecutionControl): Promise<void> {
-    await this.runner.run(stateMachine, this.runner.prepare(stateMachine), record, input, events, control);
+    await this.runner.run(stateMachine, await this.runner.prepare(stateMachine), record, input, events, control);
     this.store.save(stateMachine.name, record);
     this.emitStatusChange(record);
   }

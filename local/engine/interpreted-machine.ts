@@ -9,11 +9,12 @@
  * are validated once, when the build is made ({@link checkStateMachines}), and every command
  * that runs the build interprets them without validating again.
  */
-import { type StateMachineDefinition, StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalStage } from './local-stage';
 import { type DefinitionPlan, planDefinition } from './private/asl';
 import { type DistributedMapProcessor, rewriteDistributedMaps } from './private/child-executions';
 import { rewriteNegatedTypeTests } from './private/choice-rules';
+import { loadInterpreter } from './private/interpreter';
 
 export interface InterpretedMachine {
   readonly machine: StateMachine;
@@ -37,7 +38,8 @@ export class InvalidDefinitionError extends Error {
  * The machines of one definition. `validate` checks it against the ASL schema first; the
  * engine leaves that to {@link checkStateMachines}.
  */
-export function interpretDefinition(name: string, definition: Record<string, unknown>, options: { readonly validate: boolean }): InterpretedMachine {
+export async function interpretDefinition(name: string, definition: Record<string, unknown>, options: { readonly validate: boolean }): Promise<InterpretedMachine> {
+  const { StateMachine } = await loadInterpreter();
   const plan = planDefinition(name, definition);
   const rewritten = rewriteDistributedMaps(rewriteNegatedTypeTests(definition));
   let machine: StateMachine;
@@ -60,6 +62,6 @@ export function interpretDefinition(name: string, definition: Record<string, unk
  * Checks every state machine of a build as the engine will run it: each can be interpreted
  * locally ({@link UnsupportedStateError} otherwise) and is valid ASL ({@link InvalidDefinitionError}).
  */
-export function checkStateMachines(stage: LocalStage): void {
-  for (const stateMachine of stage.stateMachines) interpretDefinition(stateMachine.name, stateMachine.definition, { validate: true });
+export async function checkStateMachines(stage: LocalStage): Promise<void> {
+  for (const stateMachine of stage.stateMachines) await interpretDefinition(stateMachine.name, stateMachine.definition, { validate: true });
 }

@@ -1,10 +1,11 @@
-import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, type RunOptions, type StateMachine } from 'aws-local-stepfunctions';
+import type { RunOptions, StateMachine } from 'aws-local-stepfunctions';
 import { AccessDeniedError, type LocalAuthorizer } from '../../iam/authorizer';
 import { type InterpretedMachine, interpretDefinition } from '../interpreted-machine';
 import type { LocalStage, LocalStateMachine } from '../local-stage';
 import { type ExecutionRecord, endExecution } from '../records';
 import { withRetryCount } from './asl';
 import { type DistributedMapProcessor, type EndedExecution, startExecutionParameters, syncTaskOutput } from './child-executions';
+import { loadedInterpreter } from './interpreter';
 import { followTaskAttempts } from './task-attempts';
 import { PAYLOAD_LIMIT_BYTES, TaskFailure, payloadSize } from './task-errors';
 import type { TaskServer } from './task-server';
@@ -43,12 +44,12 @@ export interface ExecutionRunnerProps {
  * into its record (status, output or error) as AWS reports it.
  */
 export class ExecutionRunner {
-  private readonly prepared = new Map<string, InterpretedMachine>();
+  private readonly prepared = new Map<string, Promise<InterpretedMachine>>();
 
   constructor(private readonly props: ExecutionRunnerProps) {}
 
   /** The state machine's definition ready to run, made once. */
-  prepare(stateMachine: LocalStateMachine): InterpretedMachine {
+  prepare(stateMachine: LocalStateMachine): Promise<InterpretedMachine> {
     let prepared = this.prepared.get(stateMachine.arn);
     if (!prepared) {
       // Validated when the build was made (checkStateMachines).
@@ -99,6 +100,7 @@ export class ExecutionRunner {
         endExecution(record, 'SUCCEEDED', { output: JSON.stringify(output) });
       }
     } catch (error) {
+      const { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError } = loadedInterpreter();
       if (error instanceof ExecutionError) {
         const cause = error.cause as Error;
         endExecution(record, 'FAILED', { error: cause.name, cause: cause.message });
@@ -218,6 +220,7 @@ export class ExecutionRunner {
     try {
       return await execution.result;
     } catch (error) {
+      const { ExecutionError } = loadedInterpreter();
       const failure =
         forced ??
         (error instanceof ExecutionError

@@ -11,33 +11,34 @@ function stageOf(definitions: Record<string, Record<string, unknown>>): LocalSta
 const VALID = { StartAt: 'A', States: { A: { Type: 'Pass', End: true } } };
 
 describe('checkStateMachines', () => {
-  it('accepts the definitions the engine can run', () => {
-    expect(() => checkStateMachines(stageOf({ fine: VALID }))).not.toThrow();
+  it('accepts the definitions the engine can run', async () => {
+    await expect(checkStateMachines(stageOf({ fine: VALID }))).resolves.toBeUndefined();
   });
 
-  it('refuses a definition Step Functions would refuse, naming its state machine', () => {
+  it('refuses a definition Step Functions would refuse, naming its state machine', async () => {
     const broken = { StartAt: 'Missing', States: { A: { Type: 'Pass', End: true } } };
-    expect(() => checkStateMachines(stageOf({ fine: VALID, broken }))).toThrow(InvalidDefinitionError);
-    expect(() => checkStateMachines(stageOf({ broken }))).toThrow(/State machine broken is not valid ASL/);
+    await expect(checkStateMachines(stageOf({ fine: VALID, broken }))).rejects.toThrow(InvalidDefinitionError);
+    await expect(checkStateMachines(stageOf({ broken }))).rejects.toThrow(/State machine broken is not valid ASL/);
   });
 
-  it('refuses a definition the local interpreter cannot run faithfully', () => {
+  it('refuses a definition the local interpreter cannot run faithfully', async () => {
     const jsonata = { ...VALID, QueryLanguage: 'JSONata' };
-    expect(() => checkStateMachines(stageOf({ jsonata }))).toThrow(UnsupportedStateError);
+    await expect(checkStateMachines(stageOf({ jsonata }))).rejects.toThrow(UnsupportedStateError);
   });
 });
 
 describe('interpretDefinition', () => {
   it('runs a definition without validating it again when asked', async () => {
-    const { machine } = interpretDefinition('fine', { StartAt: 'A', States: { A: { Type: 'Pass', Result: { ok: true }, End: true } } }, { validate: false });
+    const { machine } = await interpretDefinition('fine', { StartAt: 'A', States: { A: { Type: 'Pass', Result: { ok: true }, End: true } } }, { validate: false });
     await expect(machine.run({}).result).resolves.toStrictEqual({ ok: true });
   });
 });
 
 describe('Choice type tests set to false', () => {
   // Step Functions takes `IsX: false` where the test fails; aws-local-stepfunctions never took it.
-  const choose = (rule: Record<string, unknown>) =>
-    interpretDefinition(
+  const choose = async (rule: Record<string, unknown>) =>
+    (
+      await interpretDefinition(
       'choice',
       {
         StartAt: 'Choose',
@@ -48,6 +49,7 @@ describe('Choice type tests set to false', () => {
         },
       },
       { validate: true },
+    )
     ).machine;
 
   it.each([
@@ -64,11 +66,11 @@ describe('Choice type tests set to false', () => {
     [{ And: [{ Variable: '$.a', StringEquals: 'yes' }, { Variable: '$.b', IsPresent: false }] }, { a: 'yes', b: [] }, 'otherwise'],
     [{ Not: { Variable: '$.x', IsPresent: false } }, { x: 1 }, 'taken'],
   ])('%j on %j takes %s', async (rule, input, expected) => {
-    expect(await choose(rule).run(input).result).toBe(expected);
+    expect(await (await choose(rule)).run(input).result).toBe(expected);
   });
 
   it('holds inside Map iterations, as the backfill state machine uses it', async () => {
-    const { machine } = interpretDefinition(
+    const { machine } = await interpretDefinition(
       'map',
       {
         StartAt: 'Each',
