@@ -8,19 +8,14 @@ import module from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineOfRunId, type TaskEvent } from '../lib/compile/contract';
-import {
-  BackfillStore,
-  type LaunchResult,
-  PartitionStore,
-  type RerunResult,
-  type RerunSelection,
-  type ScheduledLaunchResult,
-  type ScheduleState,
-  ScheduleStates,
-  RunResults,
-  UnknownRunError,
-  UnknownTaskError,
-} from '../orchestration';
+// The orchestration modules one by one, not through their index: that would load what only the
+// functions use (the run monitor's SDK clients, Powertools) into every command.
+import { BackfillStore } from '../orchestration/backfill-store';
+import type { LaunchResult, ScheduledLaunchResult } from '../orchestration/launch';
+import { PartitionStore } from '../orchestration/partition-store';
+import { type RerunResult, type RerunSelection, UnknownRunError, UnknownTaskError } from '../orchestration/rerun';
+import { RunResults } from '../orchestration/run-results';
+import { type ScheduleState, ScheduleStates } from '../orchestration/schedule-state';
 import { failAbandonedRuns } from './abandoned-runs';
 import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';

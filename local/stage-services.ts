@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SECRETS_ENV, type SecretLocation } from '../lib/compile/contract';
 import { stageParameterPrefix } from '../lib/compile/deployed-names';
-import { ScheduleStates } from '../orchestration';
+import { ScheduleStates } from '../orchestration/schedule-state';
 import { LocalEngine, type LocalFunction, type LocalSchedule } from './engine';
 import { EventRouter } from './event-router';
 import { LocalAuthorizer } from './iam/authorizer';

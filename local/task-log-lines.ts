@@ -10,7 +10,7 @@
  *
  * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
  */
-import type { TaskInvocation } from '../orchestration/task-invocation';
+import type { TaskInvocation } from '../orchestration/invocation-line';
 import type { TaskLogEntry } from './task-logs';
 
 /** The fields of a line Lambda's Node.js runtime writes for a `console` call. */

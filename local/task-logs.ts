@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { invocationLine, type TaskInvocation } from '../orchestration/task-invocation';
+import { invocationLine, type TaskInvocation } from '../orchestration/invocation-line';
 
 /**
  * One line a task attempt printed, with the invocation it belongs to (pipeline, partition, run id,

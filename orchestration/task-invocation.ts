@@ -1,6 +1,6 @@
 /**
  * The wrapper every task function runs its handler in (its bundle's entry, generated at synth:
- * see `taskEntry`), and the two lines it logs per invocation.
+ * see `taskEntry`), and the two lines it logs per invocation (`invocation-line.ts` reads them back).
  *
  * On AWS each task function logs in Lambda's JSON format: every line a handler prints with
  * `console` carries the invocation's `requestId`, but nothing says which run, task or try the
@@ -13,6 +13,9 @@
  * Imported by generated Lambda entries: it must never import aws-cdk-lib.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { INVOCATION_LINE, type TaskInvocation } from './invocation-line';
+
+export { INVOCATION_LINE, invocationLine, type TaskInvocation } from './invocation-line';
 
 /** The part of a Lambda context the wrapper reads. */
 interface InvocationContext {
@@ -21,21 +24,6 @@ interface InvocationContext {
 
 /** A task handler: `(event: TaskEvent, context) => result`. */
 type Handler = (event: never, context: never) => unknown;
-
-/** What names a task invocation: the keys of its start line. */
-export interface TaskInvocation {
-  readonly pipeline: string;
-  readonly partition: string;
-  readonly runId: string;
-  readonly task: string;
-  /** The task's try in the run: 1, then one more per retry (`event.retryCount + 1`). */
-  readonly attempt: number;
-  /** The invocation's request id, Lambda's `context.awsRequestId`. */
-  readonly requestId: string;
-}
-
-/** The value of the `sluice` key that marks the wrapper's lines. */
-export const INVOCATION_LINE = Object.freeze({ start: 'start', end: 'end' });
 
 /** Runs a task's handler, logging the start and end line of each invocation around it. */
 export function withInvocationLog(handler: Handler): (event: unknown, context: InvocationContext) => Promise<unknown> {
@@ -65,21 +53,4 @@ function invocationOf(event: unknown, context: InvocationContext | undefined): T
   const { pipeline, partition, runId, task, retryCount } = e;
   if (typeof pipeline !== 'string' || typeof partition !== 'string' || typeof runId !== 'string' || typeof task !== 'string') return undefined;
   return { pipeline, partition, runId, task, attempt: (typeof retryCount === 'number' ? retryCount : 0) + 1, requestId: context?.awsRequestId ?? '' };
-}
-
-/**
- * The invocation a logged line starts or ends, if it is one of the wrapper's lines (its text, as
- * Powertools printed it).
- */
-export function invocationLine(text: string): (TaskInvocation & { readonly sluice: string }) | undefined {
-  if (!text.startsWith('{') || !text.includes('"sluice"')) return undefined;
-  try {
-    const line = JSON.parse(text) as Record<string, unknown>;
-    if (line.sluice !== INVOCATION_LINE.start && line.sluice !== INVOCATION_LINE.end) return undefined;
-    const { pipeline, partition, runId, task, attempt, requestId } = line;
-    if (typeof runId !== 'string' || typeof task !== 'string' || typeof attempt !== 'number' || typeof requestId !== 'string') return undefined;
-    return { sluice: line.sluice, pipeline: String(pipeline), partition: String(partition), runId, task, attempt, requestId };
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,5 @@
 import { type CloudWatchLogsClient, type FilteredLogEvent, type FilterLogEventsCommandInput, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
-import { invocationLine, type TaskInvocation } from '../../orchestration/task-invocation';
+import { invocationLine, type TaskInvocation } from '../../orchestration/invocation-line';
 import { requestIdOf, taskLogEntryOf } from '../task-log-lines';
 import type { TaskLogEntry } from '../task-logs';
 
