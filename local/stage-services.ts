@@ -4,7 +4,7 @@
  * `LocalRuntime.start` brings up over the shared DynamoDB and S3.
  */
 import { join } from 'node:path';
-import { BucketAlreadyExists, BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { http } from './node-http';
 import { SECRETS_ENV, type SecretLocation } from '../lib/compile/contract';
 import { stageParameterPrefix } from '../lib/compile/deployed-names';
 import { ScheduleStates } from '../orchestration/schedule-state';
@@ -231,13 +231,25 @@ function secretLocationsOf(functions: readonly LocalFunction[]): Map<string, Sec
   return locations;
 }
 
-/** Creates a bucket of the stage in the shared S3 unless it exists. */
+/**
+ * Creates a bucket of the stage in the shared S3 unless it exists: a CreateBucket of the path-style
+ * API, sent as it is (the local S3 takes it unsigned), because loading the SDK's S3 client for it
+ * took a tenth of a warm start's path to its first task.
+ */
 async function ensureBucket(s3: LocalS3, name: string): Promise<void> {
-  try {
-    await s3.client().send(new CreateBucketCommand({ Bucket: name }));
-  } catch (error) {
-    if (!(error instanceof BucketAlreadyOwnedByYou) && !(error instanceof BucketAlreadyExists)) throw error;
-  }
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = http.request(new URL(`/${encodeURIComponent(name)}`, s3.endpoint), { method: 'PUT' }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+  if (status === 200 || /<Code>BucketAlready(OwnedByYou|Exists)<\/Code>/.test(body)) return;
+  throw new Error(`The local S3 could not create bucket ${name} (HTTP ${status}): ${body.slice(0, 300)}`);
 }
 
 /** The task whose log group `name` is, from the parameters the stage publishes (`taskLogGroupName`). */

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { S3Client } from '@aws-sdk/client-s3';
+import { createRequire } from 'node:module';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_ACCESS_KEY, LOCAL_REGION, localCredentials } from './private/loopback';
 
 /** The EventBridge event S3 sends for a new object (`detail-type: Object Created`). */
@@ -198,6 +199,8 @@ function deliver(listeners: ReadonlySet<ObjectCreatedListener>, number: number, 
  * only where required (s3rver would store aws-chunked bodies undecoded).
  */
 export function s3ClientFor(endpoint: string): S3Client {
+  // Loaded when a client is first made: a command that makes none (a warm `sluice run`) skips it.
+  const { S3Client } = createRequire(import.meta.url)('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
   return new S3Client({
     endpoint,
     region: LOCAL_REGION,
