@@ -16,6 +16,7 @@
  *   string without); a child that does not succeed fails the Task with `States.TaskFailed` and
  *   the child's description as the `Cause`, as on AWS. Stopping the parent stops the child.
  */
+import { rewriteStates } from './nested-states';
 
 /** Resource of the synthetic Task state that runs one item of a Distributed Map. */
 export const CHILD_EXECUTION_RESOURCE = 'arn:aws:states:::sluice-local:distributedMapItem';
@@ -58,39 +59,25 @@ export function childExecutionState(mapState: string): string {
 /** Rewrites every Distributed Map of `definition` (a copy) as described in the module comment. */
 export function rewriteDistributedMaps(definition: Record<string, unknown>): RewrittenDefinition {
   const distributedMaps = new Map<string, DistributedMapProcessor>();
-  const rewrite = (machine: Record<string, unknown>): Record<string, unknown> => {
-    const states = (machine.States ?? {}) as Record<string, Record<string, unknown>>;
-    const rewritten: Record<string, Record<string, unknown>> = {};
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Parallel') {
-        rewritten[name] = { ...state, Branches: ((state.Branches ?? []) as Record<string, unknown>[]).map(rewrite) };
-        continue;
-      }
-      if (state.Type !== 'Map') {
-        rewritten[name] = state;
-        continue;
-      }
-      const processor = rewrite((state.ItemProcessor ?? state.Iterator ?? {}) as Record<string, unknown>);
-      const mode = (processor.ProcessorConfig as Record<string, unknown> | undefined)?.Mode;
-      if (mode !== 'DISTRIBUTED') {
-        rewritten[name] = { ...state, ...(state.ItemProcessor ? { ItemProcessor: processor } : { Iterator: processor }) };
-        continue;
-      }
-      const synthetic = childExecutionState(name);
-      distributedMaps.set(synthetic, { mapState: name, processor });
-      const { Label: _label, ItemProcessor: _processor, Iterator: _iterator, ...rest } = state;
-      rewritten[name] = {
-        ...rest,
-        ItemProcessor: {
-          ProcessorConfig: { Mode: 'INLINE' },
-          StartAt: synthetic,
-          States: { [synthetic]: { Type: 'Task', Resource: CHILD_EXECUTION_RESOURCE, TimeoutSeconds: CHILD_TIMEOUT_SECONDS, End: true } },
-        },
-      };
-    }
-    return { ...machine, States: rewritten };
-  };
-  return { definition: rewrite(definition), distributedMaps };
+  // Inner machines first: a Distributed Map inside another's processor is rewritten in it.
+  const rewritten = rewriteStates(definition, (state, name) => {
+    if (state.Type !== 'Map') return state;
+    const processor = (state.ItemProcessor ?? state.Iterator ?? {}) as Record<string, unknown>;
+    const mode = (processor.ProcessorConfig as Record<string, unknown> | undefined)?.Mode;
+    if (mode !== 'DISTRIBUTED') return state;
+    const synthetic = childExecutionState(name);
+    distributedMaps.set(synthetic, { mapState: name, processor });
+    const { Label: _label, ItemProcessor: _processor, Iterator: _iterator, ...rest } = state;
+    return {
+      ...rest,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'INLINE' },
+        StartAt: synthetic,
+        States: { [synthetic]: { Type: 'Task', Resource: CHILD_EXECUTION_RESOURCE, TimeoutSeconds: CHILD_TIMEOUT_SECONDS, End: true } },
+      },
+    };
+  });
+  return { definition: rewritten, distributedMaps };
 }
 
 /** The parameters of a `startExecution.sync` Task, checked. */

@@ -7,6 +7,8 @@
  * such rule is rewritten as the `Not` of the same test set to `true`, which means the same on AWS.
  */
 
+import { rewriteStates } from './nested-states';
+
 /** The type tests of a Choice rule. */
 const TYPE_TESTS = ['IsPresent', 'IsNull', 'IsNumeric', 'IsString', 'IsBoolean', 'IsTimestamp'] as const;
 
@@ -14,24 +16,7 @@ type Json = Record<string, unknown>;
 
 /** `definition` with every Choice rule's `IsX: false` written as `Not: { IsX: true }`, in every nested state machine. */
 export function rewriteNegatedTypeTests(definition: Json): Json {
-  const states = (definition.States ?? {}) as Record<string, Json>;
-  const rewritten = Object.fromEntries(Object.entries(states).map(([name, state]) => [name, rewriteState(state)]));
-  return { ...definition, States: rewritten };
-}
-
-function rewriteState(state: Json): Json {
-  switch (state.Type) {
-    case 'Choice':
-      return { ...state, Choices: ((state.Choices ?? []) as Json[]).map(rewriteRule) };
-    case 'Parallel':
-      return { ...state, Branches: ((state.Branches ?? []) as Json[]).map(rewriteNegatedTypeTests) };
-    case 'Map':
-      if (state.ItemProcessor) return { ...state, ItemProcessor: rewriteNegatedTypeTests(state.ItemProcessor as Json) };
-      if (state.Iterator) return { ...state, Iterator: rewriteNegatedTypeTests(state.Iterator as Json) };
-      return state;
-    default:
-      return state;
-  }
+  return rewriteStates(definition, (state) => (state.Type === 'Choice' ? { ...state, Choices: ((state.Choices ?? []) as Json[]).map(rewriteRule) } : state));
 }
 
 function rewriteRule(rule: Json): Json {

@@ -1,9 +1,9 @@
 /**
  * The ASL interpreter (aws-local-stepfunctions), loaded on first use rather than with the engine.
  * It and its schema validator take about 60 ms to load: a warm `sluice run` spent them before it
- * started the launcher's sandbox. The engine starts loading it when it is made
- * ({@link loadInterpreter}), and the first execution waits for it, by then long loaded: the load
- * fills the time the command waits for its functions' sandboxes instead.
+ * started the launcher's sandbox. The engine starts loading it ({@link loadInterpreter}) when a
+ * function is first invoked, and the first execution waits for it, by then loaded: the load fills
+ * the time the command waits for the launcher's sandbox instead.
  */
 import type * as AslInterpreter from 'aws-local-stepfunctions';
 
