@@ -35,10 +35,11 @@ export async function failAbandonedRuns(engine: LocalEngine, pipelines: Readonly
       cause: record.cause,
     });
   }
-  for (const pipeline of pipelines.values()) {
-    // A reconciliation acts only on these two lists; when both are empty, loading the monitor's
-    // bundle to find that out again would be most of a command's start with many pipelines.
-    if (!(await hasPartitionsToReconcile(pipeline, dynamo))) continue;
+  // A reconciliation acts only on these two lists; when both are empty, loading the monitor's
+  // bundle to find that out again would be most of a command's start with many pipelines. The
+  // lists of every pipeline are read side by side: a start waits for them before it launches.
+  const toReconcile = await Promise.all([...pipelines.values()].map(async (pipeline) => ((await hasPartitionsToReconcile(pipeline, dynamo)) ? [pipeline] : [])));
+  for (const pipeline of toReconcile.flat()) {
     const { monitor } = pipeline;
     const reconciliations = engine.stage.schedules.filter((s) => monitor && engine.stage.findFunction(s.target.arn)?.arn === monitor.arn);
     for (const schedule of reconciliations) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { DEAD_LETTER_ATTRIBUTES } from '../lib/compile/contract';
 import type { InvokeResult, LocalEventSourceMapping, LocalQueue, LocalRuleTarget, LocalStage } from './engine';
-import { matchesPattern } from './services';
+import { matchesPattern } from './services/event-pattern';
 
 /** Something the router did, for the CLI to print. */
 export type RouterNotice =

@@ -1,7 +1,6 @@
 /** The pipelines of the local stage, found in the assembly by the metadata the constructs tag them with. */
 import { LAUNCHER_ENV, type LauncherConfig } from '../lib/compile/contract';
 import { formatIssue } from '../lib/compile/errors';
-import { readLauncherEnvironment } from '../orchestration/environment';
 import type { LocalFunction, LocalStage, LocalStateMachine } from './engine';
 import { BrokenPipelineError, UnknownPipelineError } from './stage-errors';
 import type { SynthLocalResult } from './synth';
@@ -30,32 +29,67 @@ export interface WarmUp {
   readonly start: 'launcher' | 'backfill';
 }
 
-/** Pairs each pipeline's state machine (tagged by the constructs) with its launcher function. */
+/**
+ * Pairs each pipeline's state machine (tagged by the constructs) with its launcher function, and
+ * reads its configuration from the launcher's environment, as the build holds it: the build was
+ * checked when it was made ({@link checkPipelines}), and a build never changes after.
+ */
 export function pipelinesOf(stage: LocalStage): Map<string, LocalPipeline> {
   const pipelines = new Map<string, LocalPipeline>();
-  for (const stateMachine of stage.stateMachines) {
-    const name = (stateMachine.metadata['sluice:pipeline'] as { pipeline?: string } | undefined)?.pipeline;
-    if (!name) continue;
-    const launcher = stage.functions.find((f) => f.environment[LAUNCHER_ENV.stateMachineArn] === stateMachine.arn);
-    if (!launcher) throw new Error(`Pipeline "${name}" has no launcher function in the local stage`);
-    const environment = readLauncherEnvironment(launcher.environment);
-    const backfill = stage.stateMachines.find((s) => (s.metadata['sluice:backfill'] as { pipeline?: string } | undefined)?.pipeline === name);
-    const backfillFunction = backfill && invokedFunctions(backfill.definition).map((arn) => stage.findFunction(arn))[0];
+  for (const { name, stateMachine, launcher } of launchersOf(stage)) {
+    const config = JSON.parse(launcher.environment[LAUNCHER_ENV.pipeline] ?? 'null') as LauncherConfig;
+    const backfill = stage.stateMachines.find((s) => pipelineOf(s, 'sluice:backfill') === name);
+    const backfillFunction = backfill && backfillFunctionOf(stage, backfill);
     const monitor = stage.functions.find((f) => f.environment[LAUNCHER_ENV.rerunStateMachineArn] === stateMachine.arn);
-    const taskFunctions = taskFunctionsOf(stage, stateMachine, environment.config);
     pipelines.set(name, {
       name,
       stateMachine,
       launcher,
-      config: environment.config,
-      tableName: environment.tableName,
-      taskFunctions,
+      config,
+      tableName: launcher.environment[LAUNCHER_ENV.tableName] ?? '',
+      taskFunctions: taskFunctionsOf(stage, stateMachine, config),
       ...(monitor && { monitor }),
       ...(backfill && { backfill }),
       ...(backfillFunction && { backfillFunction }),
     });
   }
   return pipelines;
+}
+
+/**
+ * Checks what {@link pipelinesOf} reads of a new build as each launcher checks its environment at
+ * its init (the configuration's shape, the table's name), so that a build the local runtime
+ * loads holds nothing else. Loads zod: a synth does, a warm start does not.
+ * @throws EnvironmentError naming the variable and its problem
+ */
+export async function checkPipelines(stage: LocalStage): Promise<void> {
+  const { readLauncherEnvironment } = await import('../orchestration/environment');
+  for (const { launcher } of launchersOf(stage)) readLauncherEnvironment(launcher.environment);
+}
+
+/** Each pipeline's state machine with its launcher, the function whose environment names that state machine. */
+function launchersOf(stage: LocalStage): { name: string; stateMachine: LocalStateMachine; launcher: LocalFunction }[] {
+  return stage.stateMachines.flatMap((stateMachine) => {
+    const name = pipelineOf(stateMachine, 'sluice:pipeline');
+    if (!name) return [];
+    const launcher = launcherOf(stage, stateMachine);
+    if (!launcher) throw new Error(`Pipeline "${name}" has no launcher function in the local stage`);
+    return [{ name, stateMachine, launcher }];
+  });
+}
+
+/** The pipeline a state machine belongs to, by the metadata the constructs tag it with. */
+function pipelineOf(stateMachine: LocalStateMachine, kind: 'sluice:pipeline' | 'sluice:backfill'): string | undefined {
+  return (stateMachine.metadata[kind] as { pipeline?: string } | undefined)?.pipeline;
+}
+
+function launcherOf(stage: LocalStage, stateMachine: LocalStateMachine): LocalFunction | undefined {
+  return stage.functions.find((f) => f.environment[LAUNCHER_ENV.stateMachineArn] === stateMachine.arn);
+}
+
+/** The function of a backfill's steps: the one its state machine invokes. */
+function backfillFunctionOf(stage: LocalStage, backfill: LocalStateMachine): LocalFunction | undefined {
+  return invokedFunctions(backfill.definition).map((arn) => stage.findFunction(arn))[0];
 }
 
 /**

@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { pipelineOfRunId, type TaskEvent } from '../lib/compile/contract';
 // The orchestration modules one by one, not through their index: that would load what only the
 // functions use (the run monitor's SDK clients, Powertools) into every command.
-import { BackfillStore } from '../orchestration/backfill-store';
+import type { BackfillStore } from '../orchestration/backfill-store';
 import type { LaunchResult, ScheduledLaunchResult } from '../orchestration/launch';
-import { PartitionStore } from '../orchestration/partition-store';
-import { type RerunResult, type RerunSelection, UnknownRunError, UnknownTaskError } from '../orchestration/rerun';
-import { RunResults } from '../orchestration/run-results';
-import { type ScheduleState, ScheduleStates } from '../orchestration/schedule-state';
-import { failAbandonedRuns } from './abandoned-runs';
+import type { PartitionStore } from '../orchestration/partition-store';
+import type { RerunResult, RerunSelection } from '../orchestration/rerun';
+import type { RunResults } from '../orchestration/run-results';
+import type { ScheduleState, ScheduleStates } from '../orchestration/schedule-state';
 import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';
 import type { EventRouter, RouterNotice } from './event-router';
@@ -152,6 +151,7 @@ export class LocalRuntime {
 
   private constructor(
     readonly synth: SynthLocalResult,
+    private readonly orchestration: Orchestration,
     readonly engine: LocalEngine,
     readonly pipelines: ReadonlyMap<string, LocalPipeline>,
     private readonly services: StageServices & { readonly shared: SharedServices; readonly dynamo: LocalDynamo; readonly s3: LocalS3 },
@@ -209,9 +209,10 @@ export class LocalRuntime {
         writeFileAtomic(join(props.home, DEV_FILE), JSON.stringify(announcement, null, 2));
       }
       // This process holds one lease on the services: any other is another sluice command.
-      await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
+      const orchestration = await loadOrchestration();
+      await orchestration.failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
       const attachedTo = dev && dev.pid !== process.pid ? dev.pid : undefined;
-      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, ...services }, router, props, attachedTo);
+      return new LocalRuntime(synth, orchestration, running, pipelines, { shared, dynamo, s3, ...services }, router, props, attachedTo);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -338,7 +339,7 @@ export class LocalRuntime {
     const name = pipelineOfRunId(runId);
     const pipeline = name === undefined ? undefined : this.pipelines.get(name);
     if (!pipeline) {
-      throw new UnknownRunError(runId, `run ids start with their pipeline's name and "_", and no pipeline here is named "${name ?? runId}"`);
+      throw new this.orchestration.UnknownRunError(runId, `run ids start with their pipeline's name and "_", and no pipeline here is named "${name ?? runId}"`);
     }
     return pipeline;
   }
@@ -373,7 +374,7 @@ export class LocalRuntime {
   }
 
   private scheduleStates(pipeline: LocalPipeline): ScheduleStates {
-    return new ScheduleStates(this.services.dynamo.client(), pipeline.tableName);
+    return new this.orchestration.ScheduleStates(this.services.dynamo.client(), pipeline.tableName);
   }
 
   /** Partition statuses in key order, `MISSING` included, over a key range. */
@@ -383,12 +384,12 @@ export class LocalRuntime {
 
   /** The partition table of a pipeline. */
   partitionStore(name: string): PartitionStore {
-    return new PartitionStore(this.services.dynamo.client(), this.pipeline(name).tableName);
+    return new this.orchestration.PartitionStore(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /** The backfills of a pipeline, as its backfill function records them. */
   backfillStore(name: string): BackfillStore {
-    return new BackfillStore(this.services.dynamo.client(), this.pipeline(name).tableName);
+    return new this.orchestration.BackfillStore(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /**
@@ -398,13 +399,13 @@ export class LocalRuntime {
   replaceTaskHandler(name: string, task: string, handler: ((event: TaskEvent) => unknown) | undefined): void {
     const pipeline = this.pipeline(name);
     const fn = pipeline.taskFunctions.get(task);
-    if (!fn) throw new UnknownTaskError(name, task, pipeline.config.tasks.map((t) => t.name));
+    if (!fn) throw new this.orchestration.UnknownTaskError(name, task, pipeline.config.tasks.map((t) => t.name));
     this.engine.replaceHandler(fn.arn, handler as ((event: unknown) => unknown) | undefined);
   }
 
   /** The task results the runs of a pipeline recorded. */
   runResults(name: string): RunResults {
-    return new RunResults(this.services.dynamo.client(), this.pipeline(name).tableName);
+    return new this.orchestration.RunResults(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /** Executions of a pipeline, newest first. */
@@ -578,3 +579,22 @@ export class LocalRuntime {
     return `${this.pipeline(name).stateMachine.arn.replace(':stateMachine:', ':execution:')}:${runId}`;
   }
 }
+
+/**
+ * The orchestration modules the runtime's methods use, loaded by its start once the sandboxes of
+ * what it is about to run have started: they load the AWS SDK, which then loads while those
+ * sandboxes do, rather than before they start (a warm `sluice run` reaches its first task sooner).
+ */
+async function loadOrchestration() {
+  const [{ BackfillStore }, { PartitionStore }, { UnknownRunError, UnknownTaskError }, { RunResults }, { ScheduleStates }, { failAbandonedRuns }] = await Promise.all([
+    import('../orchestration/backfill-store'),
+    import('../orchestration/partition-store'),
+    import('../orchestration/rerun'),
+    import('../orchestration/run-results'),
+    import('../orchestration/schedule-state'),
+    import('./abandoned-runs'),
+  ]);
+  return { BackfillStore, PartitionStore, UnknownRunError, UnknownTaskError, RunResults, ScheduleStates, failAbandonedRuns };
+}
+
+type Orchestration = Awaited<ReturnType<typeof loadOrchestration>>;

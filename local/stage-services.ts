@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { http } from './node-http';
 import { SECRETS_ENV, type SecretLocation } from '../lib/compile/contract';
 import { stageParameterPrefix } from '../lib/compile/deployed-names';
-import { ScheduleStates } from '../orchestration/schedule-state';
 import { LocalEngine, type LocalFunction, type LocalSchedule } from './engine';
 import { EventRouter } from './event-router';
 import { LocalAuthorizer } from './iam/authorizer';
@@ -103,7 +102,9 @@ export async function startStageServices(
   // the launchers, the schedules' state, and the task logs.
   const lambda = await startLambdaApi({ find: (name) => stage.findFunction(name), invoke: (arn, event) => engine!.invoke(arn, event), authorize });
   started.push(lambda);
-  const scheduleStatesOf = (schedule: LocalSchedule) => {
+  // Loaded when first asked (it loads the AWS SDK): not on the path of a start.
+  const scheduleStatesOf = async (schedule: LocalSchedule) => {
+    const { ScheduleStates } = await import('../orchestration/schedule-state');
     const pipeline = [...pipelinesOf(stage).values()].find((p) => p.launcher.arn === stage.findFunction(schedule.target.arn)?.arn);
     if (!pipeline) throw new Error(`schedule ${schedule.name} does not launch a pipeline of the local stage`);
     return { pipeline: pipeline.name, states: new ScheduleStates(dynamo.client(), pipeline.tableName) };
@@ -111,11 +112,11 @@ export async function startStageServices(
   const scheduler = await startSchedulerApi({
     schedules: stage.schedules,
     state: async (schedule) => {
-      const { pipeline, states } = scheduleStatesOf(schedule);
+      const { pipeline, states } = await scheduleStatesOf(schedule);
       return (await states.get(pipeline)) === 'PAUSED' ? 'DISABLED' : 'ENABLED';
     },
     setState: async (schedule, state) => {
-      const { pipeline, states } = scheduleStatesOf(schedule);
+      const { pipeline, states } = await scheduleStatesOf(schedule);
       await states.set(pipeline, state === 'DISABLED' ? 'PAUSED' : 'ENABLED', new Date());
     },
     authorize,

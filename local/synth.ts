@@ -123,13 +123,14 @@ function removeInterruptedBuilds(home: string): void {
 async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: string, hash: string): Promise<void> {
   // Loaded only on a cache miss: importing aws-cdk-lib alone takes longer than a warm start.
   // (And the state machines' check loads the interpreter, which a cached start may not need.)
-  const [{ loadProjectStages }, { discoverPipelines, leaveOut }, { createSluiceApp }, { selectStages, bucketIssues }, { loadStage }, { checkStateMachines }] = await Promise.all([
+  const [{ loadProjectStages }, { discoverPipelines, leaveOut }, { createSluiceApp }, { selectStages, bucketIssues }, { loadStage }, { checkStateMachines }, { checkPipelines }] = await Promise.all([
     import('../lib/loader/project-config'),
     import('../lib/loader'),
     import('../lib/stacks/app'),
     import('../lib/stacks/stage-config'),
     import('./engine/assembly'),
     import('./engine/interpreted-machine'),
+    import('./local-pipelines'),
   ]);
   const stages = await loadProjectStages(props.projectDir);
   const selected = selectStages(stages, stage);
@@ -160,7 +161,9 @@ async function synthesize(props: SynthLocalProps, stage: string, assemblyDir: st
   app.synth();
   if (previous && bundled) reuseStacks(previous.dir, building, bundled);
   try {
-    await checkStateMachines(loadStage(building, stage));
+    const built = loadStage(building, stage);
+    await checkStateMachines(built);
+    await checkPipelines(built);
   } catch (error) {
     rmSync(building, { recursive: true, force: true });
     throw error;

@@ -132,11 +132,11 @@ export class PartitionStore {
    * those runs claimed, then the other partitions of backfill batches.
    */
   async listRunning(pipeline: string): Promise<PartitionRecord[]> {
-    const records = [
-      ...(await this.readIndexed(RUNNING_INDEX, pipeline)),
-      ...(await this.readIndexed(RUNNING_INDEX, pipeline, `${pipeline}${RUNNING_INDEX.batchSuffix}`)),
-    ];
-    return records.filter((r) => r.status === 'RUNNING');
+    const [single, batched] = await Promise.all([
+      this.readIndexed(RUNNING_INDEX, pipeline),
+      this.readIndexed(RUNNING_INDEX, pipeline, `${pipeline}${RUNNING_INDEX.batchSuffix}`),
+    ]);
+    return [...single, ...batched].filter((r) => r.status === 'RUNNING');
   }
 
   /**

@@ -1,19 +1,10 @@
-import {
-  DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
-  ExecutionAlreadyExists,
-  ExecutionDoesNotExist,
-  InvalidExecutionInput,
-  InvalidName,
-  StartExecutionCommand,
-  type StartExecutionCommandOutput,
-  StateMachineDoesNotExist,
-} from '@aws-sdk/client-sfn';
+import type { DescribeExecutionCommand, DescribeExecutionCommandOutput, StartExecutionCommand, StartExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { loadStage } from './assembly';
 import type { LocalStage, LocalStateMachine } from './local-stage';
 import { type InvokeResult, LocalLambda, type TaskHandler } from './lambda';
 import { processExists } from '../process';
 import { DynamoDbTasks } from './private/dynamodb-task';
+import { sfnError, sfnSdk } from './private/sfn-sdk';
 import type { LocalAuthorizer } from '../iam/authorizer';
 import type { GatewayShortcut } from '../iam/gateway';
 import { TaskLogs } from '../task-logs';
@@ -141,12 +132,13 @@ export class LocalEngine {
       },
     });
     const send = async (command: StartExecutionCommand | DescribeExecutionCommand): Promise<unknown> => {
-      if (command instanceof StartExecutionCommand) {
+      const sdk = sfnSdk();
+      if (command instanceof sdk.StartExecutionCommand) {
         const { stateMachineArn, name, input } = command.input;
         const started = await this.startExecution({ stateMachineArn: stateMachineArn ?? '', name, input });
         return { $metadata: {}, executionArn: started.executionArn, startDate: started.startDate };
       }
-      if (command instanceof DescribeExecutionCommand) return this.describe(command.input.executionArn ?? '');
+      if (command instanceof sdk.DescribeExecutionCommand) return this.describe(command.input.executionArn ?? '');
       throw new Error(`The local Step Functions client supports StartExecution and DescribeExecution, not ${(command as object).constructor.name}`);
     };
     this.sfnClient = { send } as LocalEngine['sfnClient'];
@@ -164,7 +156,7 @@ export class LocalEngine {
   /** The execution as Step Functions' DescribeExecution reports it. */
   describeExecution(executionArn: string): ExecutionRecord {
     const record = this.executions.get(executionArn)?.record ?? this.findRecord(executionArn);
-    if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
+    if (!record) throw sfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return record;
   }
 
@@ -203,21 +195,21 @@ export class LocalEngine {
   async startExecution(request: { stateMachineArn: string; name?: string; input?: string }): Promise<{ executionArn: string; startDate: Date }> {
     const stateMachine = this.stage.findStateMachine(request.stateMachineArn);
     if (!stateMachine) {
-      throw new StateMachineDoesNotExist({ message: `State Machine Does Not Exist: '${request.stateMachineArn}'`, $metadata: {} });
+      throw sfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${request.stateMachineArn}'`);
     }
     const name = request.name ?? crypto.randomUUID();
     if (!EXECUTION_NAME.test(name)) {
-      throw new InvalidName({ message: `Invalid Name: '${name}' (1 to 80 characters of A-Z, a-z, 0-9, _ and -)`, $metadata: {} });
+      throw sfnError('InvalidName', `Invalid Name: '${name}' (1 to 80 characters of A-Z, a-z, 0-9, _ and -)`);
     }
     const inputText = request.input ?? '{}';
     let input: unknown;
     try {
       input = JSON.parse(inputText);
     } catch (error) {
-      throw new InvalidExecutionInput({ message: `Invalid State Machine Execution Input: ${(error as Error).message}`, $metadata: {} });
+      throw sfnError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${(error as Error).message}`);
     }
     if (Buffer.byteLength(inputText, 'utf8') > PAYLOAD_LIMIT_BYTES) {
-      throw new InvalidExecutionInput({ message: `Execution input exceeds the maximum of ${PAYLOAD_LIMIT_BYTES} bytes`, $metadata: {} });
+      throw sfnError('InvalidExecutionInput', `Execution input exceeds the maximum of ${PAYLOAD_LIMIT_BYTES} bytes`);
     }
     // Before anything is written: a definition the interpreter cannot run fails the start itself
     // (prepared once per state machine, and taken from there again when the execution runs). From
@@ -227,13 +219,13 @@ export class LocalEngine {
     const executionArn = stateMachine.arn.replace(':stateMachine:', ':execution:') + `:${name}`;
     const existing = this.executions.get(executionArn)?.record ?? this.store.read(stateMachine.name, name);
     if (!existing && this.store.has(stateMachine.name, name)) {
-      throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${executionArn}' (its record is damaged)`, $metadata: {} });
+      throw sfnError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}' (its record is damaged)`);
     }
     if (existing) {
       if (existing.status === 'RUNNING' && existing.input === inputText && this.executions.has(executionArn)) {
         return { executionArn, startDate: new Date(existing.startDate) };
       }
-      throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${executionArn}'`, $metadata: {} });
+      throw sfnError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const startDate = new Date();
     const record: ExecutionRecord = {
@@ -270,7 +262,7 @@ export class LocalEngine {
       return { ...running.record, events: running.events };
     }
     const record = this.findRecord(executionArn);
-    if (!record) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${executionArn}'`, $metadata: {} });
+    if (!record) throw sfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return { ...record, events: [] };
   }
 
@@ -307,7 +299,7 @@ export class LocalEngine {
   /** Executions of a state machine, this process's and those kept under `SLUICE_HOME`, newest first. */
   listExecutions(stateMachineArn: string): ExecutionRecord[] {
     const stateMachine = this.stage.findStateMachine(stateMachineArn);
-    if (!stateMachine) throw new StateMachineDoesNotExist({ message: `State Machine Does Not Exist: '${stateMachineArn}'`, $metadata: {} });
+    if (!stateMachine) throw sfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
     const byArn = new Map<string, ExecutionRecord>();
     for (const record of this.store.list(stateMachine.name)) byArn.set(record.executionArn, record);
     for (const { record } of this.executions.values()) {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStage, type LocalStage } from '../../local/engine';
-import { functionsToWarm, pipelinesOf } from '../../local/local-pipelines';
+import { checkPipelines, functionsToWarm, pipelinesOf } from '../../local/local-pipelines';
+import { LAUNCHER_ENV } from '../../lib/compile/contract';
 import { synthLocalStage } from '../../local/synth';
 
 const projectDir = fileURLToPath(new URL('../../examples', import.meta.url));
@@ -39,5 +40,17 @@ describe('the functions a command warms up', () => {
     expect(new Set(invokedBy(pipeline.stateMachine.definition))).toEqual(new Set(run.slice(1, -1)));
     expect(run.at(-1)).toBe(monitor?.arn);
     expect(backfill.slice(1)).toEqual(run.slice(1));
+  });
+
+  it('are read from a build whose launchers were checked as the launchers check their environment', async () => {
+    await expect(checkPipelines(stage)).resolves.toBeUndefined();
+    const launcher = pipelinesOf(stage).get('greet')!.launcher;
+    const broken: LocalStage = {
+      ...stage,
+      functions: stage.functions.map((f) => (f === launcher ? { ...f, environment: { ...f.environment, [LAUNCHER_ENV.pipeline]: '{"name":"greet","tasks":[]}' } } : f)),
+    };
+
+    // A configuration the launcher would refuse fails the check, naming the variable
+    await expect(checkPipelines(broken)).rejects.toMatchObject({ name: 'EnvironmentError', message: expect.stringContaining(LAUNCHER_ENV.pipeline) });
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
 import { writeFileAtomic } from '../../state-files';
+import { sfnError } from './sfn-sdk';
 import { type ExecutionRecord, executionRecordFile, markRunning, readExecutionRecord, readExecutionRecords, readRunningRecords } from '../records';
 
 /**
@@ -59,7 +59,7 @@ export class ExecutionStore {
     } catch (error) {
       // Another process started this name first.
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${record.executionArn}'`, $metadata: {} });
+        throw sfnError('ExecutionAlreadyExists', `Execution Already Exists: '${record.executionArn}'`);
       }
       throw error;
     }
