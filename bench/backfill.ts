@@ -103,7 +103,7 @@ async function backfill(runtime: LocalRuntime, pipeline: string, count: number, 
   const started = await startBackfill(runtime, pipeline, request);
   const execution = await runtime.engine.waitForExecution(started.executionArn);
   if (execution.status !== 'SUCCEEDED') throw new Error(`bench backfill of ${pipeline} ended ${execution.status}: ${execution.cause ?? ''}`);
-  const record = await runtime.backfillStore(pipeline).get(pipeline, started.backfillId);
+  const record = await (await runtime.backfillStore(pipeline)).get(pipeline, started.backfillId);
   if (record?.succeeded !== count) throw new Error(`bench backfill of ${pipeline}: ${record?.succeeded} of ${count} partitions succeeded`);
   return { count, seconds: (Date.parse(execution.stopDate!) - Date.parse(execution.startDate)) / 1000 };
 }

@@ -140,7 +140,7 @@ async function sluiceStatus(cli: string, home: string, args: readonly string[]):
 async function seed(runtime: LocalRuntime, count: number): Promise<void> {
   const spec = runtime.pipeline(PIPELINE).config.partitions!;
   const keys = listPartitions(spec, { now: new Date() });
-  const store = runtime.partitionStore(PIPELINE);
+  const store = await runtime.partitionStore(PIPELINE);
   const step = Math.max(1, Math.floor(keys.length / count));
   const chosen = keys.filter((_, i) => i % step === 0).slice(0, count);
   for (let i = 0; i < chosen.length; i += 20) {

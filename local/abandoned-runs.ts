@@ -1,6 +1,5 @@
 import type { RunInput } from '../lib/compile/contract';
-import { BackfillStore } from '../orchestration/backfill-store';
-import { PartitionStore } from '../orchestration/partition-store';
+import { PARTITION_TABLE } from '../lib/compile/partition-item';
 import type { LocalEngine, LocalStage } from './engine';
 import { isAbandoned, readRunningRecords } from './engine/records';
 import type { LocalPipeline } from './local-pipelines';
@@ -18,6 +17,8 @@ import type { LocalDynamo } from './services/dynamodb';
  */
 export async function failAbandonedRuns(engine: LocalEngine, pipelines: ReadonlyMap<string, LocalPipeline>, dynamo: LocalDynamo, alone: boolean): Promise<void> {
   for (const record of engine.abortAbandoned()) {
+    // Loaded for a record to repair only: the stores load the SDK, which a start finding none skips.
+    const [{ BackfillStore }, { PartitionStore }] = await Promise.all([import('../orchestration/backfill-store'), import('../orchestration/partition-store')]);
     const backfilled = [...pipelines.values()].find((p) => p.backfill?.arn === record.stateMachineArn);
     if (backfilled) {
       // Its runs were abandoned too, and are failed below; the backfill itself ends ABORTED.
@@ -52,11 +53,34 @@ export async function failAbandonedRuns(engine: LocalEngine, pipelines: Readonly
   }
 }
 
-/** Whether a pipeline has partitions RUNNING or with a rerun requested: what a reconciliation acts on. */
+/**
+ * Whether a pipeline has partitions RUNNING or with a rerun requested, what a reconciliation acts
+ * on: whether either sparse index lists one (`PartitionStore.listRunning` and `listRerunRequested`
+ * read the same entries). Read with the JSON API, as every command's start reads them: a start that
+ * finds nothing to do needs no SDK.
+ */
 async function hasPartitionsToReconcile(pipeline: LocalPipeline, dynamo: LocalDynamo): Promise<boolean> {
-  const store = new PartitionStore(dynamo.client(), pipeline.tableName);
-  const [running, reruns] = await Promise.all([store.listRunning(pipeline.name), store.listRerunRequested(pipeline.name)]);
-  return running.length > 0 || reruns.length > 0;
+  const { runningIndex, rerunIndex } = PARTITION_TABLE;
+  const listed = [
+    { index: runningIndex, key: pipeline.name },
+    { index: runningIndex, key: `${pipeline.name}${runningIndex.batchSuffix}` },
+    { index: rerunIndex, key: pipeline.name },
+  ];
+  const counts = await Promise.all(
+    listed.map(async ({ index, key }) => {
+      const { Count } = (await dynamo.json().call('Query', {
+        TableName: pipeline.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: '#indexed = :key',
+        ExpressionAttributeNames: { '#indexed': index.partitionKey },
+        ExpressionAttributeValues: { ':key': { S: key } },
+        Select: 'COUNT',
+        Limit: 1,
+      })) as { Count?: number };
+      return Count ?? 0;
+    }),
+  );
+  return counts.some((count) => count > 0);
 }
 
 /**

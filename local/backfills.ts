@@ -85,7 +85,7 @@ export interface BackfillProgress {
 }
 
 export async function backfillProgress(runtime: LocalRuntime, started: StartedBackfill): Promise<BackfillProgress> {
-  return progressOf(localBackfillAccess(runtime, started.pipeline), started);
+  return progressOf(await localBackfillAccess(runtime, started.pipeline), started);
 }
 
 /** How a cancel treats the runs in flight. */
@@ -97,13 +97,13 @@ export type CancelMode = 'finish' | 'stop';
  * (their partitions end FAILED, as any aborted run's), and it is marked CANCELLED at once.
  * Returns whether the backfill was still running.
  */
-export function cancelBackfill(runtime: LocalRuntime, name: string, backfillId: string, mode: CancelMode): Promise<boolean> {
-  return cancelWith(localBackfillAccess(runtime, name), name, backfillId, mode);
+export async function cancelBackfill(runtime: LocalRuntime, name: string, backfillId: string, mode: CancelMode): Promise<boolean> {
+  return cancelWith(await localBackfillAccess(runtime, name), name, backfillId, mode);
 }
 
 /** The outcomes of a backfill's runs that did not succeed. */
-export function backfillProblems(runtime: LocalRuntime, name: string, backfillId: string): Promise<RunOutcome[]> {
-  return problemsOf(runtime.backfillStore(name), name, backfillId);
+export async function backfillProblems(runtime: LocalRuntime, name: string, backfillId: string): Promise<RunOutcome[]> {
+  return problemsOf(await runtime.backfillStore(name), name, backfillId);
 }
 
 /**
@@ -117,10 +117,10 @@ export interface BackfillAccess {
   stopExecution(executionArn: string, reason: { error: string; cause: string }): Promise<unknown>;
 }
 
-function localBackfillAccess(runtime: LocalRuntime, name: string): BackfillAccess {
+async function localBackfillAccess(runtime: LocalRuntime, name: string): Promise<BackfillAccess> {
   return {
-    backfills: runtime.backfillStore(name),
-    partitions: runtime.partitionStore(name),
+    backfills: await runtime.backfillStore(name),
+    partitions: await runtime.partitionStore(name),
     describeExecution: (arn) => runtime.engine.describeExecution(arn),
     stopExecution: (arn, reason) => runtime.engine.stopExecution(arn, reason),
   };
@@ -154,7 +154,7 @@ export async function problemsOf(store: BackfillStore, name: string, backfillId:
 }
 
 /** The pipeline's backfills, newest first. */
-export function listBackfills(runtime: LocalRuntime, name: string): Promise<BackfillRecord[]> {
+export async function listBackfills(runtime: LocalRuntime, name: string): Promise<BackfillRecord[]> {
   runtime.pipeline(name);
-  return runtime.backfillStore(name).list(name);
+  return (await runtime.backfillStore(name)).list(name);
 }

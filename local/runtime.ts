@@ -14,9 +14,11 @@ import type { BackfillStore } from '../orchestration/backfill-store';
 import type { LaunchResult, ScheduledLaunchResult } from '../orchestration/launch';
 import type { PartitionStore } from '../orchestration/partition-store';
 import type { RerunResult, RerunSelection } from '../orchestration/rerun';
+import { UnknownRunError, UnknownTaskError } from '../orchestration/rerun-errors';
 import type { RunResults } from '../orchestration/run-results';
 import type { ScheduleState, ScheduleStates } from '../orchestration/schedule-state';
 import { DEV_FILE, DevAlreadyRunningError, type DevAnnouncement, findLiveDev } from './dev-announcement';
+import { failAbandonedRuns } from './abandoned-runs';
 import { type ExecutionRecord, type ExecutionResult, type InvokeResult, type LocalEngine } from './engine';
 import type { EventRouter, RouterNotice } from './event-router';
 import { type LocalPipeline, pipelineNamed, taskFunctionArns, type WarmUp } from './local-pipelines';
@@ -151,7 +153,6 @@ export class LocalRuntime {
 
   private constructor(
     readonly synth: SynthLocalResult,
-    private readonly orchestration: Orchestration,
     readonly engine: LocalEngine,
     readonly pipelines: ReadonlyMap<string, LocalPipeline>,
     private readonly services: StageServices & { readonly shared: SharedServices; readonly dynamo: LocalDynamo; readonly s3: LocalS3 },
@@ -209,10 +210,9 @@ export class LocalRuntime {
         writeFileAtomic(join(props.home, DEV_FILE), JSON.stringify(announcement, null, 2));
       }
       // This process holds one lease on the services: any other is another sluice command.
-      const orchestration = await loadOrchestration();
-      await orchestration.failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
+      await failAbandonedRuns(running, pipelines, dynamo, liveLeases(props.home) <= 1);
       const attachedTo = dev && dev.pid !== process.pid ? dev.pid : undefined;
-      return new LocalRuntime(synth, orchestration, running, pipelines, { shared, dynamo, s3, ...services }, router, props, attachedTo);
+      return new LocalRuntime(synth, running, pipelines, { shared, dynamo, s3, ...services }, router, props, attachedTo);
     } catch (error) {
       await Promise.allSettled(started.map((s) => s.stop()));
       await shared?.release();
@@ -339,7 +339,7 @@ export class LocalRuntime {
     const name = pipelineOfRunId(runId);
     const pipeline = name === undefined ? undefined : this.pipelines.get(name);
     if (!pipeline) {
-      throw new this.orchestration.UnknownRunError(runId, `run ids start with their pipeline's name and "_", and no pipeline here is named "${name ?? runId}"`);
+      throw new UnknownRunError(runId, `run ids start with their pipeline's name and "_", and no pipeline here is named "${name ?? runId}"`);
     }
     return pipeline;
   }
@@ -349,7 +349,7 @@ export class LocalRuntime {
     const pipeline = this.pipeline(name);
     const schedule = this.engine.stage.schedules.find((s) => this.engine.stage.findFunction(s.target.arn)?.arn === pipeline.launcher.arn);
     if (!pipeline.config.schedule || !schedule) throw new NoScheduleError(name);
-    return { pipeline, scheduleName: schedule.name, state: await this.scheduleStates(pipeline).get(name) };
+    return { pipeline, scheduleName: schedule.name, state: await (await this.scheduleStates(pipeline)).get(name) };
   }
 
   /**
@@ -359,7 +359,7 @@ export class LocalRuntime {
    */
   async setScheduleState(name: string, state: ScheduleState): Promise<void> {
     const { pipeline } = await this.schedule(name);
-    await this.scheduleStates(pipeline).set(name, state, new Date());
+    await (await this.scheduleStates(pipeline)).set(name, state, new Date());
   }
 
   /**
@@ -373,23 +373,29 @@ export class LocalRuntime {
     return { kind: 'fired', result: (invoked.ok ? invoked.payload : undefined) as ScheduledLaunchResult };
   }
 
-  private scheduleStates(pipeline: LocalPipeline): ScheduleStates {
-    return new this.orchestration.ScheduleStates(this.services.dynamo.client(), pipeline.tableName);
+  private async scheduleStates(pipeline: LocalPipeline): Promise<ScheduleStates> {
+    const { ScheduleStates } = await import('../orchestration/schedule-state');
+    return new ScheduleStates(this.services.dynamo.client(), pipeline.tableName);
   }
 
   /** Partition statuses in key order, `MISSING` included, over a key range. */
   async partitions(name: string, range: { from?: string; to?: string; now: Date }): Promise<PartitionView[]> {
-    return partitionViews(this.pipeline(name).config, this.partitionStore(name), range);
+    return partitionViews(this.pipeline(name).config, await this.partitionStore(name), range);
   }
 
+  // The stores below load their modules when first asked for: those load the AWS SDK, which a
+  // `sluice run` never needs in this process (its start reads the tables through dynamodb-json.ts).
+
   /** The partition table of a pipeline. */
-  partitionStore(name: string): PartitionStore {
-    return new this.orchestration.PartitionStore(this.services.dynamo.client(), this.pipeline(name).tableName);
+  async partitionStore(name: string): Promise<PartitionStore> {
+    const { PartitionStore } = await import('../orchestration/partition-store');
+    return new PartitionStore(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /** The backfills of a pipeline, as its backfill function records them. */
-  backfillStore(name: string): BackfillStore {
-    return new this.orchestration.BackfillStore(this.services.dynamo.client(), this.pipeline(name).tableName);
+  async backfillStore(name: string): Promise<BackfillStore> {
+    const { BackfillStore } = await import('../orchestration/backfill-store');
+    return new BackfillStore(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /**
@@ -399,13 +405,14 @@ export class LocalRuntime {
   replaceTaskHandler(name: string, task: string, handler: ((event: TaskEvent) => unknown) | undefined): void {
     const pipeline = this.pipeline(name);
     const fn = pipeline.taskFunctions.get(task);
-    if (!fn) throw new this.orchestration.UnknownTaskError(name, task, pipeline.config.tasks.map((t) => t.name));
+    if (!fn) throw new UnknownTaskError(name, task, pipeline.config.tasks.map((t) => t.name));
     this.engine.replaceHandler(fn.arn, handler as ((event: unknown) => unknown) | undefined);
   }
 
   /** The task results the runs of a pipeline recorded. */
-  runResults(name: string): RunResults {
-    return new this.orchestration.RunResults(this.services.dynamo.client(), this.pipeline(name).tableName);
+  async runResults(name: string): Promise<RunResults> {
+    const { RunResults } = await import('../orchestration/run-results');
+    return new RunResults(this.services.dynamo.client(), this.pipeline(name).tableName);
   }
 
   /** Executions of a pipeline, newest first. */
@@ -503,7 +510,7 @@ export class LocalRuntime {
     const target = schedule && this.engine.stage.findFunction(schedule.target.arn)?.arn;
     const pipeline = [...this.pipelines.values()].find((p) => p.launcher.arn === target);
     if (!pipeline) return undefined;
-    return (await this.scheduleStates(pipeline).get(pipeline.name)) === 'PAUSED' ? pipeline.name : undefined;
+    return (await (await this.scheduleStates(pipeline)).get(pipeline.name)) === 'PAUSED' ? pipeline.name : undefined;
   }
 
   /** Invokes a schedule's target as Scheduler would at `scheduledTime`. */
@@ -579,22 +586,3 @@ export class LocalRuntime {
     return `${this.pipeline(name).stateMachine.arn.replace(':stateMachine:', ':execution:')}:${runId}`;
   }
 }
-
-/**
- * The orchestration modules the runtime's methods use, loaded by its start once the sandboxes of
- * what it is about to run have started: they load the AWS SDK, which then loads while those
- * sandboxes do, rather than before they start (a warm `sluice run` reaches its first task sooner).
- */
-async function loadOrchestration() {
-  const [{ BackfillStore }, { PartitionStore }, { UnknownRunError, UnknownTaskError }, { RunResults }, { ScheduleStates }, { failAbandonedRuns }] = await Promise.all([
-    import('../orchestration/backfill-store'),
-    import('../orchestration/partition-store'),
-    import('../orchestration/rerun'),
-    import('../orchestration/run-results'),
-    import('../orchestration/schedule-state'),
-    import('./abandoned-runs'),
-  ]);
-  return { BackfillStore, PartitionStore, UnknownRunError, UnknownTaskError, RunResults, ScheduleStates, failAbandonedRuns };
-}
-
-type Orchestration = Awaited<ReturnType<typeof loadOrchestration>>;

@@ -15,6 +15,8 @@ import { functionsToWarm, type LocalPipeline, pipelinesOf } from './local-pipeli
 import type { LocalRuntimeProps } from './runtime';
 import {
   ensureTable,
+  tableReady,
+  type TableKeys,
   type LocalEventBridgeApi,
   type LocalLambdaApi,
   type LocalLogsApi,
@@ -197,10 +199,10 @@ export async function startStageServices(
   // Side by side: each is a round trip to the services process.
   await Promise.all([
     ...running.stage.buckets.map((bucket) => ensureBucket(s3, bucket.name)),
-    ...running.stage.tables.map((table) => {
+    ...running.stage.tables.map(async (table) => {
       const keys = (table.properties.KeySchema as { AttributeName: string; KeyType: string }[]) ?? [];
       const indexes = (table.properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: typeof keys }[] | undefined) ?? [];
-      return ensureTable(dynamo.client(), {
+      const tableKeys: TableKeys = {
         tableName: table.name,
         partitionKey: keys.find((k) => k.KeyType === 'HASH')!.AttributeName,
         sortKey: keys.find((k) => k.KeyType === 'RANGE')?.AttributeName,
@@ -209,7 +211,9 @@ export async function startStageServices(
           partitionKey: index.KeySchema.find((k) => k.KeyType === 'HASH')!.AttributeName,
           sortKey: index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
         })),
-      });
+      };
+      // Found as it should be (every start after the first), it is not touched, with no SDK loaded.
+      if (!(await tableReady(dynamo.json(), tableKeys))) await ensureTable(dynamo.client(), tableKeys);
     }),
   ]);
   router = new EventRouter({

@@ -80,7 +80,7 @@ export async function runPipeline(name: string, options: RunPipelineOptions = {}
     }
     const pipeline = runtime.pipeline(name);
     const metadata = pipeline.stateMachine.metadata['sluice:pipeline'] as { tasks?: Record<string, string> } | undefined;
-    const results = new Map((await runtime.runResults(name).list(execution.name)).map((r) => [r.task, r.value]));
+    const results = new Map((await (await runtime.runResults(name)).list(execution.name)).map((r) => [r.task, r.value]));
     const tasks: Record<string, TaskOutcome> = {};
     for (const task of Object.keys(metadata?.tasks ?? {})) {
       const attempts = execution.attempts

@@ -2,7 +2,10 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@
 import { type LauncherConfig, type ParamValue, pipelineOfRunId } from '../lib/compile/contract';
 import { type LaunchDeps, type LaunchResult, launchRun } from './launch';
 import type { DescribeExecutionClient } from './reconcile';
+import { NothingToRerunError, RunStillRunningError, UnknownRunError, UnknownTaskError } from './rerun-errors';
 import type { RunResults } from './run-results';
+
+export { NothingToRerunError, RunStillRunningError, UnknownRunError, UnknownTaskError };
 
 /** Which tasks of a run a rerun executes again; every other task reuses its recorded result. */
 export type RerunSelection =
@@ -24,38 +27,6 @@ export interface RerunPlan {
   readonly alsoRerun: readonly string[];
   /** Tasks not executed, each with the run whose recorded result it takes. */
   readonly reuse: Readonly<Record<string, string>>;
-}
-
-/** Thrown when a rerun names a run that does not exist (or not of this pipeline). */
-export class UnknownRunError extends Error {
-  constructor(runId: string, where: string) {
-    super(`Unknown run "${runId}": ${where}. Fix: copy a run id from \`sluice runs <pipeline>\``);
-    this.name = 'UnknownRunError';
-  }
-}
-
-/** Thrown when a rerun names a run that has not ended. */
-export class RunStillRunningError extends Error {
-  constructor(runId: string) {
-    super(`Run "${runId}" is still running: wait for it to end (\`sluice runs\` shows its status), then rerun it`);
-    this.name = 'RunStillRunningError';
-  }
-}
-
-/** Thrown when a rerun names a task the pipeline does not have. */
-export class UnknownTaskError extends Error {
-  constructor(pipeline: string, task: string, known: readonly string[]) {
-    super(`Pipeline "${pipeline}" has no task "${task}". Tasks: ${known.join(', ')}`);
-    this.name = 'UnknownTaskError';
-  }
-}
-
-/** Thrown when a rerun from failure finds every task of the run succeeded. */
-export class NothingToRerunError extends Error {
-  constructor(runId: string) {
-    super(`Every task of run "${runId}" succeeded: nothing to rerun from failure. Fix: name tasks with --from-task or --tasks`);
-    this.name = 'NothingToRerunError';
-  }
 }
 
 /**

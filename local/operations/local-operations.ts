@@ -63,7 +63,7 @@ export class LocalOperations implements StageOperations {
     const pipeline = this.runtime.pipelineOfRun(runId);
     const execution = this.runtime.runs(pipeline.name).find((r) => r.name === runId);
     if (!execution) throw new (await import('../../orchestration/rerun')).UnknownRunError(runId, `pipeline "${pipeline.name}" has no such execution`);
-    return { execution, results: await this.runtime.runResults(pipeline.name).list(runId) };
+    return { execution, results: await (await this.runtime.runResults(pipeline.name)).list(runId) };
   }
 
   run(name: string, partition: string, params: Readonly<Record<string, unknown>>, onProgress?: RunWatcher) {

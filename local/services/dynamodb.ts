@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoJsonClient, DynamoJsonError } from '../dynamodb-json';
 import { LOCAL_REGION, closeServer, listen, localCredentials } from './private/loopback';
 
 /** Options of {@link startDynamo}. */
@@ -26,6 +27,8 @@ export interface LocalDynamo {
   readonly endpoint: string;
   /** A client for this endpoint, shared and destroyed by `stop()`. */
   client(): DynamoDBClient;
+  /** A client of its JSON API that needs no SDK (see `dynamodb-json.ts`), shared and closed by `stop()`. */
+  json(): DynamoJsonClient;
   /** Closes the client, the server and the store (releasing its lock). */
   stop(): Promise<void>;
   /** What was repaired in the store before it opened, to be reported. @default - nothing */
@@ -56,14 +59,13 @@ export async function startDynamo(options: StartDynamoOptions): Promise<LocalDyn
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listen(server, options.port ?? 0);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let client: DynamoDBClient | undefined;
+  const { close, ...clients } = dynamoClients(endpoint);
   return {
     endpoint,
     repaired,
-    client: () => (client ??= dynamoClientFor(endpoint)),
+    ...clients,
     stop: async () => {
-      client?.destroy();
-      client = undefined;
+      close();
       await closeServer(server);
     },
   };
@@ -111,6 +113,38 @@ function sdk(): typeof import('@aws-sdk/client-dynamodb') {
   return (loadedSdk ??= createRequire(import.meta.url)('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb'));
 }
 let loadedSdk: typeof import('@aws-sdk/client-dynamodb') | undefined;
+
+/** The clients of a local DynamoDB endpoint, each made when first asked for, closed together. */
+export function dynamoClients(endpoint: string): Pick<LocalDynamo, 'client' | 'json'> & { close(): void } {
+  let client: DynamoDBClient | undefined;
+  let json: DynamoJsonClient | undefined;
+  return {
+    client: () => (client ??= dynamoClientFor(endpoint)),
+    json: () => (json ??= new DynamoJsonClient(endpoint, LOCAL_REGION)),
+    close: () => {
+      client?.destroy();
+      json?.destroy();
+      client = undefined;
+      json = undefined;
+    },
+  };
+}
+
+/**
+ * Whether the table is there, ACTIVE, with every one of `keys.indexes`: one DescribeTable of the
+ * JSON API, so that a start finding its tables (every start after the first) needs no SDK.
+ */
+export async function tableReady(client: DynamoJsonClient, keys: TableKeys): Promise<boolean> {
+  try {
+    const { Table } = (await client.call('DescribeTable', { TableName: keys.tableName })) as {
+      Table?: { TableStatus?: string; GlobalSecondaryIndexes?: { IndexName?: string }[] };
+    };
+    return Table?.TableStatus === 'ACTIVE' && (keys.indexes ?? []).every((i) => Table.GlobalSecondaryIndexes?.some((g) => g.IndexName === i.name));
+  } catch (error) {
+    if (error instanceof DynamoJsonError && error.name === 'ResourceNotFoundException') return false;
+    throw error;
+  }
+}
 
 /** A client of a local DynamoDB endpoint (dynalite accepts any credentials). */
 export function dynamoClientFor(endpoint: string): DynamoDBClient {

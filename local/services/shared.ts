@@ -4,11 +4,10 @@ import type { ClientRequest } from 'node:http';
 import { http } from '../node-http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { processExists } from '../process';
 import { tryLock } from '../state-files';
-import { dynamoClientFor, type LocalDynamo } from './dynamodb';
+import { dynamoClients, type LocalDynamo } from './dynamodb';
 import { type LocalS3, type ObjectCreatedEvent, type ObjectCreatedListener, s3ClientFor } from './s3';
 import { SERVICES_FILE, SERVICES_LOG, type ServicesAnnouncement, takeLease } from './shared-host';
 import { packageFile } from '../../lib/package-files';
@@ -187,15 +186,8 @@ export function accepts(endpoint: string | undefined): Promise<boolean> {
 
 /** The DynamoDB of the services process: stopping it only closes this process's client. */
 function attachedDynamo(endpoint: string): LocalDynamo {
-  let client: DynamoDBClient | undefined;
-  return {
-    endpoint,
-    client: () => (client ??= dynamoClientFor(endpoint)),
-    stop: async () => {
-      client?.destroy();
-      client = undefined;
-    },
-  };
+  const { close, ...clients } = dynamoClients(endpoint);
+  return { endpoint, ...clients, stop: async () => close() };
 }
 
 /** The S3 of the services process; its Object Created events arrive over a server-sent event stream. */

@@ -92,7 +92,7 @@ export class LocalConsoleSource implements ConsoleSource {
     const listed = this.gridKeys.of(name, spec, range, now);
     // Time keys sort in time order, so their records are a key range; static and multi keys are
     // read whole (as `LocalRuntime.partitions` reads them).
-    const records = await this.runtime.partitionStore(name).list(name, timeOrdered(spec) ? { from: listed.keys[0], to: listed.keys.at(-1) } : {});
+    const records = await (await this.runtime.partitionStore(name)).list(name, timeOrdered(spec) ? { from: listed.keys[0], to: listed.keys.at(-1) } : {});
     return gridView(name, spec, listed, records);
   }
 
@@ -101,7 +101,7 @@ export class LocalConsoleSource implements ConsoleSource {
     const spec = pipeline.config.partitions;
     const valid = spec ? parsePartitionKey(spec, key) : key === UNPARTITIONED_KEY ? { ok: true as const } : { ok: false as const, reason: `its only partition is "${UNPARTITIONED_KEY}"` };
     if (!valid.ok) throw new NotFoundError(`Pipeline "${name}" has no partition "${key}": ${valid.reason}`);
-    const record = await this.runtime.partitionStore(name).get(name, key);
+    const record = await (await this.runtime.partitionStore(name)).get(name, key);
     return { pipeline: name, partition: key, status: record?.status ?? 'MISSING', ...recordFields(record) };
   }
 
@@ -113,7 +113,7 @@ export class LocalConsoleSource implements ConsoleSource {
     const tasks = (await this.definitionsOf()).get(name)?.tasks ?? [];
     // What `sluice logs` reads, and the results the run recorded (what a rerun would reuse).
     const logs = new TaskLogs(this.props.home).read(runId).entries.map(({ time, task, attempt, stream, message }) => ({ time, task, attempt, stream, message }));
-    const results = await this.runtime.runResults(name).list(runId);
+    const results = await (await this.runtime.runResults(name)).list(runId);
     return { ...runView(pipeline, execution, runNumberOfInput(input) ?? 1), trigger: input.trigger, tasks: tasks.map((t) => t.name), logs, results };
   }
 
@@ -139,7 +139,7 @@ export class LocalConsoleSource implements ConsoleSource {
 
   async backfill(name: string, backfillId: string): Promise<BackfillView> {
     const pipeline = this.pipelineNamed(name);
-    const record = await this.runtime.backfillStore(name).get(name, backfillId);
+    const record = await (await this.runtime.backfillStore(name)).get(name, backfillId);
     // Until its plan step has recorded it, a backfill is only its execution.
     const executionArn = record?.executionArn ?? (pipeline.backfill && this.runtime.engine.listExecutions(pipeline.backfill.arn).find((e) => e.name === backfillId)?.executionArn);
     if (executionArn === undefined) throw new NotFoundError(`Pipeline "${name}" has no backfill ${backfillId}`);

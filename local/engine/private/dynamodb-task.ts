@@ -1,12 +1,12 @@
-import { http } from '../../node-http';
+import { DynamoJsonClient, type DynamoJsonResponse, dynamoJsonError } from '../../dynamodb-json';
 import type { DynamoAction } from './asl';
 import { TaskFailure } from './task-errors';
 
-const TARGETS: Readonly<Record<DynamoAction, string>> = {
-  putItem: 'DynamoDB_20120810.PutItem',
-  getItem: 'DynamoDB_20120810.GetItem',
-  updateItem: 'DynamoDB_20120810.UpdateItem',
-  deleteItem: 'DynamoDB_20120810.DeleteItem',
+const OPERATIONS: Readonly<Record<DynamoAction, string>> = {
+  putItem: 'PutItem',
+  getItem: 'GetItem',
+  updateItem: 'UpdateItem',
+  deleteItem: 'DeleteItem',
 };
 
 /**
@@ -19,28 +19,22 @@ const TARGETS: Readonly<Record<DynamoAction, string>> = {
  * and Step Functions does not go through the JavaScript SDK either.
  */
 export class DynamoDbTasks {
-  private readonly agent = new http.Agent({ keepAlive: true });
-  private readonly url: URL;
-  private readonly authorization: string;
+  private readonly client: DynamoJsonClient;
 
   constructor(endpoint: string, region: string) {
-    this.url = new URL(endpoint);
-    // The local DynamoDB requires a signature's presence, not its validity.
-    this.authorization = `AWS4-HMAC-SHA256 Credential=local/20000101/${region}/dynamodb/aws4_request, SignedHeaders=host, Signature=local`;
+    this.client = new DynamoJsonClient(endpoint, region);
   }
 
   async run(action: DynamoAction, parameters: unknown): Promise<unknown> {
-    let response: { status: number; requestId: string; body: Record<string, unknown> };
+    let response: DynamoJsonResponse;
     try {
-      response = await this.post(TARGETS[action], JSON.stringify(parameters ?? {}));
+      response = await this.client.send(OPERATIONS[action], parameters);
     } catch (error) {
       throw new TaskFailure('DynamoDB.AmazonDynamoDBException', error instanceof Error ? error.message : String(error));
     }
     const { status, requestId, body } = response;
     if (status !== 200) {
-      const type = String(body.__type ?? 'AmazonDynamoDBException');
-      const name = type.slice(type.lastIndexOf('#') + 1);
-      const message = String(body.message ?? body.Message ?? name);
+      const { name, message } = dynamoJsonError(body);
       throw new TaskFailure(`DynamoDB.${name}`, `${message} (Service: DynamoDb, Status Code: ${status}, Request ID: ${requestId})`);
     }
     return {
@@ -55,44 +49,6 @@ export class DynamoDbTasks {
   }
 
   destroy(): void {
-    this.agent.destroy();
-  }
-
-  private post(target: string, payload: string): Promise<{ status: number; requestId: string; body: Record<string, unknown> }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        this.url,
-        {
-          method: 'POST',
-          agent: this.agent,
-          headers: {
-            'content-type': 'application/x-amz-json-1.0',
-            'content-length': Buffer.byteLength(payload),
-            'x-amz-target': target,
-            'x-amz-date': '20000101T000000Z',
-            authorization: this.authorization,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            try {
-              const text = Buffer.concat(chunks).toString('utf8');
-              resolve({
-                status: res.statusCode ?? 500,
-                requestId: String(res.headers['x-amzn-requestid'] ?? ''),
-                body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-              });
-            } catch (error) {
-              reject(error);
-            }
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+    this.client.destroy();
   }
 }

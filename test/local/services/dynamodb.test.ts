@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTable, type LocalDynamo, startDynamo } from '../../../local/services/dynamodb';
+import { ensureTable, type LocalDynamo, startDynamo, tableReady } from '../../../local/services/dynamodb';
 
 const TABLE = { tableName: 'partitions', partitionKey: 'pipeline', sortKey: 'partition' };
 
@@ -55,5 +55,23 @@ describe('startDynamo', () => {
     const { Table } = await dynamo.client().send(new DescribeTableCommand({ TableName: 'runs' }));
     expect(Table?.TableStatus).toBe('ACTIVE');
     expect(Table?.KeySchema).toStrictEqual([{ AttributeName: 'runId', KeyType: 'HASH' }]);
+  });
+
+  it('tableReady tells, without the SDK, whether ensureTable has anything to do', async () => {
+    // Given a running dynalite
+    dynamo ??= await startDynamo({ dataDir });
+    const indexed = { tableName: 'indexed', partitionKey: 'pipeline', sortKey: 'partition', indexes: [{ name: 'running', partitionKey: 'runningPipeline', sortKey: 'partition' }] };
+
+    // A table not there yet, or one without an index it must have, is not ready
+    expect(await tableReady(dynamo.json(), indexed)).toBe(false);
+    await ensureTable(dynamo.client(), { ...indexed, indexes: [] });
+    expect(await tableReady(dynamo.json(), indexed)).toBe(false);
+
+    // Once ensured, it is
+    await ensureTable(dynamo.client(), indexed);
+    expect(await tableReady(dynamo.json(), indexed)).toBe(true);
+
+    // Other errors of the JSON API are thrown with the service's exception name
+    await expect(dynamo.json().call('Query', { TableName: 'indexed' })).rejects.toMatchObject({ name: 'ValidationException', status: 400 });
   });
 });
