@@ -268,10 +268,19 @@ export function sourceHash(projectDir: string, pipelinesDir: string, stage: stri
  */
 export function sourceRoots(projectDir: string, pipelinesDir: string): { readonly path: string; readonly label: string }[] {
   return [
-    ...PACKAGE_SOURCES.map((source) => ({ path: join(PACKAGE_DIR, source), label: `sluice/${source}` })),
+    ...packageSources().map((source) => ({ path: join(PACKAGE_DIR, source), label: `sluice/${source}` })),
     ...PROJECT_SOURCES.map((source) => ({ path: join(projectDir, source), label: `project/${source}` })),
     { path: pipelinesDir, label: 'pipelines' },
   ];
+}
+
+/**
+ * {@link PACKAGE_SOURCES}, with sluice's build read as its entries but its type declarations
+ * (`dist/types`): they shape no build, and are half the files every command's start would hash.
+ */
+function packageSources(): string[] {
+  if (!RUNS_FROM_BUILD) return PACKAGE_SOURCES;
+  return PACKAGE_SOURCES.flatMap((source) => (source === 'dist' ? readdirSync(join(PACKAGE_DIR, source)).filter((entry) => entry !== 'types').sort().map((entry) => `${source}/${entry}`) : [source]));
 }
 
 /** Whether a path below a source root is left out of the build's sources. */

@@ -1,6 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type BackfillStep, BackfillStore, backfillSteps, PartitionStore, readBackfillEnvironment } from '../../orchestration';
+import { type BackfillStep, backfillSteps } from '../../orchestration/backfill';
+import { BackfillStore } from '../../orchestration/backfill-store';
+import { readBackfillEnvironment } from '../../orchestration/environment';
+import { PartitionStore } from '../../orchestration/partition-store';
 
 const environment = readBackfillEnvironment(process.env);
 const logger = new Logger({ serviceName: 'sluice-backfill', persistentKeys: { pipeline: environment.config.name } });

@@ -6,24 +6,15 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LAUNCHER_METRICS, PARTITION_EVENTS } from '../../lib/compile/contract';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import {
-  DeadLetters,
-  LaunchDeferredError,
-  type LaunchDeps,
-  type LauncherEnvironment,
-  type LaunchResult,
-  launchRun,
-  launchFromUpstream,
-  launchRerun,
-  launchScheduled,
-  type Rejection,
-  ScheduledLaunchError,
-  type RerunDeps,
-  type RerunResult,
-  partitionFromS3Event,
-  s3Version,
-  type ScheduledLaunchResult,
-} from '../../orchestration';
+// The orchestration modules one by one, not through their index, which would bundle (and load at
+// every cold start) what only the other functions use: the run monitor's SNS and EventBridge clients.
+import { s3Version } from '../../orchestration/consumed';
+import { DeadLetters, type Rejection } from '../../orchestration/dead-letters';
+import type { LauncherEnvironment } from '../../orchestration/environment';
+import { LaunchDeferredError, type LaunchDeps, type LaunchResult, launchRun, launchScheduled, ScheduledLaunchError, type ScheduledLaunchResult } from '../../orchestration/launch';
+import { launchRerun, type RerunDeps, type RerunResult } from '../../orchestration/rerun';
+import { partitionFromS3Event } from '../../orchestration/s3-arrival';
+import { launchFromUpstream } from '../../orchestration/upstream';
 import { type LauncherInvocation, launcherInvocationSchema, safeParse, sqsBatchSchema } from '../../orchestration/schemas';
 
 /** Input of an EventBridge Scheduler invocation: `scheduledTime` is `<aws.scheduler.scheduled-time>`. */

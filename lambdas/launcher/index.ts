@@ -4,7 +4,11 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DeadLetters, PartitionStore, RunResults, readLauncherEnvironment, SDK_RETRY } from '../../orchestration';
+import { DeadLetters } from '../../orchestration/dead-letters';
+import { readLauncherEnvironment } from '../../orchestration/environment';
+import { PartitionStore } from '../../orchestration/partition-store';
+import { SDK_RETRY } from '../../orchestration/retry';
+import { RunResults } from '../../orchestration/run-results';
 import { launcherHandler } from './handler';
 
 const environment = readLauncherEnvironment(process.env);

@@ -4,14 +4,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
-import {
-  type ExecutionStatusChangeEvent,
-  handleStatusChange,
-  type ReconcileDeps,
-  type ReconcileSummary,
-  reconcilePartitions,
-  type StatusChangeResult,
-} from '../../orchestration';
+import { type ReconcileDeps, type ReconcileSummary, reconcilePartitions } from '../../orchestration/reconcile';
+import { type ExecutionStatusChangeEvent, handleStatusChange, type StatusChangeResult } from '../../orchestration/run-monitor';
 import { executionStatusChangeSchema, reconcileRequestSchema } from '../../orchestration/schemas';
 
 /**

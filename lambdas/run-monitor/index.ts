@@ -4,7 +4,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { PartitionStore, readRunMonitorEnvironment, SDK_RETRY } from '../../orchestration';
+import { readRunMonitorEnvironment } from '../../orchestration/environment';
+import { PartitionStore } from '../../orchestration/partition-store';
+import { SDK_RETRY } from '../../orchestration/retry';
 import { runMonitorHandler } from './handler';
 
 const environment = readRunMonitorEnvironment(process.env);
