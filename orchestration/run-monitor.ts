@@ -1,6 +1,14 @@
 import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
-import { type LauncherConfig, PARTITION_EVENTS, type PartitionEventDetail, type RunRef, runNumberOfInput } from '../lib/compile/contract';
+import {
+  type LauncherConfig,
+  PARTITION_EVENTS,
+  type PartitionEventDetail,
+  RUN_ENDED_OUTPUT,
+  type RunEnded,
+  type RunRef,
+  runNumberOfInput,
+} from '../lib/compile/contract';
 import { type ArrivalLaunchResult, type LaunchDeps, launchRun, type StartExecutionClient } from './launch';
 import type { PartitionRecord, PartitionStore } from './partition-store';
 
@@ -12,6 +20,8 @@ export interface ExecutionStatusChangeDetail {
   readonly status: string;
   /** The execution input as a JSON string: a `RunInput` for runs started by the launcher. */
   readonly input?: string | null;
+  /** A successful execution's output as a JSON string; null when it was too large for the event. */
+  readonly output?: string | null;
   readonly error?: string | null;
   readonly cause?: string | null;
   /** Epoch milliseconds. */
@@ -77,6 +87,21 @@ export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefi
     trigger: typeof v.trigger === 'string' ? v.trigger : 'unknown',
     ...(v.downstream === false && { downstream: false }),
   };
+}
+
+/**
+ * What the state machine's end write found (`RUN_ENDED_OUTPUT`), as the output of a successful
+ * run says: absent when the output lacks it.
+ */
+export function runEndedOf(detail: ExecutionStatusChangeDetail): RunEnded | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(detail.output ?? 'null');
+  } catch {
+    return undefined;
+  }
+  const ended = (value as Record<string, { rerunRequested?: unknown } | undefined> | null)?.[RUN_ENDED_OUTPUT];
+  return typeof ended?.rerunRequested === 'boolean' ? { rerunRequested: ended.rerunRequested } : undefined;
 }
 
 /** The console page of an execution. */
@@ -286,7 +311,8 @@ export class RerunDeferredError extends Error {
  * Failed` event to the stage's event bus (pipelines that run after this one listen to those).
  *
  * Then, whatever the status, when an S3 arrival requested a rerun while the run was in progress
- * (`rerunRequested` on the partition, still naming this run), the next run is launched as
+ * (`rerunRequested` on the partition, still naming this run; read unless the output of a
+ * successful run says its end write found none), the next run is launched as
  * the launcher launches an arrival. A failed run is rerun too: the data that arrived since may be
  * what it lacked, and the rerun is the only run that will ever see it. A rerun deferred at the
  * pipeline's `maxConcurrentRuns` throws `RerunDeferredError` so that the event is retried (which
@@ -309,7 +335,8 @@ export async function handleStatusChange(event: ExecutionStatusChangeEvent, deps
     if (deps.events) {
       for (const partition of [run.partition, ...others]) await publishPartitionEvent(deps.events, { ...run, partition }, { status: d.status, time: stopped });
     }
-    const rerun = await rerunIfRequested(run, deps);
+    // The end write found no rerun requested, and none can be asked of a run that has ended.
+    const rerun = runEndedOf(d)?.rerunRequested === false ? undefined : await rerunIfRequested(run, deps);
     return { kind: 'succeeded', run, ...(rerun && { rerun }) };
   }
   const failure = {

@@ -79,6 +79,19 @@ export function runNumberOfInput(input: unknown): number | undefined {
 /** What names a run and says how it started: the run input without parameters and reuse. */
 export type RunRef = Pick<RunInput, 'pipeline' | 'partition' | 'runId' | 'runNumber' | 'trigger' | 'downstream'>;
 
+/**
+ * The field of a successful run's output in which the state machine's end write says whether it
+ * found a rerun requested of the partition (an S3 arrival during the run): `{ rerunRequested }`.
+ * The run monitor reads the partition for a rerun only when it did, or when the output lacks the
+ * field (a run that did not record its end, or an event whose output was left out for its size).
+ */
+export const RUN_ENDED_OUTPUT = 'ended';
+
+/** The value of {@link RUN_ENDED_OUTPUT}. */
+export interface RunEnded {
+  readonly rerunRequested: boolean;
+}
+
 /** The event a task handler receives. */
 export interface TaskEvent extends RunFields {
   readonly task: string;

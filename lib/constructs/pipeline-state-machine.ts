@@ -6,9 +6,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { BUCKETS_ENV, PARTITION_TABLE } from '../compile/contract';
+import { BUCKETS_ENV, PARTITION_TABLE, RUN_ENDED_OUTPUT, type RunEnded } from '../compile/contract';
 import { deployedNames, NAME_LIMITS } from '../compile/deployed-names';
-import { type RenderedWrite, renderStatusWrite, STATUS_WRITES } from '../compile/partition-item';
+import { PARTITION_ATTRIBUTES, type RenderedWrite, renderStatusWrite, STATUS_WRITES } from '../compile/partition-item';
 import type { CompiledPipeline } from '../compile/model';
 import { PipelineWiringError, type TaskSecret } from './pipeline-wiring';
 import { acknowledgeWildcards } from './private/acknowledge';
@@ -33,6 +33,7 @@ export const RUN_STATES = Object.freeze({
   superseded: 'Superseded',
   run: 'Run tasks',
   markSucceeded: 'Mark succeeded',
+  markSucceededRerunRequested: 'Mark succeeded, rerun requested',
   succeeded: 'Succeeded',
   markFailed: 'Mark failed',
   failed: 'Failed',
@@ -166,7 +167,7 @@ export class PipelineStateMachine extends Construct {
     // writes are, so an older execution (started by hand, or redriven) never overwrites a newer
     // run (see STATUS_WRITES, which both render).
     const value = (path: string) => tasks.DynamoAttributeValue.fromString(path);
-    const statusWrite = (id: string, write: RenderedWrite<tasks.DynamoAttributeValue>) =>
+    const statusWrite = (id: string, write: RenderedWrite<tasks.DynamoAttributeValue>, ended?: RunEnded) =>
       new tasks.DynamoUpdateItem(this, id, {
         table,
         key,
@@ -174,7 +175,7 @@ export class PipelineStateMachine extends Construct {
         conditionExpression: write.conditionExpression,
         expressionAttributeNames: write.names,
         expressionAttributeValues: write.values,
-        resultPath: sfn.JsonPath.DISCARD,
+        ...(ended ? { resultSelector: { ...ended }, resultPath: `$.${RUN_ENDED_OUTPUT}` } : { resultPath: sfn.JsonPath.DISCARD }),
         taskTimeout: sfn.Timeout.duration(Duration.seconds(DYNAMODB_TIMEOUT_SECONDS)),
       });
     const runId = value(sfn.JsonPath.stringAt('$.runId'));
@@ -216,13 +217,28 @@ export class PipelineStateMachine extends Construct {
     );
 
     const succeeded = new sfn.Succeed(this, RUN_STATES.succeeded);
+    // The end write says in the run's output whether an S3 arrival asked for a rerun meanwhile
+    // (RUN_ENDED_OUTPUT): a first write conditioned on there being none, and only when that
+    // condition fails, the same write without it. The run monitor then reads the partition only
+    // after a run that found a rerun requested.
+    const succeededWrite = renderStatusWrite(STATUS_WRITES.succeeded, value, { runId, finishedAt: value(sfn.JsonPath.stateEnteredTime) });
+    const rerunRequested = '#rerunRequested';
     const markSucceeded = statusWrite(
       RUN_STATES.markSucceeded,
-      renderStatusWrite(STATUS_WRITES.succeeded, value, { runId, finishedAt: value(sfn.JsonPath.stateEnteredTime) }),
+      {
+        ...succeededWrite,
+        conditionExpression: `${succeededWrite.conditionExpression} AND attribute_not_exists(${rerunRequested})`,
+        names: { ...succeededWrite.names, [rerunRequested]: PARTITION_ATTRIBUTES.rerunRequested },
+      },
+      { rerunRequested: false },
     );
+    const markSucceededRerunRequested = statusWrite(RUN_STATES.markSucceededRerunRequested, succeededWrite, { rerunRequested: true });
     retryStatusWrite(markSucceeded);
+    retryStatusWrite(markSucceededRerunRequested);
+    markSucceeded.addCatch(markSucceededRerunRequested, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: sfn.JsonPath.DISCARD });
     // A later run owns the partition: its outcome is not this run's to record.
-    markSucceeded.addCatch(succeeded, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.notRecorded' });
+    markSucceededRerunRequested.addCatch(succeeded, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.notRecorded' });
+    markSucceededRerunRequested.next(succeeded);
     const markFailed = statusWrite(
       RUN_STATES.markFailed,
       renderStatusWrite(STATUS_WRITES.failed, value, {
@@ -248,10 +264,10 @@ export class PipelineStateMachine extends Construct {
       retention: logRetention,
       removalPolicy,
     });
-    // A run makes two status writes on any path ("Mark running", then one that ends it). Lambda's
-    // service errors fail fast, so their retries fit in the slack.
+    // A run makes at most three status writes on any path ("Mark running", then one or two that
+    // end it). Lambda's service errors fail fast, so their retries fit in the slack.
     // Per task too, a read or a record of its result.
-    const worstCase = worstCaseSeconds(pipeline.flow, byName) + 2 * statusWriteWorstCaseSeconds() + 2 * pipeline.tasks.length * DYNAMODB_TIMEOUT_SECONDS;
+    const worstCase = worstCaseSeconds(pipeline.flow, byName) + 3 * statusWriteWorstCaseSeconds() + 2 * pipeline.tasks.length * DYNAMODB_TIMEOUT_SECONDS;
     this.runTimeout = Duration.seconds(Math.min(worstCase + RUN_TIMEOUT_SLACK_SECONDS, MAX_STANDARD_EXECUTION_SECONDS));
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,

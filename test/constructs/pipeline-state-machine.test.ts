@@ -7,7 +7,8 @@ import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineStateMachine, RUN_STATES, STATE_MACHINE_METADATA_KEY, TASK_BUCKETS_ENV } from '../../lib/constructs';
 import { compilePipeline, pipeline, task } from '../../lib';
-import { renderStatusWrite, STATUS_WRITES } from '../../lib/compile/partition-item';
+import { type RenderedWrite, renderStatusWrite, STATUS_WRITES } from '../../lib/compile/partition-item';
+import { RUN_ENDED_OUTPUT } from '../../lib/compile/contract';
 import type { LoadedPipeline } from '../../lib/loader';
 import { allStates, definitions, loadFixture, logicalIdOf, testStack, type Asl } from './helpers';
 
@@ -89,6 +90,7 @@ describe('PipelineStateMachine', () => {
     expect(asl.States[RUN_STATES.superseded]).toMatchObject({ Type: 'Fail', Error: 'sluice.RunSuperseded' });
     expect(asl.States[RUN_STATES.failed]).toStrictEqual({ Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' });
     expect(asl.States[RUN_STATES.markSucceeded]).toMatchObject({ Next: RUN_STATES.succeeded });
+    expect(asl.States[RUN_STATES.markSucceededRerunRequested]).toMatchObject({ Next: RUN_STATES.succeeded });
   });
 
   it('writes the partition item\'s three status writes, from the run\'s state and context', () => {
@@ -96,7 +98,7 @@ describe('PipelineStateMachine', () => {
     // what the state machine gives each is the run's own values
     const json = (value: string): Record<string, string> => ({ 'S.$': value });
     const literal = (text: string): Record<string, string> => ({ S: text });
-    const expected = {
+    const expected: Record<string, RenderedWrite<Record<string, string>>> = {
       [RUN_STATES.markRunning]: renderStatusWrite(STATUS_WRITES.running, literal, {
         runId: json('$.runId'),
         pipeline: { S: 'fanout' },
@@ -111,6 +113,14 @@ describe('PipelineStateMachine', () => {
         error: json('$.failure.Error'),
         cause: json('$.failure.Cause'),
       }),
+    };
+    // The succeeded write is made as one of two: unless a rerun was requested, else as it is
+    const succeeded = expected[RUN_STATES.markSucceeded]!;
+    expected[RUN_STATES.markSucceededRerunRequested] = succeeded;
+    expected[RUN_STATES.markSucceeded] = {
+      ...succeeded,
+      conditionExpression: `${succeeded.conditionExpression} AND attribute_not_exists(#rerunRequested)`,
+      names: { ...succeeded.names, '#rerunRequested': 'rerunRequested' },
     };
     for (const [state, write] of Object.entries(expected)) {
       const params = asl.States[state]!.Parameters as Record<string, unknown>;
@@ -127,6 +137,9 @@ describe('PipelineStateMachine', () => {
   it('writes a run\'s outcome only while the partition names that run, and ends the run either way when it does not', () => {
     // A conditional failure is not an error of the run: it ends as it would have
     expect(asl.States[RUN_STATES.markSucceeded].Catch).toStrictEqual([
+      { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: null, Next: RUN_STATES.markSucceededRerunRequested },
+    ]);
+    expect(asl.States[RUN_STATES.markSucceededRerunRequested].Catch).toStrictEqual([
       { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: '$.notRecorded', Next: RUN_STATES.succeeded },
     ]);
     expect(asl.States[RUN_STATES.markFailed].Catch).toStrictEqual([
@@ -134,8 +147,13 @@ describe('PipelineStateMachine', () => {
     ]);
   });
 
+  it('tells the run monitor in the output of a successful run whether its end write found a rerun requested', () => {
+    expect(asl.States[RUN_STATES.markSucceeded]).toMatchObject({ ResultSelector: { rerunRequested: false }, ResultPath: `$.${RUN_ENDED_OUTPUT}` });
+    expect(asl.States[RUN_STATES.markSucceededRerunRequested]).toMatchObject({ ResultSelector: { rerunRequested: true }, ResultPath: `$.${RUN_ENDED_OUTPUT}` });
+  });
+
   it('retries every status write\'s transient errors, never a failed condition', () => {
-    for (const state of [RUN_STATES.markRunning, RUN_STATES.markSucceeded, RUN_STATES.markFailed]) {
+    for (const state of [RUN_STATES.markRunning, RUN_STATES.markSucceeded, RUN_STATES.markSucceededRerunRequested, RUN_STATES.markFailed]) {
       expect(asl.States[state].Retry).toStrictEqual([
         {
           ErrorEquals: [
@@ -278,8 +296,8 @@ describe('PipelineStateMachine', () => {
 
   it('sets TimeoutSeconds on every Task state, above the function timeout', () => {
     const tasks = Object.entries(allStates(asl)).filter(([, s]) => s.Type === 'Task');
-    // 4 tasks, each with a reuse read and a record, and 3 status writes
-    expect(tasks.length).toBe(15);
+    // 4 tasks, each with a reuse read and a record, and 4 status writes
+    expect(tasks.length).toBe(16);
     for (const [, state] of tasks) expect(state.TimeoutSeconds).toEqual(expect.any(Number));
     expect(allStates(asl).a.TimeoutSeconds).toBe(70);
     expect(allStates(asl).d.TimeoutSeconds).toBe(910);
@@ -298,10 +316,10 @@ describe('PipelineStateMachine', () => {
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
       Tags: [{ Key: 'sluice:pipeline', Value: 'fanout' }],
     });
-    // 4 attempts of a (70 s) + 2+6+18 s, b likewise (310 s) + 26 s, d (910 s) + 26 s, two status
-    // writes of 6 attempts × 30 s + 1+2+4+8+8 s of retry delays, a read or record of each of the 4
-    // results (2 × 4 × 30 s), 300 s slack
-    const worst = 4 * 70 + 26 + 4 * 310 + 26 + 4 * 910 + 26 + 2 * (6 * 30 + 23) + 2 * 4 * 30 + 300;
+    // 4 attempts of a (70 s) + 2+6+18 s, b likewise (310 s) + 26 s, d (910 s) + 26 s, three status
+    // writes (Mark running, both tries of Mark succeeded) of 6 attempts × 30 s + 1+2+4+8+8 s of
+    // retry delays, a read or record of each of the 4 results (2 × 4 × 30 s), 300 s slack
+    const worst = 4 * 70 + 26 + 4 * 310 + 26 + 4 * 910 + 26 + 3 * (6 * 30 + 23) + 2 * 4 * 30 + 300;
     expect(asl).toMatchObject({ TimeoutSeconds: worst });
   });
 

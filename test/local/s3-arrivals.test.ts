@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_ATTRIBUTES } from '../../lib/compile/contract';
+import { DEAD_LETTER_ATTRIBUTES, RUN_ENDED_OUTPUT } from '../../lib/compile/contract';
 import { LocalRuntime } from '../../local/runtime';
 import { LocalAuthorizer } from '../../local/iam/authorizer';
 import { readLauncherEnvironment } from '../../orchestration';
@@ -56,6 +56,9 @@ describe('S3 arrivals through the local runtime', () => {
     expect([first?.status, second?.status]).toStrictEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(JSON.parse(second?.input ?? '{}')).toMatchObject({ partition: '2024-03-01', runNumber: 2, trigger: 's3' });
     expect(Date.parse(second!.startDate)).toBeGreaterThanOrEqual(Date.parse(first!.stopDate!));
+    // The first run's end write found the request and said so; the second's found none
+    expect(JSON.parse(first?.output ?? '{}')[RUN_ENDED_OUTPUT]).toStrictEqual({ rerunRequested: true });
+    expect(JSON.parse(second?.output ?? '{}')[RUN_ENDED_OUTPUT]).toStrictEqual({ rerunRequested: false });
     expect(JSON.parse(second?.output ?? '{}').results.count).toStrictEqual({
       value: { files: ['drops/2024-03-01/store-1.csv', 'drops/2024-03-01/store-2.csv'] },
     });

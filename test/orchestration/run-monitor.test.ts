@@ -2,7 +2,7 @@ import type { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { PublishCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runIdOf, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
+import { RUN_ENDED_OUTPUT, runIdOf, type LauncherConfig, type RunRef } from '../../lib/compile/contract';
 import type { StartExecutionClient } from '../../orchestration/launch';
 import { PartitionStore } from '../../orchestration/partition-store';
 import {
@@ -251,6 +251,44 @@ describe('handleStatusChange against dynalite', () => {
     expect(calls).toHaveLength(0);
     expect(await store.get('daily-sales', '2024-01-03')).toMatchObject({ status: 'SUCCEEDED', runNumber: 1 });
     expect(await store.get('daily-sales', '2024-01-04')).toMatchObject({ status: 'RUNNING', runNumber: 2 });
+  });
+
+  it("starts the rerun a successful run's output says its end write found requested", async () => {
+    // Given a flagged run whose end write saw the flag, as the state machine's second try reports it
+    const run = await claimed('2024-01-10');
+    await store.requestRerun('daily-sales', '2024-01-10', run.runId);
+    await recordSucceeded('2024-01-10');
+    const output = JSON.stringify({ results: {}, [RUN_ENDED_OUTPUT]: { rerunRequested: true } });
+
+    // When
+    const result = await handleStatusChange(statusChange('SUCCEEDED', run, { output }), deps());
+
+    // Then
+    expect(result).toMatchObject({ kind: 'succeeded', run, rerun: { kind: 'started', runNumber: 2 } });
+  });
+
+  it("reads nothing of the partition after a successful run whose output says its end write found no rerun requested", async () => {
+    // Given a run that ended with nothing requested of it, and a store that counts its reads
+    const run = await claimed('2024-01-11');
+    await recordSucceeded('2024-01-11');
+    const reads: string[] = [];
+    const counting = Object.assign(Object.create(store) as PartitionStore, {
+      get: (pipeline: string, partition: string) => {
+        reads.push(partition);
+        return store.get(pipeline, partition);
+      },
+    });
+    const output = JSON.stringify({ results: {}, [RUN_ENDED_OUTPUT]: { rerunRequested: false } });
+
+    // When
+    const result = await handleStatusChange(statusChange('SUCCEEDED', run, { output }), { ...deps(), store: counting });
+    // ...and when the event's output was left out for its size
+    const withoutOutput = await handleStatusChange(statusChange('SUCCEEDED', run, { output: null }), { ...deps(), store: counting });
+
+    // Then only the event without the output had the partition read
+    expect(result).toStrictEqual({ kind: 'succeeded', run });
+    expect(withoutOutput).toStrictEqual({ kind: 'succeeded', run });
+    expect(reads).toStrictEqual(['2024-01-11']);
   });
 
   it('alerts about a failed run first, then starts the rerun requested of it', async () => {
