@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
@@ -9,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { BackfillRun, ResolvedBackfillRequest } from '../lib/compile/backfill';
 import { BACKFILL_KEYS, type BackfillStatus, PARTITION_TABLE } from '../lib/compile/contract';
-import { isConditionFailure, key, queryAll } from './partition-store';
+import { isConditionFailure, key, type PartitionRead, queryAll, toRecord } from './partition-store';
 
 /** How one run of a backfill ended. */
 export interface RunOutcome {
@@ -56,6 +57,9 @@ export interface BackfillRecord {
 }
 
 const COUNTERS = ['succeeded', 'failed', 'skipped', 'cancelled'] as const;
+const PARTITION_TABLE_KEYS = [PARTITION_TABLE.partitionKey, PARTITION_TABLE.sortKey];
+/** Reads of keys DynamoDB leaves unprocessed, with backoff from 100 ms: about 6 s in all. */
+const UNPROCESSED_TRIES = 7;
 /** The backfill item's set of the chunks whose outcomes its counters include. */
 const COUNTED_CHUNKS = 'countedChunks';
 
@@ -103,6 +107,30 @@ export class BackfillStore {
       new GetItemCommand({ TableName: this.tableName, Key: key(BACKFILL_KEYS.records(pipeline), backfillId), ConsistentRead: true }),
     );
     return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  /**
+   * The backfill and the item of one of its partitions, in one consistent read (BatchGetItem):
+   * what a run's claim reads before it writes.
+   */
+  async getWithPartition(pipeline: string, backfillId: string, partition: string): Promise<{ backfill?: BackfillRecord; partition: PartitionRead }> {
+    const backfillKey = key(BACKFILL_KEYS.records(pipeline), backfillId);
+    const partitionKey = key(pipeline, partition);
+    let keys: Record<string, AttributeValue>[] = [backfillKey, partitionKey];
+    const items: Record<string, AttributeValue>[] = [];
+    // Keys left unprocessed (throttling) are asked for again: the SDK retries errors, not those.
+    for (let i = 0; keys.length > 0; i++) {
+      if (i === UNPROCESSED_TRIES) throw new Error(`DynamoDB left the claim's read of partition "${partition}" of pipeline "${pipeline}" unprocessed ${i} times: the table is throttled`);
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** i));
+      const out = await this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+      items.push(...(out.Responses?.[this.tableName] ?? []));
+      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    const found = (wanted: Record<string, AttributeValue>) =>
+      items.find((item) => PARTITION_TABLE_KEYS.every((name) => item[name]?.S === wanted[name]?.S));
+    const backfill = found(backfillKey);
+    const current = found(partitionKey);
+    return { ...(backfill && { backfill: fromItem(backfill) }), partition: { current: current && toRecord(current) } };
   }
 
   /** The pipeline's backfills, newest first. */

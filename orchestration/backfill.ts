@@ -77,7 +77,7 @@ export class RunNotStartableError extends Error {
 export interface BackfillDeps {
   readonly config: LauncherConfig;
   readonly partitions: Pick<PartitionStore, 'get' | 'list' | 'countRunning' | 'claim' | 'markFailed' | 'markSucceeded'>;
-  readonly backfills: Pick<BackfillStore, 'create' | 'get' | 'chunk' | 'recordChunk' | 'end'>;
+  readonly backfills: Pick<BackfillStore, 'create' | 'get' | 'getWithPartition' | 'chunk' | 'recordChunk' | 'end'>;
   readonly clock: () => Date;
 }
 
@@ -121,10 +121,10 @@ export function backfillSteps(deps: BackfillDeps) {
 
   async function claim(step: Extract<BackfillStep, { action: 'claim' }>): Promise<ClaimStep> {
     const { run } = step;
-    const record = await deps.backfills.get(pipeline, step.backfillId);
+    const { backfill: record, partition: read } = await deps.backfills.getWithPartition(pipeline, step.backfillId, run.partition);
     if (record?.cancelRequested) return { outcome: 'not-run', result: { ...runKeys(run), status: 'CANCELLED' } };
     const now = deps.clock();
-    const result = await claimRun({ config, partition: run.partition, trigger: 'backfill' }, { store: deps.partitions, now });
+    const result = await claimRun({ config, partition: run.partition, trigger: 'backfill' }, { store: deps.partitions, now, read });
     switch (result.kind) {
       case 'claimed': {
         // Its partition events then tell the pipelines that run after this one not to start.

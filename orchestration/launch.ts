@@ -11,7 +11,7 @@ import { UNPARTITIONED_KEY } from '../lib/compile/model';
 import { resolveParams } from '../lib/compile/params';
 import { parsePartitionKey, partitionsForScheduledTime } from '../lib/compile/partition-keys';
 import { consumedBy, judgeVersion, scheduleVersion, type SourceVersion, withConsumed } from './consumed';
-import { type ClaimResult, PartitionClaimError, type PartitionStore } from './partition-store';
+import { type ClaimResult, PartitionClaimError, type PartitionRead, type PartitionStore } from './partition-store';
 
 /** What started a run; recorded in the partition table and in the run's input. */
 export type RunTrigger = 'schedule' | 's3' | 'upstream' | 'manual' | 'backfill' | 'rerun';
@@ -318,18 +318,23 @@ export type ClaimRunResult = { readonly kind: 'claimed'; readonly input: RunInpu
  */
 export async function claimRun(
   request: LaunchRequest,
-  deps: { readonly store: Pick<PartitionStore, 'get' | 'countRunning' | 'claim'>; readonly now: Date },
+  deps: {
+    readonly store: Pick<PartitionStore, 'get' | 'countRunning' | 'claim'>;
+    readonly now: Date;
+    /** The partition's item as the caller has just read it. @default - read here */
+    readonly read?: PartitionRead;
+  },
 ): Promise<ClaimRunResult> {
   const { config, partition, trigger } = request;
   assertPartition(config, partition);
   const running = await deps.store.countRunning(config.name);
   if (running >= config.maxConcurrentRuns) {
-    const current = await deps.store.get(config.name, partition);
+    const current = deps.read ? deps.read.current : await deps.store.get(config.name, partition);
     return current?.status === 'RUNNING'
       ? { kind: 'skipped', partition, reason: 'already running', runId: current.runId }
       : { kind: 'deferred', partition, reason: atLimitReason(config) };
   }
-  const claim = await deps.store.claim(config.name, partition, { trigger, now: deps.now });
+  const claim = await deps.store.claim(config.name, partition, { trigger, now: deps.now, ...(deps.read && { read: deps.read }) });
   if (claim.kind === 'busy') return { kind: 'skipped', partition, reason: 'already running', runId: claim.runId };
   // A backfill's runs take the declared defaults of the run parameters and reuse nothing.
   const params = resolveParams(config.name, config.params, request.params);

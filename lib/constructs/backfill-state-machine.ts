@@ -110,8 +110,8 @@ export class BackfillStateMachine extends Construct {
       removalPolicy,
     }).function;
     // Partitions: read, list and claim them, count the running ones (that index only); backfills:
-    // record them and their plan.
-    table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    // record them and their plan. A claim reads its backfill and partition together.
+    table.grant(this.function, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     iam.Grant.addToPrincipal({
       grantee: this.function,
       actions: ['dynamodb:Query'],

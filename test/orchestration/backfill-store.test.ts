@@ -2,7 +2,7 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKFILL_KEYS } from '../../lib/compile/contract';
 import { PARTITION_TABLE } from '../../lib/compile/partition-item';
-import { BackfillStore, type RunOutcome } from '../../orchestration';
+import { BackfillStore, PartitionStore, type RunOutcome } from '../../orchestration';
 import { type LocalPartitionTable, startPartitionTable } from '../fixtures/dynalite';
 
 let table: LocalPartitionTable;
@@ -37,6 +37,26 @@ const outcomes: RunOutcome[] = [
   { partition: '2024-01-01', status: 'SUCCEEDED', runId: 'sales_2024-01-01_r1' },
   { partition: '2024-01-02', status: 'FAILED', runId: 'sales_2024-01-02_r1', error: 'BadRowsError' },
 ];
+
+describe('BackfillStore.getWithPartition', () => {
+  it('reads a backfill and one partition of it together, either absent', async () => {
+    // Given a backfill and a partition run once
+    const backfillId = await backfill();
+    const partitions = new PartitionStore(table.client, table.tableName);
+    await partitions.claim('sales', '2024-01-02', { trigger: 'backfill', now: new Date('2024-02-01T00:00:00Z') });
+
+    // When
+    const both = await store.getWithPartition('sales', backfillId, '2024-01-02');
+    const neverRun = await store.getWithPartition('sales', backfillId, '2024-01-03');
+    const noBackfill = await store.getWithPartition('sales', 'b-unknown', '2024-01-02');
+
+    // Then
+    expect(both).toStrictEqual({ backfill: await store.get('sales', backfillId), partition: { current: await partitions.get('sales', '2024-01-02') } });
+    expect(both.partition.current).toMatchObject({ status: 'RUNNING', runNumber: 1 });
+    expect(neverRun).toStrictEqual({ backfill: both.backfill, partition: { current: undefined } });
+    expect(noBackfill).toStrictEqual({ partition: both.partition });
+  });
+});
 
 describe('BackfillStore.recordChunk', () => {
   it('counts a chunk once however often its step is retried', async () => {

@@ -148,6 +148,24 @@ describe('PartitionStore against dynalite', () => {
     expect((await store.get('sales', '2024-01-06'))?.status).toBe('SUCCEEDED');
   });
 
+  it('claims from a read the caller made, and reads again when that read is stale', async () => {
+    // Given a read of a finished partition, after which another trigger ran it again
+    const first = await store.claim('sales', '2024-01-08', { trigger: 's3', now: NOW });
+    await store.markFailed('sales', '2024-01-08', first.runId, { error: 'Boom', cause: 'bad row' });
+    const read = { current: await store.get('sales', '2024-01-08') };
+    const second = await store.claim('sales', '2024-01-08', { trigger: 'schedule', now: NOW });
+    await store.markFailed('sales', '2024-01-08', second.runId, { error: 'Boom', cause: 'bad row' });
+
+    // When a claim is made from the stale read
+    const third = await store.claim('sales', '2024-01-08', { trigger: 'backfill', now: NOW, read });
+    // ...and from a fresh one, of a partition another run now holds
+    const busy = await store.claim('sales', '2024-01-08', { trigger: 'backfill', now: NOW, read: { current: await store.get('sales', '2024-01-08') } });
+
+    // Then the stale read cost a read again, not the run: it is the partition's third
+    expect(third).toStrictEqual({ kind: 'claimed', runNumber: 3, runId: runIdOf('sales', '2024-01-08', 3) });
+    expect(busy).toStrictEqual({ kind: 'busy', runId: runIdOf('sales', '2024-01-08', 3) });
+  });
+
   it('claims a finished partition again under the next run, clearing the last error', async () => {
     // Given
     const first = await store.claim('sales', '2024-01-07', { trigger: 's3', now: NOW });
