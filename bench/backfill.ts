@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listPartitions } from '../lib/compile/partition-keys';
@@ -7,6 +7,9 @@ import { startBackfill } from '../local/backfills';
 import { FUNCTION_LOG } from '../local/cli/context';
 import { captureFunctionOutput } from '../local/cli/io';
 import { LocalRuntime } from '../local/runtime';
+import { SERVICES_FILE } from '../local/services/shared-host';
+import { cpuPer, readCpu } from './cpu';
+import { runRequests } from './run-requests';
 import type { BenchResult } from './stats';
 
 const PROJECT_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -16,6 +19,9 @@ const SCRATCH_DIR = fileURLToPath(new URL('../.sluice/', import.meta.url));
 
 /** Runs per concurrent slot of the warm-up backfill before each measured one, at most. */
 const WARM_UP_RUNS_PER_SLOT = 25;
+
+/** Runs of the case that makes only a run's DynamoDB requests. */
+const REQUEST_RUNS = 3_000;
 
 /** An ideal run of the waiting fixture: three tasks of 50 ms in a chain. */
 const IDEAL_RUN_SECONDS = 0.15;
@@ -28,7 +34,9 @@ interface Row extends Record<string, string | number> {
   readonly 'runs/s': number;
   readonly 'achieved/ideal': string;
   /** The warm-up backfill's rate: its runs start the functions' sandboxes. */
-  readonly 'warm-up runs/s': number;
+  readonly 'warm-up runs/s': number | string;
+  /** CPU per run of the measured backfill: main thread / sandboxes / other threads / services process. */
+  readonly 'CPU ms/run (main/sandboxes/other/services)': string;
   readonly 'peak RSS MB': number;
   readonly goal: string;
 }
@@ -48,6 +56,9 @@ interface Row extends Record<string, string | number> {
  * measure mostly that, not what a long one sustains.
  * Peak RSS is this process's (engine, functions, CLI side); DynamoDB and S3 run in the shared
  * services process.
+ * Each row gives the CPU a run cost, where it was spent (on Linux). A last row makes only the
+ * DynamoDB requests of a no-op run ({@link runRequests}) against the same DynamoDB: the floor
+ * under a run's CPU however lean the rest (interpreter, sandboxes, events) becomes.
  */
 export async function run(): Promise<BenchResult> {
   const partitions = Number(process.env.PARTITIONS ?? 10_000);
@@ -57,13 +68,15 @@ export async function run(): Promise<BenchResult> {
   // What the functions print goes to a file, as under `sluice backfill`, not to the bench's table.
   const restore = captureFunctionOutput({ logFile: join(home, FUNCTION_LOG), verbose: false });
   const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
+  const bench: Bench = { runtime, servicesPid: servicesPid(home) };
   try {
     const rows: Row[] = [];
-    for (const concurrency of [1, 8]) rows.push(await measure(runtime, 'no-op tasks', 'bench-backfill-noop', perSlot * 8 * concurrency, concurrency, ''));
-    rows.push(await measure(runtime, 'no-op tasks', 'bench-backfill-noop', partitions, 32, '≥ 200 runs/s'));
+    for (const concurrency of [1, 8]) rows.push(await measure(bench, 'no-op tasks', 'bench-backfill-noop', perSlot * 8 * concurrency, concurrency, ''));
+    rows.push(await measure(bench, 'no-op tasks', 'bench-backfill-noop', partitions, 32, '≥ 200 runs/s'));
     for (const concurrency of [1, 8, 32]) {
-      rows.push(await measure(runtime, 'tasks of 50 ms', 'bench-backfill-wait', perSlot * concurrency, concurrency, concurrency === 32 ? 'ratio ≥ 0.5' : ''));
+      rows.push(await measure(bench, 'tasks of 50 ms', 'bench-backfill-wait', perSlot * concurrency, concurrency, concurrency === 32 ? 'ratio ≥ 0.5' : ''));
     }
+    rows.push(await measureRequests(bench));
     return { title: 'backfills on the local runtime: 3-task runs through the backfill state machine', rows };
   } finally {
     await runtime.stop();
@@ -73,9 +86,11 @@ export async function run(): Promise<BenchResult> {
 }
 
 /** One backfill of the next `count` partitions of `pipeline`, after a warm-up backfill at the same concurrency. */
-async function measure(runtime: LocalRuntime, label: string, pipeline: string, count: number, concurrency: number, goal: string): Promise<Row> {
+async function measure({ runtime, servicesPid }: Bench, label: string, pipeline: string, count: number, concurrency: number, goal: string): Promise<Row> {
   const warmUp = await backfill(runtime, pipeline, Math.min(count, WARM_UP_RUNS_PER_SLOT * concurrency), concurrency);
+  const before = readCpu(servicesPid);
   const { seconds } = await backfill(runtime, pipeline, count, concurrency);
+  const after = readCpu(servicesPid);
   const rate = count / seconds;
   return {
     case: label,
@@ -85,9 +100,44 @@ async function measure(runtime: LocalRuntime, label: string, pipeline: string, c
     'runs/s': Number(rate.toFixed(1)),
     'achieved/ideal': pipeline === 'bench-backfill-wait' ? (rate / (concurrency / IDEAL_RUN_SECONDS)).toFixed(2) : '',
     'warm-up runs/s': Number((warmUp.count / warmUp.seconds).toFixed(1)),
+    'CPU ms/run (main/sandboxes/other/services)': cpuPer(before, after, count),
     'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
     goal,
   };
+}
+
+/** {@link REQUEST_RUNS} runs' DynamoDB requests alone, at concurrency 32, against the runtime's DynamoDB and table. */
+async function measureRequests({ runtime, servicesPid }: Bench): Promise<Row> {
+  const target = { endpoint: runtime.endpoints.dynamodb, tableName: runtime.pipeline('bench-backfill-noop').tableName };
+  const props = { pipeline: 'bench-requests-only', count: REQUEST_RUNS, concurrency: 32 };
+  const before = readCpu(servicesPid);
+  const started = performance.now();
+  await runRequests(target, props);
+  const seconds = (performance.now() - started) / 1000;
+  const after = readCpu(servicesPid);
+  return {
+    case: "a no-op run's 8 DynamoDB requests only",
+    partitions: props.count,
+    concurrency: props.concurrency,
+    seconds: Number(seconds.toFixed(1)),
+    'runs/s': Number((props.count / seconds).toFixed(1)),
+    'achieved/ideal': '',
+    'warm-up runs/s': '',
+    'CPU ms/run (main/sandboxes/other/services)': cpuPer(before, after, props.count),
+    'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
+    goal: '',
+  };
+}
+
+/** The pid of the services process the runtime uses (its DynamoDB and S3). */
+function servicesPid(home: string): number {
+  return (JSON.parse(readFileSync(join(home, SERVICES_FILE), 'utf8')) as { pid: number }).pid;
+}
+
+/** The runtime measured, and its services process (DynamoDB, S3), whose CPU is counted too. */
+interface Bench {
+  readonly runtime: LocalRuntime;
+  readonly servicesPid: number;
 }
 
 const used = new Map<string, number>();
