@@ -58,8 +58,10 @@ export interface BackfillRecord {
 
 const COUNTERS = ['succeeded', 'failed', 'skipped', 'cancelled'] as const;
 const PARTITION_TABLE_KEYS = [PARTITION_TABLE.partitionKey, PARTITION_TABLE.sortKey];
-/** Reads of keys DynamoDB leaves unprocessed, with backoff from 100 ms: about 6 s in all. */
-const UNPROCESSED_TRIES = 7;
+/** Sends of a claim's read while DynamoDB leaves keys unprocessed: about 3.5 s of backoff in all. */
+const CLAIM_READ_TRIES = 7;
+/** Sends of a plan's chunk writes while DynamoDB leaves items unprocessed: about 8.5 s of backoff. */
+const CHUNK_WRITE_TRIES = 12;
 /** The backfill item's set of the chunks whose outcomes its counters include. */
 const COUNTED_CHUNKS = 'countedChunks';
 
@@ -116,15 +118,14 @@ export class BackfillStore {
   async getWithPartition(pipeline: string, backfillId: string, partition: string): Promise<{ backfill?: BackfillRecord; partition: PartitionRead }> {
     const backfillKey = key(BACKFILL_KEYS.records(pipeline), backfillId);
     const partitionKey = key(pipeline, partition);
-    let keys: Record<string, AttributeValue>[] = [backfillKey, partitionKey];
     const items: Record<string, AttributeValue>[] = [];
-    // Keys left unprocessed (throttling) are asked for again: the SDK retries errors, not those.
-    for (let i = 0; keys.length > 0; i++) {
-      if (i === UNPROCESSED_TRIES) throw new Error(`DynamoDB left the claim's read of partition "${partition}" of pipeline "${pipeline}" unprocessed ${i} times: the table is throttled`);
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** i));
+    const left = await untilProcessed(CLAIM_READ_TRIES, [backfillKey, partitionKey], async (keys) => {
       const out = await this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
       items.push(...(out.Responses?.[this.tableName] ?? []));
-      keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      return out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    });
+    if (left.length > 0) {
+      throw new Error(`DynamoDB left the claim's read of partition "${partition}" of pipeline "${pipeline}" unprocessed ${CLAIM_READ_TRIES} times: the table is throttled`);
     }
     const found = (wanted: Record<string, AttributeValue>) =>
       items.find((item) => PARTITION_TABLE_KEYS.every((name) => item[name]?.S === wanted[name]?.S));
@@ -255,14 +256,26 @@ export class BackfillStore {
   }
 
   private async batchWrite(writes: WriteRequest[]): Promise<void> {
-    let pending = writes;
-    for (let round = 0; pending.length > 0; round++) {
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
+    const left = await untilProcessed(CHUNK_WRITE_TRIES, writes, async (pending) => {
       const out = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
-      pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      if (round > 10 && pending.length > 0) throw new Error(`DynamoDB left ${pending.length} backfill chunk(s) unwritten after ${round} tries`);
-    }
+      return out.UnprocessedItems?.[this.tableName] ?? [];
+    });
+    if (left.length > 0) throw new Error(`DynamoDB left ${left.length} backfill chunk(s) unwritten after ${CHUNK_WRITE_TRIES} tries`);
   }
+}
+
+/**
+ * Sends `first`, then, with backoff (100 ms doubling up to 1 s), what DynamoDB left unprocessed
+ * of a batch (throttling: the SDK retries errors, not those), at most `tries` sends in all.
+ * Returns what is still unprocessed after the last.
+ */
+async function untilProcessed<T>(tries: number, first: T[], send: (pending: T[]) => Promise<T[]>): Promise<T[]> {
+  let pending = first;
+  for (let round = 0; round < tries && pending.length > 0; round++) {
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
+    pending = await send(pending);
+  }
+  return pending;
 }
 
 
