@@ -56,26 +56,14 @@ const CAUSE_MAX = 2000;
  * `partition`, as the execution input lists them: empty for a run of one partition.
  */
 export function batchPartitionsOf(detail: ExecutionStatusChangeDetail, run: RunRef): readonly string[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(detail.input ?? 'null');
-  } catch {
-    return [];
-  }
-  const partitions = (value as { partitions?: unknown } | null)?.partitions;
+  const partitions = (parsedJson(detail.input) as { partitions?: unknown } | undefined)?.partitions;
   if (!Array.isArray(partitions)) return [];
   return partitions.filter((p): p is string => typeof p === 'string' && p !== run.partition);
 }
 
 /** The run an execution belongs to, when its input is a launcher's `RunInput`. */
 export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefined {
-  if (!detail.input) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(detail.input);
-  } catch {
-    return undefined;
-  }
+  const value = parsedJson(detail.input);
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   if (typeof v.pipeline !== 'string' || typeof v.partition !== 'string' || typeof v.runId !== 'string') return undefined;
@@ -94,14 +82,18 @@ export function runInputOf(detail: ExecutionStatusChangeDetail): RunRef | undefi
  * run says: absent when the output lacks it.
  */
 export function runEndedOf(detail: ExecutionStatusChangeDetail): RunEnded | undefined {
-  let value: unknown;
+  const ended = (parsedJson(detail.output) as Record<string, { rerunRequested?: unknown } | undefined> | null | undefined)?.[RUN_ENDED_OUTPUT];
+  return typeof ended?.rerunRequested === 'boolean' ? { rerunRequested: ended.rerunRequested } : undefined;
+}
+
+/** An execution's input or output (JSON text), parsed: `undefined` when absent or not JSON. */
+function parsedJson(text: string | null | undefined): unknown {
+  if (!text) return undefined;
   try {
-    value = JSON.parse(detail.output ?? 'null');
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
-  const ended = (value as Record<string, { rerunRequested?: unknown } | undefined> | null)?.[RUN_ENDED_OUTPUT];
-  return typeof ended?.rerunRequested === 'boolean' ? { rerunRequested: ended.rerunRequested } : undefined;
 }
 
 /** The console page of an execution. */
