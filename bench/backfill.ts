@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listPartitions } from '../lib/compile/partition-keys';
@@ -7,7 +7,7 @@ import { startBackfill } from '../local/backfills';
 import { FUNCTION_LOG } from '../local/cli/context';
 import { captureFunctionOutput } from '../local/cli/io';
 import { LocalRuntime } from '../local/runtime';
-import { SERVICES_FILE } from '../local/services/shared-host';
+import { findLiveServices } from '../local/services/shared';
 import { cpuPer, readCpu } from './cpu';
 import { runRequests } from './run-requests';
 import type { BenchResult } from './stats';
@@ -68,8 +68,10 @@ export async function run(): Promise<BenchResult> {
   // What the functions print goes to a file, as under `sluice backfill`, not to the bench's table.
   const restore = captureFunctionOutput({ logFile: join(home, FUNCTION_LOG), verbose: false });
   const runtime = await LocalRuntime.start({ projectDir: PROJECT_DIR, pipelinesDir: PIPELINES_DIR, home });
-  const bench: Bench = { runtime, servicesPid: servicesPid(home) };
   try {
+    const services = await findLiveServices(home);
+    if (!services) throw new Error(`bench backfill: the runtime's services process in ${home} is not running`);
+    const bench: Bench = { runtime, servicesPid: services.pid };
     const rows: Row[] = [];
     for (const concurrency of [1, 8]) rows.push(await measure(bench, 'no-op tasks', 'bench-backfill-noop', perSlot * 8 * concurrency, concurrency, ''));
     rows.push(await measure(bench, 'no-op tasks', 'bench-backfill-noop', partitions, 32, '≥ 200 runs/s'));
@@ -127,11 +129,6 @@ async function measureRequests({ runtime, servicesPid }: Bench): Promise<Row> {
     'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024),
     goal: '',
   };
-}
-
-/** The pid of the services process the runtime uses (its DynamoDB and S3). */
-function servicesPid(home: string): number {
-  return (JSON.parse(readFileSync(join(home, SERVICES_FILE), 'utf8')) as { pid: number }).pid;
 }
 
 /** The runtime measured, and its services process (DynamoDB, S3), whose CPU is counted too. */
